@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   local chain, simulated phone line, full materialization, Dagster UI
+#   make test   the whole test suite (what .ci/run calls)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := contracts/node_modules/.installed
+export DT_HOME ?= $(CURDIR)/.dt_home
+
+.PHONY: setup demo test lint bench clean-state
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	$(BIN)/dt-platform demo
+
+# pytest exits 5 when it collects nothing: for this project that means discovery broke, so fail loudly.
+test: setup
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - test discovery is broken" >&2; fi; \
+	exit $$rc
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
+
+clean-state:
+	rm -rf $(DT_HOME)

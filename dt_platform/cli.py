@@ -1,0 +1,17 @@
+"""`dt-platform`: one command line for everything scriptable."""
+
+from __future__ import annotations
+
+import click
+
+from dt_platform import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dt-platform")
+def main() -> None:
+    """Secure, verifiable digital twins for predictive maintenance."""
+
+
+if __name__ == "__main__":
+    main()
