@@ -1,0 +1,777 @@
+"""Load sensor dumps from the landing folder into the warehouse, losing nothing.
+
+Every file goes through the same steps, inside one transaction:
+
+1. **Ledger.** The file's sha256 decides: seen before (under any name) → recorded as a
+   ``duplicate_file`` and not loaded again; same path with new content → a new *version* that
+   supersedes the old one; otherwise a new file.
+2. **Parse.** Wide CSV is read by DuckDB with typed columns; lines DuckDB cannot parse come back
+   from its reject table with their physical line number and text, and are re-parsed here one by
+   one so that every reading on them gets its own reason. JSON Lines and Parquet are read into the
+   same long shape (one row per reading).
+3. **Classify.** Clean rows of a wide CSV (known machine, timestamp with offset, every value
+   finite and plausible, no duplicate) take a fast path straight into ``readings``. Everything else
+   becomes one row per reading and is classified in SQL: the first failing rule gives the reason.
+4. **Account.** ``rows_in = rows_loaded + rows_rejected`` is checked for the file before commit;
+   a mismatch is a bug and aborts the file (it stays in landing and is retried).
+
+Reason codes are listed in :data:`dt_platform.ingest.mapping.REASONS`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dt_platform.ingest.mapping import resolve_sensor
+
+IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
+MAINTENANCE_FOLDER = "cmms"
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+_WIDE_COLUMN = re.compile(r"^\s*(?P<tag>[^\[\]]+?)\s*(?:\[(?P<unit>[^\]]*)\])?\s*$")
+# A timestamp carries an offset when its time part ends in Z or ±hh[:mm].
+_TZ_REGEX = r"\d\d:\d\d(:\d\d(\.\d*)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)$"
+
+
+def _ts_problem_sql(expr: str) -> str:
+    return f"""CASE
+        WHEN {expr} IS NULL OR trim({expr}) = '' THEN 'unparseable_timestamp'
+        WHEN NOT regexp_matches(trim({expr}), '{_TZ_REGEX}') THEN
+            CASE WHEN try_cast(trim({expr}) AS TIMESTAMP) IS NULL THEN 'unparseable_timestamp'
+                 ELSE 'missing_timezone' END
+        WHEN try_cast(trim({expr}) AS TIMESTAMPTZ) IS NULL THEN 'unparseable_timestamp'
+    END"""
+
+
+class IngestError(RuntimeError):
+    """A file could not be accounted for; it stays in landing and is retried on the next run."""
+
+
+@dataclass
+class FileResult:
+    file_id: int
+    path: str
+    status: str
+    version: int = 1
+    reason: str | None = None
+    detail: str | None = None
+    duplicate_of: int | None = None
+    records_in: int | None = None
+    records_parsed: int = 0
+    records_malformed: int = 0
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    days: list[dt.date] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult] = field(default_factory=list)
+    touched_days: set[dt.date] = field(default_factory=set)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def rows_in(self) -> int:
+        return sum(f.rows_in for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+
+def discover_dumps(landing: Path) -> list[Path]:
+    """Complete dump files under ``landing`` (hidden, partial and maintenance files excluded)."""
+    found = []
+    if not landing.exists():
+        return found
+    for root, dirs, files in os.walk(landing):
+        rel_root = Path(root).relative_to(landing)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and not (rel_root == Path(".") and d == MAINTENANCE_FOLDER)
+        )
+        for name in sorted(files):
+            if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
+                continue
+            found.append(Path(root) / name)
+    return found
+
+
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    *,
+    now: dt.datetime | None = None,
+    log: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Ingest every new or changed dump under ``landing``; re-running is a no-op."""
+    now = now or dt.datetime.now(dt.UTC)
+    summary = IngestSummary()
+    known = {
+        path: (file_id, sha, size, mtime, version)
+        for file_id, path, sha, size, mtime, version in con.execute(
+            """SELECT file_id, path, sha256, size_bytes, mtime_ns, version FROM file_ledger
+               QUALIFY row_number() OVER (PARTITION BY path ORDER BY version DESC) = 1"""
+        ).fetchall()
+    }
+    # Arrival order: files that landed first are loaded first, so "first delivery wins" holds.
+    candidates = []
+    for path in discover_dumps(landing):
+        rel = path.relative_to(landing).as_posix()
+        stat = path.stat()
+        prev = known.get(rel)
+        if prev and prev[2] == stat.st_size and prev[3] == stat.st_mtime_ns:
+            continue
+        candidates.append((stat.st_mtime_ns, rel, path, stat))
+    for _, rel, path, stat in sorted(candidates):
+        result = _ingest_one(con, landing, rel, path, stat, known.get(rel), now)
+        if result is None:
+            continue
+        summary.files.append(result)
+        summary.touched_days.update(result.days)
+        if log:
+            log(
+                f"{rel}: {result.status}"
+                + (f" ({result.reason})" if result.reason else "")
+                + f" rows in={result.rows_in} loaded={result.rows_loaded} rejected={result.rows_rejected}"
+            )
+    return summary
+
+
+def _ingest_one(con, landing, rel, path, stat, prev, now) -> FileResult | None:
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if prev and prev[1] == sha:
+        # Same content touched again: remember the new mtime so we do not hash it every time.
+        con.execute("UPDATE file_ledger SET mtime_ns=? WHERE file_id=?", [stat.st_mtime_ns, prev[0]])
+        return None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM file_ledger").fetchone()[0]
+        version = prev[4] + 1 if prev else 1
+        gateway = rel.split("/", 1)[0] if "/" in rel else None
+        con.execute(
+            """INSERT INTO file_ledger (file_id, path, sha256, size_bytes, mtime_ns, gateway, version,
+               status, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'loading', ?)""",
+            [file_id, rel, sha, len(data), stat.st_mtime_ns, gateway, version, now],
+        )
+        same = con.execute(
+            "SELECT file_id FROM file_ledger WHERE sha256=? AND status='loaded' ORDER BY file_id LIMIT 1",
+            [sha],
+        ).fetchone()
+        if same:
+            result = FileResult(file_id, rel, "duplicate_file", version, duplicate_of=same[0],
+                                detail=f"same bytes as file {same[0]}; not loaded again")
+        else:
+            superseded_days: list[dt.date] = []
+            if prev:
+                superseded_days = _supersede(con, prev[0], file_id)
+            result = _load_dump(con, file_id, rel, path, data, now, version)
+            result.days = sorted(set(result.days) | set(superseded_days))
+        _finish_ledger(con, result)
+        con.execute("COMMIT")
+        return result
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _supersede(con, old_id: int, new_id: int) -> list[dt.date]:
+    con.execute(
+        "UPDATE file_ledger SET status='superseded', superseded_by=? WHERE file_id=?", [new_id, old_id]
+    )
+    days = con.execute("SELECT days FROM file_ledger WHERE file_id=?", [old_id]).fetchone()[0]
+    return list(days or [])
+
+
+def _finish_ledger(con, r: FileResult) -> None:
+    if r.status == "loaded":
+        first_last = con.execute(
+            "SELECT min(ts), max(ts) FROM readings WHERE file_id=?", [r.file_id]
+        ).fetchone()
+    else:
+        first_last = (None, None)
+    fmt = _format_of(r.path)
+    con.execute(
+        """UPDATE file_ledger SET status=?, reason=?, detail=?, duplicate_of=?, format=?,
+           records_in=?, records_parsed=?, records_malformed=?, rows_in=?, rows_loaded=?,
+           rows_rejected=?, first_ts=?, last_ts=?, days=? WHERE file_id=?""",
+        [r.status, r.reason, r.detail, r.duplicate_of, fmt, r.records_in, r.records_parsed,
+         r.records_malformed, r.rows_in, r.rows_loaded, r.rows_rejected, first_last[0],
+         first_last[1], r.days, r.file_id],
+    )
+
+
+def _format_of(rel: str) -> str | None:
+    suffix = Path(rel).suffix.lower()
+    return {".csv": "wide_csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+            ".parquet": "parquet"}.get(suffix)
+
+
+# --- one dump ------------------------------------------------------------------------------------
+
+
+class _Quarantine(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def _load_dump(con, file_id, rel, path, data, now, version) -> FileResult:
+    result = FileResult(file_id, rel, "loaded", version)
+    try:
+        if not data:
+            raise _Quarantine("empty_file", "the file has no bytes")
+        fmt = _format_of(rel)
+        if fmt is None:
+            raise _Quarantine("not_a_dump", f"unsupported file type {Path(rel).suffix!r}; "
+                              "dumps are .csv, .jsonl or .parquet")
+        _create_long_stage(con)
+        fast_rows = 0
+        if fmt == "wide_csv":
+            fast_rows = _stage_wide_csv(con, file_id, path, data, now, result)
+        elif fmt == "jsonl":
+            _stage_jsonl(con, path, data, result)
+        else:
+            _stage_parquet(con, path, result)
+        result.rows_loaded += fast_rows
+        _classify_long_stage(con, file_id, rel, now, result)
+    except _Quarantine as q:
+        con.execute("DELETE FROM readings WHERE file_id=?", [file_id])
+        con.execute("DELETE FROM telemetry_rejects WHERE file_id=?", [file_id])
+        con.execute(
+            """INSERT INTO telemetry_rejects (file_id, source_file, reason, detail, rejected_at)
+               VALUES (?, ?, ?, ?, ?)""",
+            [file_id, rel, q.reason, q.detail, now],
+        )
+        return FileResult(file_id, rel, "quarantined", version, reason=q.reason, detail=q.detail,
+                          rows_in=1, rows_rejected=1)
+    finally:
+        for table in ("long_stage", "stage", "wide_rows", "rid_line"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    stored = con.execute(
+        "SELECT (SELECT count(*) FROM readings WHERE file_id=$1), "
+        "(SELECT count(*) FROM telemetry_rejects WHERE file_id=$1)", [file_id]
+    ).fetchone()
+    if stored != (result.rows_loaded, result.rows_rejected) or (
+        result.rows_in != result.rows_loaded + result.rows_rejected
+    ):
+        raise IngestError(
+            f"{rel}: accounting does not balance (rows in {result.rows_in}, loaded "
+            f"{result.rows_loaded}/{stored[0]} stored, rejected {result.rows_rejected}/{stored[1]} "
+            "stored); the file was not loaded and will be retried"
+        )
+    if result.records_in is not None and result.records_in != (
+        result.records_parsed + result.records_malformed
+    ):
+        raise IngestError(
+            f"{rel}: {result.records_in} records in the file but {result.records_parsed} parsed + "
+            f"{result.records_malformed} malformed; the file was not loaded and will be retried"
+        )
+    result.days = [
+        d for (d,) in con.execute(
+            "SELECT DISTINCT CAST(ts AS DATE) FROM readings WHERE file_id=? ORDER BY 1", [file_id]
+        ).fetchall()
+    ]
+    return result
+
+
+def _create_long_stage(con) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE long_stage (
+            line BIGINT, machine_id VARCHAR, tag VARCHAR, unit VARCHAR, ts_text VARCHAR,
+            ts TIMESTAMPTZ, ts_problem VARCHAR, value_text VARCHAR, value DOUBLE, problem VARCHAR,
+            detail VARCHAR)"""
+    )
+
+
+_LONG_SCHEMA = pa.schema([
+    ("line", pa.int64()), ("machine_id", pa.string()), ("tag", pa.string()), ("unit", pa.string()),
+    ("ts_text", pa.string()), ("value_text", pa.string()), ("value", pa.float64()),
+    ("problem", pa.string()), ("detail", pa.string()),
+])
+
+
+def _append_long_rows(con, rows: list[dict]) -> None:
+    """Add Python-parsed readings to the long stage, parsing their timestamps in SQL."""
+    if not rows:
+        return
+    py_long_rows = pa.Table.from_pylist(rows, schema=_LONG_SCHEMA)  # noqa: F841 (read by DuckDB)
+    con.execute(
+        f"""INSERT INTO long_stage
+            SELECT line, machine_id, tag, unit, ts_text,
+                   try_cast(trim(ts_text) AS TIMESTAMPTZ), {_ts_problem_sql('ts_text')},
+                   value_text, value, problem, detail
+            FROM py_long_rows"""
+    )
+
+
+def _to_float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _count_records(data: bytes, skip_header: bool) -> tuple[int, list[int]]:
+    """Non-empty physical lines (minus the header) and the line numbers of empty ones."""
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    blank: list[int] = []
+    if data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if number <= n_lines and not line.strip(b"\r"):
+                blank.append(number)
+    n_records = n_lines - len(blank) - (1 if skip_header else 0)
+    return n_records, blank
+
+
+# --- wide CSV ------------------------------------------------------------------------------------
+
+
+def _parse_wide_header(data: bytes) -> list[tuple[str, str | None]]:
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        header_text = first.decode("utf-8-sig")
+        header = next(csv.reader([header_text], strict=True))
+    except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+        raise _Quarantine("not_a_dump", f"the first line is not a CSV header ({exc})") from None
+    if len(header) < 3 or [h.strip() for h in header[:2]] != ["timestamp", "machine_id"]:
+        raise _Quarantine(
+            "not_a_dump",
+            "a wide CSV dump starts with the columns 'timestamp,machine_id' followed by "
+            f"'<tag> [<unit>]' columns; found {header[:4]!r}",
+        )
+    columns = []
+    for raw in header[2:]:
+        match = _WIDE_COLUMN.match(raw)
+        if not match:
+            raise _Quarantine("not_a_dump", f"column {raw!r} is not '<tag> [<unit>]'")
+        columns.append((match["tag"], match["unit"]))
+    if len({c[0] for c in columns}) != len(columns):
+        raise _Quarantine("not_a_dump", f"a sensor column appears twice in {header!r}")
+    return columns
+
+
+def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
+    """Stage a wide CSV; load clean rows directly and return how many readings that loaded."""
+    columns = _parse_wide_header(data)
+    names = [f"c{i}" for i in range(len(columns))]
+    n_records, blank_lines = _count_records(data, skip_header=True)
+    result.records_in = n_records
+    spec = {"timestamp": "VARCHAR", "machine_id": "VARCHAR", **{n: "DOUBLE" for n in names}}
+    rejects_table, rejects_scan = f"csv_rejects_{file_id}", f"csv_scans_{file_id}"
+    con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
+    con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM read_csv(?, header=true,
+                columns={spec!r}, auto_detect=false, delim=',', quote='"', escape='"',
+                store_rejects=true, rejects_table='{rejects_table}', rejects_scan='{rejects_scan}')""",
+            [str(path)],
+        )
+        bad_lines = con.execute(
+            f"""SELECT line, any_value(csv_line), list(DISTINCT error_type::VARCHAR)
+                FROM {rejects_table} GROUP BY line ORDER BY line"""
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise _Quarantine("unreadable_file", f"DuckDB could not read the CSV: {exc}") from None
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
+        con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
+
+    # Lines DuckDB refused: re-parse each physical line to give every reading its own reason.
+    slow_rows: list[dict] = []
+    consumed: list[int] = []
+    for first_line, text, _ in bad_lines:
+        physical = (text or "").lstrip("\n").split("\n")
+        for offset, line_text in enumerate(physical):
+            number = first_line + offset
+            consumed.append(number)
+            line_text = line_text.rstrip("\r")
+            if not line_text:
+                continue
+            parsed = _reparse_wide_line(line_text, number, columns)
+            if isinstance(parsed, dict):
+                result.records_malformed += 1
+                slow_rows.append(parsed)
+            else:
+                result.records_parsed += 1
+                slow_rows.extend(parsed)
+    excluded = sorted(set(blank_lines) | set(consumed))
+    n_staged = con.execute("SELECT count(*) FROM stage").fetchone()[0]
+    result.records_parsed += n_staged
+
+    types = [t for (t,) in con.execute(
+        """SELECT DISTINCT m.machine_type FROM stage s JOIN machines m
+           ON m.machine_id = s.machine_id AND m.active"""
+    ).fetchall()]
+    sensor_keys = _sensor_keys(con)
+    mappings = {
+        (t, i): resolve_sensor(t, tag, unit, sensor_keys)
+        for t in types
+        for i, (tag, unit) in enumerate(columns)
+    }
+
+    def value_ok(t: str, i: int) -> str:
+        m, c = mappings[(t, i)], names[i]
+        if m.sensor_key is None:
+            return f"{c} IS NULL"
+        return (f"({c} IS NULL OR (isfinite({c}) AND {c} * {m.scale!r} + {m.offset!r} "
+                f"BETWEEN {m.low!r} AND {m.high!r}))")
+
+    type_ok = " ".join(
+        f"WHEN '{t}' THEN " + " AND ".join(value_ok(t, i) for i in range(len(columns)))
+        for t in types
+    )
+    values_ok = f"CASE m.machine_type {type_ok} ELSE false END" if types else "false"
+    keyed = """s.machine_key IS NOT NULL AND s.ts_problem IS NULL"""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE wide_rows AS
+            WITH s AS (
+                SELECT st.rowid - (SELECT min(rowid) FROM stage) AS rid, st.machine_id, st."timestamp" AS ts_text, m.machine_key,
+                       m.machine_type, {_ts_problem_sql('st."timestamp"')} AS ts_problem,
+                       try_cast(trim(st."timestamp") AS TIMESTAMPTZ) AS ts,
+                       ({values_ok}) AS values_ok, {", ".join(f"st.{n}" for n in names)}
+                FROM stage st LEFT JOIN machines m ON m.machine_id = st.machine_id AND m.active),
+            dup AS (SELECT machine_key, ts FROM s WHERE {keyed} GROUP BY ALL HAVING count(*) > 1),
+            span AS (SELECT min(ts) AS lo, max(ts) AS hi FROM s WHERE {keyed}),
+            existing AS (
+                SELECT DISTINCT r.machine_key, r.ts FROM readings r, span
+                WHERE r.ts BETWEEN span.lo AND span.hi
+                  AND r.machine_key IN (SELECT machine_key FROM s WHERE machine_key IS NOT NULL)
+                  AND r.file_id IN (SELECT file_id FROM file_ledger WHERE status = 'loaded'))
+            SELECT s.*, ({keyed} AND s.ts <= $now AND s.values_ok
+                         AND dup.machine_key IS NULL AND existing.machine_key IS NULL) AS fast
+            FROM s LEFT JOIN dup USING (machine_key, ts) LEFT JOIN existing USING (machine_key, ts)""",
+        {"now": now + FUTURE_TOLERANCE},
+    )
+
+    # Fast path: clean rows, unpivoted straight into readings.
+    selects = [
+        f"""SELECT machine_key, {mappings[(t, i)].sensor_key}::USMALLINT, ts,
+                   {names[i]} * {mappings[(t, i)].scale!r} + {mappings[(t, i)].offset!r}, {file_id}
+            FROM wide_rows WHERE fast AND machine_type = '{t}' AND {names[i]} IS NOT NULL"""
+        for t in types
+        for i in range(len(columns))
+        if mappings[(t, i)].sensor_key is not None
+    ]
+    fast_loaded = 0
+    if selects:
+        fast_loaded = con.execute(
+            "INSERT INTO readings " + " UNION ALL ".join(selects)
+        ).fetchone()[0]
+
+    # Slow path: every reading of every other row, with its physical line number.
+    slow_rids = [r for (r,) in con.execute("SELECT rid FROM wide_rows WHERE NOT fast ORDER BY rid").fetchall()]
+    line_expr = "rid + 2"
+    if excluded and slow_rids:
+        py_rid_line = pa.table({  # noqa: F841 (read by DuckDB)
+            "rid": slow_rids, "line": _rids_to_lines(slow_rids, excluded)
+        })
+        con.execute("CREATE OR REPLACE TEMP TABLE rid_line AS SELECT * FROM py_rid_line")
+        line_expr = "(SELECT line FROM rid_line WHERE rid_line.rid = wide_rows.rid)"
+    for i, (tag, unit) in enumerate(columns):
+        con.execute(
+            f"""INSERT INTO long_stage
+                SELECT {line_expr}, machine_id, ?, ?, ts_text, ts, ts_problem,
+                       CAST({names[i]} AS VARCHAR), {names[i]}, NULL, NULL
+                FROM wide_rows WHERE NOT fast AND {names[i]} IS NOT NULL""",
+            [tag, unit],
+        )
+    _append_long_rows(con, slow_rows)
+    readings_in_staged = con.execute(
+        "SELECT " + " + ".join(f"count({n})" for n in names) + " FROM stage"
+    ).fetchone()[0]
+    reparsed_readings = sum(1 for r in slow_rows if r["problem"] is None)
+    result.rows_in = readings_in_staged + reparsed_readings + result.records_malformed
+    return fast_loaded
+
+
+def _rids_to_lines(rids: list[int], excluded: list[int], first_data_line: int = 2) -> list[int]:
+    """Physical line of the k-th parsed row, skipping blank lines and lines DuckDB rejected."""
+    out = []
+    for k in rids:
+        line = first_data_line + k
+        while True:
+            skipped = bisect.bisect_right(excluded, line) - bisect.bisect_left(excluded, first_data_line)
+            candidate = first_data_line + k + skipped
+            if candidate == line:
+                break
+            line = candidate
+        out.append(line)
+    return out
+
+
+def _reparse_wide_line(text: str, number: int, columns) -> list[dict] | dict:
+    """Readings of one CSV line DuckDB refused, or the reject row if the line is malformed."""
+    expected = len(columns) + 2
+    try:
+        fields = next(csv.reader([text], strict=True))
+    except (csv.Error, StopIteration):
+        return _malformed_row(number, text, expected)
+    if text.count('"') % 2:
+        return _malformed_row(number, text, expected)
+    if len(fields) != expected:
+        return _malformed_row(number, text, expected, found=len(fields))
+    ts_text, machine_id = fields[0], fields[1]
+    rows = []
+    for (tag, unit), raw in zip(columns, fields[2:], strict=True):
+        if raw.strip() == "":
+            continue
+        rows.append({
+            "line": number, "machine_id": machine_id or None, "tag": tag, "unit": unit,
+            "ts_text": ts_text, "value_text": raw, "value": _to_float(raw.strip()),
+            "problem": None, "detail": None,
+        })
+    return rows
+
+
+def _malformed_row(number: int, text: str, expected: int, found: int | None = None) -> dict:
+    if found is None:
+        problem, detail = "malformed_line", "unbalanced quotes or unparseable CSV"
+    else:
+        problem, detail = "wrong_column_count", f"expected {expected} fields, found {found}"
+    return {"line": number, "machine_id": None, "tag": None, "unit": None, "ts_text": None,
+            "value_text": text[:500], "value": None, "problem": problem, "detail": detail}
+
+
+# --- JSON Lines ----------------------------------------------------------------------------------
+
+
+def _stage_jsonl(con, path, data: bytes, result: FileResult) -> None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Quarantine("not_a_dump", f"not UTF-8 text ({exc})") from None
+    n_records, _ = _count_records(data, skip_header=False)
+    result.records_in = n_records
+    lines = text.split("\n")
+    py_lines = pa.table({  # noqa: F841 (read by DuckDB)
+        "line": pa.array(range(1, len(lines) + 1), pa.int64()),
+        "text": pa.array([ln.rstrip("\r") for ln in lines], pa.string()),
+    })
+    con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM py_lines WHERE text <> ''")
+    invalid = con.execute("SELECT line, text FROM stage WHERE NOT json_valid(text)").fetchall()
+    if n_records and len(invalid) == n_records and not _looks_like_jsonl(invalid):
+        raise _Quarantine("not_a_dump", "no line of the file is a JSON object")
+    con.execute(
+        f"""INSERT INTO long_stage
+            SELECT line, j->>'machine', j->>'sensor', j->>'unit', j->>'ts',
+                   try_cast(trim(j->>'ts') AS TIMESTAMPTZ), {_ts_problem_sql("j->>'ts'")},
+                   j->>'value', try_cast(j->>'value' AS DOUBLE), NULL, NULL
+            FROM (SELECT line, CAST(text AS JSON) AS j FROM stage WHERE json_valid(text))"""
+    )
+    # Lines strict JSON refuses may still be readable (NaN, Infinity): give them a precise reason.
+    rows = []
+    for number, line_text in invalid:
+        try:
+            obj = json.loads(line_text)
+            if not isinstance(obj, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            result.records_malformed += 1
+            rows.append(_malformed_row(number, line_text, 0) | {"detail": "not a JSON object"})
+            continue
+        value = obj.get("value")
+        rows.append({
+            "line": number, "machine_id": _str_or_none(obj.get("machine")),
+            "tag": _str_or_none(obj.get("sensor")), "unit": _str_or_none(obj.get("unit")),
+            "ts_text": _str_or_none(obj.get("ts")), "value_text": _str_or_none(value),
+            "value": float(value) if isinstance(value, int | float) else _to_float(_str_or_none(value)),
+            "problem": None, "detail": None,
+        })
+    _append_long_rows(con, rows)
+    result.records_parsed = n_records - result.records_malformed
+    result.rows_in = n_records
+
+
+def _looks_like_jsonl(invalid: Iterable[tuple[int, str]]) -> bool:
+    return any(t.lstrip().startswith("{") for _, t in invalid)
+
+
+def _str_or_none(value) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- Parquet -------------------------------------------------------------------------------------
+
+_PARQUET_COLUMNS = {"machine_id", "sensor", "unit", "ts", "value"}
+
+
+def _stage_parquet(con, path, result: FileResult) -> None:
+    try:
+        meta = pq.ParquetFile(path).metadata
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _Quarantine("unreadable_file", f"not a readable Parquet file ({exc})") from None
+    missing = _PARQUET_COLUMNS - set(schema.names)
+    if missing:
+        raise _Quarantine("not_a_dump", f"Parquet dump lacks columns {sorted(missing)}; "
+                          f"has {schema.names}")
+    result.records_in = meta.num_rows
+    ts_type = schema.field("ts").type
+    if pa.types.is_timestamp(ts_type):
+        if ts_type.tz is None:
+            ts_sql = "CAST(ts AS TIMESTAMP)::TIMESTAMPTZ"
+            problem_sql = "'missing_timezone'"
+        else:
+            ts_sql, problem_sql = "ts", "CASE WHEN ts IS NULL THEN 'unparseable_timestamp' END"
+        ts_text_sql = "CAST(ts AS VARCHAR)"
+    else:
+        ts_text_sql = "CAST(ts AS VARCHAR)"
+        ts_sql = "try_cast(trim(CAST(ts AS VARCHAR)) AS TIMESTAMPTZ)"
+        problem_sql = _ts_problem_sql("CAST(ts AS VARCHAR)")
+    try:
+        con.execute(
+            f"""INSERT INTO long_stage
+                SELECT file_row_number, CAST(machine_id AS VARCHAR), CAST(sensor AS VARCHAR),
+                       CAST(unit AS VARCHAR), {ts_text_sql}, {ts_sql}, {problem_sql},
+                       CAST(value AS VARCHAR), try_cast(value AS DOUBLE), NULL, NULL
+                FROM read_parquet(?, file_row_number=true)""",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise _Quarantine("unreadable_file", f"DuckDB could not read the Parquet file: {exc}") from None
+    result.records_parsed = con.execute("SELECT count(*) FROM long_stage").fetchone()[0]
+    result.rows_in = result.records_parsed
+
+
+# --- classification of the long stage ------------------------------------------------------------
+
+
+def _sensor_keys(con) -> dict[tuple[str, str], int]:
+    return {(t, g): k for k, t, g in con.execute(
+        "SELECT sensor_key, machine_type, tag FROM sensors").fetchall()}
+
+
+def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
+    combos = con.execute(
+        """SELECT DISTINCT m.machine_type, l.tag, l.unit FROM long_stage l
+           JOIN machines m ON m.machine_id = l.machine_id AND m.active WHERE l.problem IS NULL"""
+    ).fetchall()
+    sensor_keys = _sensor_keys(con)
+    py_unit_map = pa.Table.from_pylist(  # noqa: F841 (read by DuckDB)
+        [
+            {"machine_type": t, "tag": tag, "unit": unit, "sensor_key": m.sensor_key,
+             "scale": m.scale, "offset": m.offset, "low": m.low, "high": m.high,
+             "problem": m.problem, "detail": m.detail}
+            for t, tag, unit in combos
+            for m in [resolve_sensor(t, tag, unit, sensor_keys)]
+        ],
+        schema=pa.schema([
+            ("machine_type", pa.string()), ("tag", pa.string()), ("unit", pa.string()),
+            ("sensor_key", pa.int32()), ("scale", pa.float64()), ("offset", pa.float64()),
+            ("low", pa.float64()), ("high", pa.float64()), ("problem", pa.string()),
+            ("detail", pa.string()),
+        ]),
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (verdict),
+                   verdict.reason AS reason, verdict.detail AS detail FROM (
+            SELECT l.line, l.machine_id, l.tag, l.unit, l.ts_text, l.ts, l.value_text,
+                   m.machine_key, u.sensor_key, l.value * u.scale + u.offset AS si_value,
+                   -- the first rule a reading breaks gives its reason
+                   CASE
+                     WHEN l.problem IS NOT NULL THEN {'reason': l.problem, 'detail': l.detail}
+                     WHEN l.machine_id IS NULL OR l.tag IS NULL OR l.ts_text IS NULL
+                          OR l.value_text IS NULL
+                       THEN {'reason': 'missing_field',
+                             'detail': 'a reading needs ts, machine, sensor and value'}
+                     WHEN m.machine_key IS NULL
+                       THEN {'reason': 'unknown_machine',
+                             'detail': 'machine ' || l.machine_id || ' is not in the registry'}
+                     WHEN l.ts_problem IS NOT NULL
+                       THEN {'reason': l.ts_problem, 'detail': 'timestamp ' || l.ts_text}
+                     WHEN l.ts > $future
+                       THEN {'reason': 'future_timestamp',
+                             'detail': 'timestamp ' || l.ts_text || ' is in the future'}
+                     WHEN u.problem IS NOT NULL THEN {'reason': u.problem, 'detail': u.detail}
+                     WHEN l.value IS NULL
+                       THEN {'reason': 'non_numeric_value', 'detail': NULL}
+                     WHEN NOT isfinite(l.value)
+                       THEN {'reason': 'non_finite_value', 'detail': NULL}
+                     WHEN l.value * u.scale + u.offset NOT BETWEEN u.low AND u.high
+                       THEN {'reason': 'out_of_range',
+                             'detail': printf('%.6g %s outside [%g, %g]',
+                                              l.value * u.scale + u.offset, s.unit, u.low, u.high)}
+                   END AS verdict
+            FROM long_stage l
+            LEFT JOIN machines m ON m.machine_id = l.machine_id AND m.active
+            LEFT JOIN py_unit_map u ON u.machine_type = m.machine_type AND u.tag = l.tag
+                 AND u.unit IS NOT DISTINCT FROM l.unit
+            LEFT JOIN sensors s ON s.sensor_key = u.sensor_key)""",
+        {"future": now + FUTURE_TOLERANCE},
+    )
+    # Duplicates: against what is already loaded (any earlier file, or this file's fast path),
+    # then within the remaining readings of this file (the first line wins).
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE dedup AS
+           WITH ok AS (SELECT * FROM classified WHERE reason IS NULL),
+           span AS (SELECT min(ts) AS lo, max(ts) AS hi FROM ok),
+           existing AS (
+               SELECT r.machine_key, r.sensor_key, r.ts, any_value(r.value) AS value,
+                      any_value(r.file_id) AS file_id
+               FROM readings r, span
+               WHERE r.ts BETWEEN span.lo AND span.hi
+                 AND (r.file_id = $file_id OR r.file_id IN
+                      (SELECT file_id FROM file_ledger WHERE status = 'loaded'))
+               GROUP BY ALL),
+           ranked AS (
+               SELECT ok.*, row_number() OVER w AS rn, first_value(si_value) OVER w AS first_value,
+                      first_value(line) OVER w AS first_line
+               FROM ok WINDOW w AS (PARTITION BY machine_key, sensor_key, ts ORDER BY line))
+           SELECT ranked.line, ranked.machine_key, ranked.sensor_key, ranked.ts, ranked.si_value,
+             CASE
+               WHEN e.ts IS NOT NULL AND e.value = ranked.si_value THEN 'duplicate_reading'
+               WHEN e.ts IS NOT NULL THEN 'conflicting_reading'
+               WHEN rn > 1 AND first_value = si_value THEN 'duplicate_reading'
+               WHEN rn > 1 THEN 'conflicting_reading'
+             END AS reason,
+             CASE
+               WHEN e.ts IS NOT NULL AND e.file_id = $file_id THEN 'already loaded from this file'
+               WHEN e.ts IS NOT NULL THEN printf('already loaded from file %d (value %.6g)',
+                                                  e.file_id, e.value)
+               WHEN rn > 1 THEN printf('same key as line %d (value %.6g)', first_line, first_value)
+             END AS detail
+           FROM ranked LEFT JOIN existing e USING (machine_key, sensor_key, ts)""",
+        {"file_id": file_id},
+    )
+    loaded = con.execute(
+        f"""INSERT INTO readings SELECT machine_key, sensor_key, ts, si_value, {file_id}
+            FROM dedup WHERE reason IS NULL"""
+    ).fetchone()[0]
+    rejected = con.execute(
+        """INSERT INTO telemetry_rejects
+           SELECT $file_id, $rel, c.line, c.machine_id, c.tag, c.unit, c.ts_text, c.value_text,
+                  coalesce(c.reason, d.reason), coalesce(c.detail, d.detail), $now
+           FROM classified c LEFT JOIN dedup d
+             ON d.line = c.line AND d.sensor_key = c.sensor_key AND c.reason IS NULL
+           WHERE c.reason IS NOT NULL OR d.reason IS NOT NULL""",
+        {"file_id": file_id, "rel": rel, "now": now},
+    ).fetchone()[0]
+    con.execute("DROP TABLE IF EXISTS classified")
+    con.execute("DROP TABLE IF EXISTS dedup")
+    result.rows_loaded += loaded
+    result.rows_rejected += rejected
