@@ -1,0 +1,545 @@
+"""The IPFS interface the platform calls, and its two implementations.
+
+* :class:`EmbeddedIpfs` — the default: our UnixFS importer over a blockstore folder. No daemon,
+  no network; CIDs identical to Kubo's ``ipfs add``; a CAR export hands the data to any Kubo
+  node or pinning service.
+* :class:`KuboIpfs` — a real Kubo node through its RPC API with ``ipfshttpclient``. Selected when
+  ``DT_IPFS_API`` is set. Every call passes ``cid-version`` and ``raw-leaves`` explicitly (the
+  client otherwise sends ``raw-leaves=false``), so both backends give the same CID for the same
+  content.
+
+Both raise the :mod:`dt_platform.trust.ipfs.errors` family: :class:`IpfsUnavailable` when Kubo
+cannot be reached (retry later), :class:`IpfsNotFound` for unknown CIDs/paths,
+:class:`IpfsError` for the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import stat
+import urllib.parse
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
+
+from dt_platform import __version__
+from dt_platform.config import Settings
+from dt_platform.trust.ipfs.blockstore import Blockstore
+from dt_platform.trust.ipfs.car import export_car, import_car, iter_car, read_car_header
+from dt_platform.trust.ipfs.cids import cid_from_str, cid_to_str
+from dt_platform.trust.ipfs.errors import IpfsError, IpfsNotFound, IpfsUnavailable
+from dt_platform.trust.ipfs.reader import file_size, iter_file, resolve_path, write_tree
+from dt_platform.trust.ipfs.unixfs import (
+    ImportedNode,
+    ImportOptions,
+    UnixFSImporter,
+    UnsupportedFileType,
+    is_hidden,
+)
+
+__all__ = [
+    "EMBEDDED_VERSION",
+    "AddEntry",
+    "EmbeddedIpfs",
+    "IpfsError",
+    "IpfsNotFound",
+    "IpfsStore",
+    "IpfsUnavailable",
+    "KuboIpfs",
+    "api_to_multiaddr",
+    "open_ipfs",
+]
+
+EMBEDDED_VERSION = f"dt-platform-embedded/{__version__}"
+
+
+@runtime_checkable
+class IpfsStore(Protocol):
+    """What the platform needs from IPFS. CIDs are text (``Qm…`` for v0, ``baf…`` for v1)."""
+
+    def add_bytes(self, data: bytes, *, cid_version: int = 1, pin: bool = True) -> str: ...
+
+    def add_path(self, path: Path, *, cid_version: int = 1, pin: bool = True) -> str: ...
+
+    def cat(self, cid_or_path: str) -> bytes: ...
+
+    def pin(self, cid: str) -> None: ...
+
+    def has(self, cid: str) -> bool: ...
+
+    def version(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class AddEntry:
+    """One line of ``ipfs add`` output: Kubo's ``{Name, Hash, Size}`` (Size = cumulative)."""
+
+    name: str
+    cid: str
+    size: int
+
+
+def _raw_leaves_for(cid_version: int, raw_leaves: bool | None) -> bool:
+    """Kubo's default: raw leaves with CIDv1, dag-pb leaves with CIDv0."""
+    return cid_version == 1 if raw_leaves is None else raw_leaves
+
+
+# --- embedded -----------------------------------------------------------------------------------
+
+
+class EmbeddedIpfs:
+    """The embedded content store rooted at ``root`` (the platform passes ``Settings.ipfs_dir``)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, sync: bool = True) -> None:
+        self.root = Path(root)
+        self.blocks = Blockstore(self.root, sync=sync)
+
+    def __repr__(self) -> str:
+        return f"EmbeddedIpfs({str(self.root)!r})"
+
+    def importer(
+        self,
+        *,
+        cid_version: int = 1,
+        raw_leaves: bool | None = None,
+        only_hash: bool = False,
+        **options: Any,
+    ) -> UnixFSImporter:
+        """An importer writing into this store (or only hashing, like ``--only-hash``)."""
+        opts = ImportOptions(cid_version=cid_version, raw_leaves=raw_leaves, **options)
+        return UnixFSImporter(opts, sink=None if only_hash else self.blocks)
+
+    def _finish(self, node: ImportedNode, pin: bool, only_hash: bool) -> str:
+        if pin and not only_hash:
+            self.blocks.pin(node.cid)
+        return cid_to_str(node.cid)
+
+    def add_bytes(
+        self,
+        data: bytes,
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        raw_leaves: bool | None = None,
+        only_hash: bool = False,
+    ) -> str:
+        """Add one file's content; return its CID (as ``ipfs add`` of a file with that content)."""
+        importer = self.importer(
+            cid_version=cid_version, raw_leaves=raw_leaves, only_hash=only_hash
+        )
+        return self._finish(importer.import_bytes(data), pin, only_hash)
+
+    def add_stream(
+        self,
+        reader: BinaryIO,
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        raw_leaves: bool | None = None,
+        only_hash: bool = False,
+    ) -> str:
+        """Add one file read sequentially from a binary stream (constant memory)."""
+        importer = self.importer(
+            cid_version=cid_version, raw_leaves=raw_leaves, only_hash=only_hash
+        )
+        return self._finish(importer.import_reader(reader), pin, only_hash)
+
+    def add_path_entries(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        raw_leaves: bool | None = None,
+        include_hidden: bool = False,
+        only_hash: bool = False,
+    ) -> list[AddEntry]:
+        """``ipfs add -r PATH``: every file and directory added, the root last."""
+        importer = self.importer(
+            cid_version=cid_version,
+            raw_leaves=raw_leaves,
+            only_hash=only_hash,
+            include_hidden=include_hidden,
+        )
+        root, entries = importer.import_path(path)
+        self._finish(root, pin, only_hash)
+        return [AddEntry(e.path, cid_to_str(e.node.cid), e.node.tsize) for e in entries]
+
+    def add_path(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        raw_leaves: bool | None = None,
+        include_hidden: bool = False,
+        only_hash: bool = False,
+    ) -> str:
+        """Add a file or a folder (recursively, hidden entries skipped); return the root CID."""
+        entries = self.add_path_entries(
+            path,
+            cid_version=cid_version,
+            pin=pin,
+            raw_leaves=raw_leaves,
+            include_hidden=include_hidden,
+            only_hash=only_hash,
+        )
+        return entries[-1].cid
+
+    def resolve(self, cid_or_path: str) -> str:
+        """The CID a ``CID/sub/path`` names."""
+        return cid_to_str(resolve_path(self.blocks.get, cid_or_path))
+
+    def cat_iter(self, cid_or_path: str) -> Iterator[bytes]:
+        """File contents in pieces (one per leaf), without holding the whole file."""
+        return iter_file(self.blocks.get, resolve_path(self.blocks.get, cid_or_path))
+
+    def cat(self, cid_or_path: str) -> bytes:
+        """File contents of ``CID`` or ``CID/sub/path``."""
+        return b"".join(self.cat_iter(cid_or_path))
+
+    def size(self, cid_or_path: str) -> int:
+        """Content size of a file, read from its root block only."""
+        return file_size(self.blocks.get, resolve_path(self.blocks.get, cid_or_path))
+
+    def get(self, cid_or_path: str, dest: str | os.PathLike[str]) -> None:
+        """``ipfs get``: write the file or folder tree to ``dest``."""
+        write_tree(self.blocks.get, resolve_path(self.blocks.get, cid_or_path), dest)
+
+    def get_block(self, cid: str) -> bytes:
+        return self.blocks.get(cid_from_str(cid))
+
+    def pin(self, cid: str) -> None:
+        """Pin recursively; raises :class:`IpfsNotFound` if part of the DAG is missing."""
+        self.blocks.pin(cid_from_str(cid))
+
+    def unpin(self, cid: str) -> None:
+        self.blocks.unpin(cid_from_str(cid))
+
+    def pins(self) -> list[str]:
+        return [cid_to_str(c) for c in self.blocks.pins()]
+
+    def has(self, cid: str) -> bool:
+        """Is the block ``cid`` names stored locally? (``ipfs block stat --offline`` succeeds.)"""
+        return self.blocks.has(cid_from_str(cid))
+
+    def version(self) -> str:
+        return EMBEDDED_VERSION
+
+    def export_car(self, cid: str, path: str | os.PathLike[str]) -> int:
+        """``ipfs dag export``; returns the number of blocks written."""
+        return export_car(self.blocks, cid, path)
+
+    def import_car(self, path: str | os.PathLike[str], *, pin_roots: bool = True) -> list[str]:
+        """``ipfs dag import``; returns the roots."""
+        return import_car(self.blocks, path, pin_roots=pin_roots)
+
+
+# --- Kubo ---------------------------------------------------------------------------------------
+
+
+def api_to_multiaddr(api: str) -> tuple[str, str]:
+    """``(multiaddr, base path)`` for ipfshttpclient from a multiaddr or an ``http(s)://`` URL."""
+    api = api.strip()
+    if api.startswith("/"):
+        return api, "api/v0"
+    url = urllib.parse.urlsplit(api if "://" in api else f"http://{api}")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(
+            f"DT_IPFS_API={api!r} is neither a multiaddr (/ip4/127.0.0.1/tcp/5001/http) "
+            "nor an http(s) URL (http://127.0.0.1:5001)"
+        )
+    host = url.hostname
+    try:
+        ip = ipaddress.ip_address(host)
+        host_part = f"/ip{ip.version}/{host}"
+    except ValueError:
+        host_part = f"/dns/{host}"
+    port = url.port or (443 if url.scheme == "https" else 5001)
+    base = url.path.strip("/") or "api/v0"
+    return f"{host_part}/tcp/{port}/{url.scheme}", base
+
+
+T = TypeVar("T")
+
+
+def _quote_name(name: str) -> str:
+    # Go's url.QueryEscape, which Kubo's multipart reader undoes with url.QueryUnescape.
+    return urllib.parse.quote_plus(name, safe="")
+
+
+def multipart_tree(
+    path: Path, *, include_hidden: bool = False, boundary: str | None = None
+) -> tuple[Iterator[bytes], dict[str, str]]:
+    """A multipart ``/api/v0/add`` body for a file or folder, laid out like the Kubo CLI sends it.
+
+    Depth-first, names sorted bytewise, each directory's part before its entries, hidden entries
+    skipped, symlinks as ``application/symlink``. Kubo's multipart reader is streaming and
+    order-sensitive (entries of a directory it has left are dropped), which is why this body is
+    built here instead of with ``ipfshttpclient``'s directory scanner: that one walks top-down
+    with files after sub-directories and does not skip nested dot-files.
+    """
+    boundary = boundary or uuid.uuid4().hex
+    delim = f"--{boundary}\r\n".encode("ascii")
+
+    def head(name: str, content_type: str) -> bytes:
+        return (
+            delim
+            + f'Content-Disposition: form-data; name="file"; filename="{_quote_name(name)}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n".encode("ascii")
+        )
+
+    # List everything first, so an unsupported entry fails before any byte is sent.
+    plan: list[tuple[str, str, Path]] = []
+
+    def scan(p: Path, rel: str) -> None:
+        st = os.lstat(p)
+        if stat.S_ISLNK(st.st_mode):
+            plan.append((rel, "application/symlink", p))
+        elif stat.S_ISREG(st.st_mode):
+            plan.append((rel, "application/octet-stream", p))
+        elif stat.S_ISDIR(st.st_mode):
+            plan.append((rel, "application/x-directory", p))
+            with os.scandir(p) as it:
+                names = sorted(
+                    (e.name for e in it), key=lambda n: n.encode("utf-8", "surrogateescape")
+                )
+            for name in names:
+                if include_hidden or not is_hidden(name):
+                    scan(p / name, f"{rel}/{name}")
+        else:
+            raise UnsupportedFileType(
+                f"{p}: only regular files, directories and symlinks can be added to IPFS"
+            )
+
+    scan(path, path.name or path.resolve().name)
+
+    def body() -> Iterator[bytes]:
+        for rel, content_type, p in plan:
+            yield head(rel, content_type)
+            if content_type == "application/symlink":
+                yield os.fsencode(os.readlink(p))
+            elif content_type == "application/octet-stream":
+                with open(p, "rb") as fh:
+                    while piece := fh.read(1 << 20):
+                        yield piece
+            yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode("ascii")
+
+    return body(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+class KuboIpfs:
+    """A Kubo node through its RPC API (``ipfs daemon``, port 5001 by default).
+
+    The ``ipfshttpclient.Client`` is built directly: ``ipfshttpclient.connect()`` checks the
+    daemon version and refuses every Kubo release after 0.8, although the RPC calls used here
+    have not changed since.
+    """
+
+    def __init__(self, api: str, *, timeout: float = 120.0, connect_timeout: float = 5.0) -> None:
+        import ipfshttpclient
+
+        # ipfshttpclient 0.7 passes urllib3 an argument urllib3 2.x only warns about.
+        warnings.filterwarnings(
+            "ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning
+        )
+
+        self.api = api
+        addr, base = api_to_multiaddr(api)
+        try:
+            self._client = ipfshttpclient.Client(addr, base, timeout=(connect_timeout, timeout))
+        except ipfshttpclient.exceptions.AddressError as exc:
+            raise ValueError(
+                f"DT_IPFS_API={api!r} is not a usable Kubo RPC address: {exc}"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"KuboIpfs({self.api!r})"
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Translate ipfshttpclient exceptions into the IpfsError family with advice."""
+        from ipfshttpclient import exceptions as exc
+
+        try:
+            yield
+        except (exc.ConnectionError, exc.TimeoutError, exc.ProtocolError) as err:
+            raise IpfsUnavailable(
+                f"Kubo RPC at {self.api} is unreachable while {what} ({err}). Start the node "
+                "(`ipfs daemon`) or unset DT_IPFS_API to use the embedded store."
+            ) from err
+        except exc.ErrorResponse as err:
+            message = str(err)
+            if "not found" in message or "no link named" in message:
+                raise IpfsNotFound(f"Kubo while {what}: {message}") from err
+            raise IpfsError(f"Kubo refused {what}: {message}") from err
+        except exc.StatusError as err:
+            raise IpfsError(
+                f"{self.api} answered {what} with an HTTP error ({err}); is DT_IPFS_API the Kubo "
+                "RPC endpoint (port 5001), not the gateway (8080)?"
+            ) from err
+        except exc.Error as err:
+            raise IpfsError(f"Kubo RPC error while {what}: {err}") from err
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._errors(what):
+            return fn(*args, **kwargs)
+
+    def _add_opts(
+        self, cid_version: int, pin: bool, raw_leaves: bool | None, only_hash: bool = False
+    ) -> dict[str, str]:
+        ImportOptions(cid_version=cid_version)  # validates the version like the embedded store
+        return {
+            "cid-version": str(cid_version),
+            "raw-leaves": "true" if _raw_leaves_for(cid_version, raw_leaves) else "false",
+            "pin": "true" if pin and not only_hash else "false",
+            "only-hash": "true" if only_hash else "false",
+            "chunker": "size-262144",
+            "trickle": "false",
+        }
+
+    def add_bytes(
+        self,
+        data: bytes,
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        raw_leaves: bool | None = None,
+    ) -> str:
+        opts = self._add_opts(cid_version, pin, raw_leaves)
+        return self._call("adding bytes", self._client.add_bytes, data, opts=opts)
+
+    def add_path_entries(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        raw_leaves: bool | None = None,
+        include_hidden: bool = False,
+        only_hash: bool = False,
+    ) -> list[AddEntry]:
+        """``ipfs add -r PATH`` on the node: every entry, the root last."""
+        path = Path(path)
+        opts = self._add_opts(cid_version, pin, raw_leaves, only_hash)
+        body, headers = multipart_tree(path, include_hidden=include_hidden)
+        # Client.add() would rebuild the body with its own scanner (see multipart_tree), so the
+        # request goes through the client's transport, which is the part of it we rely on.
+        lines = self._call(
+            f"adding {path}",
+            self._client._client.request,
+            "/add",
+            decoder="json",
+            data=body,
+            headers=headers,
+            opts=opts,
+        )
+        entries = [
+            AddEntry(line["Name"], line["Hash"], int(line.get("Size") or 0))
+            for line in lines
+            if "Hash" in line
+        ]
+        root_name = path.name or path.resolve().name
+        roots = [e for e in entries if e.name == root_name]
+        if not roots:
+            raise IpfsError(f"Kubo returned no entry for {root_name!r} when adding {path}")
+        others = [e for e in entries if e.name != root_name]
+        return [*others, roots[-1]]
+
+    def add_path(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        raw_leaves: bool | None = None,
+        include_hidden: bool = False,
+        only_hash: bool = False,
+    ) -> str:
+        return self.add_path_entries(
+            path,
+            cid_version=cid_version,
+            pin=pin,
+            raw_leaves=raw_leaves,
+            include_hidden=include_hidden,
+            only_hash=only_hash,
+        )[-1].cid
+
+    def cat(self, cid_or_path: str) -> bytes:
+        return self._call(f"reading {cid_or_path}", self._client.cat, cid_or_path)
+
+    def pin(self, cid: str) -> None:
+        cid_from_str(cid)  # fail early, locally, on a malformed CID
+        self._call(f"pinning {cid}", self._client.pin.add, cid)
+
+    def has(self, cid: str) -> bool:
+        """Is the block stored on the node? Asked offline, so it never searches the network."""
+        cid_from_str(cid)
+        try:
+            self._call(f"checking {cid}", self._client.block.stat, cid, opts={"offline": "true"})
+        except IpfsNotFound:
+            return False
+        except IpfsUnavailable:
+            raise
+        except IpfsError:
+            return False
+        return True
+
+    def version(self) -> str:
+        info = self._call("asking its version", self._client.version)
+        return f"kubo/{info['Version']}"
+
+    def export_car(self, cid: str, path: str | os.PathLike[str]) -> int:
+        """``ipfs dag export`` on the node, streamed into ``path``; returns the block count.
+
+        The CAR is checked (every block against its CID) before it is renamed into place.
+        """
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            with self._errors(f"exporting {cid}"), open(tmp, "wb") as fh:
+                for chunk in self._client.dag.export(cid, stream=True):
+                    fh.write(chunk)
+            with open(tmp, "rb") as fh:
+                read_car_header(fh)
+                count = sum(1 for _ in iter_car(fh))
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return count
+
+    def import_car(self, path: str | os.PathLike[str]) -> list[str]:
+        """``ipfs dag import`` on the node; returns the roots it reports."""
+        from ipfshttpclient import multipart
+
+        with open(path, "rb") as fh:
+            body, headers = multipart.stream_files(fh)
+            lines = self._call(
+                f"importing {path}",
+                self._client._client.request,
+                "/dag/import",
+                decoder="json",
+                data=body,
+                headers=headers,
+            )
+        roots = []
+        for line in lines:
+            root = line.get("Root")
+            if root:
+                if root.get("PinErrorMsg"):
+                    raise IpfsError(f"Kubo could not pin {root['Cid']['/']}: {root['PinErrorMsg']}")
+                roots.append(root["Cid"]["/"])
+        return roots
+
+
+def open_ipfs(settings: Settings) -> EmbeddedIpfs | KuboIpfs:
+    """Kubo when ``settings.ipfs_api`` (``DT_IPFS_API``) is set, else the embedded store."""
+    if settings.ipfs_api:
+        return KuboIpfs(settings.ipfs_api)
+    return EmbeddedIpfs(settings.ipfs_dir)
