@@ -1,0 +1,51 @@
+"""Client of the on-chain trust layer: deploy the contracts, anchor partitions, verify records,
+read and manage roles, twins and data grants, on any JSON-RPC node.
+
+Typical use::
+
+    from dt_platform.config import load_settings
+    from dt_platform.trust.chain import AuditChain, ChainUnavailable, deploy
+
+    settings = load_settings()
+    deploy(settings)                       # once; idempotent
+    chain = AuditChain.connect(settings)   # checks chain id and code hashes
+    receipt = chain.anchor("telemetry/2026-11-20", tree.root, cid, len(tree))
+"""
+
+from dt_platform.trust.chain.artifacts import PLATFORM_CONTRACTS, load_artifact
+from dt_platform.trust.chain.client import Anchor, AnchorReceipt, AuditChain, Grant, Twin
+from dt_platform.trust.chain.deployment import (
+    DEMO_ROLE_ACCOUNTS,
+    ContractInfo,
+    Deployment,
+    deploy,
+    dev_key,
+    load_deployment,
+    verify_deployment,
+)
+from dt_platform.trust.chain.errors import ROLE_IDS, ChainError, ChainUnavailable, role_id
+from dt_platform.trust.chain.rpc import NodeInfo, TxResult, connect_node
+
+__all__ = [
+    "DEMO_ROLE_ACCOUNTS",
+    "PLATFORM_CONTRACTS",
+    "ROLE_IDS",
+    "Anchor",
+    "AnchorReceipt",
+    "AuditChain",
+    "ChainError",
+    "ChainUnavailable",
+    "ContractInfo",
+    "Deployment",
+    "Grant",
+    "NodeInfo",
+    "Twin",
+    "TxResult",
+    "connect_node",
+    "deploy",
+    "dev_key",
+    "load_artifact",
+    "load_deployment",
+    "role_id",
+    "verify_deployment",
+]

@@ -1,0 +1,412 @@
+"""``AuditChain``: the platform's one client for its contracts (anchors, roles, twins, grants)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.logs import DISCARD
+
+from dt_platform.config import Settings
+from dt_platform.trust.chain.artifacts import PLATFORM_CONTRACTS, error_decoder, load_artifact
+from dt_platform.trust.chain.deployment import (
+    Deployment,
+    dev_key,
+    load_deployment,
+    verify_deployment,
+)
+from dt_platform.trust.chain.errors import ROLE_IDS, ChainError, role_id
+from dt_platform.trust.chain.rpc import (
+    NodeInfo,
+    TxResult,
+    account_from_key,
+    connect_node,
+    send_transaction,
+)
+
+__all__ = ["Anchor", "AnchorReceipt", "AuditChain", "Grant", "Twin"]
+
+MATURITY_LEVELS = {
+    1: "digital model",
+    2: "digital shadow",
+    3: "digital twin",
+    4: "intelligent twin",
+}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One anchored version of a partition."""
+
+    partition: str
+    version: int
+    root: bytes
+    cid: str
+    record_count: int
+    publisher: str
+    timestamp: int
+    """Block time of the anchoring transaction (unix seconds)."""
+    block_number: int
+    reason: str
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp, UTC)
+
+
+@dataclass(frozen=True)
+class AnchorReceipt:
+    """Result of :meth:`AuditChain.anchor`.
+
+    ``already_anchored`` is True when the latest version already held this root and CID (a retry
+    after a lost receipt): nothing was sent, ``gas_used`` is 0 and ``tx_hash`` is that of the
+    original transaction when the node can still find it.
+    """
+
+    tx_hash: str | None
+    gas_used: int
+    block_number: int
+    version: int
+    already_anchored: bool = False
+
+
+@dataclass(frozen=True)
+class Twin:
+    twin_id: str
+    machine_type: str
+    metadata_cid: str
+    maturity: int
+    registered_at: int
+    updated_at: int
+    updated_by: str
+
+    @property
+    def maturity_name(self) -> str:
+        return MATURITY_LEVELS.get(self.maturity, "unknown")
+
+
+@dataclass(frozen=True)
+class Grant:
+    dataset: str
+    grantee: str
+    expires_at: int
+    """Unix seconds; access holds while the block time is before it."""
+    active: bool
+
+
+def _b32(value: bytes, what: str) -> bytes:
+    raw = bytes(value)
+    if len(raw) != 32:
+        raise ChainError(f"{what} must be 32 bytes, got {len(raw)}")
+    return raw
+
+
+class AuditChain:
+    """Connected, verified access to the deployed platform contracts.
+
+    Build it with :meth:`connect`. Without a signing key (no ``DT_CHAIN_KEY`` on a non-dev chain)
+    the client is read-only: views work, writes raise :class:`ChainError`.
+    """
+
+    def __init__(
+        self,
+        node: NodeInfo,
+        deployment: Deployment,
+        account: LocalAccount | None,
+        *,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        self.node = node
+        self.deployment = deployment
+        self.account = account
+        self.receipt_timeout = receipt_timeout
+        w3 = node.w3
+        self._c: dict[str, Contract] = {
+            name: w3.eth.contract(address=deployment.address(name), abi=load_artifact(name)["abi"])
+            for name in PLATFORM_CONTRACTS
+        }
+        self.hub = self._c["RoleHub"]
+        self.twins_contract = self._c["TwinRegistry"]
+        self.anchors_contract = self._c["AuditAnchors"]
+        self.grants_contract = self._c["DataGrants"]
+
+    # --- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls,
+        settings: Settings,
+        key: str | None = None,
+        *,
+        dev_role: str = "OPERATOR",
+        timeout: float = 10.0,
+        receipt_timeout: float = 120.0,
+    ) -> AuditChain:
+        """Connect to ``settings.effective_chain_rpc`` and check it runs our contracts.
+
+        ``key`` defaults to ``settings.chain_key`` and, on the local dev chain only, to the key of
+        the dev account holding ``dev_role`` (the OPERATOR, i.e. the pipeline publisher, unless
+        told otherwise). anvil's public dev keys are refused on any other chain. Raises
+        :class:`ChainUnavailable` if the node cannot be reached and :class:`ChainError` if the
+        chain id or the deployed code do not match ``deployment.json``.
+        """
+        node = connect_node(settings.effective_chain_rpc, timeout)
+        key = key or settings.chain_key
+        if key is None and node.is_dev_chain:
+            key = dev_key(dev_role)
+        account = account_from_key(key, node) if key is not None else None
+        deployment = load_deployment(settings)
+        if deployment is None:
+            raise ChainError(
+                f"no deployment recorded at {settings.deployment_path}: run "
+                "`dt-platform chain deploy`"
+            )
+        verify_deployment(node, deployment, settings)
+        return cls(node, deployment, account, receipt_timeout=receipt_timeout)
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str | None:
+        """Address of the signing key, or ``None`` for a read-only client."""
+        return self.account.address if self.account else None
+
+    @property
+    def chain_id(self) -> int:
+        return self.node.chain_id
+
+    def _call(self, fn: ContractFunction, action: str) -> Any:
+        with error_decoder().guard(action, self.node.url):
+            return fn.call()
+
+    def _send(self, fn: ContractFunction, action: str) -> tuple[TxResult, Any]:
+        if self.account is None:
+            raise ChainError(
+                f"cannot {action}: this client is read-only; set DT_CHAIN_KEY to sign transactions"
+            )
+        return send_transaction(
+            self.node, self.account, fn, action, receipt_timeout=self.receipt_timeout
+        )
+
+    def block_number(self) -> int:
+        with error_decoder().guard("read the block number", self.node.url):
+            return int(self.node.w3.eth.block_number)
+
+    # --- audit anchors --------------------------------------------------------------------------
+
+    def anchor(
+        self, partition: str, root: bytes, cid: str, record_count: int, reason: str = ""
+    ) -> AnchorReceipt:
+        """Anchor ``root`` and ``cid`` for ``partition`` (OPERATOR only).
+
+        A partition anchored before gets a new version, which needs a ``reason``. Retrying an
+        anchor that already went through (same root and CID as the latest version) sends nothing
+        and returns that version with ``already_anchored=True``.
+        """
+        root = _b32(root, "the Merkle root")
+        latest = self.latest_anchor(partition)
+        if latest is not None and latest.root == root and latest.cid == cid:
+            return AnchorReceipt(
+                tx_hash=self._anchor_tx_hash(partition, latest),
+                gas_used=0,
+                block_number=latest.block_number,
+                version=latest.version,
+                already_anchored=True,
+            )
+        fn = self.anchors_contract.functions.anchor(partition, root, cid, record_count, reason)
+        result, receipt = self._send(fn, f"anchor partition {partition!r}")
+        events = self.anchors_contract.events.Anchored().process_receipt(receipt, errors=DISCARD)
+        version = int(events[0]["args"]["version"])
+        return AnchorReceipt(result.tx_hash, result.gas_used, result.block_number, version)
+
+    def _anchor_tx_hash(self, partition: str, anchor: Anchor) -> str | None:
+        try:
+            logs = self.anchors_contract.events.Anchored().get_logs(
+                from_block=anchor.block_number,
+                to_block=anchor.block_number,
+                argument_filters={"version": anchor.version},
+            )
+        except Exception:  # the node may have pruned old logs: the hash is a courtesy
+            return None
+        for log in logs:
+            if log["args"]["partition"] == partition:
+                return log["transactionHash"].to_0x_hex()
+        return None
+
+    def _anchor_from_tuple(self, partition: str, version: int, t: Sequence[Any]) -> Anchor:
+        root, cid, publisher, record_count, timestamp, block_number, reason = t
+        return Anchor(
+            partition=partition,
+            version=version,
+            root=bytes(root),
+            cid=cid,
+            record_count=int(record_count),
+            publisher=to_checksum_address(publisher),
+            timestamp=int(timestamp),
+            block_number=int(block_number),
+            reason=reason,
+        )
+
+    def anchor_versions(self, partition: str) -> list[Anchor]:
+        """Every anchored version of ``partition``, oldest first (empty if never anchored)."""
+        fn = self.anchors_contract.functions.anchorVersions(partition)
+        rows = self._call(fn, f"read the anchors of {partition!r}")
+        return [self._anchor_from_tuple(partition, i + 1, t) for i, t in enumerate(rows)]
+
+    def get_anchor(self, partition: str, version: int) -> Anchor:
+        """One version of a partition's anchor (``ChainError`` if there is no such version)."""
+        fn = self.anchors_contract.functions.getAnchor(partition, version)
+        t = self._call(fn, f"read anchor {partition!r} version {version}")
+        return self._anchor_from_tuple(partition, version, t)
+
+    def latest_anchor(self, partition: str) -> Anchor | None:
+        """The latest version of ``partition``'s anchor, or ``None`` if never anchored."""
+        count = self.version_count(partition)
+        return self.get_anchor(partition, count) if count else None
+
+    def version_count(self, partition: str) -> int:
+        fn = self.anchors_contract.functions.versionCount(partition)
+        return int(self._call(fn, f"read the versions of {partition!r}"))
+
+    def partitions(self, page: int = 500) -> list[str]:
+        """Every anchored partition key, in first-anchoring order."""
+        total = int(
+            self._call(self.anchors_contract.functions.partitionCount(), "count partitions")
+        )
+        keys: list[str] = []
+        for start in range(0, total, page):
+            fn = self.anchors_contract.functions.partitions(start, start + page)
+            keys += self._call(fn, "list partitions")
+        return keys
+
+    def anchor_count(self) -> int:
+        """Number of anchors (all versions of all partitions)."""
+        return sum(self.version_count(p) for p in self.partitions())
+
+    def verify_record(
+        self, partition: str, version: int, record: bytes, proof: Sequence[bytes]
+    ) -> bool:
+        """The contract's own check that ``record`` belongs to the anchored snapshot."""
+        fn = self.anchors_contract.functions.verifyRecord(
+            partition, version, bytes(record), [_b32(p, "a proof element") for p in proof]
+        )
+        return bool(self._call(fn, f"verify a record of {partition!r}"))
+
+    def verify_leaf(
+        self, partition: str, version: int, leaf: bytes, proof: Sequence[bytes]
+    ) -> bool:
+        """Like :meth:`verify_record` for an already double-hashed leaf."""
+        fn = self.anchors_contract.functions.verifyLeaf(
+            partition, version, _b32(leaf, "the leaf"), [_b32(p, "a proof element") for p in proof]
+        )
+        return bool(self._call(fn, f"verify a leaf of {partition!r}"))
+
+    def verify_record_gas(
+        self, partition: str, version: int, record: bytes, proof: Sequence[bytes]
+    ) -> int:
+        """Gas the ``verifyRecord`` view would cost if executed in a transaction."""
+        fn = self.anchors_contract.functions.verifyRecord(
+            partition, version, bytes(record), [_b32(p, "a proof element") for p in proof]
+        )
+        with error_decoder().guard("estimate verifyRecord gas", self.node.url):
+            return int(fn.estimate_gas())
+
+    # --- roles ----------------------------------------------------------------------------------
+
+    def has_role(self, role: str, account: str) -> bool:
+        fn = self.hub.functions.hasRole(role_id(role), to_checksum_address(account))
+        return bool(self._call(fn, "read roles"))
+
+    def roles_of(self, account: str) -> set[str]:
+        """Short names (``ADMIN``, ``OPERATOR``, …) of the roles ``account`` holds (one call)."""
+        flags = self._call(self.hub.functions.rolesOf(to_checksum_address(account)), "read roles")
+        return {name for name, held in zip(ROLE_IDS, flags, strict=True) if held}
+
+    def members(self, role: str) -> list[str]:
+        """Accounts holding ``role``, in no particular order."""
+        fn = self.hub.functions.getRoleMembers(role_id(role))
+        return [to_checksum_address(a) for a in self._call(fn, f"list {role} members")]
+
+    def grant_role(self, role: str, account: str) -> TxResult:
+        """Grant ``role`` to ``account`` (ADMIN only)."""
+        fn = self.hub.functions.grantRole(role_id(role), to_checksum_address(account))
+        return self._send(fn, "grant roles")[0]
+
+    def revoke_role(self, role: str, account: str) -> TxResult:
+        """Revoke ``role`` from ``account`` (ADMIN only)."""
+        fn = self.hub.functions.revokeRole(role_id(role), to_checksum_address(account))
+        return self._send(fn, "revoke roles")[0]
+
+    # --- twin registry --------------------------------------------------------------------------
+
+    def register_twin(
+        self, twin_id: str, machine_type: str, metadata_cid: str, maturity: int
+    ) -> TxResult:
+        """Register a twin (OPERATOR or ADMIN)."""
+        fn = self.twins_contract.functions.registerTwin(
+            twin_id, machine_type, metadata_cid, maturity
+        )
+        return self._send(fn, "register twins")[0]
+
+    def update_twin(self, twin_id: str, metadata_cid: str, maturity: int) -> TxResult:
+        """Change a twin's metadata CID and maturity (OPERATOR or ADMIN)."""
+        fn = self.twins_contract.functions.updateTwin(twin_id, metadata_cid, maturity)
+        return self._send(fn, "update twins")[0]
+
+    def get_twin(self, twin_id: str) -> Twin | None:
+        """The registered twin, or ``None``."""
+        if not self._call(self.twins_contract.functions.isRegistered(twin_id), "read twins"):
+            return None
+        t = self._call(self.twins_contract.functions.getTwin(twin_id), "read twins")
+        return Twin(t[0], t[1], t[2], int(t[3]), int(t[4]), int(t[5]), to_checksum_address(t[6]))
+
+    def twins(self, page: int = 500) -> list[Twin]:
+        """Every registered twin, in registration order."""
+        total = int(self._call(self.twins_contract.functions.twinCount(), "count twins"))
+        ids: list[str] = []
+        for start in range(0, total, page):
+            ids += self._call(self.twins_contract.functions.twinIds(start, start + page), "list")
+        return [t for t in (self.get_twin(i) for i in ids) if t is not None]
+
+    # --- data-sharing grants --------------------------------------------------------------------
+
+    def grant_access(self, dataset: str, grantee: str, expires_at: int | datetime) -> TxResult:
+        """Share ``dataset`` with ``grantee`` until ``expires_at`` (MANAGER only)."""
+        if isinstance(expires_at, datetime):
+            if expires_at.tzinfo is None:
+                raise ChainError("expires_at must be timezone-aware (e.g. UTC)")
+            expires_at = int(expires_at.timestamp())
+        fn = self.grants_contract.functions.grantAccess(
+            dataset, to_checksum_address(grantee), int(expires_at)
+        )
+        return self._send(fn, "grant data access")[0]
+
+    def revoke_access(self, dataset: str, grantee: str) -> TxResult:
+        """End ``grantee``'s access to ``dataset`` now (MANAGER only)."""
+        fn = self.grants_contract.functions.revokeAccess(dataset, to_checksum_address(grantee))
+        return self._send(fn, "revoke data access")[0]
+
+    def has_access(self, dataset: str, account: str) -> bool:
+        """Whether ``account`` may read ``dataset`` at the current block time."""
+        fn = self.grants_contract.functions.hasAccess(dataset, to_checksum_address(account))
+        return bool(self._call(fn, "read grants"))
+
+    def grants(self, dataset: str) -> list[Grant]:
+        """Every grant of ``dataset`` (expired ones marked inactive)."""
+        rows = self._call(self.grants_contract.functions.grantsOf(dataset), "list grants")
+        result = []
+        for grantee, expires_at in rows:
+            active = self.has_access(dataset, grantee)
+            result.append(Grant(dataset, to_checksum_address(grantee), int(expires_at), active))
+        return result
+
+    def datasets_of(self, account: str) -> list[str]:
+        """Datasets shared with ``account`` (expired grants included)."""
+        fn = self.grants_contract.functions.datasetsOf(to_checksum_address(account))
+        return list(self._call(fn, "list grants"))

@@ -1,0 +1,202 @@
+"""``dt-platform chain …`` and ``dt-platform roles …``: the local chain, deployment and roles.
+
+Wire into the main CLI with ``main.add_command(chain)`` and ``main.add_command(roles)``.
+Exit codes: 0 ok, 1 the chain said no (or bad input), 3 the chain could not be reached (retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from dt_platform.config import load_settings
+from dt_platform.trust.anvil import AnvilError, chain_down, chain_up, local_chain_status
+from dt_platform.trust.chain import (
+    PLATFORM_CONTRACTS,
+    ROLE_IDS,
+    AuditChain,
+    ChainError,
+    ChainUnavailable,
+    connect_node,
+    deploy,
+    load_deployment,
+    verify_deployment,
+)
+from dt_platform.trust.chain.artifacts import error_decoder
+
+__all__ = ["chain", "roles"]
+
+EXIT_UNAVAILABLE = 3
+
+
+class _Unavailable(click.ClickException):
+    exit_code = EXIT_UNAVAILABLE
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Chain and anvil errors become one-line messages on stderr with a meaningful exit code."""
+    try:
+        yield
+    except ChainUnavailable as exc:
+        hint = ""
+        settings = load_settings()
+        if settings.chain_rpc is None:
+            hint = " (is the local chain running? start it with `dt-platform chain up`)"
+        raise _Unavailable(f"{exc}{hint}") from exc
+    except (ChainError, AnvilError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _with_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _errors():
+            return fn(*args, **kwargs)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+# --- chain --------------------------------------------------------------------------------------
+
+
+@click.group()
+def chain() -> None:
+    """The local chain and the platform contracts on it."""
+
+
+@chain.command()
+@_with_errors
+def up() -> None:
+    """Start the local anvil chain (state kept in DT_HOME/chain); does nothing if it runs."""
+    settings = load_settings()
+    if settings.chain_rpc is not None:
+        click.echo(f"DT_CHAIN_RPC points at {settings.chain_rpc}: no local chain to start")
+        return
+    status = chain_up(settings)
+    verb = "started" if status.started else "already running"
+    click.echo(f"local chain {verb}: {status.url} (pid {status.pid})")
+    click.echo(f"state: {status.state_path}  log: {status.log_path}")
+
+
+@chain.command()
+@_with_errors
+def down() -> None:
+    """Stop the local chain gracefully (its state is saved for the next `chain up`)."""
+    settings = load_settings()
+    if chain_down(settings):
+        click.echo(f"local chain stopped; state saved in {settings.chain_dir / 'state.json'}")
+    else:
+        click.echo("local chain is not running")
+
+
+@chain.command(name="deploy")
+@_with_errors
+def deploy_cmd() -> None:
+    """Deploy the platform contracts once (idempotent) and write DT_HOME/deployment.json."""
+    settings = load_settings()
+    deployment = deploy(settings)
+    verb = "deployed" if deployment.created else "already deployed (code matches)"
+    click.echo(
+        f"contracts {verb} on chain {deployment.chain_id}; record: {settings.deployment_path}"
+    )
+    for name, info in deployment.contracts.items():
+        click.echo(f"  {name:<13} {info.address}")
+    if deployment.demo_roles:
+        click.echo("demo roles (anvil dev accounts):")
+        for role, address in deployment.demo_roles.items():
+            click.echo(f"  {role:<11} {address}")
+
+
+@chain.command()
+@_with_errors
+def status() -> None:
+    """Chain id, block, contract addresses, code-hash check and anchor counts."""
+    settings = load_settings()
+    if settings.chain_rpc is None:
+        local = local_chain_status(settings)
+        state = f"running (pid {local.pid})" if local.running else "not running"
+        click.echo(f"local chain: {state}")
+    node = connect_node(settings.effective_chain_rpc)
+    click.echo(f"rpc: {node.url}  chain id: {node.chain_id}  client: {node.client_version}")
+    with error_decoder().guard("read the block number", node.url):
+        click.echo(f"block: {node.w3.eth.block_number}")
+    deployment = load_deployment(settings)
+    if deployment is None:
+        click.echo("contracts: not deployed (run `dt-platform chain deploy`)")
+        return
+    for name in PLATFORM_CONTRACTS:
+        click.echo(f"  {name:<13} {deployment.address(name)}")
+    try:
+        verify_deployment(node, deployment, settings)
+    except ChainError as exc:
+        click.echo(f"code hashes: MISMATCH - {exc}")
+        raise SystemExit(1) from exc
+    click.echo("code hashes: ok (match contracts/artifacts and deployment.json)")
+    client = AuditChain(node, deployment, None)
+    partitions = client.partitions()
+    anchors = sum(client.version_count(p) for p in partitions)
+    click.echo(f"anchors: {anchors} in {len(partitions)} partitions")
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+
+def _admin_client() -> AuditChain:
+    """Signed by DT_CHAIN_KEY or, on the local dev chain, the dev ADMIN key."""
+    return AuditChain.connect(load_settings(), dev_role="ADMIN")
+
+
+_ROLE = click.Choice(list(ROLE_IDS), case_sensitive=False)
+
+
+@click.group()
+def roles() -> None:
+    """Platform roles (one role hub for every contract)."""
+
+
+@roles.command()
+@click.argument("role", type=_ROLE)
+@click.argument("address")
+@_with_errors
+def grant(role: str, address: str) -> None:
+    """Grant ROLE to ADDRESS (needs ADMIN)."""
+    client = _admin_client()
+    result = client.grant_role(role, address)
+    click.echo(f"granted {role.upper()} to {address} (tx {result.tx_hash})")
+
+
+@roles.command()
+@click.argument("role", type=_ROLE)
+@click.argument("address")
+@_with_errors
+def revoke(role: str, address: str) -> None:
+    """Revoke ROLE from ADDRESS (needs ADMIN)."""
+    client = _admin_client()
+    result = client.revoke_role(role, address)
+    click.echo(f"revoked {role.upper()} from {address} (tx {result.tx_hash})")
+
+
+@roles.command(name="list")
+@click.argument("address", required=False)
+@_with_errors
+def list_cmd(address: str | None) -> None:
+    """Members of every role, or the roles of ADDRESS."""
+    settings = load_settings()
+    node = connect_node(settings.effective_chain_rpc)
+    deployment = load_deployment(settings)
+    if deployment is None:
+        raise ChainError("contracts are not deployed: run `dt-platform chain deploy`")
+    verify_deployment(node, deployment, settings)
+    client = AuditChain(node, deployment, None)
+    if address:
+        held = sorted(client.roles_of(address), key=list(ROLE_IDS).index)
+        click.echo(f"{address}: {', '.join(held) if held else '(no roles)'}")
+        return
+    for role in ROLE_IDS:
+        members = client.members(role)
+        click.echo(f"{role:<11} {', '.join(members) if members else '-'}")
