@@ -36,7 +36,11 @@ QUANTITIES: dict[str, Quantity] = {
             "degC",
             {"degC": (1.0, 0.0), "degF": (5.0 / 9.0, -32.0 * 5.0 / 9.0), "K": (1.0, -273.15)},
         ),
-        Quantity("temperature_difference", "K", {"K": (1.0, 0.0), "delta_degC": (1.0, 0.0)}),
+        Quantity(
+            "temperature_difference",
+            "K",
+            {"K": (1.0, 0.0), "delta_degC": (1.0, 0.0), "delta_degF": (5.0 / 9.0, 0.0)},
+        ),
         Quantity(
             "pressure",
             "kPa",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dt_platform import __version__
+from dt_platform.sim.cli import simulate
 from dt_platform.trust.chain_cli import chain, roles
 from dt_platform.trust.ipfs.cli import ipfs
 
@@ -15,6 +16,7 @@ def main() -> None:
     """Secure, verifiable digital twins for predictive maintenance."""
 
 
+main.add_command(simulate)
 main.add_command(chain)
 main.add_command(roles)
 main.add_command(ipfs)

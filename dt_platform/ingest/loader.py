@@ -75,6 +75,8 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     days: list[dt.date] = field(default_factory=list)
+    first_ts: dt.datetime | None = None
+    last_ts: dt.datetime | None = None
 
 
 @dataclass
@@ -205,20 +207,14 @@ def _supersede(con, old_id: int, new_id: int) -> list[dt.date]:
 
 
 def _finish_ledger(con, r: FileResult) -> None:
-    if r.status == "loaded":
-        first_last = con.execute(
-            "SELECT min(ts), max(ts) FROM readings WHERE file_id=?", [r.file_id]
-        ).fetchone()
-    else:
-        first_last = (None, None)
     fmt = _format_of(r.path)
     con.execute(
         """UPDATE file_ledger SET status=?, reason=?, detail=?, duplicate_of=?, format=?,
            records_in=?, records_parsed=?, records_malformed=?, rows_in=?, rows_loaded=?,
            rows_rejected=?, first_ts=?, last_ts=?, days=? WHERE file_id=?""",
         [r.status, r.reason, r.detail, r.duplicate_of, fmt, r.records_in, r.records_parsed,
-         r.records_malformed, r.rows_in, r.rows_loaded, r.rows_rejected, first_last[0],
-         first_last[1], r.days, r.file_id],
+         r.records_malformed, r.rows_in, r.rows_loaded, r.rows_rejected, r.first_ts,
+         r.last_ts, r.days, r.file_id],
     )
 
 
@@ -288,11 +284,11 @@ def _load_dump(con, file_id, rel, path, data, now, version) -> FileResult:
             f"{rel}: {result.records_in} records in the file but {result.records_parsed} parsed + "
             f"{result.records_malformed} malformed; the file was not loaded and will be retried"
         )
-    result.days = [
-        d for (d,) in con.execute(
-            "SELECT DISTINCT CAST(ts AS DATE) FROM readings WHERE file_id=? ORDER BY 1", [file_id]
-        ).fetchall()
-    ]
+    result.first_ts, result.last_ts, days = con.execute(
+        "SELECT min(ts), max(ts), list(DISTINCT CAST(ts AS DATE)) FROM readings WHERE file_id=?",
+        [file_id],
+    ).fetchone()
+    result.days = sorted(days or [])
     return result
 
 
@@ -316,7 +312,7 @@ def _append_long_rows(con, rows: list[dict]) -> None:
     """Add Python-parsed readings to the long stage, parsing their timestamps in SQL."""
     if not rows:
         return
-    py_long_rows = pa.Table.from_pylist(rows, schema=_LONG_SCHEMA)  # noqa: F841 (read by DuckDB)
+    con.register("py_long_rows", pa.Table.from_pylist(rows, schema=_LONG_SCHEMA))
     con.execute(
         f"""INSERT INTO long_stage
             SELECT line, machine_id, tag, unit, ts_text,
@@ -324,6 +320,7 @@ def _append_long_rows(con, rows: list[dict]) -> None:
                    value_text, value, problem, detail
             FROM py_long_rows"""
     )
+    con.unregister("py_long_rows")
 
 
 def _to_float(text: str | None) -> float | None:
@@ -446,27 +443,45 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
         for t in types
     )
     values_ok = f"CASE m.machine_type {type_ok} ELSE false END" if types else "false"
-    keyed = """s.machine_key IS NOT NULL AND s.ts_problem IS NULL"""
+    # Cheap test first (parse + offset present); the full diagnosis only runs on rows failing it.
+    ts_raw = 'st."timestamp"'
+    has_offset = (f"(right({ts_raw}, 1) IN ('Z', 'z') OR contains({ts_raw}[12:], '+') "
+                  f"OR contains({ts_raw}[12:], '-'))")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE wide_rows AS
-            WITH s AS (
-                SELECT st.rowid - (SELECT min(rowid) FROM stage) AS rid, st.machine_id, st."timestamp" AS ts_text, m.machine_key,
-                       m.machine_type, {_ts_problem_sql('st."timestamp"')} AS ts_problem,
-                       try_cast(trim(st."timestamp") AS TIMESTAMPTZ) AS ts,
-                       ({values_ok}) AS values_ok, {", ".join(f"st.{n}" for n in names)}
-                FROM stage st LEFT JOIN machines m ON m.machine_id = st.machine_id AND m.active),
-            dup AS (SELECT machine_key, ts FROM s WHERE {keyed} GROUP BY ALL HAVING count(*) > 1),
-            span AS (SELECT min(ts) AS lo, max(ts) AS hi FROM s WHERE {keyed}),
-            existing AS (
-                SELECT DISTINCT r.machine_key, r.ts FROM readings r, span
-                WHERE r.ts BETWEEN span.lo AND span.hi
-                  AND r.machine_key IN (SELECT machine_key FROM s WHERE machine_key IS NOT NULL)
-                  AND r.file_id IN (SELECT file_id FROM file_ledger WHERE status = 'loaded'))
-            SELECT s.*, ({keyed} AND s.ts <= $now AND s.values_ok
-                         AND dup.machine_key IS NULL AND existing.machine_key IS NULL) AS fast
-            FROM s LEFT JOIN dup USING (machine_key, ts) LEFT JOIN existing USING (machine_key, ts)""",
+            SELECT st.rowid - (SELECT min(rowid) FROM stage) AS rid, st.machine_id,
+                   {ts_raw} AS ts_text, m.machine_key, m.machine_type,
+                   try_cast({ts_raw} AS TIMESTAMPTZ) AS ts,
+                   CASE WHEN try_cast({ts_raw} AS TIMESTAMPTZ) IS NOT NULL AND {has_offset}
+                        THEN NULL ELSE {_ts_problem_sql(ts_raw)} END AS ts_problem,
+                   ({values_ok}) AS values_ok, {", ".join(f"st.{n}" for n in names)}
+            FROM stage st LEFT JOIN machines m ON m.machine_id = st.machine_id AND m.active"""
+    )
+    keyed = "machine_key IS NOT NULL AND ts_problem IS NULL"
+    con.execute(
+        f"ALTER TABLE wide_rows ADD COLUMN fast BOOLEAN DEFAULT false; "
+        f"UPDATE wide_rows SET fast = ({keyed} AND ts <= $now AND values_ok)",
         {"now": now + FUTURE_TOLERANCE},
     )
+    # Rows whose (machine, time) repeats inside the file or is already loaded go the slow way,
+    # where each reading is compared. Constant time bounds let DuckDB skip old row groups.
+    lo, hi = con.execute(f"SELECT min(ts), max(ts) FROM wide_rows WHERE {keyed}").fetchone()
+    if lo is not None:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE blocked AS
+                SELECT machine_key, ts FROM wide_rows WHERE {keyed} GROUP BY ALL HAVING count(*) > 1
+                UNION
+                SELECT DISTINCT r.machine_key, r.ts FROM readings r
+                WHERE r.ts BETWEEN $lo AND $hi
+                  AND r.file_id IN (SELECT file_id FROM file_ledger WHERE status = 'loaded')""",
+            {"lo": lo, "hi": hi},
+        )
+        if con.execute("SELECT count(*) FROM blocked").fetchone()[0]:
+            con.execute(
+                """UPDATE wide_rows SET fast = false FROM blocked
+                   WHERE blocked.machine_key = wide_rows.machine_key AND blocked.ts = wide_rows.ts"""
+            )
+        con.execute("DROP TABLE blocked")
 
     # Fast path: clean rows, unpivoted straight into readings.
     selects = [
@@ -487,10 +502,11 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
     slow_rids = [r for (r,) in con.execute("SELECT rid FROM wide_rows WHERE NOT fast ORDER BY rid").fetchall()]
     line_expr = "rid + 2"
     if excluded and slow_rids:
-        py_rid_line = pa.table({  # noqa: F841 (read by DuckDB)
+        con.register("py_rid_line", pa.table({
             "rid": slow_rids, "line": _rids_to_lines(slow_rids, excluded)
-        })
+        }))
         con.execute("CREATE OR REPLACE TEMP TABLE rid_line AS SELECT * FROM py_rid_line")
+        con.unregister("py_rid_line")
         line_expr = "(SELECT line FROM rid_line WHERE rid_line.rid = wide_rows.rid)"
     for i, (tag, unit) in enumerate(columns):
         con.execute(
@@ -568,11 +584,12 @@ def _stage_jsonl(con, path, data: bytes, result: FileResult) -> None:
     n_records, _ = _count_records(data, skip_header=False)
     result.records_in = n_records
     lines = text.split("\n")
-    py_lines = pa.table({  # noqa: F841 (read by DuckDB)
+    con.register("py_lines", pa.table({
         "line": pa.array(range(1, len(lines) + 1), pa.int64()),
         "text": pa.array([ln.rstrip("\r") for ln in lines], pa.string()),
-    })
+    }))
     con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM py_lines WHERE text <> ''")
+    con.unregister("py_lines")
     invalid = con.execute("SELECT line, text FROM stage WHERE NOT json_valid(text)").fetchall()
     if n_records and len(invalid) == n_records and not _looks_like_jsonl(invalid):
         raise _Quarantine("not_a_dump", "no line of the file is a JSON object")
@@ -672,21 +689,23 @@ def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
            JOIN machines m ON m.machine_id = l.machine_id AND m.active WHERE l.problem IS NULL"""
     ).fetchall()
     sensor_keys = _sensor_keys(con)
-    py_unit_map = pa.Table.from_pylist(  # noqa: F841 (read by DuckDB)
+    units = dict(con.execute("SELECT sensor_key, unit FROM sensors").fetchall())
+    unit_map = pa.Table.from_pylist(
         [
-            {"machine_type": t, "tag": tag, "unit": unit, "sensor_key": m.sensor_key,
+            {"machine_type": t, "tag": tag or "", "unit": unit or "", "sensor_key": m.sensor_key,
              "scale": m.scale, "offset": m.offset, "low": m.low, "high": m.high,
-             "problem": m.problem, "detail": m.detail}
+             "si_unit": units.get(m.sensor_key), "problem": m.problem, "detail": m.detail}
             for t, tag, unit in combos
             for m in [resolve_sensor(t, tag, unit, sensor_keys)]
         ],
         schema=pa.schema([
             ("machine_type", pa.string()), ("tag", pa.string()), ("unit", pa.string()),
             ("sensor_key", pa.int32()), ("scale", pa.float64()), ("offset", pa.float64()),
-            ("low", pa.float64()), ("high", pa.float64()), ("problem", pa.string()),
-            ("detail", pa.string()),
+            ("low", pa.float64()), ("high", pa.float64()), ("si_unit", pa.string()),
+            ("problem", pa.string()), ("detail", pa.string()),
         ]),
     )
+    con.register("py_unit_map", unit_map)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (verdict),
                    verdict.reason AS reason, verdict.detail AS detail FROM (
@@ -715,63 +734,84 @@ def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
                      WHEN l.value * u.scale + u.offset NOT BETWEEN u.low AND u.high
                        THEN {'reason': 'out_of_range',
                              'detail': printf('%.6g %s outside [%g, %g]',
-                                              l.value * u.scale + u.offset, s.unit, u.low, u.high)}
+                                              l.value * u.scale + u.offset, u.si_unit, u.low, u.high)}
                    END AS verdict
             FROM long_stage l
             LEFT JOIN machines m ON m.machine_id = l.machine_id AND m.active
-            LEFT JOIN py_unit_map u ON u.machine_type = m.machine_type AND u.tag = l.tag
-                 AND u.unit IS NOT DISTINCT FROM l.unit
-            LEFT JOIN sensors s ON s.sensor_key = u.sensor_key)""",
+            LEFT JOIN py_unit_map u ON u.machine_type = m.machine_type
+                 AND u.tag = coalesce(l.tag, '') AND u.unit = coalesce(l.unit, ''))""",
         {"future": now + FUTURE_TOLERANCE},
     )
-    # Duplicates: against what is already loaded (any earlier file, or this file's fast path),
-    # then within the remaining readings of this file (the first line wins).
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE dedup AS
-           WITH ok AS (SELECT * FROM classified WHERE reason IS NULL),
-           span AS (SELECT min(ts) AS lo, max(ts) AS hi FROM ok),
-           existing AS (
-               SELECT r.machine_key, r.sensor_key, r.ts, any_value(r.value) AS value,
-                      any_value(r.file_id) AS file_id
-               FROM readings r, span
-               WHERE r.ts BETWEEN span.lo AND span.hi
-                 AND (r.file_id = $file_id OR r.file_id IN
-                      (SELECT file_id FROM file_ledger WHERE status = 'loaded'))
-               GROUP BY ALL),
-           ranked AS (
-               SELECT ok.*, row_number() OVER w AS rn, first_value(si_value) OVER w AS first_value,
-                      first_value(line) OVER w AS first_line
-               FROM ok WINDOW w AS (PARTITION BY machine_key, sensor_key, ts ORDER BY line))
-           SELECT ranked.line, ranked.machine_key, ranked.sensor_key, ranked.ts, ranked.si_value,
-             CASE
-               WHEN e.ts IS NOT NULL AND e.value = ranked.si_value THEN 'duplicate_reading'
-               WHEN e.ts IS NOT NULL THEN 'conflicting_reading'
-               WHEN rn > 1 AND first_value = si_value THEN 'duplicate_reading'
-               WHEN rn > 1 THEN 'conflicting_reading'
-             END AS reason,
-             CASE
-               WHEN e.ts IS NOT NULL AND e.file_id = $file_id THEN 'already loaded from this file'
-               WHEN e.ts IS NOT NULL THEN printf('already loaded from file %d (value %.6g)',
-                                                  e.file_id, e.value)
-               WHEN rn > 1 THEN printf('same key as line %d (value %.6g)', first_line, first_value)
-             END AS detail
-           FROM ranked LEFT JOIN existing e USING (machine_key, sensor_key, ts)""",
-        {"file_id": file_id},
-    )
+    con.unregister("py_unit_map")
+    _reject_duplicates(con, file_id)
     loaded = con.execute(
         f"""INSERT INTO readings SELECT machine_key, sensor_key, ts, si_value, {file_id}
-            FROM dedup WHERE reason IS NULL"""
+            FROM classified WHERE reason IS NULL"""
     ).fetchone()[0]
     rejected = con.execute(
         """INSERT INTO telemetry_rejects
-           SELECT $file_id, $rel, c.line, c.machine_id, c.tag, c.unit, c.ts_text, c.value_text,
-                  coalesce(c.reason, d.reason), coalesce(c.detail, d.detail), $now
-           FROM classified c LEFT JOIN dedup d
-             ON d.line = c.line AND d.sensor_key = c.sensor_key AND c.reason IS NULL
-           WHERE c.reason IS NOT NULL OR d.reason IS NOT NULL""",
+           SELECT $file_id, $rel, line, machine_id, tag, unit, ts_text, value_text, reason,
+                  detail, $now
+           FROM classified WHERE reason IS NOT NULL""",
         {"file_id": file_id, "rel": rel, "now": now},
     ).fetchone()[0]
     con.execute("DROP TABLE IF EXISTS classified")
-    con.execute("DROP TABLE IF EXISTS dedup")
     result.rows_loaded += loaded
     result.rows_rejected += rejected
+
+
+def _reject_duplicates(con, file_id: int) -> None:
+    """Mark readings already loaded (earlier files, or this file's fast path) or repeated within
+    this file (the first line wins) as duplicate or conflicting readings."""
+    lo, hi = con.execute(
+        "SELECT min(ts), max(ts) FROM classified WHERE reason IS NULL"
+    ).fetchone()
+    if lo is None:
+        return
+    # Constant time bounds let DuckDB skip row groups of older readings.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE seen AS
+           SELECT machine_key, sensor_key, ts, any_value(value) AS value, any_value(file_id) AS file_id
+           FROM readings
+           WHERE ts BETWEEN $lo AND $hi
+             AND (file_id = $file_id OR file_id IN
+                  (SELECT file_id FROM file_ledger WHERE status = 'loaded'))
+           GROUP BY ALL""",
+        {"lo": lo, "hi": hi, "file_id": file_id},
+    )
+    con.execute(
+        """UPDATE classified SET
+             reason = CASE WHEN seen.value = classified.si_value THEN 'duplicate_reading'
+                           ELSE 'conflicting_reading' END,
+             detail = CASE WHEN seen.file_id = $file_id THEN 'already loaded from this file'
+                           ELSE printf('already loaded from file %d (value %.6g)', seen.file_id,
+                                       seen.value) END
+           FROM seen
+           WHERE classified.reason IS NULL AND seen.machine_key = classified.machine_key
+             AND seen.sensor_key = classified.sensor_key AND seen.ts = classified.ts""",
+        {"file_id": file_id},
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE repeats AS
+           WITH keys AS (
+               SELECT machine_key, sensor_key, ts FROM classified WHERE reason IS NULL
+               GROUP BY ALL HAVING count(*) > 1),
+           ranked AS (
+               SELECT c.line, c.sensor_key, c.si_value, row_number() OVER w AS rn,
+                      first_value(c.si_value) OVER w AS first_value,
+                      first_value(c.line) OVER w AS first_line
+               FROM classified c SEMI JOIN keys USING (machine_key, sensor_key, ts)
+               WHERE c.reason IS NULL
+               WINDOW w AS (PARTITION BY c.machine_key, c.sensor_key, c.ts ORDER BY c.line))
+           SELECT * FROM ranked WHERE rn > 1"""
+    )
+    con.execute(
+        """UPDATE classified SET
+             reason = CASE WHEN r.first_value = classified.si_value THEN 'duplicate_reading'
+                           ELSE 'conflicting_reading' END,
+             detail = printf('same key as line %d (value %.6g)', r.first_line, r.first_value)
+           FROM repeats r
+           WHERE classified.line = r.line AND classified.sensor_key = r.sensor_key"""
+    )
+    con.execute("DROP TABLE IF EXISTS seen")
+    con.execute("DROP TABLE IF EXISTS repeats")
