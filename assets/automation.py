@@ -1,0 +1,52 @@
+"""What runs by itself: the daily job over every day-partitioned asset, its schedule (yesterday,
+once the day is complete), and the sensor that re-runs days touched by late or corrected files."""
+
+
+import datetime as dt
+
+import dagster as dg
+
+from assets.partitions import daily_partitions
+
+# Every asset partitioned by day, in data-flow order. Later domains append theirs here.
+DAILY_ASSETS: list[str] = ["telemetry"]
+
+daily_job = dg.define_asset_job(
+    "daily_job",
+    selection=dg.AssetSelection.assets(*DAILY_ASSETS),
+    description="Everything of one UTC day: telemetry and all that is computed from it.",
+)
+
+
+@dg.schedule(
+    job=daily_job,
+    cron_schedule="30 0 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 00:30 UTC, materialize yesterday (now complete).",
+)
+def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    day = (context.scheduled_execution_time.astimezone(dt.UTC) - dt.timedelta(days=1)).date()
+    return dg.RunRequest(run_key=f"daily-{day.isoformat()}", partition_key=day.isoformat())
+
+
+@dg.asset_sensor(
+    asset_key=dg.AssetKey("raw_dumps"),
+    job=daily_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Late data: re-materialize every day that newly loaded files touched.",
+)
+def late_data_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    materialization = asset_event.asset_materialization
+    touched = materialization.metadata.get("touched_days") if materialization else None
+    days = touched.value if touched is not None else []
+    valid = set(daily_partitions.get_partition_keys(current_time=dt.datetime.now(dt.UTC)))
+    requests = [
+        dg.RunRequest(run_key=f"late-{asset_event.run_id}-{day}", partition_key=day)
+        for day in days
+        if day in valid
+    ]
+    skipped = [day for day in days if day not in valid]
+    if skipped:
+        context.log.info(f"days outside the partitions ({daily_partitions.start:%Y-%m-%d} on): {skipped}")
+    return requests or dg.SkipReason("the materialization touched no partitioned day")

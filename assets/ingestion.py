@@ -1,0 +1,307 @@
+"""Ingestion: the digital model (registry), the digital shadow (dumps → telemetry) and the
+maintenance log, with the checks that prove nothing was lost and the sensor that makes data flow
+without anyone pressing a button."""
+
+
+import datetime as dt
+import hashlib
+import os
+
+import dagster as dg
+
+from assets.partitions import daily_partitions
+from assets.resources import PlatformResource
+from dt_platform.ingest.loader import MAINTENANCE_FOLDER, discover_dumps, ingest_landing
+from dt_platform.ingest.maintenance import load_maintenance_log
+from dt_platform.ingest.registry import RegistryError, load_registry, sync_registry
+from dt_platform.ingest.telemetry import build_telemetry_day
+
+GROUP = "ingestion"
+WRITER_POOL = "duckdb_writer"
+FRESHNESS_HOURS = float(os.environ.get("DT_FRESHNESS_HOURS", "26"))
+
+TELEMETRY_COLUMNS = {
+    "day": "DATE",
+    "machine_id": "VARCHAR",
+    "machine_type": "VARCHAR",
+    "sensor": "VARCHAR",
+    "ts": "TIMESTAMP WITH TIME ZONE",
+    "value": "DOUBLE",
+    "quality": "VARCHAR",
+}
+
+
+def _markdown(rows: list[tuple], header: list[str]) -> dg.MetadataValue:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"yaml", "duckdb"},
+    pool=WRITER_POOL,
+    description="The digital model: machines as people declare them in machines.yaml.",
+)
+def machine_registry(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    path = platform.settings.machine_registry_path
+    try:
+        machines = load_registry(path)
+    except RegistryError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    with platform.warehouse.write() as con:
+        counts = sync_registry(con, machines)
+        by_type = con.execute(
+            "SELECT machine_type, count(*) FROM machines WHERE active GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    context.log.info(f"registry {path}: {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
+            "by_type": _markdown(by_type, ["machine type", "machines"]),
+        }
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "raw_dumps",
+            group_name=GROUP,
+            kinds={"duckdb", "csv", "parquet"},
+            deps=["machine_registry"],
+            description="Every landed dump, parsed, unit-normalized and deduplicated into readings, "
+            "with the sha256 file ledger that makes re-delivery idempotent.",
+        ),
+        dg.AssetSpec(
+            "telemetry_rejects",
+            group_name=GROUP,
+            kinds={"duckdb"},
+            deps=["machine_registry"],
+            description="Every reading or file that could not be loaded, with its reason, file and line.",
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "every_file_balances",
+            asset="raw_dumps",
+            description="For every file: rows in = rows loaded + rows rejected, against stored rows.",
+        ),
+        dg.AssetCheckSpec(
+            "landing_is_fresh",
+            asset="raw_dumps",
+            description=f"The newest reading is less than {FRESHNESS_HOURS:g} h old.",
+        ),
+    ],
+    pool=WRITER_POOL,
+)
+def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
+    settings = platform.settings
+    now = dt.datetime.now(dt.UTC)
+    with platform.warehouse.write() as con:
+        summary = ingest_landing(con, settings.landing_dir, now=now, log=context.log.info)
+        unbalanced = con.execute(
+            """SELECT f.path, f.rows_in, f.rows_loaded, f.rows_rejected,
+                      (SELECT count(*) FROM readings r WHERE r.file_id = f.file_id),
+                      (SELECT count(*) FROM telemetry_rejects j WHERE j.file_id = f.file_id)
+               FROM file_ledger f
+               WHERE f.status <> 'duplicate_file' AND (
+                   f.rows_in <> f.rows_loaded + f.rows_rejected
+                   OR f.rows_loaded <> (SELECT count(*) FROM readings r WHERE r.file_id = f.file_id)
+                   OR f.rows_rejected <> (SELECT count(*) FROM telemetry_rejects j
+                                          WHERE j.file_id = f.file_id)
+                   OR (f.records_in IS NOT NULL
+                       AND f.records_in <> f.records_parsed + f.records_malformed))"""
+        ).fetchall()
+        files_total, newest = con.execute(
+            """SELECT count(*), (SELECT max(last_ts) FROM file_ledger WHERE status = 'loaded')
+               FROM file_ledger"""
+        ).fetchone()
+        reasons = con.execute(
+            "SELECT reason, count(*) FROM telemetry_rejects GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        recent_rejects = con.execute(
+            """SELECT source_file, line, sensor, reason, detail FROM telemetry_rejects
+               ORDER BY rejected_at DESC, source_file, line LIMIT 20"""
+        ).fetchall()
+    statuses = {s: summary.count(s) for s in ("loaded", "duplicate_file", "quarantined")}
+    yield dg.MaterializeResult(
+        asset_key="raw_dumps",
+        metadata={
+            "new_files": dg.MetadataValue.int(len(summary.files)),
+            **{f"files_{k}": dg.MetadataValue.int(v) for k, v in statuses.items()},
+            "files_in_ledger": dg.MetadataValue.int(files_total),
+            "rows_in": dg.MetadataValue.int(summary.rows_in),
+            "rows_loaded": dg.MetadataValue.int(summary.rows_loaded),
+            "rows_rejected": dg.MetadataValue.int(summary.rows_rejected),
+            "touched_days": dg.MetadataValue.json(sorted(d.isoformat() for d in summary.touched_days)),
+            "newest_reading": dg.MetadataValue.text(newest.isoformat() if newest else "none"),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="telemetry_rejects",
+        metadata={
+            "rejected_now": dg.MetadataValue.int(summary.rows_rejected),
+            "by_reason": _markdown(reasons, ["reason", "rows"]),
+            "latest": _markdown(recent_rejects, ["file", "line", "sensor", "reason", "detail"]),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name="every_file_balances",
+        asset_key="raw_dumps",
+        passed=not unbalanced,
+        metadata={
+            "files_checked": dg.MetadataValue.int(files_total),
+            "unbalanced": _markdown(
+                unbalanced, ["file", "rows in", "loaded", "rejected", "stored loaded", "stored rejected"]
+            ),
+        },
+    )
+    age_h = (now - newest).total_seconds() / 3600 if newest else None
+    yield dg.AssetCheckResult(
+        check_name="landing_is_fresh",
+        asset_key="raw_dumps",
+        passed=age_h is not None and age_h <= FRESHNESS_HOURS,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"newest_reading_age_h": dg.MetadataValue.float(round(age_h, 2) if age_h else -1.0)},
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool=WRITER_POOL,
+    deps=["machine_registry"],
+    description="Work orders from the CMMS exports: failures, repairs, replacements.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "maintenance_rows_balance",
+            asset="maintenance_log",
+            description="rows in = work orders loaded + rejected + superseded by a later export.",
+        )
+    ],
+)
+def maintenance_log(context: dg.AssetExecutionContext, platform: PlatformResource):
+    with platform.warehouse.write() as con:
+        summary = load_maintenance_log(con, platform.settings.landing_dir)
+        stored = con.execute("SELECT count(*) FROM maintenance_log").fetchone()[0]
+        by_kind = con.execute(
+            "SELECT kind, count(*) FROM maintenance_log GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    context.log.info(f"maintenance log: {summary}")
+    yield dg.MaterializeResult(
+        metadata={
+            "files": dg.MetadataValue.int(summary.files),
+            "work_orders": dg.MetadataValue.int(summary.rows_loaded),
+            "rejected": dg.MetadataValue.int(summary.rows_rejected),
+            "by_kind": _markdown(by_kind, ["kind", "work orders"]),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="maintenance_rows_balance",
+        passed=summary.rows_in == summary.rows_loaded + summary.rows_rejected + summary.superseded
+        and stored == summary.rows_loaded,
+        metadata={"rows_in": dg.MetadataValue.int(summary.rows_in)},
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool=WRITER_POOL,
+    partitions_def=daily_partitions,
+    deps=["raw_dumps"],
+    description="One UTC day of typed, SI-unit, deduplicated readings with a data-quality flag.",
+    check_specs=[
+        dg.AssetCheckSpec("telemetry_schema", asset="telemetry", description="Columns and types as documented."),
+        dg.AssetCheckSpec(
+            "telemetry_matches_readings",
+            asset="telemetry",
+            description="Every loaded reading of the day is in telemetry, none twice.",
+        ),
+    ],
+)
+def telemetry(context: dg.AssetExecutionContext, platform: PlatformResource):
+    day = dt.date.fromisoformat(context.partition_key)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    with platform.warehouse.write() as con:
+        quality = build_telemetry_day(con, day)
+        schema = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'telemetry'"
+            ).fetchall()
+        )
+        expected, distinct_keys = con.execute(
+            """SELECT (SELECT count(*) FROM readings r JOIN file_ledger f
+                         ON f.file_id = r.file_id AND f.status = 'loaded'
+                       WHERE r.ts >= $start AND r.ts < $end),
+                      (SELECT count(DISTINCT (machine_id, sensor, ts)) FROM telemetry WHERE day = $day)""",
+            {"start": start, "end": start + dt.timedelta(days=1), "day": day},
+        ).fetchone()
+        per_machine = con.execute(
+            """SELECT machine_id, count(*) AS readings, count(DISTINCT sensor) AS sensors,
+                      sum((quality <> 'ok')::INT) AS flagged
+               FROM telemetry WHERE day = ? GROUP BY 1 ORDER BY 1""",
+            [day],
+        ).fetchall()
+    rows = sum(quality.values())
+    yield dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(rows),
+            **{f"quality_{k}": dg.MetadataValue.int(v) for k, v in quality.items()},
+            "machines": dg.MetadataValue.int(len(per_machine)),
+            "per_machine": _markdown(per_machine, ["machine", "readings", "sensors", "flagged"]),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="telemetry_schema",
+        passed=schema == TELEMETRY_COLUMNS,
+        metadata={"columns": dg.MetadataValue.json(schema)},
+    )
+    yield dg.AssetCheckResult(
+        check_name="telemetry_matches_readings",
+        passed=rows == expected == distinct_keys,
+        metadata={
+            "telemetry_rows": dg.MetadataValue.int(rows),
+            "loaded_readings": dg.MetadataValue.int(expected),
+            "distinct_keys": dg.MetadataValue.int(distinct_keys),
+        },
+    )
+
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.assets("machine_registry", "raw_dumps", "telemetry_rejects", "maintenance_log"),
+    description="Load what landed: registry, dumps, rejects, maintenance log.",
+)
+
+
+def landing_fingerprint(settings) -> tuple[str, int]:
+    """A digest of what is in landing (paths, sizes, mtimes) and the number of files."""
+    landing = settings.landing_dir
+    files = discover_dumps(landing)
+    cmms = landing / MAINTENANCE_FOLDER
+    if cmms.exists():
+        files += sorted(p for p in cmms.glob("*.csv") if not p.name.startswith("."))
+    digest = hashlib.sha256()
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(landing)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    digest.update(str(settings.machine_registry_path.stat().st_mtime_ns if settings.machine_registry_path.exists() else 0).encode())
+    return digest.hexdigest(), len(files)
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="The digital shadow: starts ingestion whenever files land (or the registry changes).",
+)
+def landing_sensor(context: dg.SensorEvaluationContext, platform: PlatformResource):
+    fingerprint, n_files = landing_fingerprint(platform.settings)
+    if fingerprint == context.cursor:
+        return dg.SkipReason(f"no change in landing ({n_files} files)")
+    context.update_cursor(fingerprint)
+    return dg.RunRequest(run_key=fingerprint, tags={"dt/landing_files": str(n_files)})

@@ -1,0 +1,149 @@
+"""The ingestion graph in Dagster: materialization on simulated data, checks, sensors, schedule."""
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets import automation, ingestion
+from assets.resources import PlatformResource
+from dt_platform.sim import SimConfig, simulate_line
+from dt_platform.warehouse import Warehouse
+
+START = dt.date(2026, 3, 2)
+DAYS = 3
+
+
+@pytest.fixture(scope="module")
+def simulated_home(tmp_path_factory) -> Path:
+    """A DT_HOME with a small simulated line in landing (not yet ingested)."""
+    home = tmp_path_factory.mktemp("dt_home")
+    simulate_line(
+        SimConfig(machines=4, days=DAYS, seed=5, start=START, interval_s=300),
+        home / "landing",
+        truth_dir=home / "ground_truth",
+        registry_path=home / "machines.yaml",
+    )
+    return home
+
+
+@pytest.fixture
+def home(simulated_home: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "home"
+    shutil.copytree(simulated_home, copy)
+    return copy
+
+
+def _ingest(home: Path) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [ingestion.machine_registry, ingestion.raw_dumps, ingestion.maintenance_log],
+        resources={"platform": PlatformResource(home=str(home))},
+    )
+
+
+def test_ingestion_graph_materializes_with_passing_checks(home: Path) -> None:
+    result = _ingest(home)
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["every_file_balances"].passed
+    assert checks["maintenance_rows_balance"].passed
+    raw = result.asset_materializations_for_node("raw_dumps")[0].metadata
+    assert raw["rows_loaded"].value > 10_000
+    assert raw["rows_rejected"].value > 0  # the simulator injects bad input
+    assert raw["rows_in"].value == raw["rows_loaded"].value + raw["rows_rejected"].value
+    touched = raw["touched_days"].value
+    assert {(START + dt.timedelta(days=i)).isoformat() for i in range(DAYS)} <= set(touched)
+
+    day = START + dt.timedelta(days=1)
+    daily = dg.materialize(
+        [ingestion.telemetry],
+        partition_key=day.isoformat(),
+        resources={"platform": PlatformResource(home=str(home))},
+    )
+    assert daily.success
+    assert all(c.passed for c in daily.get_asset_check_evaluations())
+    with Warehouse(home / "warehouse.duckdb").read() as con:
+        n_machines, n_rows = con.execute(
+            "SELECT count(DISTINCT machine_id), count(*) FROM telemetry WHERE day = ?", [day]
+        ).fetchone()
+    assert n_machines == 4 and n_rows > 1000
+
+
+def test_rematerializing_is_idempotent(home: Path) -> None:
+    _ingest(home)
+    second = _ingest(home)
+    raw = second.asset_materializations_for_node("raw_dumps")[0].metadata
+    assert raw["new_files"].value == 0
+    with Warehouse(home / "warehouse.duckdb").read() as con:
+        before = con.execute("SELECT count(*) FROM readings").fetchone()[0]
+    _ingest(home)
+    with Warehouse(home / "warehouse.duckdb").read() as con:
+        assert con.execute("SELECT count(*) FROM readings").fetchone()[0] == before
+
+
+def test_broken_registry_fails_with_the_reason(home: Path) -> None:
+    (home / "machines.yaml").write_text("machines:\n  - {machine_id: X-1, type: toaster}\n")
+    result = dg.materialize(
+        [ingestion.machine_registry],
+        resources={"platform": PlatformResource(home=str(home))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0]
+    assert "toaster" in failure.step_failure_data.error.message
+
+
+def test_landing_sensor_requests_ingestion_only_when_landing_changes(home: Path) -> None:
+    platform = PlatformResource(home=str(home))
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, resources={"platform": platform})
+        first = ingestion.landing_sensor(ctx)
+        assert isinstance(first, dg.RunRequest)
+        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources={"platform": platform})
+        assert isinstance(ingestion.landing_sensor(ctx), dg.SkipReason)
+        new_file = home / "landing" / "gw-late" / "late.jsonl"
+        new_file.parent.mkdir()
+        new_file.write_text(json.dumps({"ts": "2026-03-03T00:00:00Z", "machine": "SMT-01",
+                                        "sensor": "vacuum", "value": 70, "unit": "kPa"}) + "\n")
+        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources={"platform": platform})
+        again = ingestion.landing_sensor(ctx)
+        assert isinstance(again, dg.RunRequest) and again.run_key != first.run_key
+
+
+def test_late_data_sensor_requests_the_touched_days(home: Path) -> None:
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [ingestion.machine_registry, ingestion.raw_dumps, ingestion.maintenance_log],
+            resources={"platform": PlatformResource(home=str(home))},
+            instance=instance,
+        )
+        assert result.success
+        from dt_platform.definitions import defs
+
+        ctx = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+        requests = automation.late_data_sensor.evaluate_tick(ctx).run_requests
+        keys = {r.partition_key for r in requests}
+        assert {(START + dt.timedelta(days=i)).isoformat() for i in range(DAYS)} <= keys
+        assert all(r.run_key.startswith("late-") for r in requests)
+
+
+def test_daily_schedule_materializes_yesterday() -> None:
+    ctx = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 25, 0, 30, tzinfo=dt.UTC)
+    )
+    request = automation.daily_schedule(ctx)
+    assert request.partition_key == "2026-11-24"
+
+
+def test_definitions_load_and_every_job_resolves() -> None:
+    from dt_platform.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    for job_name in ("ingest_job", "daily_job"):
+        assert defs.resolve_job_def(job_name) is not None
+    repo = defs.get_repository_def()
+    assert {s.name for s in repo.sensor_defs} >= {"landing_sensor", "late_data_sensor"}
+    assert {s.name for s in repo.schedule_defs} == {"daily_schedule"}
