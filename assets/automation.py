@@ -30,6 +30,14 @@ def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"daily-{day.isoformat()}", partition_key=day.isoformat())
 
 
+def _rebuilt_since(instance: dg.DagsterInstance, day: str, timestamp: float) -> bool:
+    """Whether the day's telemetry was materialized after the data event (nothing to redo)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("telemetry"), asset_partitions=[day]), limit=1
+    ).records
+    return bool(records) and records[0].timestamp > timestamp
+
+
 @dg.asset_sensor(
     asset_key=dg.AssetKey("raw_dumps"),
     job=daily_job,
@@ -44,7 +52,7 @@ def late_data_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventL
     requests = [
         dg.RunRequest(run_key=f"late-{asset_event.run_id}-{day}", partition_key=day)
         for day in days
-        if day in valid
+        if day in valid and not _rebuilt_since(context.instance, day, asset_event.timestamp)
     ]
     skipped = [day for day in days if day not in valid]
     if skipped:

@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dt_platform.catalog import MACHINE_TYPES, SIMULATED_TYPES  # noqa: E402
+from dt_platform.catalog import MACHINE_TYPES, SIMULATED_TYPES
 
 MACHINES_PER_TYPE = 5
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

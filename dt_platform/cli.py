@@ -16,6 +16,22 @@ def main() -> None:
     """Secure, verifiable digital twins for predictive maintenance."""
 
 
+@main.command()
+@click.option("--machines", default=16, show_default=True, help="Machines to simulate if landing is empty.")
+@click.option("--days", default=45, show_default=True, help="Days of history to simulate, ending today.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--ui/--no-ui", default=True, show_default=True, help="Start the Dagster UI at the end.")
+@click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
+def demo(machines: int, days: int, seed: int, ui: bool, port: int) -> None:
+    """Local chain, simulated line, full materialization, then the UIs (re-runnable)."""
+    from dt_platform.config import load_settings
+    from dt_platform.demo import run_demo
+
+    report = run_demo(load_settings(), machines=machines, days=days, seed=seed, ui=ui, ui_port=port)
+    if report.failed_partitions:
+        raise SystemExit(f"{len(report.failed_partitions)} daily partitions failed: {report.failed_partitions}")
+
+
 main.add_command(simulate)
 main.add_command(chain)
 main.add_command(roles)

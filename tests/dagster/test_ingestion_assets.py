@@ -129,6 +129,16 @@ def test_late_data_sensor_requests_the_touched_days(home: Path) -> None:
         assert {(START + dt.timedelta(days=i)).isoformat() for i in range(DAYS)} <= keys
         assert all(r.run_key.startswith("late-") for r in requests)
 
+        # Once a day is rebuilt after the data arrived, the sensor leaves it alone.
+        day = min(keys)
+        assert dg.materialize(
+            [ingestion.telemetry], partition_key=day, instance=instance,
+            resources={"platform": PlatformResource(home=str(home))},
+        ).success
+        fresh = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+        again = automation.late_data_sensor.evaluate_tick(fresh).run_requests
+        assert day not in {r.partition_key for r in again} and len(again) == len(requests) - 1
+
 
 def test_daily_schedule_materializes_yesterday() -> None:
     ctx = dg.build_schedule_context(

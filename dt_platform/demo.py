@@ -1,0 +1,194 @@
+"""`dt-platform demo`: the whole platform on one machine, from nothing to a running UI.
+
+1. the local chain (anvil, state under DT_HOME/chain) with the platform contracts deployed once;
+2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty);
+3. the full materialization, recorded in the Dagster instance under DT_HOME/dagster so every run
+   shows in the UI: ingestion, then every day that has data;
+4. the Dagster UI (webserver + daemon, so the landing sensor and daily schedule keep running).
+
+Re-running is safe: the chain and contracts are reused, landing is not re-simulated, ingestion is
+idempotent and each day is rebuilt in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from dt_platform.config import Settings
+
+# In-process runs log to the console at DEBUG by default; the run logs stay in the UI.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+DAGSTER_YAML = """\
+# Written by `dt-platform demo`. One writer at a time on the DuckDB file: every asset that
+# writes it is in the `duckdb_writer` pool.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass
+class DemoReport:
+    deployment: object | None = None
+    simulated: bool = False
+    ingest_metadata: dict = field(default_factory=dict)
+    partitions: list[str] = field(default_factory=list)
+    failed_partitions: list[str] = field(default_factory=list)
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["DT_HOME"] = str(settings.home)
+    return home
+
+
+def start_chain(settings: Settings, console: Console):
+    from dt_platform.trust.anvil import chain_up
+    from dt_platform.trust.chain import deploy
+
+    if settings.chain_rpc is None:
+        status = chain_up(settings)
+        console.print(f"[bold]chain[/] {'started' if status.started else 'running'}: {status.url}")
+    deployment = deploy(settings)
+    console.print(
+        f"[bold]contracts[/] {'deployed' if deployment.created else 'already deployed'} "
+        f"on chain {deployment.chain_id}"
+    )
+    return deployment
+
+
+def ensure_simulated_line(
+    settings: Settings, console: Console, *, machines: int, days: int, seed: int
+) -> bool:
+    from dt_platform.ingest.loader import discover_dumps
+    from dt_platform.sim import SimConfig, simulate_line
+
+    if discover_dumps(settings.landing_dir) and settings.machine_registry_path.exists():
+        console.print(f"[bold]landing[/] already has dumps in {settings.landing_dir}: not re-simulating")
+        return False
+    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
+    with console.status(f"simulating {machines} machines for {days} days from {start}"):
+        result = simulate_line(
+            SimConfig(machines=machines, days=days, seed=seed, start=start),
+            settings.landing_dir,
+            truth_dir=settings.ground_truth_dir,
+            registry_path=settings.machine_registry_path,
+        )
+    console.print(
+        f"[bold]simulated[/] {result.machines} machines, {result.readings:,} readings in "
+        f"{len(result.dump_files)} dumps, {result.failures} failures, {result.work_orders} work "
+        f"orders, {result.bad_items} bad items injected (ground truth: {result.truth_dir})"
+    )
+    return True
+
+
+def materialize_everything(settings: Settings, console: Console) -> DemoReport:
+    import dagster as dg
+
+    from assets.partitions import daily_partitions
+    from dt_platform.definitions import defs
+    from dt_platform.warehouse import Warehouse
+
+    report = DemoReport()
+    instance = dg.DagsterInstance.get()
+    with console.status("ingesting landing (registry, dumps, maintenance log)"):
+        ingest = defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET)
+    raw = ingest.asset_materializations_for_node("raw_dumps")[0].metadata
+    report.ingest_metadata = {k: v.value for k, v in raw.items()}
+    console.print(
+        f"[bold]ingested[/] {raw['new_files'].value} new files: rows in {raw['rows_in'].value:,}, "
+        f"loaded {raw['rows_loaded'].value:,}, rejected {raw['rows_rejected'].value:,}"
+    )
+    with Warehouse(settings.warehouse_path).read() as con:
+        data_days = [
+            d.isoformat()
+            for (d,) in con.execute(
+                "SELECT DISTINCT unnest(days) AS d FROM file_ledger WHERE status = 'loaded' ORDER BY d"
+            ).fetchall()
+        ]
+    valid = set(daily_partitions.get_partition_keys(current_time=dt.datetime.now(dt.UTC)))
+    done = instance.get_materialized_partitions(dg.AssetKey("telemetry"))
+    touched = set(raw["touched_days"].value)
+    todo = [d for d in data_days if d in valid and (d in touched or d not in done)]
+    daily_job = defs.resolve_job_def("daily_job")
+    for i, day in enumerate(todo, start=1):
+        with console.status(f"materializing day {day} ({i}/{len(todo)})"):
+            result = daily_job.execute_in_process(
+                partition_key=day, instance=instance, raise_on_error=False, run_config=QUIET
+            )
+        (report.partitions if result.success else report.failed_partitions).append(day)
+    console.print(
+        f"[bold]daily partitions[/] materialized {len(report.partitions)}"
+        + (f", [red]failed {report.failed_partitions}[/]" if report.failed_partitions else "")
+        + f" ({len(data_days) - len(todo)} already up to date)"
+    )
+    return report
+
+
+def print_summary(settings: Settings, console: Console, report: DemoReport, ui_port: int) -> None:
+    table = Table(title="dt-platform demo", show_header=False)
+    table.add_row("DT_HOME", str(settings.home))
+    table.add_row("Dagster UI", f"http://127.0.0.1:{ui_port}")
+    table.add_row("chain", settings.effective_chain_rpc)
+    deployment = report.deployment
+    if deployment is not None:
+        for name, info in deployment.contracts.items():
+            table.add_row(f"  {name}", info.address)
+        for role, address in (deployment.demo_roles or {}).items():
+            table.add_row(f"  role {role}", address)
+    console.print(table)
+
+
+def run_dagster_ui(settings: Settings, port: int, console: Console) -> int:
+    """Run `dagster dev` in the foreground until Ctrl-C."""
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    repo_root = Path(__file__).resolve().parents[1]
+    cmd = [dagster, "dev", "-w", str(repo_root / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    console.print(f"[bold]starting Dagster UI[/] on http://127.0.0.1:{port}  (Ctrl-C to stop)")
+    proc = subprocess.Popen(cmd, cwd=repo_root, env=os.environ.copy())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        return proc.wait()
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    machines: int = 16,
+    days: int = 45,
+    seed: int = 7,
+    ui: bool = True,
+    ui_port: int = 3000,
+    console: Console | None = None,
+) -> DemoReport:
+    console = console or Console()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_dagster_home(settings)
+    deployment = start_chain(settings, console)
+    simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
+    report = materialize_everything(settings, console)
+    report.deployment, report.simulated = deployment, simulated
+    print_summary(settings, console, report, ui_port)
+    if ui:
+        run_dagster_ui(settings, ui_port, console)
+    return report
