@@ -6,6 +6,7 @@ import click
 
 from dt_platform import __version__
 from dt_platform.sim.cli import simulate
+from dt_platform.trust.audit_cli import prove, verify
 from dt_platform.trust.chain_cli import chain, roles
 from dt_platform.trust.ipfs.cli import ipfs
 
@@ -36,6 +37,8 @@ main.add_command(simulate)
 main.add_command(chain)
 main.add_command(roles)
 main.add_command(ipfs)
+main.add_command(verify)
+main.add_command(prove)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,156 @@
+"""``dt-platform verify`` and ``dt-platform prove``: check a day, or one record, against the chain.
+
+Wire into the main CLI with ``main.add_command(verify)`` and ``main.add_command(prove)``. Both
+read the warehouse read-only, IPFS through ``open_ipfs`` and the chain through
+``AuditChain.connect`` (no key needed). Exit codes: 0 everything matches / the contract accepts
+the proof, 1 a mismatch, a refused proof or bad input, 3 the chain could not be reached (retry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from dt_platform.config import load_settings
+from dt_platform.trust.audit import AuditError, prove_record, verify_partition
+from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
+from dt_platform.trust.ipfs import IpfsError, open_ipfs
+from dt_platform.trust.snapshot import SnapshotError
+from dt_platform.warehouse import Warehouse, WarehouseBusy
+
+__all__ = ["parse_record_spec", "prove", "verify"]
+
+EXIT_MISMATCH = 1
+EXIT_UNAVAILABLE = 3
+
+
+class _Unavailable(click.ClickException):
+    exit_code = EXIT_UNAVAILABLE
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Service errors become one-line messages with a meaningful exit code."""
+    try:
+        yield
+    except ChainUnavailable as exc:
+        hint = ""
+        if load_settings().chain_rpc is None:
+            hint = " (is the local chain running? start it with `dt-platform chain up`)"
+        raise _Unavailable(f"{exc}{hint}") from exc
+    except WarehouseBusy as exc:
+        raise _Unavailable(str(exc)) from exc
+    except (AuditError, ChainError, IpfsError, SnapshotError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _day(value: dt.datetime) -> dt.date:
+    return value.date()
+
+
+def parse_record_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """``SOURCE:key=value,key=value`` → ``(source, {key: value})``.
+
+    Only the first ``:`` separates the source, so timestamps (``hour=2026-11-20T13:00:00Z``) need
+    no quoting; values may not contain commas.
+    """
+    source, sep, rest = spec.partition(":")
+    if not sep or not source.strip() or not rest.strip():
+        raise click.BadParameter(
+            f"{spec!r}: expected SOURCE:key=value[,key=value…], e.g. "
+            "telemetry_digest:machine_id=SMT-01,sensor=vacuum_kpa,hour=2026-11-20T13:00:00Z"
+        )
+    key: dict[str, str] = {}
+    for part in rest.split(","):
+        name, eq, value = part.partition("=")
+        if not eq or not name.strip():
+            raise click.BadParameter(f"{part!r} in {spec!r} is not key=value")
+        if name.strip() in key:
+            raise click.BadParameter(f"key {name.strip()!r} is given twice in {spec!r}")
+        key[name.strip()] = value.strip()
+    return source.strip(), key
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+_PARTITION = click.option(
+    "--partition",
+    "partition",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day (UTC), e.g. 2026-11-20.",
+)
+_VERSION = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Anchored version to check against (default: the latest).",
+)
+
+
+@click.command()
+@_PARTITION
+@_VERSION
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Differing records listed in the text report.",
+)
+def verify(partition: dt.datetime, version: int | None, as_json: bool, limit: int) -> None:
+    """Recompute a day's records from the warehouse and check them against the chain and IPFS.
+
+    Exits 0 when the warehouse, the anchored root and the snapshot all agree; otherwise 1 and
+    lists the offending records (source, key, field: warehouse vs snapshot value).
+    """
+    settings = load_settings()
+    with _errors():
+        chain = AuditChain.connect(settings)
+        with Warehouse(settings.warehouse_path).read() as con:
+            report = verify_partition(
+                con, open_ipfs(settings), chain, _day(partition), version=version
+            )
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        click.echo(report.render(limit=limit))
+    if not report.ok:
+        raise SystemExit(EXIT_MISMATCH)
+
+
+@click.command()
+@_PARTITION
+@click.option(
+    "--record",
+    "record",
+    required=True,
+    help="SOURCE:key=value,… e.g. telemetry_digest:machine_id=SMT-01,sensor=vacuum_kpa,"
+    "hour=2026-11-20T13:00:00Z",
+)
+@_VERSION
+def prove(partition: dt.datetime, record: str, version: int | None) -> None:
+    """Print the Merkle proof of one record as JSON and whether the contract accepts it.
+
+    Exits 0 when the contract's verifyRecord view accepts the proof, 1 otherwise.
+    """
+    source, key = parse_record_spec(record)
+    settings = load_settings()
+    with _errors():
+        chain = AuditChain.connect(settings)
+        with Warehouse(settings.warehouse_path).read() as con:
+            proof = prove_record(
+                con, open_ipfs(settings), chain, _day(partition), source, key, version=version
+            )
+    _echo_json(proof.to_dict())
+    if not proof.verified_on_chain:
+        raise SystemExit(EXIT_MISMATCH)
