@@ -9,7 +9,7 @@ import dagster as dg
 from assets.partitions import daily_partitions
 
 # Every asset partitioned by day, in data-flow order. Later domains append theirs here.
-DAILY_ASSETS: list[str] = ["telemetry"]
+DAILY_ASSETS: list[str] = ["telemetry", "audit_snapshot"]
 
 daily_job = dg.define_asset_job(
     "daily_job",

@@ -13,7 +13,12 @@ from assets.partitions import daily_partitions
 from assets.resources import PlatformResource
 from dt_platform.ingest.loader import MAINTENANCE_FOLDER, discover_dumps, ingest_landing
 from dt_platform.ingest.maintenance import load_maintenance_log
-from dt_platform.ingest.registry import RegistryError, load_registry, sync_registry
+from dt_platform.ingest.registry import (
+    RegistryError,
+    load_registry,
+    registry_files,
+    sync_registry,
+)
 from dt_platform.ingest.telemetry import build_telemetry_day
 
 GROUP = "ingestion"
@@ -289,7 +294,8 @@ def landing_fingerprint(settings) -> tuple[str, int]:
     for path in files:
         stat = path.stat()
         digest.update(f"{path.relative_to(landing)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    digest.update(str(settings.machine_registry_path.stat().st_mtime_ns if settings.machine_registry_path.exists() else 0).encode())
+    for path in registry_files(settings.machine_registry_path):
+        digest.update(f"{path}\0{path.stat().st_mtime_ns}\n".encode())
     return digest.hexdigest(), len(files)
 
 

@@ -20,6 +20,7 @@ class PlatformResource(dg.ConfigurableResource):
 
     home: str
     chain_rpc: str = ""
+    chain_port: int = 0
     ipfs_api: str = ""
     registry: str = ""
 
@@ -30,7 +31,7 @@ class PlatformResource(dg.ConfigurableResource):
             home=base.home,
             chain_rpc=self.chain_rpc or None,
             chain_key=base.chain_key,
-            chain_port=base.chain_port,
+            chain_port=self.chain_port or base.chain_port,
             ipfs_api=self.ipfs_api or None,
             registry_path=Path(self.registry).resolve() if self.registry else base.registry_path,
         )
@@ -49,6 +50,7 @@ def platform_resource() -> PlatformResource:
     return PlatformResource(
         home=_env_or_default("DT_HOME", str(load_settings().home)),
         chain_rpc=_env_or_default("DT_CHAIN_RPC", ""),
+        chain_port=int(os.environ.get("DT_CHAIN_PORT") or 0),
         ipfs_api=_env_or_default("DT_IPFS_API", ""),
         registry=_env_or_default("DT_REGISTRY", ""),
     )

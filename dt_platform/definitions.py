@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import automation, ingestion
-from assets.resources import platform_resource
+from assets import audit, automation, ingestion
+from assets.resources import PlatformResource, platform_resource
 
-defs = dg.Definitions(
-    assets=[
-        ingestion.machine_registry,
-        ingestion.raw_dumps,
-        ingestion.maintenance_log,
-        ingestion.telemetry,
-    ],
-    jobs=[ingestion.ingest_job, automation.daily_job],
-    schedules=[automation.daily_schedule],
-    sensors=[ingestion.landing_sensor, automation.late_data_sensor],
-    resources={"platform": platform_resource()},
-)
+
+def build_definitions(platform: PlatformResource) -> dg.Definitions:
+    """The code location for one platform configuration (the demo and tests pass their own)."""
+    return dg.Definitions(
+        assets=[
+            ingestion.machine_registry,
+            ingestion.raw_dumps,
+            ingestion.maintenance_log,
+            ingestion.telemetry,
+            audit.audit_snapshot,
+        ],
+        jobs=[ingestion.ingest_job, automation.daily_job, audit.anchor_pending_job],
+        schedules=[automation.daily_schedule],
+        sensors=[ingestion.landing_sensor, automation.late_data_sensor, audit.pending_anchors_sensor],
+        resources={"platform": platform},
+    )
+
+
+defs = build_definitions(platform_resource())

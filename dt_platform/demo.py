@@ -47,6 +47,8 @@ class DemoReport:
     ingest_metadata: dict = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)
     failed_partitions: list[str] = field(default_factory=list)
+    latest_anchor: dict | None = None
+    latest_verified: bool | None = None
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
@@ -55,8 +57,10 @@ def prepare_dagster_home(settings: Settings) -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
+    # The UI (a subprocess) reads its configuration from the environment.
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ["DT_HOME"] = str(settings.home)
+    os.environ["DT_CHAIN_PORT"] = str(settings.chain_port)
     return home
 
 
@@ -104,9 +108,19 @@ def materialize_everything(settings: Settings, console: Console) -> DemoReport:
     import dagster as dg
 
     from assets.partitions import daily_partitions
-    from dt_platform.definitions import defs
+    from assets.resources import PlatformResource
+    from dt_platform.definitions import build_definitions
     from dt_platform.warehouse import Warehouse
 
+    defs = build_definitions(
+        PlatformResource(
+            home=str(settings.home),
+            chain_rpc=settings.chain_rpc or "",
+            chain_port=settings.chain_port,
+            ipfs_api=settings.ipfs_api or "",
+            registry=str(settings.registry_path or ""),
+        )
+    )
     report = DemoReport()
     instance = dg.DagsterInstance.get()
     with console.status("ingesting landing (registry, dumps, maintenance log)"):
@@ -143,11 +157,45 @@ def materialize_everything(settings: Settings, console: Console) -> DemoReport:
     return report
 
 
+def check_latest_anchor(settings: Settings, console: Console, report: DemoReport) -> None:
+    """Find the newest anchored day and verify it against the warehouse, IPFS and the chain."""
+    from dt_platform.trust.audit import audit_history, verify_partition
+    from dt_platform.trust.chain import AuditChain
+    from dt_platform.trust.ipfs import open_ipfs
+    from dt_platform.warehouse import Warehouse
+
+    with Warehouse(settings.warehouse_path).read() as con:
+        anchored = [r for r in audit_history(con) if r.status == "anchored"]
+        if not anchored:
+            console.print("[yellow]no anchored snapshot yet[/]")
+            return
+        latest = max(anchored, key=lambda r: (r.partition, r.version or 0))
+        report.latest_anchor = latest.metadata()
+        verification = verify_partition(
+            con, open_ipfs(settings), AuditChain.connect(settings),
+            dt.date.fromisoformat(latest.partition),
+        )
+    report.latest_verified = verification.ok
+    colour = "green" if verification.ok else "red"
+    console.print(
+        f"[bold]latest anchored snapshot[/] {latest.partition}: CID {latest.cid}, tx {latest.tx_hash} "
+        f"- [{colour}]{'verified' if verification.ok else 'VERIFICATION FAILED'}[/]"
+    )
+
+
 def print_summary(settings: Settings, console: Console, report: DemoReport, ui_port: int) -> None:
     table = Table(title="dt-platform demo", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")
     table.add_row("DT_HOME", str(settings.home))
     table.add_row("Dagster UI", f"http://127.0.0.1:{ui_port}")
     table.add_row("chain", settings.effective_chain_rpc)
+    if report.latest_anchor:
+        anchor = report.latest_anchor
+        table.add_row("latest snapshot", f"{anchor['partition']} ({anchor['record_count']} records)")
+        table.add_row("  CID", str(anchor["cid"]))
+        table.add_row("  tx hash", str(anchor["tx_hash"]))
+        table.add_row("  verify", f"dt-platform verify --partition {anchor['partition']}")
     deployment = report.deployment
     if deployment is not None:
         for name, info in deployment.contracts.items():
@@ -188,6 +236,7 @@ def run_demo(
     simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
     report = materialize_everything(settings, console)
     report.deployment, report.simulated = deployment, simulated
+    check_latest_anchor(settings, console, report)
     print_summary(settings, console, report, ui_port)
     if ui:
         run_dagster_ui(settings, ui_port, console)

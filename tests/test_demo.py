@@ -31,6 +31,7 @@ def _free_port() -> int:
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
+    monkeypatch.setenv("DT_CHAIN_PORT", os.environ.get("DT_CHAIN_PORT", "8545"))  # restored after
     s = Settings(home=tmp_path / "home", chain_port=_free_port())
     yield s
     chain_down(s)
@@ -50,6 +51,8 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
     assert first.simulated and not first.failed_partitions and len(first.partitions) >= 2
     assert first.deployment.demo_roles["OPERATOR"]
     assert (settings.dagster_home / "dagster.yaml").exists()
+    assert first.latest_anchor["cid"].startswith("bafy") and first.latest_anchor["tx_hash"]
+    assert first.latest_verified is True
     readings, rejects, telemetry = _counts(settings)
     assert readings > 1000 and telemetry > 1000
 
@@ -63,7 +66,8 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
     console = Console(file=open(os.devnull, "w"))
     run_demo(settings, machines=4, days=1, seed=3, ui=False, console=console)
     port = _free_port()
-    env = os.environ | {"DT_HOME": str(settings.home), "DAGSTER_HOME": str(settings.dagster_home)}
+    env = os.environ | {"DT_HOME": str(settings.home), "DAGSTER_HOME": str(settings.dagster_home),
+                        "DT_CHAIN_PORT": str(settings.chain_port)}
     dagster = Path(sys.executable).parent / "dagster"
     proc = subprocess.Popen(
         [str(dagster), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],

@@ -1,5 +1,8 @@
 """The machine registry: the digital model, edited by people in ``machines.yaml``.
 
+Fleets that arrive as a block (an imported data set, a new line) may keep their own file in
+``machines.d/*.yaml`` next to it; all files are merged, and a machine id may appear only once.
+
 It is the platform's list of machines that exist. Readings from a machine that is not in it are
 rejected (``unknown_machine``) rather than guessed at. Machines keep a stable small-integer key in
 the warehouse, so a machine removed from the file keeps its history (it becomes inactive).
@@ -83,13 +86,31 @@ def parse_registry(text: str, *, source: str = "machines.yaml") -> list[Machine]
     return machines
 
 
+def registry_files(path: Path) -> list[Path]:
+    """``machines.yaml`` and then every ``machines.d/*.yaml`` beside it, in name order."""
+    extra = sorted((path.parent / f"{path.stem}.d").glob("*.yaml"))
+    return ([path] if path.exists() else []) + extra
+
+
 def load_registry(path: Path) -> list[Machine]:
-    if not path.exists():
+    files = registry_files(path)
+    if not files:
         raise RegistryError(
             f"machine registry {path} does not exist: create it (see docs/dumps.md) or run "
             "`dt-platform simulate`, which writes one"
         )
-    return parse_registry(path.read_text(encoding="utf-8"), source=str(path))
+    machines: list[Machine] = []
+    origin: dict[str, Path] = {}
+    for file in files:
+        for machine in parse_registry(file.read_text(encoding="utf-8"), source=str(file)):
+            if machine.machine_id in origin:
+                raise RegistryError(
+                    f"{file}: machine {machine.machine_id} is already declared in "
+                    f"{origin[machine.machine_id]}; machine ids must be unique"
+                )
+            origin[machine.machine_id] = file
+            machines.append(machine)
+    return machines
 
 
 def sync_registry(con: duckdb.DuckDBPyConnection, machines: list[Machine]) -> dict[str, int]:

@@ -1,0 +1,153 @@
+"""Trust: each day's records become a snapshot on IPFS anchored on Ethereum, and a check proves
+the warehouse still matches the chain. If IPFS or the chain is down the snapshot waits on disk
+and the pending-anchor sensor finishes it later; nothing is lost and nothing is anchored twice."""
+
+import datetime as dt
+
+import dagster as dg
+
+from assets.partitions import daily_partitions
+from assets.resources import PlatformResource
+from dt_platform.trust.audit import (
+    audit_partition,
+    default_snapshots_dir,
+    process_pending,
+    verify_partition,
+)
+from dt_platform.trust.chain import AuditChain, ChainUnavailable
+from dt_platform.trust.ipfs import IpfsUnavailable, open_ipfs
+from dt_platform.trust.snapshot import EmptySnapshot
+from dt_platform.warehouse import WarehouseBusy
+
+GROUP = "trust"
+WRITER_POOL = "duckdb_writer"
+
+
+def _latest_model_version(platform: PlatformResource) -> str | None:
+    """The version of the RUL model the day's predictions were made with, if any."""
+    with platform.warehouse.read() as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "model_registry" not in tables:
+            return None
+        row = con.execute(
+            "SELECT version FROM model_registry ORDER BY trained_at DESC LIMIT 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"ipfs", "ethereum", "parquet"},
+    pool=WRITER_POOL,
+    partitions_def=daily_partitions,
+    deps=["telemetry"],
+    description="The day's records as a deterministic snapshot on IPFS, its Merkle root anchored on chain.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "anchor_matches_warehouse",
+            asset="audit_snapshot",
+            description="Recompute the day's records from DuckDB, compare with the anchored root, "
+            "fetch the snapshot from IPFS and check it too.",
+        )
+    ],
+)
+def audit_snapshot(context: dg.AssetExecutionContext, platform: PlatformResource):
+    day = dt.date.fromisoformat(context.partition_key)
+    settings = platform.settings
+    model_version = _latest_model_version(platform)
+    ipfs = open_ipfs(settings)
+    with platform.warehouse.write() as con:
+        try:
+            result = audit_partition(
+                con,
+                ipfs,
+                lambda: AuditChain.connect(settings),
+                day,
+                snapshots_dir=default_snapshots_dir(settings),
+                model_version=model_version,
+            )
+        except EmptySnapshot as exc:
+            yield dg.MaterializeResult(metadata={"status": "empty", "detail": str(exc)})
+            yield dg.AssetCheckResult(
+                check_name="anchor_matches_warehouse", passed=True,
+                metadata={"detail": "no records on this day: nothing to anchor"},
+            )
+            return
+        metadata = result.metadata()
+        context.log.info(f"audit {day}: {metadata}")
+        yield dg.MaterializeResult(
+            metadata={k: v for k, v in metadata.items() if v is not None}
+        )
+        if result.status.startswith("pending"):
+            yield dg.AssetCheckResult(
+                check_name="anchor_matches_warehouse",
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"detail": f"{result.status}: {result.error}; the pending-anchor sensor retries"},
+            )
+            return
+        try:
+            report = verify_partition(con, ipfs, AuditChain.connect(settings), day)
+        except (ChainUnavailable, IpfsUnavailable) as exc:
+            yield dg.AssetCheckResult(
+                check_name="anchor_matches_warehouse", passed=False,
+                severity=dg.AssetCheckSeverity.WARN, metadata={"detail": f"cannot verify now: {exc}"},
+            )
+            return
+    yield dg.AssetCheckResult(
+        check_name="anchor_matches_warehouse",
+        passed=report.ok,
+        metadata={
+            "report": dg.MetadataValue.md("```\n" + report.render(20) + "\n```"),
+            "differences": dg.MetadataValue.int(len(report.differences)),
+        },
+    )
+
+
+@dg.op(
+    out={}, description="Publish and anchor every snapshot left pending by an IPFS or chain outage."
+)
+def anchor_pending_snapshots(context: dg.OpExecutionContext, platform: PlatformResource):
+    settings = platform.settings
+    with platform.warehouse.write() as con:
+        results = process_pending(con, open_ipfs(settings), lambda: AuditChain.connect(settings))
+    for result in results:
+        context.log.info(f"{result.partition}: {result.status} {result.error or ''}")
+        if result.status == "anchored":
+            yield dg.AssetMaterialization(
+                asset_key="audit_snapshot",
+                partition=str(result.partition),
+                metadata={k: v for k, v in result.metadata().items() if v is not None},
+            )
+    still = [str(r.partition) for r in results if r.status.startswith("pending")]
+    if still:
+        context.log.warning(f"still pending (will retry): {still}")
+
+
+@dg.job(description="Finish snapshots left pending by an outage.")
+def anchor_pending_job():
+    anchor_pending_snapshots()
+
+
+@dg.sensor(
+    job=anchor_pending_job,
+    minimum_interval_seconds=120,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Retries pending snapshots every 10 minutes while any are waiting.",
+)
+def pending_anchors_sensor(context: dg.SensorEvaluationContext, platform: PlatformResource):
+    try:
+        with platform.warehouse.read(timeout_s=5) as con:
+            tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            if "audit_snapshots" not in tables:
+                return dg.SkipReason("no snapshot built yet")
+            pending = con.execute(
+                "SELECT count(*), min(partition) FROM audit_snapshots WHERE status LIKE 'pending%'"
+            ).fetchone()
+    except WarehouseBusy:
+        return dg.SkipReason("the warehouse is busy; trying again next tick")
+    if not pending[0]:
+        return dg.SkipReason("nothing pending")
+    bucket = int(dt.datetime.now(dt.UTC).timestamp() // 600)
+    return dg.RunRequest(run_key=f"pending-{bucket}", tags={"dt/pending": str(pending[0])})
+
