@@ -275,7 +275,7 @@ def _load_dump(con, file_id, rel, path, data, now, version) -> FileResult:
         return FileResult(file_id, rel, "quarantined", version, reason=q.reason, detail=q.detail,
                           rows_in=1, rows_rejected=1)
     finally:
-        for table in ("long_stage", "stage", "wide_rows", "rid_line"):
+        for table in ("long_stage", "stage", "rid_line"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     stored = con.execute(
         "SELECT (SELECT count(*) FROM readings WHERE file_id=$1), "
@@ -379,20 +379,57 @@ def _parse_wide_header(data: bytes) -> list[tuple[str, str | None]]:
 
 
 def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
-    """Stage a wide CSV; load clean rows directly and return how many readings that loaded."""
+    """Stage a wide CSV; load clean rows directly and return how many readings that loaded.
+
+    The file is materialized once, in file order (so a row's position gives its line), with the
+    per-row checks computed as it is read: the timestamp, and for every machine type whether all
+    of the row's values are plausible for it. Machines are looked up through a tiny per-file table.
+    """
     columns = _parse_wide_header(data)
     names = [f"c{i}" for i in range(len(columns))]
     n_records, blank_lines = _count_records(data, skip_header=True)
     result.records_in = n_records
+    sensor_keys = _sensor_keys(con)
+    types = [t for (t,) in con.execute(
+        "SELECT DISTINCT machine_type FROM machines WHERE active ORDER BY 1").fetchall()]
+    mappings = {
+        (t, i): resolve_sensor(t, tag, unit, sensor_keys)
+        for t in types
+        for i, (tag, unit) in enumerate(columns)
+    }
+
+    def value_ok(t: str, i: int) -> str:
+        m, c = mappings[(t, i)], names[i]
+        if m.sensor_key is None:
+            return f"{c} IS NULL"
+        return (f"({c} IS NULL OR (isfinite({c}) AND {c} * {m.scale!r} + {m.offset!r} "
+                f"BETWEEN {m.low!r} AND {m.high!r}))")
+
+    ok_columns = "".join(
+        f", ({' AND '.join(value_ok(t, i) for i in range(len(columns)))}) AS ok_{t}" for t in types
+    )
+    # Cheap timestamp test first (parses, and ends in Z or a ±hh[:mm] offset); the full diagnosis
+    # only runs on rows failing it. Character tests cost a quarter of slicing or regexes.
+    ts_raw = '"timestamp"'
+    has_offset = (
+        f"(length({ts_raw}) > 16 AND (suffix({ts_raw}, 'Z') OR suffix({ts_raw}, 'z') "
+        f"OR {ts_raw}[-6] IN ('+', '-') OR {ts_raw}[-5] IN ('+', '-') "
+        f"OR {ts_raw}[-3] IN ('+', '-')))"
+    )
     spec = {"timestamp": "VARCHAR", "machine_id": "VARCHAR", **{n: "DOUBLE" for n in names}}
     rejects_table, rejects_scan = f"csv_rejects_{file_id}", f"csv_scans_{file_id}"
     con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
     con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM read_csv(?, header=true,
-                columns={spec!r}, auto_detect=false, delim=',', quote='"', escape='"',
-                store_rejects=true, rejects_table='{rejects_table}', rejects_scan='{rejects_scan}')""",
+            f"""CREATE OR REPLACE TEMP TABLE stage AS
+                SELECT machine_id, {ts_raw} AS ts_text, try_cast({ts_raw} AS TIMESTAMPTZ) AS ts,
+                       CASE WHEN {has_offset} AND try_cast({ts_raw} AS TIMESTAMPTZ) IS NOT NULL
+                            THEN NULL ELSE {_ts_problem_sql(ts_raw)} END AS ts_problem,
+                       {", ".join(names)}{ok_columns}
+                FROM read_csv(?, header=true, columns={spec!r}, auto_detect=false, delim=',',
+                     quote='"', escape='"', store_rejects=true,
+                     rejects_table='{rejects_table}', rejects_scan='{rejects_scan}')""",
             [str(path)],
         )
         bad_lines = con.execute(
@@ -424,78 +461,50 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
                 result.records_parsed += 1
                 slow_rows.extend(parsed)
     excluded = sorted(set(blank_lines) | set(consumed))
-    n_staged = con.execute("SELECT count(*) FROM stage").fetchone()[0]
+    n_staged, first_rowid, readings_in_staged = con.execute(
+        "SELECT count(*), min(rowid), " + " + ".join(f"count({n})" for n in names) + " FROM stage"
+    ).fetchone()
     result.records_parsed += n_staged
 
-    types = [t for (t,) in con.execute(
-        """SELECT DISTINCT m.machine_type FROM stage s JOIN machines m
-           ON m.machine_id = s.machine_id AND m.active"""
-    ).fetchall()]
-    sensor_keys = _sensor_keys(con)
-    mappings = {
-        (t, i): resolve_sensor(t, tag, unit, sensor_keys)
-        for t in types
-        for i, (tag, unit) in enumerate(columns)
-    }
-
-    def value_ok(t: str, i: int) -> str:
-        m, c = mappings[(t, i)], names[i]
-        if m.sensor_key is None:
-            return f"{c} IS NULL"
-        return (f"({c} IS NULL OR (isfinite({c}) AND {c} * {m.scale!r} + {m.offset!r} "
-                f"BETWEEN {m.low!r} AND {m.high!r}))")
-
-    type_ok = " ".join(
-        f"WHEN '{t}' THEN " + " AND ".join(value_ok(t, i) for i in range(len(columns)))
-        for t in types
-    )
-    values_ok = f"CASE m.machine_type {type_ok} ELSE false END" if types else "false"
-    # Cheap test first (parses, and ends in Z or a ±hh[:mm] offset); the full diagnosis only runs
-    # on rows failing it. Character tests cost a quarter of slicing or regular expressions.
-    ts_raw = 'st."timestamp"'
-    has_offset = (
-        f"(length({ts_raw}) > 16 AND (suffix({ts_raw}, 'Z') OR suffix({ts_raw}, 'z') "
-        f"OR {ts_raw}[-6] IN ('+', '-') OR {ts_raw}[-5] IN ('+', '-') "
-        f"OR {ts_raw}[-3] IN ('+', '-')))"
-    )
-    keyed = "machine_key IS NOT NULL AND ts_problem IS NULL"
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE wide_rows AS
-            SELECT *, ({keyed} AND ts <= $now AND values_ok) AS fast FROM (
-            SELECT st.rowid - (SELECT min(rowid) FROM stage) AS rid, st.machine_id,
-                   {ts_raw} AS ts_text, m.machine_key, m.machine_type,
-                   try_cast({ts_raw} AS TIMESTAMPTZ) AS ts,
-                   CASE WHEN {has_offset} AND try_cast({ts_raw} AS TIMESTAMPTZ) IS NOT NULL
-                        THEN NULL ELSE {_ts_problem_sql(ts_raw)} END AS ts_problem,
-                   ({values_ok}) AS values_ok, {", ".join(f"st.{n}" for n in names)}
-            FROM stage st LEFT JOIN machines m ON m.machine_id = st.machine_id AND m.active)""",
-        {"now": now + FUTURE_TOLERANCE},
+        """CREATE OR REPLACE TEMP TABLE file_machines AS
+           SELECT f.machine_id, m.machine_key, m.machine_type
+           FROM (SELECT DISTINCT machine_id FROM stage) f
+           JOIN machines m ON m.machine_id = f.machine_id AND m.active"""
+    )
+    type_ok = " ".join(f"WHEN '{t}' THEN s.ok_{t}" for t in types)
+    row_ok = (
+        f"(s.ts_problem IS NULL AND s.ts <= $now AND fm.machine_key IS NOT NULL "
+        f"AND {f'CASE fm.machine_type {type_ok} ELSE false END' if types else 'false'})"
     )
     # Rows whose (machine, time) repeats inside the file or is already loaded go the slow way,
     # where each reading is compared. Constant time bounds let DuckDB skip old row groups.
-    lo, hi = con.execute(f"SELECT min(ts), max(ts) FROM wide_rows WHERE {keyed}").fetchone()
+    lo, hi = con.execute("SELECT min(ts), max(ts) FROM stage WHERE ts_problem IS NULL").fetchone()
+    blocked = 0
     if lo is not None:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE blocked AS
-                SELECT machine_key, ts FROM wide_rows WHERE {keyed} GROUP BY ALL HAVING count(*) > 1
-                UNION
-                SELECT DISTINCT r.machine_key, r.ts FROM readings r
-                WHERE r.ts BETWEEN $lo AND $hi
-                  AND r.file_id IN (SELECT file_id FROM file_ledger WHERE status = 'loaded')""",
+            """CREATE OR REPLACE TEMP TABLE blocked AS
+               SELECT machine_id, ts FROM stage WHERE ts_problem IS NULL
+               GROUP BY ALL HAVING count(*) > 1
+               UNION
+               SELECT DISTINCT fm.machine_id, r.ts FROM readings r
+               JOIN file_machines fm ON fm.machine_key = r.machine_key
+               WHERE r.ts BETWEEN $lo AND $hi
+                 AND r.file_id IN (SELECT file_id FROM file_ledger WHERE status = 'loaded')""",
             {"lo": lo, "hi": hi},
         )
-        if con.execute("SELECT count(*) FROM blocked").fetchone()[0]:
-            con.execute(
-                """UPDATE wide_rows SET fast = false FROM blocked
-                   WHERE blocked.machine_key = wide_rows.machine_key AND blocked.ts = wide_rows.ts"""
-            )
-        con.execute("DROP TABLE blocked")
+        blocked = con.execute("SELECT count(*) FROM blocked").fetchone()[0]
+    fast_from = "stage s JOIN file_machines fm ON fm.machine_id = s.machine_id" + (
+        " ANTI JOIN blocked b ON b.machine_id = s.machine_id AND b.ts = s.ts" if blocked else ""
+    )
+    params = {"now": now + FUTURE_TOLERANCE}
 
     # Fast path: clean rows, unpivoted straight into readings.
     selects = [
-        f"""SELECT machine_key, {mappings[(t, i)].sensor_key}::USMALLINT, ts,
-                   {names[i]} * {mappings[(t, i)].scale!r} + {mappings[(t, i)].offset!r}, {file_id}
-            FROM wide_rows WHERE fast AND machine_type = '{t}' AND {names[i]} IS NOT NULL"""
+        f"""SELECT fm.machine_key, {mappings[(t, i)].sensor_key}::USMALLINT, s.ts,
+                   s.{names[i]} * {mappings[(t, i)].scale!r} + {mappings[(t, i)].offset!r}, {file_id}
+            FROM {fast_from}
+            WHERE {row_ok} AND fm.machine_type = '{t}' AND s.{names[i]} IS NOT NULL"""
         for t in types
         for i in range(len(columns))
         if mappings[(t, i)].sensor_key is not None
@@ -503,12 +512,30 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
     fast_loaded = 0
     if selects:
         fast_loaded = con.execute(
-            "INSERT INTO readings " + " UNION ALL ".join(selects)
+            "INSERT INTO readings " + " UNION ALL ".join(selects), params
         ).fetchone()[0]
-        _note_loaded_span(con, result, "wide_rows", "fast")
+        lo_fast, hi_fast, days = con.execute(
+            f"""SELECT min(s.ts), max(s.ts), list(DISTINCT CAST(s.ts AS DATE))
+                FROM {fast_from} WHERE {row_ok}""",
+            params,
+        ).fetchone()
+        if lo_fast is not None:
+            result.first_ts, result.last_ts, result.days = lo_fast, hi_fast, sorted(days)
 
     # Slow path: every reading of every other row, with its physical line number.
-    slow_rids = [r for (r,) in con.execute("SELECT rid FROM wide_rows WHERE NOT fast ORDER BY rid").fetchall()]
+    blocked_join = (
+        " LEFT JOIN blocked b ON b.machine_id = s.machine_id AND b.ts = s.ts" if blocked else ""
+    )
+    fast_test = f"coalesce({row_ok}, false)" + (" AND b.machine_id IS NULL" if blocked else "")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE slow AS
+            SELECT s.rowid - {first_rowid or 0} AS rid, s.* EXCLUDE ({", ".join(f"ok_{t}" for t in types) or "ts_problem"}),
+                   s.ts_problem
+            FROM stage s LEFT JOIN file_machines fm ON fm.machine_id = s.machine_id{blocked_join}
+            WHERE NOT ({fast_test})""",
+        params,
+    )
+    slow_rids = [r for (r,) in con.execute("SELECT rid FROM slow ORDER BY rid").fetchall()]
     line_expr = "rid + 2"
     if excluded and slow_rids:
         con.register("py_rid_line", pa.table({
@@ -516,19 +543,18 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
         }))
         con.execute("CREATE OR REPLACE TEMP TABLE rid_line AS SELECT * FROM py_rid_line")
         con.unregister("py_rid_line")
-        line_expr = "(SELECT line FROM rid_line WHERE rid_line.rid = wide_rows.rid)"
+        line_expr = "(SELECT line FROM rid_line WHERE rid_line.rid = slow.rid)"
     for i, (tag, unit) in enumerate(columns):
         con.execute(
             f"""INSERT INTO long_stage
                 SELECT {line_expr}, machine_id, ?, ?, ts_text, ts, ts_problem,
                        CAST({names[i]} AS VARCHAR), {names[i]}, NULL, NULL
-                FROM wide_rows WHERE NOT fast AND {names[i]} IS NOT NULL""",
+                FROM slow WHERE {names[i]} IS NOT NULL""",
             [tag, unit],
         )
+    for table in ("blocked", "slow", "file_machines"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     _append_long_rows(con, slow_rows)
-    readings_in_staged = con.execute(
-        "SELECT " + " + ".join(f"count({n})" for n in names) + " FROM stage"
-    ).fetchone()[0]
     reparsed_readings = sum(1 for r in slow_rows if r["problem"] is None)
     result.rows_in = readings_in_staged + reparsed_readings + result.records_malformed
     return fast_loaded
