@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from dt_platform import __version__
@@ -31,6 +33,29 @@ def demo(machines: int, days: int, seed: int, ui: bool, port: int) -> None:
     report = run_demo(load_settings(), machines=machines, days=days, seed=seed, ui=ui, ui_port=port)
     if report.failed_partitions:
         raise SystemExit(f"{len(report.failed_partitions)} daily partitions failed: {report.failed_partitions}")
+
+
+@main.group()
+def cmapss() -> None:
+    """NASA C-MAPSS turbofan data as a real-world source."""
+
+
+@cmapss.command(name="import")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parents[2] / "shared" / "data" / "cmapss",
+              show_default=True, help="Folder with train_/test_/RUL_<subset>.txt (read in place).")
+@click.option("--subset", default="FD001", show_default=True)
+def cmapss_import(data_dir: Path, subset: str) -> None:
+    """Land a C-MAPSS subset as dumps and register its engines; ingestion takes it from there."""
+    from dt_platform.config import load_settings
+    from dt_platform.ingest.cmapss_import import import_subset
+
+    settings = load_settings()
+    result = import_subset(data_dir, subset, settings.landing_dir, settings.machine_registry_path)
+    click.echo(
+        f"{subset}: {result.engines} engines registered in {result.registry}; "
+        f"{result.readings:,} readings in {', '.join(str(p) for p in result.dumps)}"
+    )
 
 
 main.add_command(simulate)
