@@ -1,0 +1,156 @@
+"""C-MAPSS loader and the end-to-end pipeline, incl. a synthetic six-regime (FD002-like) subset."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dt_platform.phm.cmapss import (
+    COLUMNS,
+    PipelineConfig,
+    fit_hybrid,
+    load_subset,
+    make_synthetic_subset,
+    run_benchmark,
+    write_subset,
+)
+from dt_platform.phm.ml import XGBParams
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO.parent / "shared" / "data" / "cmapss"
+needs_fd001 = pytest.mark.skipif(
+    not (DATA / "train_FD001.txt").is_file(), reason=f"C-MAPSS FD001 not found in {DATA}"
+)
+LIGHT = PipelineConfig(
+    n_splits=3,
+    windows=(5, 15),
+    spans=(10,),
+    slope_windows=(20,),
+    params=XGBParams(n_estimators=25, learning_rate=0.2),
+    quantile_params=XGBParams(n_estimators=10, max_depth=3, learning_rate=0.3),
+)
+REQUIRED = {
+    "benchmark",
+    "subset",
+    "rmse_physics",
+    "rmse_ml",
+    "rmse_fused",
+    "score_physics",
+    "score_ml",
+    "score_fused",
+    "coverage_90",
+    "train_s",
+    "rmse_fused_capped",
+    "n_test_units",
+    "model_version",
+}
+
+
+@pytest.mark.cmapss
+@needs_fd001
+def test_load_fd001_as_published() -> None:
+    train, test, rul = load_subset(DATA, "FD001")
+    assert train.columns == list(COLUMNS) and test.columns == list(COLUMNS)
+    assert (train.height, test.height, rul.height) == (20631, 13096, 100)
+    assert train["unit"].n_unique() == 100 and test["unit"].n_unique() == 100
+    first = (DATA / "train_FD001.txt").read_text().split("\n", 1)[0].split()
+    assert train.row(0) == pytest.approx([float(v) for v in first])
+    assert rul["rul"].to_list()[:3] == [
+        float(v) for v in (DATA / "RUL_FD001.txt").read_text().split()[:3]
+    ]
+
+
+def test_loader_reports_file_and_line(tmp_path: Path) -> None:
+    train, test, rul = make_synthetic_subset(n_train=2, n_test=2, n_regimes=1, seed=0)
+    write_subset(tmp_path, "FD009", train, test, rul)
+    path = tmp_path / "test_FD009.txt"
+    lines = path.read_text().splitlines()
+    lines[4] = "1 5 0.1 0.2"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"test_FD009.txt:5: expected 26"):
+        load_subset(tmp_path, "FD009")
+    with pytest.raises(FileNotFoundError, match="train_FD007"):
+        load_subset(tmp_path, "FD007")
+
+
+def test_write_and_load_round_trip(tmp_path: Path) -> None:
+    train, test, rul = make_synthetic_subset(n_train=3, n_test=2, n_regimes=6, seed=1)
+    write_subset(tmp_path, "FD002", train, test, rul)
+    t2, _, r2 = load_subset(tmp_path, "FD002")
+    assert t2.select("unit", "cycle").equals(train.select("unit", "cycle"))
+    assert np.allclose(
+        t2.drop("unit", "cycle").to_numpy(), train.drop("unit", "cycle").to_numpy(), atol=1e-4
+    )
+    assert r2["rul"].to_list() == rul["rul"].to_list()
+    # the layout NASA uses: space separated, two trailing spaces, RUL lines with one
+    assert (tmp_path / "train_FD002.txt").read_text().split("\n", 1)[0].endswith("  ")
+
+
+def test_multi_condition_subset_runs_end_to_end(tmp_path: Path) -> None:
+    """Six operating regimes (FD002/FD004 layout): regimes are found and normalized on train."""
+    train, test, rul = make_synthetic_subset(n_train=18, n_test=14, n_regimes=6, seed=5)
+    write_subset(tmp_path, "FD002", train, test, rul)
+    out = run_benchmark(tmp_path, "FD002", LIGHT)
+    assert REQUIRED <= set(out)
+    assert out["subset"] == "FD002" and out["n_test_units"] == 14
+    assert out["n_regimes"] == 6
+    assert {"s1", "s5", "s10", "s16", "s18", "s19"}.isdisjoint(out["sensors_used"])
+    assert len(out["model_version"]) == 64
+    truth = rul["rul"].to_numpy()
+    naive = float(np.sqrt(np.mean((truth - truth.mean()) ** 2)))
+    for branch in ("physics", "ml", "fused"):
+        assert np.isfinite(out[f"rmse_{branch}"]) and np.isfinite(out[f"score_{branch}"])
+    assert out["rmse_fused"] < 0.8 * naive  # regime normalization works: far better than a constant
+    assert 0.0 <= out["coverage_90"] <= 1.0
+
+
+def test_hybrid_predictions_and_version_are_deterministic() -> None:
+    train, test, _ = make_synthetic_subset(n_train=12, n_test=6, n_regimes=6, seed=7)
+    a, b = fit_hybrid(train, LIGHT), fit_hybrid(train, LIGHT)
+    assert a.version == b.version
+    pa = a.predict(test)
+    assert pa.equals(b.predict(test))
+    assert pa.height == 6
+    cols = ["rul_phys_lo", "rul_phys", "rul_phys_hi"]
+    assert (pa[cols[0]] <= pa[cols[1]]).all() and (pa[cols[1]] <= pa[cols[2]]).all()
+    assert (pa["rul_fused_lo"] <= pa["rul_fused"]).all() and (
+        pa["rul_fused"] <= pa["rul_fused_hi"]
+    ).all()
+    # predicting every row: the last row of each unit equals the last-row prediction
+    every = a.predict(test, last_only=False)
+    assert every.group_by("unit", maintain_order=True).tail(1).equals(pa)
+
+
+@pytest.mark.slow
+def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
+    train, test, rul = make_synthetic_subset(n_train=16, n_test=8, n_regimes=1, seed=9)
+    write_subset(tmp_path, "FD001", train, test, rul)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "cmapss.py"),
+            "--data",
+            str(tmp_path),
+            "--n-estimators",
+            "20",
+            "--quantile-estimators",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    assert REQUIRED <= set(out) and out["benchmark"] == "cmapss" and out["n_test_units"] == 8
+    missing = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), "--data", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and "not found" in missing.stderr

@@ -1,0 +1,125 @@
+"""Fusion: beats each branch on held-out units, calibrated interval, physics weight early in life."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dt_platform.phm.fusion import Fuser, hat_basis
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmapss"
+Z90 = 1.6448536269514722
+
+
+def _branches(n_units: int, seed: int) -> pl.DataFrame:
+    """A fleet where the data branch is sharp but capped at 125 and the physics branch is
+    unbiased but noisy: neither dominates everywhere, so a good fusion must beat both."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for u in range(n_units):
+        life = int(rng.uniform(150, 300))
+        y = np.arange(life, -1, -1, dtype=float)
+        y = y[y <= 200]
+        sd_ml = 2.0 + 0.06 * np.minimum(y, 125)
+        ml = np.minimum(y, 125) + rng.normal(0, sd_ml)
+        sd_ph = 5.0 + 0.07 * y
+        ph = y + rng.normal(0, sd_ph)
+        parts.append(
+            pl.DataFrame(
+                {
+                    "unit": np.full(len(y), u),
+                    "rul": y,
+                    "rul_mean": ml,
+                    "rul_p05": np.clip(ml - Z90 * sd_ml, 0, None),
+                    "rul_p95": ml + Z90 * sd_ml,
+                    "rul_phys": ph,
+                    "rul_phys_lo": np.clip(ph - Z90 * sd_ph, 0, None),
+                    "rul_phys_hi": ph + Z90 * sd_ph,
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+def _rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+@pytest.mark.parametrize("method", ["stack", "ivw"])
+def test_fusion_beats_both_branches_on_unseen_synthetic_units(method: str) -> None:
+    fuser = Fuser.fit(_branches(40, seed=1), truth="rul", groups="unit", method=method)
+    cv = fuser.cv
+    assert cv["held_out"]
+    assert cv["rmse_fused"] < cv["rmse_ml"] and cv["rmse_fused"] < cv["rmse_physics"]
+    fresh = _branches(30, seed=2)
+    pred = fuser.predict(fresh)
+    y = fresh["rul"].to_numpy()
+    fused = pred["rul_fused"].to_numpy()
+    assert _rmse(fused, y) < _rmse(fresh["rul_mean"].to_numpy(), y)
+    assert _rmse(fused, y) < _rmse(fresh["rul_phys"].to_numpy(), y)
+    inside = (y >= pred["rul_fused_lo"].to_numpy()) & (y <= pred["rul_fused_hi"].to_numpy())
+    assert 0.82 <= inside.mean() <= 0.97
+    assert (pred["rul_fused_lo"] <= pred["rul_fused"]).all()
+    assert (pred["rul_fused"] <= pred["rul_fused_hi"]).all()
+    assert (pred["rul_fused_lo"] >= 0).all()
+
+
+def test_physics_dominates_early_in_life_and_data_late() -> None:
+    fuser = Fuser.fit(_branches(40, seed=3), truth="rul", groups="unit", method="ivw")
+    pred = _branches(20, seed=4)
+    w = fuser.predict(pred)["w_physics"].to_numpy()
+    y = pred["rul"].to_numpy()
+    assert w[y >= 170].mean() > 0.6  # ML is capped and blind there
+    assert w[y <= 30].mean() < 0.3  # ML is sharp near failure
+
+
+def test_asymmetric_fit_predicts_earlier() -> None:
+    data = _branches(30, seed=5)
+    sym = Fuser.fit(data, truth="rul", method="stack").predict(data)["rul_fused"].to_numpy()
+    late_averse = Fuser.fit(data, truth="rul", method="stack", asymmetry=3.0)
+    asym = late_averse.predict(data)["rul_fused"].to_numpy()
+    y = data["rul"].to_numpy()
+    assert (asym - y).mean() < (sym - y).mean()
+    assert ((asym - y) > 0).mean() < ((sym - y) > 0).mean()
+
+
+def test_hat_basis_partition_of_unity_and_interpolation() -> None:
+    basis = hat_basis(np.array([-5.0, 0.0, 2.5, 5.0, 10.0, 99.0]), [0.0, 5.0, 10.0])
+    assert basis.sum(axis=1) == pytest.approx(np.ones(6))
+    assert basis[2].tolist() == pytest.approx([0.5, 0.5, 0.0])
+    assert basis[0].tolist() == [1.0, 0.0, 0.0]  # constant beyond the end knots
+    assert basis[5].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_round_trip_and_input_errors() -> None:
+    data = _branches(12, seed=6)
+    fuser = Fuser.fit(data, truth="rul", groups="unit", n_splits=3)
+    again = Fuser.from_dict(fuser.to_dict())
+    assert again.predict(data).equals(fuser.predict(data))
+    with pytest.raises(ValueError, match="missing"):
+        Fuser.fit(data.drop("rul_phys"), truth="rul")
+    with pytest.raises(ValueError, match="method"):
+        Fuser.fit(data, truth="rul", method="average")
+
+
+@pytest.mark.cmapss
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (DATA / "train_FD001.txt").is_file(), reason=f"C-MAPSS FD001 not found in {DATA}"
+)
+def test_fusion_beats_both_branches_on_held_out_cmapss_units() -> None:
+    """Cross-fitted on out-of-fold FD001 *training* units only (the test file is not read)."""
+    from dt_platform.phm.cmapss import PipelineConfig, fit_hybrid, load_subset
+    from dt_platform.phm.ml import XGBParams
+
+    train, _, _ = load_subset(DATA, "FD001")
+    config = PipelineConfig(
+        params=XGBParams(n_estimators=120, learning_rate=0.1),
+        quantile_params=XGBParams(n_estimators=40, max_depth=3, learning_rate=0.2),
+    )
+    cv = fit_hybrid(train, config).cv
+    assert cv["held_out"]
+    assert cv["rmse_fused"] < cv["rmse_ml"]
+    assert cv["rmse_fused"] < cv["rmse_physics"]
+    assert 0.85 <= cv["coverage"] <= 0.95

@@ -1,0 +1,119 @@
+"""Degradation ("physics") branch: health index, conjugate update, RUL with interval, no cap."""
+
+import numpy as np
+import polars as pl
+import pytest
+import statsmodels.api as sm
+from scipy.stats import multivariate_normal
+
+from dt_platform.phm.cmapss import SENSORS, SETTINGS, add_train_rul, make_synthetic_subset
+from dt_platform.phm.features import SensorNormalizer
+from dt_platform.phm.health_index import HI, DegradationModel, PhysicsBranch, conjugate_update
+
+
+@pytest.fixture(scope="module")
+def branch() -> dict:
+    # One fleet (same engine type), split into training units and unseen units.
+    fleet, _, _ = make_synthetic_subset(n_train=45, n_test=1, n_regimes=1, seed=21, life=(150, 380))
+    train = fleet.filter(pl.col("unit") <= 30)
+    norm = SensorNormalizer.fit(train, sensors=SENSORS, settings=SETTINGS)
+    fitted = PhysicsBranch.fit(train, unit="unit", time="cycle", normalizer=norm)
+    fresh = add_train_rul(fleet.filter(pl.col("unit") > 30))
+    return {"branch": fitted, "fresh": fresh, "pred": fitted.predict(fresh)}
+
+
+def test_conjugate_update_equals_statsmodels_mixed_estimation() -> None:
+    rng = np.random.default_rng(0)
+    n, sigma2 = 40, 0.3**2
+    x = np.column_stack([np.ones(n), -np.expm1(0.02 * np.arange(n))])
+    y = x @ [1.0, 0.4] + rng.normal(0, 0.3, n)
+    mu0 = np.array([0.9, 0.2])
+    cov0 = np.array([[0.04, 0.01], [0.01, 0.09]])
+    mean, cov, log_ml = conjugate_update(
+        x.T @ x, x.T @ y, np.array(y @ y), np.array(float(n)), mu0, cov0, sigma2
+    )
+    # Theil-Goldberger: the prior as two extra pseudo-observations, then WLS with known scale.
+    root_inv = np.linalg.inv(np.linalg.cholesky(cov0))
+    x_aug = np.vstack([x, np.sqrt(sigma2) * root_inv])
+    y_aug = np.concatenate([y, np.sqrt(sigma2) * root_inv @ mu0])
+    fit = sm.WLS(y_aug, x_aug, weights=np.ones(n + 2)).fit(
+        cov_type="fixed scale", cov_kwds={"scale": sigma2}
+    )
+    assert mean == pytest.approx(fit.params, rel=1e-9)
+    assert cov == pytest.approx(fit.cov_params(), rel=1e-9)
+    expected = multivariate_normal(x @ mu0, sigma2 * np.eye(n) + x @ cov0 @ x.T).logpdf(y)
+    assert float(log_ml) == pytest.approx(expected, rel=1e-9)
+
+
+def test_health_index_runs_from_one_to_zero(branch: dict) -> None:
+    fresh = branch["fresh"]
+    hi = branch["branch"].health_index.transform(fresh)
+    start = hi.filter(pl.col("cycle") <= 20)[HI].mean()
+    end = hi.filter(pl.col("rul") <= 5)[HI].mean()
+    assert start == pytest.approx(1.0, abs=0.15)
+    assert end == pytest.approx(0.0, abs=0.2)
+    assert branch["branch"].health_index.sensors  # informative sensors were selected
+
+
+def test_rul_is_accurate_near_failure_and_interval_is_calibrated(branch: dict) -> None:
+    pred = branch["pred"].join(branch["fresh"].select("unit", "cycle", "rul"), on=["unit", "cycle"])
+    late = pred.filter(pl.col("rul") <= 60)
+    err = late["rul_phys"].to_numpy() - late["rul"].to_numpy()
+    assert np.sqrt(np.mean(err**2)) < 20
+    y = pred["rul"].to_numpy()
+    inside = (y >= pred["rul_phys_lo"].to_numpy()) & (y <= pred["rul_phys_hi"].to_numpy())
+    assert 0.7 <= inside.mean() <= 1.0
+    lo, med, hi = (pred[c].to_numpy() for c in ("rul_phys_lo", "rul_phys", "rul_phys_hi"))
+    assert (lo <= med).all() and (med <= hi).all() and (lo >= 0).all()
+    # the interval narrows as the unit approaches failure
+    width = pred.with_columns((pl.col("rul_phys_hi") - pl.col("rul_phys_lo")).alias("w"))
+    assert (
+        width.filter(pl.col("rul") <= 30)["w"].mean()
+        < width.filter(pl.col("rul") >= 150)["w"].mean()
+    )
+
+
+def test_rul_is_not_capped(branch: dict) -> None:
+    pred = branch["pred"].join(branch["fresh"].select("unit", "cycle", "rul"), on=["unit", "cycle"])
+    early = pred.filter(pl.col("rul") >= 200)
+    assert early.height > 0
+    assert early["rul_phys"].median() > 150  # well beyond the ML branch's cap of 125
+
+
+def test_prediction_at_t_uses_only_history_up_to_t(branch: dict) -> None:
+    fresh = branch["fresh"]
+    cut = fresh.filter(pl.col("cycle") <= 80)
+    full = branch["pred"].filter(pl.col("cycle") <= 80)
+    assert branch["branch"].predict(cut).equals(full)
+    last = branch["branch"].predict(cut, last_only=True)
+    assert last.height == fresh["unit"].n_unique()
+    assert last.equals(full.group_by("unit", maintain_order=True).tail(1))
+
+
+def test_serialization_round_trip(branch: dict) -> None:
+    again = PhysicsBranch.from_dict(branch["branch"].to_dict())
+    sample = branch["fresh"].filter(pl.col("unit") <= 33)
+    assert again.predict(sample).equals(branch["branch"].predict(sample))
+
+
+def test_missing_health_index_rows_carry_the_last_estimate(branch: dict) -> None:
+    deg: DegradationModel = branch["branch"].degradation
+    unit = branch["branch"].health_index.transform(branch["fresh"].filter(pl.col("unit") == 31))
+    t = unit["cycle"].to_numpy().astype(float)
+    h = unit[HI].to_numpy().copy()
+    base = deg.predict_unit(t, h)
+    h[50:53] = np.nan
+    gap = deg.predict_unit(t, h)
+    assert gap[:50] == pytest.approx(base[:50])
+    assert gap[51] == pytest.approx(np.clip(gap[49] - 2.0, 0, None))
+    assert np.isfinite(gap).all()
+
+
+def test_fit_needs_degrading_units() -> None:
+    rng = np.random.default_rng(0)
+    flat = pl.DataFrame(
+        {"unit": np.repeat([1, 2], 50), "t": np.tile(np.arange(50), 2), "x": rng.normal(size=100)}
+    )
+    norm = SensorNormalizer.fit(flat, sensors=["x"])
+    with pytest.raises(ValueError, match="no sensor correlates"):
+        PhysicsBranch.fit(flat, unit="unit", time="t", normalizer=norm)
