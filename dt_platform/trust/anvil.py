@@ -23,6 +23,7 @@ import platform
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -133,9 +134,17 @@ def rpc_call(url: str, method: str, params: Sequence[Any] = (), timeout: float =
     return reply["result"]
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        return s.connect_ex((host, port)) != 0
+def _rpc_answers(url: str) -> bool:
+    """Whether a JSON-RPC node already answers at ``url``. (A bind or connect probe is wrong
+    after a crash: the dead node's half-closed connections linger in FIN-WAIT.)"""
+    try:
+        rpc_call(url, "eth_chainId", timeout=1.0)
+    except OSError:
+        return False  # refused or silent: nobody serves here (a silent listener makes anvil
+        # fail to bind, which start() reports from anvil's own log)
+    except Exception:
+        return True  # something answered, just not with JSON-RPC
+    return True
 
 
 def _free_port(host: str = "127.0.0.1") -> int:
@@ -269,14 +278,19 @@ class Anvil:
 
         ``detach`` puts anvil in its own session so it outlives this process (``chain up``).
         """
-        if not _port_free(self.host, self.port):
+        if _rpc_answers(self.url):
             raise AnvilError(
                 f"port {self.port} on {self.host} is already in use by another process: "
                 "stop it or choose another port (DT_CHAIN_PORT)"
             )
         if self.state_path is not None:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        if self.log_path is None:
+            # Keep the output somewhere: a failed start is explained by its log.
+            fd, name = tempfile.mkstemp(prefix="anvil-", suffix=".log")
+            os.close(fd)
+            self.log_path = Path(name)
+        log = open(self.log_path, "ab")
         try:
             proc = subprocess.Popen(
                 self.command(),
@@ -286,8 +300,7 @@ class Anvil:
                 start_new_session=detach,
             )
         finally:
-            if log is not subprocess.DEVNULL:
-                log.close()
+            log.close()
         _CHILDREN[proc.pid] = proc
         self.pid = proc.pid
         try:
@@ -302,9 +315,15 @@ class Anvil:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
+                tail = _tail(self.log_path)
+                if "Address already in use" in tail:
+                    raise AnvilError(
+                        f"port {self.port} on {self.host} is already in use by another process: "
+                        "stop it or choose another port (DT_CHAIN_PORT)"
+                    )
                 raise AnvilError(
                     f"anvil exited with code {proc.returncode} while starting on {self.url}; "
-                    f"log tail ({self.log_path}):\n{_tail(self.log_path)}"
+                    f"log tail ({self.log_path}):\n{tail}"
                 )
             try:
                 chain_id = int(rpc_call(self.url, "eth_chainId", timeout=1.0), 16)
@@ -476,11 +495,7 @@ def chain_down(settings: Settings, timeout: float = 20.0) -> bool:
     recorded = _recorded_anvil(settings)
     if recorded is None:
         return False
-    pid, port = recorded
-    _terminate(pid, timeout)
+    pid, _ = recorded
+    _terminate(pid, timeout)  # waits for the anvil process itself to exit
     pid_path.unlink(missing_ok=True)
-    # The .bin wrapper exits before anvil itself: wait for the port to be released.
-    deadline = time.monotonic() + timeout
-    while not _port_free("127.0.0.1", port) and time.monotonic() < deadline:
-        time.sleep(0.05)
     return True
