@@ -4,9 +4,10 @@ Readings that reached the warehouse are plausible by construction (the loader re
 impossible ones); what is left are sensor faults that look like data. Each reading gets a
 ``quality``:
 
-* ``spike``  — far from the rolling median of its neighbours (11 samples), measured in units of
-  the day's median absolute deviation of the same sensor, so it adapts to each sensor's noise;
-  a change of setpoint is not a spike because the rolling median follows it.
+* ``spike``  — an isolated point: far from the rolling median of its neighbours (11 samples),
+  measured in units of the day's median absolute deviation of the same sensor while it varies
+  (so it adapts to each sensor's noise and is not fooled by idle hours), away from both adjacent samples in the same direction, while those two
+  agree with each other. A change of setpoint or a machine stopping is a step, not a spike.
 * ``stuck``  — part of a run of at least ``STUCK_RUN`` identical non-zero values from a sensor
   that otherwise changes from sample to sample (a frozen transmitter).
 * ``ok``     — everything else.
@@ -21,6 +22,7 @@ import datetime as dt
 import duckdb
 
 SPIKE_MADS = 8.0
+NEIGHBOUR_AGREEMENT = 0.5  # the two neighbours differ by less than half the spike's deviation
 STUCK_RUN = 30
 HALF_WINDOW = 5
 
@@ -39,6 +41,8 @@ def build_telemetry_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[st
         w AS (
             SELECT *,
                    abs(value - median(value) OVER around) AS deviation,
+                   value - lag(value) OVER ordered AS from_prev,
+                   value - lead(value) OVER ordered AS from_next,
                    value IS DISTINCT FROM lag(value) OVER ordered AS changed
             FROM r
             WINDOW around AS (PARTITION BY machine_key, sensor_key ORDER BY ts
@@ -50,14 +54,18 @@ def build_telemetry_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[st
             FROM w),
         stats AS (
             SELECT *,
-                   median(deviation) OVER sensor_day AS mad,
+                   -- over samples that vary: idle stretches (constant values) would shrink it to 0
+                   median(deviation) FILTER (WHERE deviation > 0) OVER sensor_day AS mad,
                    avg(changed::INTEGER) OVER sensor_day AS change_rate,
                    count(*) OVER (PARTITION BY machine_key, sensor_key, run_id) AS run_length
             FROM runs WINDOW sensor_day AS (PARTITION BY machine_key, sensor_key))
         SELECT $day, m.machine_id, m.machine_type, s.sensor, st.ts, st.value,
                CASE
                  WHEN st.mad > 0 AND st.deviation > {SPIKE_MADS} * st.mad
-                      AND st.deviation > 1e-6 * (s.high - s.low) THEN 'spike'
+                      AND st.deviation > 1e-6 * (s.high - s.low)
+                      AND sign(st.from_prev) = sign(st.from_next)
+                      AND abs(st.from_prev - st.from_next) < {NEIGHBOUR_AGREEMENT} * st.deviation
+                      THEN 'spike'
                  WHEN st.run_length >= {STUCK_RUN} AND st.value <> 0 AND st.change_rate > 0.5
                       THEN 'stuck'
                  ELSE 'ok'
