@@ -10,43 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from dt_platform.config import load_settings
 from dt_platform.trust.audit import AuditError, prove_record, verify_partition
-from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
+from dt_platform.trust.chain import AuditChain
+from dt_platform.trust.cli_errors import EXIT_MISMATCH, service_errors
 from dt_platform.trust.ipfs import IpfsError, open_ipfs
 from dt_platform.trust.snapshot import SnapshotError
-from dt_platform.warehouse import Warehouse, WarehouseBusy
+from dt_platform.warehouse import Warehouse
 
 __all__ = ["parse_record_spec", "prove", "verify"]
-
-EXIT_MISMATCH = 1
-EXIT_UNAVAILABLE = 3
-
-
-class _Unavailable(click.ClickException):
-    exit_code = EXIT_UNAVAILABLE
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Service errors become one-line messages with a meaningful exit code."""
-    try:
-        yield
-    except ChainUnavailable as exc:
-        hint = ""
-        if load_settings().chain_rpc is None:
-            hint = " (is the local chain running? start it with `dt-platform chain up`)"
-        raise _Unavailable(f"{exc}{hint}") from exc
-    except WarehouseBusy as exc:
-        raise _Unavailable(str(exc)) from exc
-    except (AuditError, ChainError, IpfsError, SnapshotError) as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _day(value: dt.datetime) -> dt.date:
@@ -114,7 +90,7 @@ def verify(partition: dt.datetime, version: int | None, as_json: bool, limit: in
     lists the offending records (source, key, field: warehouse vs snapshot value).
     """
     settings = load_settings()
-    with _errors():
+    with service_errors(AuditError, IpfsError, SnapshotError):
         chain = AuditChain.connect(settings)
         with Warehouse(settings.warehouse_path).read() as con:
             report = verify_partition(
@@ -145,7 +121,7 @@ def prove(partition: dt.datetime, record: str, version: int | None) -> None:
     """
     source, key = parse_record_spec(record)
     settings = load_settings()
-    with _errors():
+    with service_errors(AuditError, IpfsError, SnapshotError):
         chain = AuditChain.connect(settings)
         with Warehouse(settings.warehouse_path).read() as con:
             proof = prove_record(

@@ -6,59 +6,24 @@ Exit codes: 0 ok, 1 the chain said no (or bad input), 3 the chain could not be r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import click
 
 from dt_platform.config import load_settings
-from dt_platform.trust.anvil import AnvilError, chain_down, chain_up, local_chain_status
+from dt_platform.trust.anvil import chain_down, chain_up, local_chain_status
 from dt_platform.trust.chain import (
     PLATFORM_CONTRACTS,
     ROLE_IDS,
     AuditChain,
     ChainError,
-    ChainUnavailable,
     connect_node,
     deploy,
     load_deployment,
     verify_deployment,
 )
 from dt_platform.trust.chain.artifacts import error_decoder
+from dt_platform.trust.cli_errors import with_service_errors
 
 __all__ = ["chain", "roles"]
-
-EXIT_UNAVAILABLE = 3
-
-
-class _Unavailable(click.ClickException):
-    exit_code = EXIT_UNAVAILABLE
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Chain and anvil errors become one-line messages on stderr with a meaningful exit code."""
-    try:
-        yield
-    except ChainUnavailable as exc:
-        hint = ""
-        settings = load_settings()
-        if settings.chain_rpc is None:
-            hint = " (is the local chain running? start it with `dt-platform chain up`)"
-        raise _Unavailable(f"{exc}{hint}") from exc
-    except (ChainError, AnvilError) as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _with_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _errors():
-            return fn(*args, **kwargs)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 # --- chain --------------------------------------------------------------------------------------
@@ -70,7 +35,7 @@ def chain() -> None:
 
 
 @chain.command()
-@_with_errors
+@with_service_errors
 def up() -> None:
     """Start the local anvil chain (state kept in DT_HOME/chain); does nothing if it runs."""
     settings = load_settings()
@@ -84,7 +49,7 @@ def up() -> None:
 
 
 @chain.command()
-@_with_errors
+@with_service_errors
 def down() -> None:
     """Stop the local chain gracefully (its state is saved for the next `chain up`)."""
     settings = load_settings()
@@ -95,7 +60,7 @@ def down() -> None:
 
 
 @chain.command(name="deploy")
-@_with_errors
+@with_service_errors
 def deploy_cmd() -> None:
     """Deploy the platform contracts once (idempotent) and write DT_HOME/deployment.json."""
     settings = load_settings()
@@ -113,7 +78,7 @@ def deploy_cmd() -> None:
 
 
 @chain.command()
-@_with_errors
+@with_service_errors
 def status() -> None:
     """Chain id, block, contract addresses, code-hash check and anchor counts."""
     settings = load_settings()
@@ -162,7 +127,7 @@ def roles() -> None:
 @roles.command()
 @click.argument("role", type=_ROLE)
 @click.argument("address")
-@_with_errors
+@with_service_errors
 def grant(role: str, address: str) -> None:
     """Grant ROLE to ADDRESS (needs ADMIN)."""
     client = _admin_client()
@@ -173,7 +138,7 @@ def grant(role: str, address: str) -> None:
 @roles.command()
 @click.argument("role", type=_ROLE)
 @click.argument("address")
-@_with_errors
+@with_service_errors
 def revoke(role: str, address: str) -> None:
     """Revoke ROLE from ADDRESS (needs ADMIN)."""
     client = _admin_client()
@@ -183,7 +148,7 @@ def revoke(role: str, address: str) -> None:
 
 @roles.command(name="list")
 @click.argument("address", required=False)
-@_with_errors
+@with_service_errors
 def list_cmd(address: str | None) -> None:
     """Members of every role, or the roles of ADDRESS."""
     settings = load_settings()
