@@ -67,7 +67,7 @@ _DDL = [
         rows_in BIGINT,
         rows_loaded BIGINT,
         rows_rejected BIGINT,
-        first_ts TIMESTAMPTZ,
+        first_ts TIMESTAMPTZ,  -- span of the valid timestamps the file covers
         last_ts TIMESTAMPTZ,
         days DATE[],
         ingested_at TIMESTAMPTZ NOT NULL
@@ -191,6 +191,9 @@ class Warehouse:
             try:
                 con = self._connect(read_only=False, timeout_s=self.lock_timeout_s)
                 try:
+                    # Checkpoint once, when the writer is done, not at every commit that pushes
+                    # the WAL past DuckDB's 16 MB default (ingestion commits once per file).
+                    con.execute("SET checkpoint_threshold = '4GB'")
                     ensure_schema(con)
                     yield con
                     con.execute("CHECKPOINT")

@@ -479,7 +479,25 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
     )
     # Rows whose (machine, time) repeats inside the file or is already loaded go the slow way,
     # where each reading is compared. Constant time bounds let DuckDB skip old row groups.
-    lo, hi = con.execute("SELECT min(ts), max(ts) FROM stage WHERE ts_problem IS NULL").fetchone()
+    # One scan gives the time bounds for the history lookup and the span the file covers (its
+    # days may include a day whose readings all turn out duplicates: a harmless extra refresh).
+    lo, hi, span_lo, span_hi = con.execute(
+        """SELECT min(ts), max(ts), min(ts) FILTER (WHERE ts <= $now),
+                  max(ts) FILTER (WHERE ts <= $now)
+           FROM stage WHERE ts_problem IS NULL""",
+        {"now": now + FUTURE_TOLERANCE},
+    ).fetchone()
+    days: list[dt.date] = []
+    if span_lo is not None:
+        first_day, last_day = span_lo.date(), span_hi.date()
+        if (last_day - first_day).days <= 1:
+            days = sorted({first_day, last_day})  # both hold rows: exact without another pass
+        else:
+            days = con.execute(
+                """SELECT list(DISTINCT CAST(ts AS DATE)) FROM stage
+                   WHERE ts_problem IS NULL AND ts <= $now""",
+                {"now": now + FUTURE_TOLERANCE},
+            ).fetchone()[0]
     blocked = 0
     if lo is not None:
         con.execute(
@@ -514,13 +532,8 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
         fast_loaded = con.execute(
             "INSERT INTO readings " + " UNION ALL ".join(selects), params
         ).fetchone()[0]
-        lo_fast, hi_fast, days = con.execute(
-            f"""SELECT min(s.ts), max(s.ts), list(DISTINCT CAST(s.ts AS DATE))
-                FROM {fast_from} WHERE {row_ok}""",
-            params,
-        ).fetchone()
-        if lo_fast is not None:
-            result.first_ts, result.last_ts, result.days = lo_fast, hi_fast, sorted(days)
+        if fast_loaded and span_lo is not None:
+            result.first_ts, result.last_ts, result.days = span_lo, span_hi, sorted(days)
 
     # Slow path: every reading of every other row, with its physical line number.
     blocked_join = (
