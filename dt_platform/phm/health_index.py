@@ -1,8 +1,10 @@
 """The degradation-model ("physics") branch for machines without first-principles physics.
 
 C-MAPSS gives 21 anonymous sensors and no damage law, so the branch models *degradation*
-instead: a health index summarizes the sensors, and an exponential degradation law with
-fleet-learned priors extrapolates it to a failure threshold.
+instead: a health index summarizes the sensors, and a degradation model on that index gives the
+RUL. Two degradation models are available (:class:`PhysicsBranch` ``method``): the exponential
+law with fleet-learned priors described below, and trajectory similarity to the fleet's
+run-to-failure curves (:mod:`dt_platform.phm.similarity`).
 
 Method
 ------
@@ -50,6 +52,7 @@ import polars as pl
 import statsmodels.api as sm
 
 from dt_platform.phm.features import SensorNormalizer
+from dt_platform.phm.similarity import SimilarityModel
 
 HI = "hi"
 
@@ -463,14 +466,31 @@ class DegradationModel:
         return cls(**data)
 
 
+PHYSICS_METHODS = ("exponential", "similarity")
+
+
 @dataclass
 class PhysicsBranch:
-    """Health index + degradation model, fitted together on training units."""
+    """Health index + a degradation model on it, fitted together on training units.
+
+    ``method`` picks the degradation model that gives ``rul_phys``:
+
+    ``"exponential"``
+        :class:`DegradationModel`: this unit's own health-index history extrapolated by an
+        exponential law with fleet priors (empirical Bayes, per-unit posterior).
+    ``"similarity"``
+        :class:`~dt_platform.phm.similarity.SimilarityModel`: this unit's recent health-index
+        trajectory matched against the fleet's complete run-to-failure curves (Wang et al. 2008).
+
+    Both are degradation models on the same health index, uncapped, with a 90 % interval.
+    """
 
     health_index: HealthIndex
-    degradation: DegradationModel
+    degradation: DegradationModel | None
     unit: str
     time: str
+    method: str = "exponential"
+    similarity: SimilarityModel | None = None
 
     @classmethod
     def fit(
@@ -482,37 +502,73 @@ class PhysicsBranch:
         normalizer: SensorNormalizer,
         hi_kwargs: dict[str, Any] | None = None,
         degradation_kwargs: dict[str, Any] | None = None,
+        method: str = "exponential",
+        similarity_kwargs: dict[str, Any] | None = None,
     ) -> PhysicsBranch:
+        """Fit the health index, then the chosen degradation model on its values."""
+        if method not in PHYSICS_METHODS:
+            raise ValueError(
+                f"PhysicsBranch: method must be one of {PHYSICS_METHODS}, got {method!r}."
+            )
         hi_model = HealthIndex.fit(
             train, unit=unit, time=time, normalizer=normalizer, **(hi_kwargs or {})
         )
         with_hi = hi_model.transform(train)
-        deg = DegradationModel.fit(with_hi, unit=unit, time=time, **(degradation_kwargs or {}))
-        return cls(hi_model, deg, unit, time)
+        if method == "exponential":
+            deg = DegradationModel.fit(with_hi, unit=unit, time=time, **(degradation_kwargs or {}))
+            return cls(hi_model, deg, unit, time, method)
+        sim = SimilarityModel.fit(with_hi, unit=unit, time=time, **(similarity_kwargs or {}))
+        return cls(hi_model, None, unit, time, method, sim)
 
     def predict(self, frame: pl.DataFrame, *, last_only: bool = False) -> pl.DataFrame:
         """``unit, time, hi, rul_phys, rul_phys_lo, rul_phys_hi, rul_phys_mean`` per row."""
         with_hi = self.health_index.transform(frame)
-        pred = self.degradation.predict(
-            with_hi, unit=self.unit, time=self.time, last_only=last_only
-        )
+        if self.method == "similarity":
+            assert self.similarity is not None
+            pred = self.similarity.predict(
+                with_hi,
+                unit=self.unit,
+                time=self.time,
+                last_only=last_only,
+                names=("rul_phys", "rul_phys_lo", "rul_phys_hi", "rul_phys_mean"),
+            )
+        else:
+            assert self.degradation is not None
+            pred = self.degradation.predict(
+                with_hi, unit=self.unit, time=self.time, last_only=last_only
+            )
         return pred.join(
             with_hi.select(self.unit, self.time, HI), on=[self.unit, self.time], how="left"
         )
 
+    def describe(self) -> str:
+        """One line saying what the branch is (benchmarks and reports print it)."""
+        model = (
+            "trajectory similarity to the fleet's run-to-failure health-index curves"
+            if self.method == "similarity"
+            else "exponential degradation law with fleet priors, updated per unit"
+        )
+        return f"degradation model on a health index ({len(self.health_index.sensors)} sensors): {model}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "health_index": self.health_index.to_dict(),
-            "degradation": self.degradation.to_dict(),
+            "degradation": self.degradation.to_dict() if self.degradation else None,
             "unit": self.unit,
             "time": self.time,
+            "method": self.method,
+            "similarity": self.similarity.to_dict() if self.similarity else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PhysicsBranch:
+        deg = data.get("degradation")
+        sim = data.get("similarity")
         return cls(
             HealthIndex.from_dict(data["health_index"]),
-            DegradationModel.from_dict(data["degradation"]),
+            DegradationModel.from_dict(deg) if deg else None,
             data["unit"],
             data["time"],
+            data.get("method", "exponential"),
+            SimilarityModel.from_dict(sim) if sim else None,
         )

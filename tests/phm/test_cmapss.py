@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,15 @@ import pytest
 
 from dt_platform.phm.cmapss import (
     COLUMNS,
+    HybridModel,
     PipelineConfig,
+    choose_design,
     fit_hybrid,
     load_subset,
+    load_train,
     make_synthetic_subset,
     run_benchmark,
+    select_physics,
     write_subset,
 )
 from dt_platform.phm.ml import XGBParams
@@ -122,6 +127,70 @@ def test_hybrid_predictions_and_version_are_deterministic() -> None:
     # predicting every row: the last row of each unit equals the last-row prediction
     every = a.predict(test, last_only=False)
     assert every.group_by("unit", maintain_order=True).tail(1).equals(pa)
+
+
+@pytest.mark.slow
+def test_similarity_physics_branch_end_to_end_multi_condition(tmp_path: Path) -> None:
+    """The similarity degradation model through the whole pipeline on a six-regime fleet."""
+    train, test, rul = make_synthetic_subset(n_train=18, n_test=10, n_regimes=6, seed=5)
+    write_subset(tmp_path, "FD004", train, test, rul)
+    config = replace(LIGHT, physics_method="similarity", sim_temperature=3.0)
+    out = run_benchmark(tmp_path, "FD004", config)
+    assert REQUIRED <= set(out) and out["n_regimes"] == 6
+    assert "similarity" in out["physics_branch"]
+    assert out["config"]["physics_method"] == "similarity"
+    truth = rul["rul"].to_numpy()
+    naive = float(np.sqrt(np.mean((truth - truth.mean()) ** 2)))
+    assert out["rmse_physics"] < naive  # the fleet curves carry the RUL, regimes normalized away
+    assert out["rmse_fused"] < 0.8 * naive
+    model = fit_hybrid(train, config)
+    again = HybridModel.from_bytes(model.to_bytes())
+    assert again.physics.method == "similarity"
+    assert again.predict(test).equals(model.predict(test))
+    assert again.version == model.version
+    pred = model.predict(test)
+    assert (pred["rul_phys_lo"] <= pred["rul_phys"]).all()
+    assert (pred["rul_phys"] <= pred["rul_phys_hi"]).all()
+
+
+@pytest.mark.slow
+def test_select_physics_compares_designs_on_training_units_only(tmp_path: Path) -> None:
+    train, test, rul = make_synthetic_subset(n_train=15, n_test=3, n_regimes=1, seed=3)
+    write_subset(tmp_path, "FD001", train, test, rul)
+    (tmp_path / "test_FD001.txt").unlink()  # selection must not need the test files
+    (tmp_path / "RUL_FD001.txt").unlink()
+    candidates = [
+        {"physics_method": "exponential"},
+        {"physics_method": "similarity", "sim_temperature": 3.0},
+    ]
+    loaded = load_train(tmp_path, "FD001")
+    table = select_physics(loaded, candidates, LIGHT)
+    rows = table["candidates"]
+    assert [r["design"]["physics_method"] for r in rows] == ["exponential", "similarity"]
+    # one XGBoost branch shared by every candidate: identical ML metrics, different physics
+    assert rows[0]["rmse_ml"] == rows[1]["rmse_ml"]
+    assert rows[0]["rmse_physics"] != rows[1]["rmse_physics"]
+    assert table["chosen"] in (0, 1) and table["best_cv_rmse"] in (0, 1)
+    assert (table["best_cv_rmse"], table["chosen"]) == choose_design(rows)
+    baseline = table["ml_recalibrated_no_physics"]
+    assert np.isfinite(baseline["rmse_fused"]) and baseline["rmse_fused"] != rows[0]["rmse_fused"]
+    # the incumbent's CV equals a full fit_hybrid run with the same design
+    assert rows[0]["rmse_fused"] == pytest.approx(fit_hybrid(loaded, LIGHT).cv["rmse_fused"])
+    with pytest.raises(ValueError, match="design keys"):
+        select_physics(loaded, [{"cap": 130.0}], LIGHT)
+
+
+def test_design_rule_needs_a_clear_cv_gain_to_replace_the_incumbent() -> None:
+    def row(rmse: float, score: float) -> dict:
+        return {"rmse_fused": rmse, "score_fused_per_row": score}
+
+    assert choose_design([row(10.6, 1.7), row(10.3, 1.6)]) == (1, 1)
+    assert choose_design([row(10.6, 1.7), row(10.55, 1.6)]) == (1, 0)  # within fold noise
+    assert choose_design([row(10.6, 1.7), row(10.3, 1.8)]) == (1, 0)  # worse PHM08 score
+    assert choose_design([row(10.6, 1.7), row(10.8, 1.5)]) == (0, 0)
+    assert choose_design([row(10.6, 1.7), row(10.45, 1.7)], min_gain=0.2) == (1, 0)
+    with pytest.raises(ValueError, match="no candidates"):
+        choose_design([])
 
 
 @pytest.mark.slow

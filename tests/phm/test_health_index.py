@@ -117,3 +117,56 @@ def test_fit_needs_degrading_units() -> None:
     norm = SensorNormalizer.fit(flat, sensors=["x"])
     with pytest.raises(ValueError, match="no sensor correlates"):
         PhysicsBranch.fit(flat, unit="unit", time="t", normalizer=norm)
+
+
+@pytest.fixture(scope="module")
+def sim_branch(branch: dict) -> dict:
+    fleet, _, _ = make_synthetic_subset(n_train=45, n_test=1, n_regimes=1, seed=21, life=(150, 380))
+    train = fleet.filter(pl.col("unit") <= 30)
+    norm = SensorNormalizer.fit(train, sensors=SENSORS, settings=SETTINGS)
+    fitted = PhysicsBranch.fit(
+        train, unit="unit", time="cycle", normalizer=norm, method="similarity"
+    )
+    return {"branch": fitted, "pred": fitted.predict(branch["fresh"])}
+
+
+def test_similarity_method_gives_an_uncapped_rul_with_ordered_interval(
+    branch: dict, sim_branch: dict
+) -> None:
+    fitted: PhysicsBranch = sim_branch["branch"]
+    assert fitted.degradation is None and fitted.similarity is not None
+    assert "similarity" in fitted.describe() and "health index" in fitted.describe()
+    # the same health index as the exponential branch: only the degradation model differs
+    assert fitted.health_index.coef == pytest.approx(branch["branch"].health_index.coef)
+    pred = sim_branch["pred"].join(
+        branch["fresh"].select("unit", "cycle", "rul"), on=["unit", "cycle"]
+    )
+    assert pred.columns[:7] == [
+        "unit", "cycle", "rul_phys", "rul_phys_lo", "rul_phys_hi", "rul_phys_mean", HI
+    ]  # fmt: skip
+    late = pred.filter(pl.col("rul") <= 60)
+    err = late["rul_phys"].to_numpy() - late["rul"].to_numpy()
+    assert np.sqrt(np.mean(err**2)) < 20
+    lo, med, hi = (pred[c].to_numpy() for c in ("rul_phys_lo", "rul_phys", "rul_phys_hi"))
+    assert (lo <= med).all() and (med <= hi).all() and (lo >= 0).all()
+    assert pred.filter(pl.col("rul") >= 200)["rul_phys"].median() > 150
+
+
+def test_similarity_branch_round_trip_and_old_bundles(branch: dict, sim_branch: dict) -> None:
+    sample = branch["fresh"].filter(pl.col("unit") <= 32)
+    again = PhysicsBranch.from_dict(sim_branch["branch"].to_dict())
+    assert again.predict(sample).equals(sim_branch["branch"].predict(sample))
+    # bundles written before the similarity method existed carry no method/similarity keys
+    old = branch["branch"].to_dict()
+    del old["method"], old["similarity"]
+    restored = PhysicsBranch.from_dict(old)
+    assert restored.method == "exponential"
+    assert restored.predict(sample).equals(branch["branch"].predict(sample))
+    with pytest.raises(ValueError, match="method"):
+        PhysicsBranch.fit(
+            branch["fresh"],
+            unit="unit",
+            time="cycle",
+            normalizer=branch["branch"].health_index.normalizer,
+            method="lstm",
+        )
