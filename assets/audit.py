@@ -40,7 +40,7 @@ def _latest_model_version(platform: PlatformResource) -> str | None:
     kinds={"ipfs", "ethereum", "parquet"},
     pool=WRITER_POOL,
     partitions_def=daily_partitions,
-    deps=["telemetry"],
+    deps=["telemetry", "rul_predictions", "maintenance_alerts"],
     description="The day's records as a deterministic snapshot on IPFS, its Merkle root anchored on chain.",
     check_specs=[
         dg.AssetCheckSpec(

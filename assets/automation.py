@@ -9,7 +9,17 @@ import dagster as dg
 from assets.partitions import daily_partitions
 
 # Every asset partitioned by day, in data-flow order. Later domains append theirs here.
-DAILY_ASSETS: list[str] = ["telemetry", "audit_snapshot"]
+DAILY_ASSETS: list[str] = [
+    "telemetry",
+    # unpartitioned: refitted only when their retrain policy says so (assets/prognostics.py)
+    "physics_model",
+    "rul_model",
+    "physics_state",
+    "ml_features",
+    "rul_predictions",
+    "maintenance_alerts",
+    "audit_snapshot",
+]
 
 daily_job = dg.define_asset_job(
     "daily_job",

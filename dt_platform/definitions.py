@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import audit, automation, ingestion
+from assets import audit, automation, ingestion, prognostics
 from assets.resources import PlatformResource, platform_resource
 
 
@@ -16,9 +16,15 @@ def build_definitions(platform: PlatformResource) -> dg.Definitions:
             ingestion.raw_dumps,
             ingestion.maintenance_log,
             ingestion.telemetry,
+            *prognostics.PROGNOSTICS_ASSETS,
             audit.audit_snapshot,
         ],
-        jobs=[ingestion.ingest_job, automation.daily_job, audit.anchor_pending_job],
+        jobs=[
+            ingestion.ingest_job,
+            automation.daily_job,
+            prognostics.prognostics_models_job,
+            audit.anchor_pending_job,
+        ],
         schedules=[automation.daily_schedule],
         sensors=[ingestion.landing_sensor, automation.late_data_sensor, audit.pending_anchors_sensor],
         resources={"platform": platform},

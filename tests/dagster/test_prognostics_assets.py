@@ -1,0 +1,215 @@
+"""The prognostics graph in Dagster on a small simulated line: models, a day's predictions and
+alerts with their checks, model reuse the next day, a tampered bundle, a line with no failures."""
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from assets import prognostics
+from assets.resources import PlatformResource
+from dt_platform.ingest.loader import ingest_landing
+from dt_platform.ingest.maintenance import load_maintenance_log
+from dt_platform.ingest.registry import load_registry, sync_registry
+from dt_platform.ingest.telemetry import build_telemetry_day
+from dt_platform.sim import SimConfig, simulate_line
+from dt_platform.warehouse import Warehouse
+
+START = dt.date(2026, 1, 5)
+DAYS = 24
+DAY = START + dt.timedelta(days=DAYS - 2)  # the last day with telemetry at first
+NEXT = DAY + dt.timedelta(days=1)
+
+
+def _ingest(home: Path, config: SimConfig, days: list[dt.date]) -> None:
+    """Setup with the ingestion functions (their assets are tested in test_ingestion_assets)."""
+    simulate_line(
+        config,
+        home / "landing",
+        truth_dir=home / "ground_truth",
+        registry_path=home / "machines.yaml",
+    )
+    with Warehouse(home / "warehouse.duckdb").write() as con:
+        sync_registry(con, load_registry(home / "machines.yaml"))
+        ingest_landing(con, home / "landing")
+        load_maintenance_log(con, home / "landing")
+        for day in days:
+            build_telemetry_day(con, day)
+
+
+@pytest.fixture(scope="module")
+def line_home(tmp_path_factory) -> Path:
+    """Eight machines, 24 days, eight failures; telemetry built up to DAY (not NEXT)."""
+    home = tmp_path_factory.mktemp("prognostics_home")
+    config = SimConfig(
+        machines=8,
+        days=DAYS,
+        seed=11,
+        start=START,
+        interval_s=900,
+        outage_prob=0.0,
+        redelivery_prob=0.0,
+    )
+    _ingest(home, config, [START + dt.timedelta(days=i) for i in range(DAYS - 1)])
+    return home
+
+
+@pytest.fixture(scope="module")
+def first_run(line_home: Path) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        prognostics.PROGNOSTICS_ASSETS,
+        partition_key=DAY.isoformat(),
+        resources={"platform": PlatformResource(home=str(line_home))},
+    )
+
+
+def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    events = result.get_asset_materialization_events()
+    mats = [e.materialization for e in events if e.asset_key.path == [asset]]
+    return {k: v.value for k, v in mats[-1].metadata.items()}
+
+
+def _query(home: Path, sql: str, params: list | None = None) -> pl.DataFrame:
+    with Warehouse(home / "warehouse.duckdb").read() as con:
+        return con.execute(sql, params or []).pl()
+
+
+@pytest.mark.slow
+def test_models_and_a_day_materialize_with_passing_checks(line_home: Path, first_run) -> None:
+    assert first_run.success
+    checks = {c.check_name: c.passed for c in first_run.get_asset_check_evaluations()}
+    assert checks == {
+        "rul_model_trained": True,
+        "predictions_cover_active_machines": True,
+        "intervals_ordered_non_negative": True,
+        "model_version_is_latest": True,
+    }
+    physics = _meta(first_run, "physics_model")
+    assert physics["status"] == "trained" and "fitted" in physics["parameters"]
+    rul = _meta(first_run, "rul_model")
+    assert rul["status"] == "trained" and rul["cv_rmse_fused_h"] > 0
+
+    registry = _query(line_home, "SELECT kind, version, path, physics_version FROM model_registry")
+    assert sorted(registry["kind"]) == ["physics", "rul"]
+    rul_row = registry.filter(pl.col("kind") == "rul").row(0, named=True)
+    bundle = line_home / "models" / rul_row["path"]
+    assert hashlib.sha256(bundle.read_bytes()).hexdigest() == rul_row["version"] == rul["version"]
+    assert rul_row["physics_version"] == physics["version"]
+
+    predictions = _query(line_home, "SELECT * FROM rul_predictions WHERE day = ?", [DAY])
+    assert predictions.height == 8 and predictions["machine_id"].n_unique() == 8
+    end = dt.datetime.combine(NEXT, dt.time(), tzinfo=dt.UTC)
+    assert (predictions["ts"] == end).all()
+    assert (predictions["model_version"] == rul_row["version"]).all()
+    fused = predictions.filter(pl.col("basis") == "fused")
+    assert fused.height >= 6
+    assert (fused["rul_fused_lo_h"] <= fused["rul_fused_h"]).all()
+    assert (fused["rul_fused_h"] <= fused["rul_fused_hi_h"]).all()
+
+    state = _query(line_home, "SELECT * FROM physics_state WHERE day = ?", [DAY])
+    assert state.height == 8 and state["dominant_stress"].null_count() == 0
+    features = _query(line_home, "SELECT machine_id, ts FROM ml_features WHERE day = ?", [DAY])
+    assert features.height == 8 * 24
+    alerts = _query(line_home, "SELECT * FROM maintenance_alerts WHERE day = ?", [DAY])
+    for row in alerts.iter_rows(named=True):
+        assert row["probability"] >= prognostics.ALERT_RULE.threshold
+        assert "branch" in row["reason"] and row["model_version"] == rul_row["version"]
+
+
+@pytest.mark.slow
+def test_next_day_reuses_the_models_and_predicts_with_the_latest(
+    line_home: Path, first_run
+) -> None:
+    assert first_run.success
+    with Warehouse(line_home / "warehouse.duckdb").write() as con:
+        build_telemetry_day(con, NEXT)
+    result = dg.materialize(
+        prognostics.PROGNOSTICS_ASSETS,
+        partition_key=NEXT.isoformat(),
+        resources={"platform": PlatformResource(home=str(line_home))},
+    )
+    assert result.success
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    assert _meta(result, "physics_model")["status"] == "reused"
+    rul = _meta(result, "rul_model")
+    assert rul["status"] == "reused"
+    assert _meta(result, "rul_predictions")["model_version"] == rul["version"]
+    both_days = _query(
+        line_home, "SELECT day, count(*) AS n FROM rul_predictions GROUP BY day ORDER BY day"
+    )
+    assert both_days.rows() == [(DAY, 8), (NEXT, 8)]
+
+
+@pytest.mark.slow
+def test_a_changed_model_file_is_refused(line_home: Path, first_run, tmp_path: Path) -> None:
+    assert first_run.success
+    home = tmp_path / "home"
+    shutil.copytree(line_home, home)
+    (bundle,) = (home / "models").glob("rul-*.dtrul")
+    data = bytearray(bundle.read_bytes())
+    data[-1] ^= 1
+    bundle.write_bytes(bytes(data))
+    result = dg.materialize(
+        [prognostics.rul_predictions],
+        partition_key=DAY.isoformat(),
+        resources={"platform": PlatformResource(home=str(home))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.error.message
+    assert "was changed" in message and "force: true" in message
+
+
+@pytest.mark.slow
+def test_without_failures_predictions_rest_on_the_physics_alone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    start = dt.date(2026, 3, 2)
+    config = SimConfig(machines=4, days=2, seed=5, start=start, interval_s=900)
+    _ingest(home, config, [start, start + dt.timedelta(days=1)])
+    result = dg.materialize(
+        prognostics.PROGNOSTICS_ASSETS,
+        partition_key=start.isoformat(),
+        resources={"platform": PlatformResource(home=str(home))},
+    )
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks["rul_model_trained"].passed
+    assert checks["rul_model_trained"].severity == dg.AssetCheckSeverity.WARN
+    for name in (
+        "predictions_cover_active_machines",
+        "intervals_ordered_non_negative",
+        "model_version_is_latest",
+    ):
+        assert checks[name].passed, name
+    assert _meta(result, "rul_model")["status"] == "not trained"
+    predictions = _query(home, "SELECT * FROM rul_predictions")
+    assert predictions.height == 4 and predictions["model_version"].null_count() == 4
+    assert set(predictions["basis"]) <= {"physics_only", "none"}
+    assert predictions["note"].null_count() == 0  # every row says why it rests on what it does
+    assert predictions.filter(pl.col("basis") == "physics_only").height >= 1
+
+
+def test_daily_job_holds_the_prognostics_assets_and_the_audit_waits_for_them() -> None:
+    from assets import audit
+    from dt_platform.definitions import defs
+
+    job = defs.resolve_job_def("daily_job")
+    keys = {k.path[-1] for k in job.asset_layer.executable_asset_keys}
+    assert {
+        "physics_model",
+        "rul_model",
+        "physics_state",
+        "ml_features",
+        "rul_predictions",
+        "maintenance_alerts",
+    } <= keys
+    assert defs.resolve_job_def("prognostics_models_job") is not None
+    audit_deps = {
+        d.asset_key.path[-1]
+        for d in audit.audit_snapshot.specs_by_key[dg.AssetKey("audit_snapshot")].deps
+    }
+    assert {"rul_predictions", "maintenance_alerts"} <= audit_deps
