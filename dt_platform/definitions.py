@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from assets import audit, automation, ingestion, prognostics
 from assets.resources import PlatformResource, platform_resource
+
+# Dagster 1.13 re-creates every job-targeting sensor while resolving Definitions and passes its
+# own `owners=None` on, which warns that the (unused) beta parameter may change. Silence exactly
+# that message; every other warning stays.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Parameter `owners` of initializer `SensorDefinition.__init__` is currently in beta",
+    category=dg.BetaWarning,
+)
 
 
 def build_definitions(platform: PlatformResource) -> dg.Definitions:
