@@ -23,16 +23,21 @@ GROUP = "trust"
 WRITER_POOL = "duckdb_writer"
 
 
-def _latest_model_version(platform: PlatformResource) -> str | None:
-    """The version of the RUL model the day's predictions were made with, if any."""
+def _models_of_day(platform: PlatformResource, day: dt.date) -> str | None:
+    """The model versions the day's predictions were made with (``rul:…`` and ``physics:…``), as
+    the manifest records them; None when the day has no predictions."""
     with platform.warehouse.read() as con:
         tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if "model_registry" not in tables:
+        if "rul_predictions" not in tables:
             return None
-        row = con.execute(
-            "SELECT version FROM model_registry ORDER BY trained_at DESC LIMIT 1"
-        ).fetchone()
-    return row[0] if row else None
+        rows = con.execute(
+            "SELECT DISTINCT 'rul:' || model_version FROM rul_predictions "
+            "WHERE day = ? AND model_version IS NOT NULL "
+            "UNION SELECT DISTINCT 'physics:' || physics_version FROM rul_predictions "
+            "WHERE day = ? AND physics_version IS NOT NULL ORDER BY 1",
+            [day, day],
+        ).fetchall()
+    return " ".join(v for (v,) in rows) or None
 
 
 @dg.asset(
@@ -54,7 +59,7 @@ def _latest_model_version(platform: PlatformResource) -> str | None:
 def audit_snapshot(context: dg.AssetExecutionContext, platform: PlatformResource):
     day = dt.date.fromisoformat(context.partition_key)
     settings = platform.settings
-    model_version = _latest_model_version(platform)
+    model_version = _models_of_day(platform, day)
     ipfs = open_ipfs(settings)
     with platform.warehouse.write() as con:
         try:
@@ -69,29 +74,32 @@ def audit_snapshot(context: dg.AssetExecutionContext, platform: PlatformResource
         except EmptySnapshot as exc:
             yield dg.MaterializeResult(metadata={"status": "empty", "detail": str(exc)})
             yield dg.AssetCheckResult(
-                check_name="anchor_matches_warehouse", passed=True,
+                check_name="anchor_matches_warehouse",
+                passed=True,
                 metadata={"detail": "no records on this day: nothing to anchor"},
             )
             return
         metadata = result.metadata()
         context.log.info(f"audit {day}: {metadata}")
-        yield dg.MaterializeResult(
-            metadata={k: v for k, v in metadata.items() if v is not None}
-        )
+        yield dg.MaterializeResult(metadata={k: v for k, v in metadata.items() if v is not None})
         if result.status.startswith("pending"):
             yield dg.AssetCheckResult(
                 check_name="anchor_matches_warehouse",
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"detail": f"{result.status}: {result.error}; the pending-anchor sensor retries"},
+                metadata={
+                    "detail": f"{result.status}: {result.error}; the pending-anchor sensor retries"
+                },
             )
             return
         try:
             report = verify_partition(con, ipfs, AuditChain.connect(settings), day)
         except (ChainUnavailable, IpfsUnavailable) as exc:
             yield dg.AssetCheckResult(
-                check_name="anchor_matches_warehouse", passed=False,
-                severity=dg.AssetCheckSeverity.WARN, metadata={"detail": f"cannot verify now: {exc}"},
+                check_name="anchor_matches_warehouse",
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"detail": f"cannot verify now: {exc}"},
             )
             return
     yield dg.AssetCheckResult(
@@ -138,7 +146,9 @@ def anchor_pending_job():
 def pending_anchors_sensor(context: dg.SensorEvaluationContext, platform: PlatformResource):
     try:
         with platform.warehouse.read(timeout_s=5) as con:
-            tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            tables = {
+                t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
             if "audit_snapshots" not in tables:
                 return dg.SkipReason("no snapshot built yet")
             pending = con.execute(
@@ -150,4 +160,3 @@ def pending_anchors_sensor(context: dg.SensorEvaluationContext, platform: Platfo
         return dg.SkipReason("nothing pending")
     bucket = int(dt.datetime.now(dt.UTC).timestamp() // 600)
     return dg.RunRequest(run_key=f"pending-{bucket}", tags={"dt/pending": str(pending[0])})
-

@@ -198,14 +198,30 @@ def _markdown(frame: pl.DataFrame, limit: int = 30) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
+def _run_day_end(context: dg.AssetExecutionContext) -> dt.datetime | None:
+    """End of the day whose run this is (the daily job carries its partition as a run tag), or
+    None for a run of its own (``prognostics_models_job``): then the models learn from all data.
+
+    Bounding training by the run's day keeps a backfill honest: replaying history day by day
+    gives each day the model the platform would have had then, never one trained on the
+    failures that came after it."""
+    key = context.run.tags.get("dagster/partition")
+    if not key:
+        return None
+    try:
+        return _day_bounds(key)[2]
+    except ValueError:
+        return None
+
+
 def _models_dir(platform: PlatformResource) -> Path:
     return platform.settings.home / "models"
 
 
 def _latest_physics(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, as_of: dt.datetime | None = None
 ) -> tuple[fleet.RegistryEntry, FleetPhysics] | None:
-    entry = fleet.latest_model(con, "physics")
+    entry = fleet.latest_model(con, "physics", as_of=as_of)
     if entry is None or not entry.payload:
         return None
     return entry, FleetPhysics.from_json(entry.payload)
@@ -290,14 +306,15 @@ def _physics_metadata(
 def physics_model(
     context: dg.AssetExecutionContext, config: ModelRefreshConfig, platform: PlatformResource
 ) -> dg.MaterializeResult:
+    day_end = _run_day_end(context)
     with platform.warehouse.read() as con:
-        until = fleet.data_until(con)
+        until = fleet.data_until(con, before=day_end)
         if until is None:
             return dg.MaterializeResult(
                 metadata={"status": "no model", "reason": "no telemetry of a simulated type yet"}
             )
         failures = fleet.failures_known(con, until)
-        latest = fleet.latest_model(con, "physics")
+        latest = fleet.latest_model(con, "physics", as_of=day_end)
         reason = fleet.retrain_reason(latest, until=until, failures=failures, force=config.force)
         if reason is None and latest is not None and latest.payload:
             kept = FleetPhysics.from_json(latest.payload)
@@ -374,9 +391,10 @@ def _cv_metadata(model_cv: dict) -> dict:
 def rul_model(
     context: dg.AssetExecutionContext, config: ModelRefreshConfig, platform: PlatformResource
 ):
+    day_end = _run_day_end(context)
     with platform.warehouse.read() as con:
-        physics = _latest_physics(con)
-        latest = fleet.latest_model(con, "rul")
+        physics = _latest_physics(con, as_of=day_end)
+        latest = fleet.latest_model(con, "rul", as_of=day_end)
         if physics is None:
             yield dg.MaterializeResult(
                 metadata={"status": "no model", "reason": "no physics model"}
@@ -501,7 +519,7 @@ def physics_state(
 ) -> dg.MaterializeResult:
     day, start, end = _day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
-        physics = _latest_physics(con)
+        physics = _latest_physics(con, as_of=end)
         history = load_history(con, end) if physics is not None else None
     if physics is None or history is None:
         with platform.warehouse.write() as con:
@@ -623,15 +641,16 @@ def _current_lives(history: pl.DataFrame, asof: pl.DataFrame) -> pl.DataFrame:
         dg.AssetCheckSpec(
             "model_version_is_latest",
             asset="rul_predictions",
-            description="Predictions were made with the latest registered rul_model.",
+            description="Predictions were made with the latest rul_model registered on data up "
+            "to the end of the day (a re-materialized day never uses a model that saw its future).",
         ),
     ],
 )
 def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResource):
     day, _start, end = _day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
-        entry = fleet.latest_model(con, "rul")
-        physics = fleet.latest_model(con, "physics")
+        entry = fleet.latest_model(con, "rul", as_of=end)
+        physics = fleet.latest_model(con, "physics", as_of=end)
         active = _active_machines(con, day)
         today = _read(con, "ml_features", "day = ?", [day])
         state = _read(con, "physics_state", "day = ?", [day])

@@ -49,6 +49,8 @@ class DemoReport:
     failed_partitions: list[str] = field(default_factory=list)
     latest_anchor: dict | None = None
     latest_verified: bool | None = None
+    prognostics: dict | None = None
+    """The newest day with predictions: its machines, model version and alerts."""
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
@@ -183,6 +185,46 @@ def check_latest_anchor(settings: Settings, console: Console, report: DemoReport
     )
 
 
+def summarize_prognostics(settings: Settings, console: Console, report: DemoReport) -> None:
+    """The newest day's RUL predictions and maintenance alerts, read back from the warehouse."""
+    from dt_platform.warehouse import Warehouse
+
+    with Warehouse(settings.warehouse_path).read() as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if not {"rul_predictions", "maintenance_alerts"} <= tables:
+            return
+        row = con.execute(
+            "SELECT day, count(*), count(rul_fused_h), any_value(model_version) FROM rul_predictions "
+            "WHERE day = (SELECT max(day) FROM rul_predictions) GROUP BY day"
+        ).fetchone()
+        if row is None:
+            return
+        day, machines, with_rul, model_version = row
+        alerts = con.execute(
+            "SELECT machine_id, probability, severity, reason FROM maintenance_alerts "
+            "WHERE day = ? ORDER BY probability DESC, machine_id",
+            [day],
+        ).fetchall()
+    report.prognostics = {
+        "day": day.isoformat(),
+        "machines": machines,
+        "with_fused_rul": with_rul,
+        "model_version": model_version,
+        "alerts": [
+            {"machine_id": m, "probability": p, "severity": s, "reason": r}
+            for m, p, s, r in alerts
+        ],
+    }
+    console.print(
+        f"[bold]predictions[/] {day}: fused RUL for {with_rul} of {machines} machines "
+        f"(model {str(model_version)[:12] if model_version else 'none yet: physics only'}), "
+        f"{len(alerts)} maintenance alert(s)"
+    )
+    for machine_id, _p, severity, reason in alerts[:5]:
+        colour = "red" if severity == "critical" else "yellow"
+        console.print(f"  [{colour}]{machine_id}[/] {reason}")
+
+
 def print_summary(settings: Settings, console: Console, report: DemoReport, ui_port: int) -> None:
     table = Table(title="dt-platform demo", show_header=False)
     table.add_column("what", no_wrap=True)
@@ -190,6 +232,15 @@ def print_summary(settings: Settings, console: Console, report: DemoReport, ui_p
     table.add_row("DT_HOME", str(settings.home))
     table.add_row("Dagster UI", f"http://127.0.0.1:{ui_port}")
     table.add_row("chain", settings.effective_chain_rpc)
+    if report.prognostics:
+        prog = report.prognostics
+        table.add_row(
+            "predictions",
+            f"{prog['day']}: {prog['with_fused_rul']}/{prog['machines']} machines with a fused RUL",
+        )
+        table.add_row(
+            "  alerts", ", ".join(a["machine_id"] for a in prog["alerts"]) or "none"
+        )
     if report.latest_anchor:
         anchor = report.latest_anchor
         table.add_row("latest snapshot", f"{anchor['partition']} ({anchor['record_count']} records)")
@@ -236,6 +287,7 @@ def run_demo(
     simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
     report = materialize_everything(settings, console)
     report.deployment, report.simulated = deployment, simulated
+    summarize_prognostics(settings, console, report)
     check_latest_anchor(settings, console, report)
     print_summary(settings, console, report, ui_port)
     if ui:

@@ -55,6 +55,9 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
     assert first.latest_verified is True
     readings, rejects, telemetry = _counts(settings)
     assert readings > 1000 and telemetry > 1000
+    # two days without a failure: every machine gets a prediction row, the RUL from physics alone
+    prog = first.prognostics
+    assert prog is not None and prog["machines"] == 4 and prog["model_version"] is None
 
     second = run_demo(settings, machines=4, days=2, seed=3, ui=False, console=console)
     assert not second.simulated and not second.failed_partitions
@@ -92,7 +95,17 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
                 pass
             time.sleep(2)
         assert assets is not None, "the Dagster UI did not come up"
-        assert {"machine_registry", "raw_dumps", "telemetry", "maintenance_log"} <= assets
+        assert {
+            "machine_registry",
+            "raw_dumps",
+            "telemetry",
+            "maintenance_log",
+            "physics_model",
+            "rul_model",
+            "rul_predictions",
+            "maintenance_alerts",
+            "audit_snapshot",
+        } <= assets
 
         runs_query = json.dumps({"query": "{ runsOrError { ... on Runs { results { status } } } }"}).encode()
         req = urllib.request.Request(

@@ -1445,16 +1445,25 @@ def register_model(con: duckdb.DuckDBPyConnection, entry: RegistryEntry) -> None
     )
 
 
-def latest_model(con: duckdb.DuckDBPyConnection, kind: str) -> RegistryEntry | None:
-    """The most recently trained registry row of a kind (None if none, or no registry yet)."""
+def latest_model(
+    con: duckdb.DuckDBPyConnection, kind: str, *, as_of: dt.datetime | None = None
+) -> RegistryEntry | None:
+    """The registry row of a kind trained on the most recent data, the newest fit among equals
+    (None if none, or no registry yet).
+
+    With ``as_of``, only models trained on data up to that time count: the model the platform
+    had at ``as_of``. A day re-materialized later (late files, a backfill) is then predicted with
+    a model that never saw that day's future, not with one trained on the failures that followed.
+    """
     tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if "model_registry" not in tables:
         return None
     row = con.execute(
         "SELECT kind, version, trained_at, trained_until, payload, path, sha256, physics_version, "
         "failures_known, metrics FROM model_registry WHERE kind = ? "
-        "ORDER BY trained_at DESC, version LIMIT 1",
-        [kind],
+        "AND (CAST(? AS TIMESTAMPTZ) IS NULL OR trained_until <= ?) "
+        "ORDER BY trained_until DESC, trained_at DESC, version LIMIT 1",
+        [kind, as_of, as_of],
     ).fetchone()
     if row is None:
         return None
@@ -1473,10 +1482,15 @@ def latest_model(con: duckdb.DuckDBPyConnection, kind: str) -> RegistryEntry | N
     )
 
 
-def data_until(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
-    """End of the last hour with telemetry of a simulated (damage-law) type, or None."""
+def data_until(
+    con: duckdb.DuckDBPyConnection, before: dt.datetime | None = None
+) -> dt.datetime | None:
+    """End of the last hour with telemetry of a simulated (damage-law) type (only readings before
+    ``before`` if given), or None."""
     row = con.execute(
-        "SELECT max(ts) FROM telemetry WHERE machine_type IN (SELECT unnest(?))", [list(LAWS)]
+        "SELECT max(ts) FROM telemetry WHERE machine_type IN (SELECT unnest(?)) "
+        "AND (CAST(? AS TIMESTAMPTZ) IS NULL OR ts < ?)",
+        [list(LAWS), before, before],
     ).fetchone()
     if row is None or row[0] is None:
         return None

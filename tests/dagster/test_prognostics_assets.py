@@ -145,6 +145,44 @@ def test_next_day_reuses_the_models_and_predicts_with_the_latest(
 
 
 @pytest.mark.slow
+def test_a_rematerialized_day_uses_the_model_the_platform_had_then(
+    line_home: Path, first_run, tmp_path: Path
+) -> None:
+    """A model trained on later data (registered after a later day) must not predict a past day:
+    it has seen that day's future failures."""
+    from dt_platform.phm import fleet
+
+    assert first_run.success
+    home = tmp_path / "home"
+    shutil.copytree(line_home, home)
+    with Warehouse(home / "warehouse.duckdb").write() as con:
+        used = fleet.latest_model(con, "rul")
+        fleet.register_model(
+            con,
+            fleet.RegistryEntry(
+                kind="rul",
+                version="f" * 64,
+                trained_at=used.trained_at + dt.timedelta(days=30),
+                trained_until=used.trained_until + dt.timedelta(days=30),
+                path="rul-later.dtrul",
+                physics_version=used.physics_version,
+            ),
+        )
+    result = dg.materialize(
+        [prognostics.rul_predictions],
+        partition_key=DAY.isoformat(),
+        resources={"platform": PlatformResource(home=str(home))},
+    )
+    assert result.success
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    assert _meta(result, "rul_predictions")["model_version"] == used.version
+    predictions = _query(
+        home, "SELECT DISTINCT model_version FROM rul_predictions WHERE day = ?", [DAY]
+    )
+    assert predictions["model_version"].to_list() == [used.version]
+
+
+@pytest.mark.slow
 def test_a_changed_model_file_is_refused(line_home: Path, first_run, tmp_path: Path) -> None:
     assert first_run.success
     home = tmp_path / "home"

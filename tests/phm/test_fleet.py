@@ -240,6 +240,10 @@ def test_registry_keeps_versions_and_returns_the_latest_of_a_kind() -> None:
     assert latest is not None and latest.version == "v2" and latest.trained_until == h(1)
     assert latest.metrics == {"rmse": 2.0, "nested": {"ok": True}}
     assert fleet.latest_model(con, "physics").version == "v0"
+    # as of a time, only models trained on data up to it: what the platform had then
+    assert fleet.latest_model(con, "rul", as_of=h(1)).version == "v2"
+    assert fleet.latest_model(con, "rul", as_of=h(0) + dt.timedelta(minutes=59)).version == "v1"
+    assert fleet.latest_model(con, "rul", as_of=h(-1)) is None
     # an identical retrain refreshes its row instead of duplicating it
     fleet.register_model(con, fleet.RegistryEntry("rul", "v1", h(10), h(9)))
     assert fleet.latest_model(con, "rul").version == "v1"
