@@ -26,7 +26,7 @@ from assets.partitions import daily_partitions
 from assets.resources import PlatformResource
 from dt_platform.catalog import SIMULATED_TYPES
 from dt_platform.phm import alerts as alerts_mod
-from dt_platform.phm import fleet
+from dt_platform.phm import damage, fleet
 from dt_platform.phm.damage import physics_state as physics_state_at
 from dt_platform.phm.episodes import load_history
 from dt_platform.phm.fitting import FleetPhysics
@@ -87,22 +87,7 @@ STATE_SCHEMA = _with_day(
         "note": pl.String(),
     }
 )
-TRAJECTORY_SCHEMA = _with_day(
-    {
-        "machine_id": pl.String(),
-        "machine_type": pl.String(),
-        "ts": fleet.UTC_US,
-        "component_installed_at": fleet.UTC_US,
-        "exposure": pl.Float64(),
-        "damage": pl.Float64(),
-        "damage_rate_per_h": pl.Float64(),
-        "rul_physics_h": pl.Float64(),
-        "rul_physics_lo_h": pl.Float64(),
-        "rul_physics_hi_h": pl.Float64(),
-        "stage": pl.String(),
-        "physics_version": pl.String(),
-    }
-)
+TRAJECTORY_SCHEMA = _with_day({**damage.TRAJECTORY_SCHEMA, "physics_version": pl.String()})
 FEATURES_SCHEMA = _with_day({**fleet.BASE_SCHEMA, "physics_version": pl.String()})
 PREDICTIONS_SCHEMA = _with_day(
     {

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dt_platform.ingest.cmapss_import import read_cmapss_file
 from dt_platform.phm.features import SensorNormalizer, build_features, feature_columns
 from dt_platform.phm.fusion import ML_COLS, Fuser
 from dt_platform.phm.health_index import HI, PhysicsBranch
@@ -45,30 +46,13 @@ UNIT, TIME = "unit", "cycle"
 
 
 def _read_table(path: Path) -> pl.DataFrame:
+    """A train_/test_ file, checked line by line (the reader the ingestion path uses)."""
     if not path.is_file():
         raise FileNotFoundError(
             f"C-MAPSS file {path} not found. Point --data / data_dir at the folder holding "
             "train_FD00x.txt, test_FD00x.txt and RUL_FD00x.txt (see the data's SOURCE.md)."
         )
-    rows = []
-    with path.open() as fh:
-        for lineno, line in enumerate(fh, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != len(COLUMNS):
-                raise ValueError(
-                    f"{path}:{lineno}: expected {len(COLUMNS)} space-separated values "
-                    f"(unit, cycle, 3 settings, 21 sensors), found {len(parts)}."
-                )
-            rows.append([float(p) for p in parts])
-    if not rows:
-        raise ValueError(f"{path}: no data lines.")
-    arr = np.asarray(rows, dtype=np.float64)
-    frame = pl.DataFrame({c: arr[:, i] for i, c in enumerate(COLUMNS)})
-    return frame.with_columns(pl.col(UNIT).cast(pl.Int64), pl.col(TIME).cast(pl.Int64)).sort(
-        [UNIT, TIME]
-    )
+    return read_cmapss_file(path).sort([UNIT, TIME])
 
 
 def load_subset(
