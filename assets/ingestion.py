@@ -141,6 +141,7 @@ def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
             "rows_loaded": dg.MetadataValue.int(summary.rows_loaded),
             "rows_rejected": dg.MetadataValue.int(summary.rows_rejected),
             "touched_days": dg.MetadataValue.json(sorted(d.isoformat() for d in summary.touched_days)),
+            "retry_later": dg.MetadataValue.json(summary.retry_later),
             "newest_reading": dg.MetadataValue.text(newest.isoformat() if newest else "none"),
         },
     )

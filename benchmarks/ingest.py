@@ -10,6 +10,8 @@ of machines of the four simulated types, then, in the same run and each in a fre
   parse are silently dropped — without ``ignore_errors`` it refuses the dirty files outright).
 
 Prints one JSON line. ``ratio`` = platform rows/s ÷ DuckDB rows/s (target ≥ 0.5 at 10 M).
+``load_1m`` is the machine's 1-minute load average before and after the timed runs: on a shared
+machine with few cores the two sides can see different contention, so read the ratio with it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import sys
@@ -99,13 +102,15 @@ def _platform(root: str, queue) -> None:
     with warehouse.write() as con:
         summary = ingest_landing(con, base / "landing")
     elapsed = time.perf_counter() - start
-    queue.put({
-        "seconds": elapsed,
-        "rows_in": summary.rows_in,
-        "rows_loaded": summary.rows_loaded,
-        "rows_rejected": summary.rows_rejected,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    })
+    queue.put(
+        {
+            "seconds": elapsed,
+            "rows_in": summary.rows_in,
+            "rows_loaded": summary.rows_loaded,
+            "rows_rejected": summary.rows_rejected,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
 
 
 def _baseline(root: str, queue) -> None:
@@ -116,7 +121,10 @@ def _baseline(root: str, queue) -> None:
     start = time.perf_counter()
     for folder in sorted((base / "landing").iterdir()):
         files = [str(p) for p in sorted(folder.glob("*.csv"))]
-        con.execute(f"CREATE TABLE {folder.name.replace('-', '_')} AS SELECT * FROM read_csv(?, ignore_errors=true)", [files])
+        con.execute(
+            f"CREATE TABLE {folder.name.replace('-', '_')} AS SELECT * FROM read_csv(?, ignore_errors=true)",
+            [files],
+        )
     con.execute("CHECKPOINT")
     elapsed = time.perf_counter() - start
     columns = {
@@ -127,11 +135,13 @@ def _baseline(root: str, queue) -> None:
         con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] * n for t, n in columns.items()
     )
     con.close()
-    queue.put({
-        "seconds": elapsed,
-        "rows_loaded": readings,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    })
+    queue.put(
+        {
+            "seconds": elapsed,
+            "rows_loaded": readings,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
 
 
 def _measure(target, root: Path) -> dict:
@@ -152,7 +162,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=20, help="number of dump files")
     parser.add_argument("--bad-rate", type=float, default=1e-5, help="share of non-numeric cells")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", type=Path, default=None, help="keep files here (default: temp)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep files here (default: temp)"
+    )
     args = parser.parse_args()
 
     root = args.workdir or Path(tempfile.mkdtemp(prefix="dt-bench-ingest-"))
@@ -160,29 +172,37 @@ def main() -> None:
         gen_start = time.perf_counter()
         generated = generate(root, args.rows, args.files, args.bad_rate, args.seed)
         print(f"generated {generated} in {time.perf_counter() - gen_start:.1f} s", file=sys.stderr)
+        load_before = os.getloadavg()[0]
         baseline = _measure(_baseline, root)
         platform = _measure(_platform, root)
         if platform["rows_in"] != generated["readings"]:
-            raise SystemExit(f"platform saw {platform['rows_in']} readings, generated {generated['readings']}")
+            raise SystemExit(
+                f"platform saw {platform['rows_in']} readings, generated {generated['readings']}"
+            )
         if platform["rows_loaded"] + platform["rows_rejected"] != platform["rows_in"]:
             raise SystemExit("platform accounting does not balance")
         platform_rate = platform["rows_in"] / platform["seconds"]
         duckdb_rate = generated["readings"] / baseline["seconds"]
-        print(json.dumps({
-            "benchmark": "ingest",
-            "rows": generated["readings"],
-            "files": generated["files"],
-            "mb": round(generated["bytes"] / 2**20, 1),
-            "platform_s": round(platform["seconds"], 3),
-            "duckdb_s": round(baseline["seconds"], 3),
-            "platform_rows_per_s": round(platform_rate),
-            "duckdb_rows_per_s": round(duckdb_rate),
-            "ratio": round(platform_rate / duckdb_rate, 3),
-            "rows_loaded": platform["rows_loaded"],
-            "rows_rejected": platform["rows_rejected"],
-            "peak_rss_mb": round(platform["peak_rss_mb"], 1),
-            "duckdb_peak_rss_mb": round(baseline["peak_rss_mb"], 1),
-        }))
+        print(
+            json.dumps(
+                {
+                    "benchmark": "ingest",
+                    "rows": generated["readings"],
+                    "files": generated["files"],
+                    "mb": round(generated["bytes"] / 2**20, 1),
+                    "platform_s": round(platform["seconds"], 3),
+                    "duckdb_s": round(baseline["seconds"], 3),
+                    "platform_rows_per_s": round(platform_rate),
+                    "duckdb_rows_per_s": round(duckdb_rate),
+                    "ratio": round(platform_rate / duckdb_rate, 3),
+                    "rows_loaded": platform["rows_loaded"],
+                    "rows_rejected": platform["rows_rejected"],
+                    "peak_rss_mb": round(platform["peak_rss_mb"], 1),
+                    "duckdb_peak_rss_mb": round(baseline["peak_rss_mb"], 1),
+                    "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                }
+            )
+        )
     finally:
         if args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -15,19 +15,28 @@ Every file goes through the same steps, inside one transaction:
 4. **Account.** ``rows_in = rows_loaded + rows_rejected`` is checked for the file before commit;
    a mismatch is a bug and aborts the file (it stays in landing and is retried).
 
+The next file is read and hashed in a worker thread while the current one loads; a CSV or
+Parquet file that changed on disk between that read and its parse is rolled back and left for the
+next run (``IngestSummary.retry_later``); the other files load.
+
 Reason codes are listed in :data:`dt_platform.ingest.mapping.REASONS`.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +66,11 @@ def _ts_problem_sql(expr: str) -> str:
 
 class IngestError(RuntimeError):
     """A file could not be accounted for; it stays in landing and is retried on the next run."""
+
+
+class FileChangedDuringLoad(IngestError):
+    """The file's bytes on disk changed between hashing and parsing (a gateway still writing, or
+    a re-delivery landing at that moment). Nothing of it is kept; it is picked up next run."""
 
 
 @dataclass
@@ -95,6 +109,8 @@ def _note_loaded_span(con, result: FileResult, table: str, where: str) -> None:
 class IngestSummary:
     files: list[FileResult] = field(default_factory=list)
     touched_days: set[dt.date] = field(default_factory=set)
+    retry_later: list[str] = field(default_factory=list)
+    """Files left for the next run because they changed while being loaded."""
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -157,62 +173,100 @@ def ingest_landing(
         if prev and prev[2] == stat.st_size and prev[3] == stat.st_mtime_ns:
             continue
         candidates.append((stat.st_mtime_ns, rel, path, stat))
-    for _, rel, path, stat in sorted(candidates):
-        result = _ingest_one(con, landing, rel, path, stat, known.get(rel), now)
+    arrivals = [(rel, path, stat) for _, rel, path, stat in sorted(candidates)]
+    if not arrivals:
+        return summary
+    with _single_threaded(con), _Scratch(con, known) as scratch:
+        with _ReadAhead(arrivals, prepare=scratch.prepare) as deliveries:
+            _ingest_deliveries(con, deliveries, known, now, log, summary, scratch)
+    return summary
+
+
+def _ingest_deliveries(
+    con: duckdb.DuckDBPyConnection,
+    deliveries: Iterable[_Delivery],
+    known: dict,
+    now: dt.datetime,
+    log: Callable[[str], None] | None,
+    summary: IngestSummary,
+    scratch: _Scratch,
+) -> None:
+    """Load each delivery in its own transaction: a crash or error never leaves a file
+    half-loaded."""
+    for delivery in deliveries:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result = _ingest_one(con, delivery, known.get(delivery.rel), now)
+        except FileChangedDuringLoad as exc:
+            con.execute("ROLLBACK")
+            scratch.release(delivery)
+            summary.retry_later.append(delivery.rel)
+            if log:
+                log(str(exc))
+            continue
+        except Exception:
+            con.execute("ROLLBACK")
+            scratch.release(delivery)
+            raise
+        con.execute("COMMIT")
+        scratch.release(delivery)  # its own statement: a transaction writes to one database
         if result is None:
             continue
         summary.files.append(result)
         summary.touched_days.update(result.days)
         if log:
             log(
-                f"{rel}: {result.status}"
+                f"{result.path}: {result.status}"
                 + (f" ({result.reason})" if result.reason else "")
-                + f" rows in={result.rows_in} loaded={result.rows_loaded} rejected={result.rows_rejected}"
+                + f" rows in={result.rows_in} loaded={result.rows_loaded}"
+                + f" rejected={result.rows_rejected}"
             )
-    return summary
 
 
-def _ingest_one(con, landing, rel, path, stat, prev, now) -> FileResult | None:
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+def _ingest_one(con, delivery: _Delivery, prev, now) -> FileResult | None:
+    """Ledger and load one file inside the caller's transaction."""
+    rel, stat, data, sha = delivery.rel, delivery.stat, delivery.data, delivery.sha
     if prev and prev[1] == sha:
         # Same content touched again: remember the new mtime so we do not hash it every time.
-        con.execute("UPDATE file_ledger SET mtime_ns=? WHERE file_id=?", [stat.st_mtime_ns, prev[0]])
-        return None
-    con.execute("BEGIN TRANSACTION")
-    try:
-        file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM file_ledger").fetchone()[0]
-        version = prev[4] + 1 if prev else 1
-        gateway = rel.split("/", 1)[0] if "/" in rel else None
         con.execute(
-            """INSERT INTO file_ledger (file_id, path, sha256, size_bytes, mtime_ns, gateway, version,
-               status, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'loading', ?)""",
-            [file_id, rel, sha, len(data), stat.st_mtime_ns, gateway, version, now],
+            "UPDATE file_ledger SET mtime_ns=? WHERE file_id=?", [stat.st_mtime_ns, prev[0]]
         )
-        same = con.execute(
-            "SELECT file_id FROM file_ledger WHERE sha256=? AND status='loaded' ORDER BY file_id LIMIT 1",
-            [sha],
-        ).fetchone()
-        if same:
-            result = FileResult(file_id, rel, "duplicate_file", version, duplicate_of=same[0],
-                                detail=f"same bytes as file {same[0]}; not loaded again")
-        else:
-            superseded_days: list[dt.date] = []
-            if prev:
-                superseded_days = _supersede(con, prev[0], file_id)
-            result = _load_dump(con, file_id, rel, path, data, now, version)
-            result.days = sorted(set(result.days) | set(superseded_days))
-        _finish_ledger(con, result)
-        con.execute("COMMIT")
-        return result
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        return None
+    file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM file_ledger").fetchone()[0]
+    version = prev[4] + 1 if prev else 1
+    gateway = rel.split("/", 1)[0] if "/" in rel else None
+    con.execute(
+        """INSERT INTO file_ledger (file_id, path, sha256, size_bytes, mtime_ns, gateway, version,
+           status, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'loading', ?)""",
+        [file_id, rel, sha, len(data), stat.st_mtime_ns, gateway, version, now],
+    )
+    same = con.execute(
+        "SELECT file_id FROM file_ledger WHERE sha256=? AND status='loaded' ORDER BY file_id LIMIT 1",
+        [sha],
+    ).fetchone()
+    if same:
+        result = FileResult(
+            file_id,
+            rel,
+            "duplicate_file",
+            version,
+            duplicate_of=same[0],
+            detail=f"same bytes as file {same[0]}; not loaded again",
+        )
+    else:
+        superseded_days: list[dt.date] = []
+        if prev:
+            superseded_days = _supersede(con, prev[0], file_id)
+        result = _load_dump(con, file_id, delivery, now, version)
+        result.days = sorted(set(result.days) | set(superseded_days))
+    _finish_ledger(con, result)
+    return result
 
 
 def _supersede(con, old_id: int, new_id: int) -> list[dt.date]:
     con.execute(
-        "UPDATE file_ledger SET status='superseded', superseded_by=? WHERE file_id=?", [new_id, old_id]
+        "UPDATE file_ledger SET status='superseded', superseded_by=? WHERE file_id=?",
+        [new_id, old_id],
     )
     days = con.execute("SELECT days FROM file_ledger WHERE file_id=?", [old_id]).fetchone()[0]
     return list(days or [])
@@ -224,19 +278,38 @@ def _finish_ledger(con, r: FileResult) -> None:
         """UPDATE file_ledger SET status=?, reason=?, detail=?, duplicate_of=?, format=?,
            records_in=?, records_parsed=?, records_malformed=?, rows_in=?, rows_loaded=?,
            rows_rejected=?, first_ts=?, last_ts=?, days=? WHERE file_id=?""",
-        [r.status, r.reason, r.detail, r.duplicate_of, fmt, r.records_in, r.records_parsed,
-         r.records_malformed, r.rows_in, r.rows_loaded, r.rows_rejected, r.first_ts,
-         r.last_ts, r.days, r.file_id],
+        [
+            r.status,
+            r.reason,
+            r.detail,
+            r.duplicate_of,
+            fmt,
+            r.records_in,
+            r.records_parsed,
+            r.records_malformed,
+            r.rows_in,
+            r.rows_loaded,
+            r.rows_rejected,
+            r.first_ts,
+            r.last_ts,
+            r.days,
+            r.file_id,
+        ],
     )
 
 
 def _format_of(rel: str) -> str | None:
     suffix = Path(rel).suffix.lower()
-    return {".csv": "wide_csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-            ".parquet": "parquet"}.get(suffix)
+    return {
+        ".csv": "wide_csv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+        ".parquet": "parquet",
+    }.get(suffix)
 
 
-# --- one dump ------------------------------------------------------------------------------------
+# --- reading ahead -------------------------------------------------------------------------------
 
 
 class _Quarantine(Exception):
@@ -245,23 +318,173 @@ class _Quarantine(Exception):
         self.reason, self.detail = reason, detail
 
 
-def _load_dump(con, file_id, rel, path, data, now, version) -> FileResult:
+@contextlib.contextmanager
+def _single_threaded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the per-file statements on one DuckDB thread, then restore the setting.
+
+    A file's stage is about one row group, so its statements hardly parallelize, and spreading
+    them over threads only adds scheduling: measured on 10 M readings in 20 files, one thread
+    loads 16 % faster with 30 % less CPU than two (``benchmarks/ingest.py``)."""
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
+
+
+class _Scratch:
+    """Parse the next wide CSV while the current file loads.
+
+    The reader thread parses each wide CSV it has read into a table of an in-memory database
+    attached for the run (attached databases are shared by every cursor of the connection), on
+    its own cursor, in its own transaction. Its file's transaction then only copies that table
+    into its ``stage``: the parse overlaps the previous file's inserts and checks, on the other
+    core. Everything else — the ledger, checks, inserts, accounting — stays in the file's own
+    transaction, in arrival order. Files whose content is already in the ledger are not parsed.
+    """
+
+    NAME = "dt_ingest_scratch"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, known: dict) -> None:
+        self._con, self._known_shas = con, {v[1] for v in known.values()}
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._count = itertools.count(1)
+
+    def __enter__(self) -> _Scratch:
+        self._con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {self.NAME}")
+        self._cursor = self._con.cursor()
+        self._cursor.execute("SET TimeZone = 'UTC'")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+        self._con.execute(f"DETACH DATABASE IF EXISTS {self.NAME}")
+
+    def prepare(self, delivery: _Delivery) -> None:
+        """Runs on the reader thread, right after the file was read and hashed."""
+        if _format_of(delivery.rel) != "wide_csv" or not delivery.data:
+            return
+        if delivery.sha in self._known_shas:
+            return  # a re-delivery: nothing will be parsed
+        number = next(self._count)
+        table = f"{self.NAME}.stage_{number}"
+        try:
+            names = [f"c{i}" for i in range(len(_parse_wide_header(delivery.data)))]
+            refused = _parse_wide_csv(
+                self._cursor,
+                f"ahead_{number}",
+                delivery.path,
+                delivery.data,
+                names,
+                into=f"TABLE {table}",
+            )
+        except BaseException as exc:  # re-raised in the file's turn, in its transaction
+            delivery.prepared = exc
+            return
+        delivery.prepared = (table, refused)
+
+    def release(self, delivery: _Delivery) -> None:
+        """Drop the parsed table once its file's transaction has ended."""
+        if isinstance(delivery.prepared, tuple):
+            self._con.execute(f"DROP TABLE IF EXISTS {delivery.prepared[0]}")
+
+
+@dataclass
+class _Delivery:
+    """One landed file as read from disk: its bytes and their hash."""
+
+    rel: str
+    path: Path
+    stat: os.stat_result
+    data: bytes
+    sha: str
+    read_stat: tuple[int, int]  # (size, mtime_ns) right after the bytes were read
+    prepared: tuple[str, list[tuple]] | BaseException | None = None
+    """A wide CSV parsed ahead of its turn: (scratch table, refused lines), or what stopped the
+    parse (re-raised when the file's turn comes), or None (parsed in turn)."""
+
+
+def _read_delivery(rel: str, path: Path, stat: os.stat_result) -> _Delivery:
+    data = path.read_bytes()
+    after = path.stat()
+    return _Delivery(
+        rel, path, stat, data, hashlib.sha256(data).hexdigest(), (after.st_size, after.st_mtime_ns)
+    )
+
+
+class _ReadAhead:
+    """Yield the deliveries of ``arrivals`` in order while the next one is read and hashed in a
+    worker thread (file reads and sha256 release the GIL), overlapping the previous file's load."""
+
+    def __init__(
+        self,
+        arrivals: list[tuple[str, Path, os.stat_result]],
+        depth: int = 1,
+        prepare: Callable[[_Delivery], None] | None = None,
+    ):
+        self._arrivals, self._depth, self._prepare = arrivals, depth, prepare
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dt-ingest-read")
+        self._pending: deque[Future[_Delivery]] = deque()
+
+    def _read(self, rel: str, path: Path, stat: os.stat_result) -> _Delivery:
+        delivery = _read_delivery(rel, path, stat)
+        if self._prepare is not None:
+            self._prepare(delivery)
+        return delivery
+
+    def __enter__(self) -> Iterator[_Delivery]:
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[_Delivery]:
+        upcoming = iter(self._arrivals)
+        for item in itertools.islice(upcoming, self._depth):
+            self._pending.append(self._pool.submit(self._read, *item))
+        while self._pending:
+            delivery = self._pending.popleft().result()
+            for item in itertools.islice(upcoming, 1):
+                self._pending.append(self._pool.submit(self._read, *item))
+            yield delivery
+
+    def __exit__(self, *exc) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+
+# --- one dump ------------------------------------------------------------------------------------
+
+
+def _load_dump(con, file_id, delivery: _Delivery, now, version) -> FileResult:
+    rel, path, data = delivery.rel, delivery.path, delivery.data
     result = FileResult(file_id, rel, "loaded", version)
     try:
         if not data:
             raise _Quarantine("empty_file", "the file has no bytes")
         fmt = _format_of(rel)
         if fmt is None:
-            raise _Quarantine("not_a_dump", f"unsupported file type {Path(rel).suffix!r}; "
-                              "dumps are .csv, .jsonl or .parquet")
+            raise _Quarantine(
+                "not_a_dump",
+                f"unsupported file type {Path(rel).suffix!r}; dumps are .csv, .jsonl or .parquet",
+            )
         _create_long_stage(con)
         fast_rows = 0
         if fmt == "wide_csv":
-            fast_rows = _stage_wide_csv(con, file_id, path, data, now, result)
+            fast_rows = _stage_wide_csv(con, file_id, delivery, now, result)
         elif fmt == "jsonl":
             _stage_jsonl(con, path, data, result)
         else:
             _stage_parquet(con, path, result)
+        # CSV and Parquet are parsed from the path: make sure it still holds the hashed bytes
+        # (the file is read ahead of its turn), or the ledger would vouch for other content.
+        if fmt != "jsonl":
+            now_stat = path.stat()
+            if (now_stat.st_size, now_stat.st_mtime_ns) != delivery.read_stat:
+                raise FileChangedDuringLoad(
+                    f"{rel}: the file changed while it was being loaded; it was not loaded and "
+                    "will be retried on the next run"
+                )
         result.rows_loaded += fast_rows
         _classify_long_stage(con, file_id, rel, now, result)
     except _Quarantine as q:
@@ -272,14 +495,23 @@ def _load_dump(con, file_id, rel, path, data, now, version) -> FileResult:
                VALUES (?, ?, ?, ?, ?)""",
             [file_id, rel, q.reason, q.detail, now],
         )
-        return FileResult(file_id, rel, "quarantined", version, reason=q.reason, detail=q.detail,
-                          rows_in=1, rows_rejected=1)
+        return FileResult(
+            file_id,
+            rel,
+            "quarantined",
+            version,
+            reason=q.reason,
+            detail=q.detail,
+            rows_in=1,
+            rows_rejected=1,
+        )
     finally:
         for table in ("long_stage", "stage", "rid_line"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     stored = con.execute(
         "SELECT (SELECT count(*) FROM readings WHERE file_id=$1), "
-        "(SELECT count(*) FROM telemetry_rejects WHERE file_id=$1)", [file_id]
+        "(SELECT count(*) FROM telemetry_rejects WHERE file_id=$1)",
+        [file_id],
     ).fetchone()
     if stored != (result.rows_loaded, result.rows_rejected) or (
         result.rows_in != result.rows_loaded + result.rows_rejected
@@ -308,11 +540,19 @@ def _create_long_stage(con) -> None:
     )
 
 
-_LONG_SCHEMA = pa.schema([
-    ("line", pa.int64()), ("machine_id", pa.string()), ("tag", pa.string()), ("unit", pa.string()),
-    ("ts_text", pa.string()), ("value_text", pa.string()), ("value", pa.float64()),
-    ("problem", pa.string()), ("detail", pa.string()),
-])
+_LONG_SCHEMA = pa.schema(
+    [
+        ("line", pa.int64()),
+        ("machine_id", pa.string()),
+        ("tag", pa.string()),
+        ("unit", pa.string()),
+        ("ts_text", pa.string()),
+        ("value_text", pa.string()),
+        ("value", pa.float64()),
+        ("problem", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
 
 
 def _append_long_rows(con, rows: list[dict]) -> None:
@@ -323,7 +563,7 @@ def _append_long_rows(con, rows: list[dict]) -> None:
     con.execute(
         f"""INSERT INTO long_stage
             SELECT line, machine_id, tag, unit, ts_text,
-                   try_cast(trim(ts_text) AS TIMESTAMPTZ), {_ts_problem_sql('ts_text')},
+                   try_cast(trim(ts_text) AS TIMESTAMPTZ), {_ts_problem_sql("ts_text")},
                    value_text, value, problem, detail
             FROM py_long_rows"""
     )
@@ -378,36 +618,45 @@ def _parse_wide_header(data: bytes) -> list[tuple[str, str | None]]:
     return columns
 
 
-def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
-    """Stage a wide CSV; load clean rows directly and return how many readings that loaded.
+def _unbalanced_quote_lines(data: bytes) -> list[tuple[int, str]]:
+    """Lines (number, text) holding an odd number of double quotes.
 
-    The file is materialized once, in file order (so a row's position gives its line), with the
-    per-row checks computed as it is read: the timestamp, and for every machine type whether all
-    of the row's values are plausible for it. Machines are looked up through a tiny per-file table.
+    A dump holds one record per line, so a quote never legitimately spans lines; but a CSV
+    parser that meets an unbalanced quote reads on into the next lines looking for its end and,
+    in a large file, swallows thousands of good records into one bad field. Such lines are taken
+    out before parsing and rejected on their own (``malformed_line``)."""
+    if b'"' not in data:
+        return []
+    found = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if raw.count(b'"') % 2:
+            found.append((number, raw.rstrip(b"\r").decode("utf-8", errors="replace")))
+    return found
+
+
+def _parse_wide_csv(
+    con, tag: int | str, path: Path, data: bytes, names: list[str], into: str = "TEMP TABLE stage"
+) -> list[tuple]:
+    """Parse a wide CSV into ``into`` (the temp table ``stage``, or a scratch table) with typed
+    columns, in file order (so a row's rowid gives its position), checking each timestamp as it
+    is read. Returns the lines refused (line number, text, errors): those with unbalanced
+    quotes, and those DuckDB refused (from its reject table, named after ``tag``).
     """
-    columns = _parse_wide_header(data)
-    names = [f"c{i}" for i in range(len(columns))]
-    n_records, blank_lines = _count_records(data, skip_header=True)
-    result.records_in = n_records
-    sensor_keys = _sensor_keys(con)
-    types = [t for (t,) in con.execute(
-        "SELECT DISTINCT machine_type FROM machines WHERE active ORDER BY 1").fetchall()]
-    mappings = {
-        (t, i): resolve_sensor(t, tag, unit, sensor_keys)
-        for t in types
-        for i, (tag, unit) in enumerate(columns)
-    }
-
-    def value_ok(t: str, i: int) -> str:
-        m, c = mappings[(t, i)], names[i]
-        if m.sensor_key is None:
-            return f"{c} IS NULL"
-        return (f"({c} IS NULL OR (isfinite({c}) AND {c} * {m.scale!r} + {m.offset!r} "
-                f"BETWEEN {m.low!r} AND {m.high!r}))")
-
-    ok_columns = "".join(
-        f", ({' AND '.join(value_ok(t, i) for i in range(len(columns)))}) AS ok_{t}" for t in types
-    )
+    unbalanced = _unbalanced_quote_lines(data)
+    if unbalanced:
+        # Parse the hashed bytes with those lines emptied (an empty line is skipped, so the other
+        # lines keep their numbers); the original file is left as it is.
+        lines = data.split(b"\n")
+        for number, _ in unbalanced:
+            lines[number - 1] = b""
+        with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as fh:
+            fh.write(b"\n".join(lines))
+        try:
+            refused = _parse_wide_csv(con, tag, Path(fh.name), b"", names, into)
+        finally:
+            os.unlink(fh.name)
+        quoted = [(n, text, ["UNBALANCED QUOTE"]) for n, text in unbalanced]
+        return sorted(quoted + refused, key=lambda item: item[0])
     # Cheap timestamp test first (parses, and ends in Z or a ±hh[:mm] offset); the full diagnosis
     # only runs on rows failing it. Character tests cost a quarter of slicing or regexes.
     ts_raw = '"timestamp"'
@@ -417,16 +666,16 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
         f"OR {ts_raw}[-3] IN ('+', '-')))"
     )
     spec = {"timestamp": "VARCHAR", "machine_id": "VARCHAR", **{n: "DOUBLE" for n in names}}
-    rejects_table, rejects_scan = f"csv_rejects_{file_id}", f"csv_scans_{file_id}"
+    rejects_table, rejects_scan = f"csv_rejects_{tag}", f"csv_scans_{tag}"
     con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
     con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE stage AS
+            f"""CREATE OR REPLACE {into} AS
                 SELECT machine_id, {ts_raw} AS ts_text, try_cast({ts_raw} AS TIMESTAMPTZ) AS ts,
                        CASE WHEN {has_offset} AND try_cast({ts_raw} AS TIMESTAMPTZ) IS NOT NULL
                             THEN NULL ELSE {_ts_problem_sql(ts_raw)} END AS ts_problem,
-                       {", ".join(names)}{ok_columns}
+                       {", ".join(names)}
                 FROM read_csv(?, header=true, columns={spec!r}, auto_detect=false, delim=',',
                      quote='"', escape='"', store_rejects=true,
                      rejects_table='{rejects_table}', rejects_scan='{rejects_scan}')""",
@@ -441,6 +690,50 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
         con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
+    return bad_lines
+
+
+def _stage_wide_csv(con, file_id, delivery: _Delivery, now, result: FileResult) -> int:
+    """Stage a wide CSV; load clean rows directly and return how many readings that loaded.
+
+    The file is materialized once, in file order (so a row's position gives its line), with the
+    timestamp checked as it is read. Machines are looked up through a tiny per-file table; values
+    are checked, inline, for the machine types the file holds (usually one).
+    """
+    columns = _parse_wide_header(delivery.data)
+    names = [f"c{i}" for i in range(len(columns))]
+    n_records, blank_lines = _count_records(delivery.data, skip_header=True)
+    result.records_in = n_records
+    sensor_keys = _sensor_keys(con)
+    types = [
+        t
+        for (t,) in con.execute(
+            "SELECT DISTINCT machine_type FROM machines WHERE active ORDER BY 1"
+        ).fetchall()
+    ]
+    mappings = {
+        (t, i): resolve_sensor(t, tag, unit, sensor_keys)
+        for t in types
+        for i, (tag, unit) in enumerate(columns)
+    }
+
+    def value_ok(t: str, i: int) -> str:
+        m, c = mappings[(t, i)], f"s.{names[i]}"
+        if m.sensor_key is None:
+            return f"{c} IS NULL"
+        return (
+            f"({c} IS NULL OR (isfinite({c}) AND {c} * {m.scale!r} + {m.offset!r} "
+            f"BETWEEN {m.low!r} AND {m.high!r}))"
+        )
+
+    prepared = delivery.prepared
+    if isinstance(prepared, BaseException):
+        raise prepared
+    if prepared is None:
+        stage = "stage"
+        bad_lines = _parse_wide_csv(con, file_id, delivery.path, delivery.data, names)
+    else:
+        stage, bad_lines = prepared  # parsed ahead into a scratch table: read it in place
 
     # Lines DuckDB refused: re-parse each physical line to give every reading its own reason.
     slow_rows: list[dict] = []
@@ -462,29 +755,42 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
                 slow_rows.extend(parsed)
     excluded = sorted(set(blank_lines) | set(consumed))
     n_staged, first_rowid, readings_in_staged = con.execute(
-        "SELECT count(*), min(rowid), " + " + ".join(f"count({n})" for n in names) + " FROM stage"
+        "SELECT count(*), min(rowid), "
+        + " + ".join(f"count({n})" for n in names)
+        + f" FROM {stage}"
     ).fetchone()
     result.records_parsed += n_staged
 
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE file_machines AS
+        f"""CREATE OR REPLACE TEMP TABLE file_machines AS
            SELECT f.machine_id, m.machine_key, m.machine_type
-           FROM (SELECT DISTINCT machine_id FROM stage) f
+           FROM (SELECT DISTINCT machine_id FROM {stage}) f
            JOIN machines m ON m.machine_id = f.machine_id AND m.active"""
     )
-    type_ok = " ".join(f"WHEN '{t}' THEN s.ok_{t}" for t in types)
+    # Value checks only for the machine types this file actually holds (usually one).
+    present = [
+        t
+        for (t,) in con.execute(
+            "SELECT DISTINCT machine_type FROM file_machines ORDER BY 1"
+        ).fetchall()
+    ]
+
+    def values_ok(t: str) -> str:
+        return " AND ".join(value_ok(t, i) for i in range(len(columns)))
+
+    type_ok = " ".join(f"WHEN '{t}' THEN ({values_ok(t)})" for t in present)
     row_ok = (
         f"(s.ts_problem IS NULL AND s.ts <= $now AND fm.machine_key IS NOT NULL "
-        f"AND {f'CASE fm.machine_type {type_ok} ELSE false END' if types else 'false'})"
+        f"AND {f'CASE fm.machine_type {type_ok} ELSE false END' if present else 'false'})"
     )
     # Rows whose (machine, time) repeats inside the file or is already loaded go the slow way,
     # where each reading is compared. Constant time bounds let DuckDB skip old row groups.
     # One scan gives the time bounds for the history lookup and the span the file covers (its
     # days may include a day whose readings all turn out duplicates: a harmless extra refresh).
     lo, hi, span_lo, span_hi = con.execute(
-        """SELECT min(ts), max(ts), min(ts) FILTER (WHERE ts <= $now),
+        f"""SELECT min(ts), max(ts), min(ts) FILTER (WHERE ts <= $now),
                   max(ts) FILTER (WHERE ts <= $now)
-           FROM stage WHERE ts_problem IS NULL""",
+           FROM {stage} WHERE ts_problem IS NULL""",
         {"now": now + FUTURE_TOLERANCE},
     ).fetchone()
     days: list[dt.date] = []
@@ -494,15 +800,15 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
             days = sorted({first_day, last_day})  # both hold rows: exact without another pass
         else:
             days = con.execute(
-                """SELECT list(DISTINCT CAST(ts AS DATE)) FROM stage
+                f"""SELECT list(DISTINCT CAST(ts AS DATE)) FROM {stage}
                    WHERE ts_problem IS NULL AND ts <= $now""",
                 {"now": now + FUTURE_TOLERANCE},
             ).fetchone()[0]
     blocked = 0
     if lo is not None:
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE blocked AS
-               SELECT machine_id, ts FROM stage WHERE ts_problem IS NULL
+            f"""CREATE OR REPLACE TEMP TABLE blocked AS
+               SELECT machine_id, ts FROM {stage} WHERE ts_problem IS NULL
                GROUP BY ALL HAVING count(*) > 1
                UNION
                SELECT DISTINCT fm.machine_id, r.ts FROM readings r
@@ -512,21 +818,32 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
             {"lo": lo, "hi": hi},
         )
         blocked = con.execute("SELECT count(*) FROM blocked").fetchone()[0]
-    fast_from = "stage s JOIN file_machines fm ON fm.machine_id = s.machine_id" + (
+    fast_from = f"{stage} s JOIN file_machines fm ON fm.machine_id = s.machine_id" + (
         " ANTI JOIN blocked b ON b.machine_id = s.machine_id AND b.ts = s.ts" if blocked else ""
     )
     params = {"now": now + FUTURE_TOLERANCE}
 
-    # Fast path: clean rows, unpivoted straight into readings.
-    selects = [
-        f"""SELECT fm.machine_key, {mappings[(t, i)].sensor_key}::USMALLINT, s.ts,
-                   s.{names[i]} * {mappings[(t, i)].scale!r} + {mappings[(t, i)].offset!r}, {file_id}
-            FROM {fast_from}
-            WHERE {row_ok} AND fm.machine_type = '{t}' AND s.{names[i]} IS NOT NULL"""
-        for t in types
-        for i in range(len(columns))
-        if mappings[(t, i)].sensor_key is not None
-    ]
+    # Fast path: clean rows, unpivoted straight into readings in one scan per machine type
+    # (parallel unnest of the sensor keys and the SI values; an empty cell is no reading).
+    selects = []
+    for t in present:
+        mapped = [
+            (i, mappings[(t, i)])
+            for i in range(len(columns))
+            if mappings[(t, i)].sensor_key is not None
+        ]
+        if not mapped:
+            continue
+        keys = ", ".join(str(m.sensor_key) for _, m in mapped)
+        values = ", ".join(f"s.{names[i]} * {m.scale!r} + {m.offset!r}" for i, m in mapped)
+        selects.append(
+            f"""SELECT machine_key, sensor_key, ts, value, {file_id} FROM (
+                    SELECT fm.machine_key, unnest([{keys}]::USMALLINT[]) AS sensor_key, s.ts,
+                           unnest([{values}]) AS value
+                    FROM {fast_from}
+                    WHERE {row_ok} AND fm.machine_type = '{t}')
+                WHERE value IS NOT NULL"""
+        )
     fast_loaded = 0
     if selects:
         fast_loaded = con.execute(
@@ -535,36 +852,39 @@ def _stage_wide_csv(con, file_id, path, data, now, result: FileResult) -> int:
         if fast_loaded and span_lo is not None:
             result.first_ts, result.last_ts, result.days = span_lo, span_hi, sorted(days)
 
-    # Slow path: every reading of every other row, with its physical line number.
-    blocked_join = (
-        " LEFT JOIN blocked b ON b.machine_id = s.machine_id AND b.ts = s.ts" if blocked else ""
-    )
-    fast_test = f"coalesce({row_ok}, false)" + (" AND b.machine_id IS NULL" if blocked else "")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE slow AS
-            SELECT s.rowid - {first_rowid or 0} AS rid, s.* EXCLUDE ({", ".join(f"ok_{t}" for t in types) or "ts_problem"}),
-                   s.ts_problem
-            FROM stage s LEFT JOIN file_machines fm ON fm.machine_id = s.machine_id{blocked_join}
-            WHERE NOT ({fast_test})""",
-        params,
-    )
-    slow_rids = [r for (r,) in con.execute("SELECT rid FROM slow ORDER BY rid").fetchall()]
-    line_expr = "rid + 2"
-    if excluded and slow_rids:
-        con.register("py_rid_line", pa.table({
-            "rid": slow_rids, "line": _rids_to_lines(slow_rids, excluded)
-        }))
-        con.execute("CREATE OR REPLACE TEMP TABLE rid_line AS SELECT * FROM py_rid_line")
-        con.unregister("py_rid_line")
-        line_expr = "(SELECT line FROM rid_line WHERE rid_line.rid = slow.rid)"
-    for i, (tag, unit) in enumerate(columns):
-        con.execute(
-            f"""INSERT INTO long_stage
-                SELECT {line_expr}, machine_id, ?, ?, ts_text, ts, ts_problem,
-                       CAST({names[i]} AS VARCHAR), {names[i]}, NULL, NULL
-                FROM slow WHERE {names[i]} IS NOT NULL""",
-            [tag, unit],
+    # Slow path: every reading of every other row, with its physical line number. When the fast
+    # path took every reading the stage holds, other rows hold no reading and there is nothing to
+    # do (a row whose cells are all empty yields no reading on either path).
+    if fast_loaded != readings_in_staged:
+        blocked_join = (
+            " LEFT JOIN blocked b ON b.machine_id = s.machine_id AND b.ts = s.ts" if blocked else ""
         )
+        fast_test = f"coalesce({row_ok}, false)" + (" AND b.machine_id IS NULL" if blocked else "")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE slow AS
+                SELECT s.rowid - {first_rowid or 0} AS rid, s.*
+                FROM {stage} s LEFT JOIN file_machines fm ON fm.machine_id = s.machine_id{blocked_join}
+                WHERE NOT ({fast_test})""",
+            params,
+        )
+        slow_rids = [r for (r,) in con.execute("SELECT rid FROM slow ORDER BY rid").fetchall()]
+        line_expr = "rid + 2"
+        if excluded and slow_rids:
+            con.register(
+                "py_rid_line",
+                pa.table({"rid": slow_rids, "line": _rids_to_lines(slow_rids, excluded)}),
+            )
+            con.execute("CREATE OR REPLACE TEMP TABLE rid_line AS SELECT * FROM py_rid_line")
+            con.unregister("py_rid_line")
+            line_expr = "(SELECT line FROM rid_line WHERE rid_line.rid = slow.rid)"
+        for i, (tag, unit) in enumerate(columns):
+            con.execute(
+                f"""INSERT INTO long_stage
+                    SELECT {line_expr}, machine_id, ?, ?, ts_text, ts, ts_problem,
+                           CAST({names[i]} AS VARCHAR), {names[i]}, NULL, NULL
+                    FROM slow WHERE {names[i]} IS NOT NULL""",
+                [tag, unit],
+            )
     for table in ("blocked", "slow", "file_machines"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     _append_long_rows(con, slow_rows)
@@ -579,7 +899,9 @@ def _rids_to_lines(rids: list[int], excluded: list[int], first_data_line: int = 
     for k in rids:
         line = first_data_line + k
         while True:
-            skipped = bisect.bisect_right(excluded, line) - bisect.bisect_left(excluded, first_data_line)
+            skipped = bisect.bisect_right(excluded, line) - bisect.bisect_left(
+                excluded, first_data_line
+            )
             candidate = first_data_line + k + skipped
             if candidate == line:
                 break
@@ -604,11 +926,19 @@ def _reparse_wide_line(text: str, number: int, columns) -> list[dict] | dict:
     for (tag, unit), raw in zip(columns, fields[2:], strict=True):
         if raw.strip() == "":
             continue
-        rows.append({
-            "line": number, "machine_id": machine_id or None, "tag": tag, "unit": unit,
-            "ts_text": ts_text, "value_text": raw, "value": _to_float(raw.strip()),
-            "problem": None, "detail": None,
-        })
+        rows.append(
+            {
+                "line": number,
+                "machine_id": machine_id or None,
+                "tag": tag,
+                "unit": unit,
+                "ts_text": ts_text,
+                "value_text": raw,
+                "value": _to_float(raw.strip()),
+                "problem": None,
+                "detail": None,
+            }
+        )
     return rows
 
 
@@ -617,8 +947,17 @@ def _malformed_row(number: int, text: str, expected: int, found: int | None = No
         problem, detail = "malformed_line", "unbalanced quotes or unparseable CSV"
     else:
         problem, detail = "wrong_column_count", f"expected {expected} fields, found {found}"
-    return {"line": number, "machine_id": None, "tag": None, "unit": None, "ts_text": None,
-            "value_text": text[:500], "value": None, "problem": problem, "detail": detail}
+    return {
+        "line": number,
+        "machine_id": None,
+        "tag": None,
+        "unit": None,
+        "ts_text": None,
+        "value_text": text[:500],
+        "value": None,
+        "problem": problem,
+        "detail": detail,
+    }
 
 
 # --- JSON Lines ----------------------------------------------------------------------------------
@@ -632,10 +971,15 @@ def _stage_jsonl(con, path, data: bytes, result: FileResult) -> None:
     n_records, _ = _count_records(data, skip_header=False)
     result.records_in = n_records
     lines = text.split("\n")
-    con.register("py_lines", pa.table({
-        "line": pa.array(range(1, len(lines) + 1), pa.int64()),
-        "text": pa.array([ln.rstrip("\r") for ln in lines], pa.string()),
-    }))
+    con.register(
+        "py_lines",
+        pa.table(
+            {
+                "line": pa.array(range(1, len(lines) + 1), pa.int64()),
+                "text": pa.array([ln.rstrip("\r") for ln in lines], pa.string()),
+            }
+        ),
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM py_lines WHERE text <> ''")
     con.unregister("py_lines")
     invalid = con.execute("SELECT line, text FROM stage WHERE NOT json_valid(text)").fetchall()
@@ -660,13 +1004,21 @@ def _stage_jsonl(con, path, data: bytes, result: FileResult) -> None:
             rows.append(_malformed_row(number, line_text, 0) | {"detail": "not a JSON object"})
             continue
         value = obj.get("value")
-        rows.append({
-            "line": number, "machine_id": _str_or_none(obj.get("machine")),
-            "tag": _str_or_none(obj.get("sensor")), "unit": _str_or_none(obj.get("unit")),
-            "ts_text": _str_or_none(obj.get("ts")), "value_text": _str_or_none(value),
-            "value": float(value) if isinstance(value, int | float) else _to_float(_str_or_none(value)),
-            "problem": None, "detail": None,
-        })
+        rows.append(
+            {
+                "line": number,
+                "machine_id": _str_or_none(obj.get("machine")),
+                "tag": _str_or_none(obj.get("sensor")),
+                "unit": _str_or_none(obj.get("unit")),
+                "ts_text": _str_or_none(obj.get("ts")),
+                "value_text": _str_or_none(value),
+                "value": float(value)
+                if isinstance(value, int | float)
+                else _to_float(_str_or_none(value)),
+                "problem": None,
+                "detail": None,
+            }
+        )
     _append_long_rows(con, rows)
     result.records_parsed = n_records - result.records_malformed
     result.rows_in = n_records
@@ -693,8 +1045,9 @@ def _stage_parquet(con, path, result: FileResult) -> None:
         raise _Quarantine("unreadable_file", f"not a readable Parquet file ({exc})") from None
     missing = _PARQUET_COLUMNS - set(schema.names)
     if missing:
-        raise _Quarantine("not_a_dump", f"Parquet dump lacks columns {sorted(missing)}; "
-                          f"has {schema.names}")
+        raise _Quarantine(
+            "not_a_dump", f"Parquet dump lacks columns {sorted(missing)}; has {schema.names}"
+        )
     result.records_in = meta.num_rows
     ts_type = schema.field("ts").type
     if pa.types.is_timestamp(ts_type):
@@ -718,7 +1071,9 @@ def _stage_parquet(con, path, result: FileResult) -> None:
             [str(path)],
         )
     except duckdb.Error as exc:
-        raise _Quarantine("unreadable_file", f"DuckDB could not read the Parquet file: {exc}") from None
+        raise _Quarantine(
+            "unreadable_file", f"DuckDB could not read the Parquet file: {exc}"
+        ) from None
     result.records_parsed = con.execute("SELECT count(*) FROM long_stage").fetchone()[0]
     result.rows_in = result.records_parsed
 
@@ -727,8 +1082,10 @@ def _stage_parquet(con, path, result: FileResult) -> None:
 
 
 def _sensor_keys(con) -> dict[tuple[str, str], int]:
-    return {(t, g): k for k, t, g in con.execute(
-        "SELECT sensor_key, machine_type, tag FROM sensors").fetchall()}
+    return {
+        (t, g): k
+        for k, t, g in con.execute("SELECT sensor_key, machine_type, tag FROM sensors").fetchall()
+    }
 
 
 def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
@@ -740,18 +1097,37 @@ def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
     units = dict(con.execute("SELECT sensor_key, unit FROM sensors").fetchall())
     unit_map = pa.Table.from_pylist(
         [
-            {"machine_type": t, "tag": tag or "", "unit": unit or "", "sensor_key": m.sensor_key,
-             "scale": m.scale, "offset": m.offset, "low": m.low, "high": m.high,
-             "si_unit": units.get(m.sensor_key), "problem": m.problem, "detail": m.detail}
+            {
+                "machine_type": t,
+                "tag": tag or "",
+                "unit": unit or "",
+                "sensor_key": m.sensor_key,
+                "scale": m.scale,
+                "offset": m.offset,
+                "low": m.low,
+                "high": m.high,
+                "si_unit": units.get(m.sensor_key),
+                "problem": m.problem,
+                "detail": m.detail,
+            }
             for t, tag, unit in combos
             for m in [resolve_sensor(t, tag, unit, sensor_keys)]
         ],
-        schema=pa.schema([
-            ("machine_type", pa.string()), ("tag", pa.string()), ("unit", pa.string()),
-            ("sensor_key", pa.int32()), ("scale", pa.float64()), ("offset", pa.float64()),
-            ("low", pa.float64()), ("high", pa.float64()), ("si_unit", pa.string()),
-            ("problem", pa.string()), ("detail", pa.string()),
-        ]),
+        schema=pa.schema(
+            [
+                ("machine_type", pa.string()),
+                ("tag", pa.string()),
+                ("unit", pa.string()),
+                ("sensor_key", pa.int32()),
+                ("scale", pa.float64()),
+                ("offset", pa.float64()),
+                ("low", pa.float64()),
+                ("high", pa.float64()),
+                ("si_unit", pa.string()),
+                ("problem", pa.string()),
+                ("detail", pa.string()),
+            ]
+        ),
     )
     con.register("py_unit_map", unit_map)
     con.execute(
@@ -812,9 +1188,7 @@ def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
 def _reject_duplicates(con, file_id: int) -> None:
     """Mark readings already loaded (earlier files, or this file's fast path) or repeated within
     this file (the first line wins) as duplicate or conflicting readings."""
-    lo, hi = con.execute(
-        "SELECT min(ts), max(ts) FROM classified WHERE reason IS NULL"
-    ).fetchone()
+    lo, hi = con.execute("SELECT min(ts), max(ts) FROM classified WHERE reason IS NULL").fetchone()
     if lo is None:
         return
     # Constant time bounds let DuckDB skip row groups of older readings.

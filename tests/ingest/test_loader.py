@@ -354,3 +354,71 @@ def test_line_numbers_survive_blank_and_refused_lines(line: Line) -> None:
         "2026-11-20T00:03:00Z,SMT-01,70,10,-900\n"
     )
     assert _csv_case(line, rows) == [(4, "vacuum", "non_numeric_value"), (8, "head_temp", "out_of_range")]
+
+
+# --- robustness of the fast path -----------------------------------------------------------------
+
+
+def test_an_unbalanced_quote_in_a_large_file_rejects_only_its_line(line: Line) -> None:
+    """A CSV parser looking for the closing quote would swallow the following records; the file
+    must still load, with exactly that line rejected."""
+    t0 = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    rows = []
+    for i in range(5000):
+        ts = (t0 + dt.timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
+        rows.append(f'{ts},SMT-01,{chr(34) if i == 49 else ""}70,10,100')
+    line.drop("gw-opcua/big.csv", SMT_HEADER + "\n".join(rows) + "\n")
+    summary = line.ingest()
+    assert summary.count("loaded") == 1
+    assert line.rejects() == [(51, None, "malformed_line")]
+    assert line.query("SELECT count(*) FROM readings_v") == [(3 * 4999,)]
+    assert_balanced(line)
+
+
+def test_a_wide_csv_holding_two_machine_types(line: Line) -> None:
+    line.drop(
+        "gw-opcua/mixed.csv",
+        "timestamp,machine_id,vacuum [kPa],vibration_rms [mm/s]\n"
+        "2026-11-20T00:00:00Z,SMT-01,70.5,\n"
+        "2026-11-20T00:00:00Z,CNC-01,,1.25\n"
+        "2026-11-20T00:01:00Z,SMT-01,,0.5\n",  # a CNC sensor on the placer: only that reading
+    )
+    summary = line.ingest()
+    assert summary.count("loaded") == 1
+    rows = line.query("SELECT machine_id, sensor, value FROM readings_v ORDER BY ts, machine_id")
+    assert rows == [("CNC-01", "vibration_rms_mm_s", 1.25), ("SMT-01", "vacuum_kpa", 70.5)]
+    assert line.rejects() == [(4, "vibration_rms", "unknown_sensor")]
+    assert_balanced(line)
+
+
+def test_a_file_changing_while_loaded_waits_for_the_next_run(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are read and hashed ahead of their turn; one rewritten in between is not loaded
+    (the ledger would vouch for bytes it did not parse), the others are, and the next run takes
+    its final content."""
+    from dt_platform.ingest import loader
+
+    changing = line.drop("gw-opcua/a.csv", SMT_HEADER + "2026-11-20T00:00:00Z,SMT-01,70,10,100\n")
+    line.drop("gw-opcua/b.csv", SMT_HEADER + "2026-11-20T00:05:00Z,SMT-01,71,11,101\n")
+    read = loader._read_delivery
+
+    def gateway_still_writing(rel, path, stat):
+        delivery = read(rel, path, stat)
+        if path == changing:
+            with path.open("a") as fh:
+                fh.write("2026-11-20T00:01:00Z,SMT-01,72,12,102\n")
+            os.utime(path, ns=(delivery.read_stat[1] + 1000,) * 2)
+        return delivery
+
+    monkeypatch.setattr(loader, "_read_delivery", gateway_still_writing)
+    first = line.ingest()
+    assert first.retry_later == ["gw-opcua/a.csv"]
+    assert [f.path for f in first.files] == ["gw-opcua/b.csv"]
+    assert line.query("SELECT count(*) FROM file_ledger WHERE path = 'gw-opcua/a.csv'") == [(0,)]
+
+    monkeypatch.setattr(loader, "_read_delivery", read)
+    second = line.ingest()
+    assert [(f.path, f.rows_loaded) for f in second.files] == [("gw-opcua/a.csv", 6)]
+    assert line.query("SELECT count(*) FROM readings_v") == [(9,)]
+    assert_balanced(line)
