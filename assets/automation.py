@@ -1,7 +1,6 @@
 """What runs by itself: the daily job over every day-partitioned asset, its schedule (yesterday,
 once the day is complete), and the sensor that re-runs days touched by late or corrected files."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -66,5 +65,7 @@ def late_data_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventL
     ]
     skipped = [day for day in days if day not in valid]
     if skipped:
-        context.log.info(f"days outside the partitions ({daily_partitions.start:%Y-%m-%d} on): {skipped}")
+        context.log.info(
+            f"days outside the partitions ({daily_partitions.start:%Y-%m-%d} on): {skipped}"
+        )
     return requests or dg.SkipReason("the materialization touched no partitioned day")

@@ -2,7 +2,6 @@
 maintenance log, with the checks that prove nothing was lost and the sensor that makes data flow
 without anyone pressing a button."""
 
-
 import datetime as dt
 import hashlib
 import os
@@ -48,7 +47,9 @@ def _markdown(rows: list[tuple], header: list[str]) -> dg.MetadataValue:
     pool=WRITER_POOL,
     description="The digital model: machines as people declare them in machines.yaml.",
 )
-def machine_registry(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+def machine_registry(
+    context: dg.AssetExecutionContext, platform: PlatformResource
+) -> dg.MaterializeResult:
     path = platform.settings.machine_registry_path
     try:
         machines = load_registry(path)
@@ -140,7 +141,9 @@ def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
             "rows_in": dg.MetadataValue.int(summary.rows_in),
             "rows_loaded": dg.MetadataValue.int(summary.rows_loaded),
             "rows_rejected": dg.MetadataValue.int(summary.rows_rejected),
-            "touched_days": dg.MetadataValue.json(sorted(d.isoformat() for d in summary.touched_days)),
+            "touched_days": dg.MetadataValue.json(
+                sorted(d.isoformat() for d in summary.touched_days)
+            ),
             "retry_later": dg.MetadataValue.json(summary.retry_later),
             "newest_reading": dg.MetadataValue.text(newest.isoformat() if newest else "none"),
         },
@@ -160,7 +163,8 @@ def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
         metadata={
             "files_checked": dg.MetadataValue.int(files_total),
             "unbalanced": _markdown(
-                unbalanced, ["file", "rows in", "loaded", "rejected", "stored loaded", "stored rejected"]
+                unbalanced,
+                ["file", "rows in", "loaded", "rejected", "stored loaded", "stored rejected"],
             ),
         },
     )
@@ -170,7 +174,9 @@ def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
         asset_key="raw_dumps",
         passed=age_h is not None and age_h <= FRESHNESS_HOURS,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"newest_reading_age_h": dg.MetadataValue.float(round(age_h, 2) if age_h else -1.0)},
+        metadata={
+            "newest_reading_age_h": dg.MetadataValue.float(round(age_h, 2) if age_h else -1.0)
+        },
     )
 
 
@@ -220,7 +226,9 @@ def maintenance_log(context: dg.AssetExecutionContext, platform: PlatformResourc
     deps=["raw_dumps"],
     description="One UTC day of typed, SI-unit, deduplicated readings with a data-quality flag.",
     check_specs=[
-        dg.AssetCheckSpec("telemetry_schema", asset="telemetry", description="Columns and types as documented."),
+        dg.AssetCheckSpec(
+            "telemetry_schema", asset="telemetry", description="Columns and types as documented."
+        ),
         dg.AssetCheckSpec(
             "telemetry_matches_readings",
             asset="telemetry",
@@ -279,7 +287,9 @@ def telemetry(context: dg.AssetExecutionContext, platform: PlatformResource):
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.assets("machine_registry", "raw_dumps", "telemetry_rejects", "maintenance_log"),
+    selection=dg.AssetSelection.assets(
+        "machine_registry", "raw_dumps", "telemetry_rejects", "maintenance_log"
+    ),
     description="Load what landed: registry, dumps, rejects, maintenance log.",
 )
 

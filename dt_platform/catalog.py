@@ -131,11 +131,39 @@ MACHINE_TYPES: dict[str, MachineType] = {
             "SMT pick-and-place head",
             "Archard wear of the nozzles: V = K * F * s / H",
             (
-                Sensor("vacuum", "vacuum_kpa", "pressure", 0.0, 101.325, "nozzle vacuum level (gauge magnitude)"),
-                Sensor("placement_offset", "placement_offset_um", "length_um", 0.0, 2000.0, "mean placement offset"),
+                Sensor(
+                    "vacuum",
+                    "vacuum_kpa",
+                    "pressure",
+                    0.0,
+                    101.325,
+                    "nozzle vacuum level (gauge magnitude)",
+                ),
+                Sensor(
+                    "placement_offset",
+                    "placement_offset_um",
+                    "length_um",
+                    0.0,
+                    2000.0,
+                    "mean placement offset",
+                ),
                 _t("head_temp", what="placement head temperature"),
-                Sensor("placement_rate", "placement_rate_per_min", "rate_per_min", 0.0, 2000.0, "placements per minute"),
-                Sensor("placement_force", "placement_force_n", "force", 0.0, 50.0, "nozzle placement force"),
+                Sensor(
+                    "placement_rate",
+                    "placement_rate_per_min",
+                    "rate_per_min",
+                    0.0,
+                    2000.0,
+                    "placements per minute",
+                ),
+                Sensor(
+                    "placement_force",
+                    "placement_force_n",
+                    "force",
+                    0.0,
+                    50.0,
+                    "nozzle placement force",
+                ),
             ),
             "vacuum below 45 kPa or placement offset above 60 um",
         ),
@@ -146,8 +174,17 @@ MACHINE_TYPES: dict[str, MachineType] = {
             (
                 _t("zone_temp", 0.0, 400.0, "peak zone air temperature"),
                 _t("heater_temp", 0.0, 900.0, "heater element temperature"),
-                Sensor("heater_duty", "heater_duty_pct", "percent", 0.0, 100.0, "heater duty cycle"),
-                Sensor("fan_speed", "fan_speed_rpm", "rotational_speed", 0.0, 10000.0, "convection fan speed"),
+                Sensor(
+                    "heater_duty", "heater_duty_pct", "percent", 0.0, 100.0, "heater duty cycle"
+                ),
+                Sensor(
+                    "fan_speed",
+                    "fan_speed_rpm",
+                    "rotational_speed",
+                    0.0,
+                    10000.0,
+                    "convection fan speed",
+                ),
             ),
             "heater duty needed to hold the zone above 100 %",
         ),
@@ -156,7 +193,14 @@ MACHINE_TYPES: dict[str, MachineType] = {
             "CNC machining spindle (housing for phone frames)",
             "bearing L10 (ISO 281), then spall growth by Paris law",
             (
-                Sensor("vibration_rms", "vibration_rms_mm_s", "velocity_mm_s", 0.0, 100.0, "bearing housing vibration velocity RMS"),
+                Sensor(
+                    "vibration_rms",
+                    "vibration_rms_mm_s",
+                    "velocity_mm_s",
+                    0.0,
+                    100.0,
+                    "bearing housing vibration velocity RMS",
+                ),
                 _t("spindle_temp", what="spindle bearing temperature"),
                 Sensor("current", "current_a", "current", 0.0, 200.0, "motor current"),
                 Sensor("speed", "speed_rpm", "rotational_speed", 0.0, 60000.0, "spindle speed"),
@@ -171,9 +215,30 @@ MACHINE_TYPES: dict[str, MachineType] = {
             (
                 _t("junction_temp", what="estimated IGBT junction temperature (mean)"),
                 _t("case_temp", what="IGBT case temperature"),
-                Sensor("delta_tj", "delta_tj_k", "temperature_difference", 0.0, 200.0, "junction temperature swing per power cycle"),
-                Sensor("power_cycles", "power_cycles_per_min", "rate_per_min", 0.0, 10000.0, "power cycles per minute"),
-                Sensor("vce_on", "vce_on_v", "voltage", 0.0, 10.0, "IGBT on-state collector-emitter voltage"),
+                Sensor(
+                    "delta_tj",
+                    "delta_tj_k",
+                    "temperature_difference",
+                    0.0,
+                    200.0,
+                    "junction temperature swing per power cycle",
+                ),
+                Sensor(
+                    "power_cycles",
+                    "power_cycles_per_min",
+                    "rate_per_min",
+                    0.0,
+                    10000.0,
+                    "power cycles per minute",
+                ),
+                Sensor(
+                    "vce_on",
+                    "vce_on_v",
+                    "voltage",
+                    0.0,
+                    10.0,
+                    "IGBT on-state collector-emitter voltage",
+                ),
                 Sensor("current", "current_a", "current", 0.0, 500.0, "phase current RMS"),
             ),
             "Vce(on) rise above 5 % of its initial value",
@@ -183,7 +248,14 @@ MACHINE_TYPES: dict[str, MachineType] = {
             "Turbofan engine (NASA C-MAPSS, external data, no simulator)",
             "HPC / fan degradation (C-MAPSS); health index with an exponential degradation model",
             tuple(
-                Sensor(f"setting{i}", f"setting{i}", "dimensionless", -1e6, 1e6, f"operational setting {i}")
+                Sensor(
+                    f"setting{i}",
+                    f"setting{i}",
+                    "dimensionless",
+                    -1e6,
+                    1e6,
+                    f"operational setting {i}",
+                )
                 for i in range(1, 4)
             )
             + tuple(

@@ -20,10 +20,16 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--machines", default=16, show_default=True, help="Machines to simulate if landing is empty.")
-@click.option("--days", default=45, show_default=True, help="Days of history to simulate, ending today.")
+@click.option(
+    "--machines", default=16, show_default=True, help="Machines to simulate if landing is empty."
+)
+@click.option(
+    "--days", default=45, show_default=True, help="Days of history to simulate, ending today."
+)
 @click.option("--seed", default=7, show_default=True)
-@click.option("--ui/--no-ui", default=True, show_default=True, help="Start the Dagster UI at the end.")
+@click.option(
+    "--ui/--no-ui", default=True, show_default=True, help="Start the Dagster UI at the end."
+)
 @click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
 def demo(machines: int, days: int, seed: int, ui: bool, port: int) -> None:
     """Local chain, simulated line, full materialization, then the UIs (re-runnable)."""
@@ -32,7 +38,9 @@ def demo(machines: int, days: int, seed: int, ui: bool, port: int) -> None:
 
     report = run_demo(load_settings(), machines=machines, days=days, seed=seed, ui=ui, ui_port=port)
     if report.failed_partitions:
-        raise SystemExit(f"{len(report.failed_partitions)} daily partitions failed: {report.failed_partitions}")
+        raise SystemExit(
+            f"{len(report.failed_partitions)} daily partitions failed: {report.failed_partitions}"
+        )
 
 
 @main.group()
@@ -41,9 +49,14 @@ def cmapss() -> None:
 
 
 @cmapss.command(name="import")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=Path(__file__).resolve().parents[2] / "shared" / "data" / "cmapss",
-              show_default=True, help="Folder with train_/test_/RUL_<subset>.txt (read in place).")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path(__file__).resolve().parents[2] / "shared" / "data" / "cmapss",
+    show_default=True,
+    help="Folder with train_/test_/RUL_<subset>.txt (read in place).",
+)
 @click.option("--subset", default="FD001", show_default=True)
 def cmapss_import(data_dir: Path, subset: str) -> None:
     """Land a C-MAPSS subset as dumps and register its engines; ingestion takes it from there."""

@@ -37,7 +37,11 @@ def build_definitions(platform: PlatformResource) -> dg.Definitions:
             audit.anchor_pending_job,
         ],
         schedules=[automation.daily_schedule],
-        sensors=[ingestion.landing_sensor, automation.late_data_sensor, audit.pending_anchors_sensor],
+        sensors=[
+            ingestion.landing_sensor,
+            automation.late_data_sensor,
+            audit.pending_anchors_sensor,
+        ],
         resources={"platform": platform},
     )
 

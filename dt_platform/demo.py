@@ -88,7 +88,9 @@ def ensure_simulated_line(
     from dt_platform.sim import SimConfig, simulate_line
 
     if discover_dumps(settings.landing_dir) and settings.machine_registry_path.exists():
-        console.print(f"[bold]landing[/] already has dumps in {settings.landing_dir}: not re-simulating")
+        console.print(
+            f"[bold]landing[/] already has dumps in {settings.landing_dir}: not re-simulating"
+        )
         return False
     start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
     with console.status(f"simulating {machines} machines for {days} days from {start}"):
@@ -126,7 +128,9 @@ def materialize_everything(settings: Settings, console: Console) -> DemoReport:
     report = DemoReport()
     instance = dg.DagsterInstance.get()
     with console.status("ingesting landing (registry, dumps, maintenance log)"):
-        ingest = defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET)
+        ingest = defs.resolve_job_def("ingest_job").execute_in_process(
+            instance=instance, run_config=QUIET
+        )
     raw = ingest.asset_materializations_for_node("raw_dumps")[0].metadata
     report.ingest_metadata = {k: v.value for k, v in raw.items()}
     console.print(
@@ -174,7 +178,9 @@ def check_latest_anchor(settings: Settings, console: Console, report: DemoReport
         latest = max(anchored, key=lambda r: (r.partition, r.version or 0))
         report.latest_anchor = latest.metadata()
         verification = verify_partition(
-            con, open_ipfs(settings), AuditChain.connect(settings),
+            con,
+            open_ipfs(settings),
+            AuditChain.connect(settings),
             dt.date.fromisoformat(latest.partition),
         )
     report.latest_verified = verification.ok
@@ -211,8 +217,7 @@ def summarize_prognostics(settings: Settings, console: Console, report: DemoRepo
         "with_fused_rul": with_rul,
         "model_version": model_version,
         "alerts": [
-            {"machine_id": m, "probability": p, "severity": s, "reason": r}
-            for m, p, s, r in alerts
+            {"machine_id": m, "probability": p, "severity": s, "reason": r} for m, p, s, r in alerts
         ],
     }
     console.print(
@@ -238,12 +243,12 @@ def print_summary(settings: Settings, console: Console, report: DemoReport, ui_p
             "predictions",
             f"{prog['day']}: {prog['with_fused_rul']}/{prog['machines']} machines with a fused RUL",
         )
-        table.add_row(
-            "  alerts", ", ".join(a["machine_id"] for a in prog["alerts"]) or "none"
-        )
+        table.add_row("  alerts", ", ".join(a["machine_id"] for a in prog["alerts"]) or "none")
     if report.latest_anchor:
         anchor = report.latest_anchor
-        table.add_row("latest snapshot", f"{anchor['partition']} ({anchor['record_count']} records)")
+        table.add_row(
+            "latest snapshot", f"{anchor['partition']} ({anchor['record_count']} records)"
+        )
         table.add_row("  CID", str(anchor["cid"]))
         table.add_row("  tx hash", str(anchor["tx_hash"]))
         table.add_row("  verify", f"dt-platform verify --partition {anchor['partition']}")
@@ -260,7 +265,16 @@ def run_dagster_ui(settings: Settings, port: int, console: Console) -> int:
     """Run `dagster dev` in the foreground until Ctrl-C."""
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     repo_root = Path(__file__).resolve().parents[1]
-    cmd = [dagster, "dev", "-w", str(repo_root / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    cmd = [
+        dagster,
+        "dev",
+        "-w",
+        str(repo_root / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     console.print(f"[bold]starting Dagster UI[/] on http://127.0.0.1:{port}  (Ctrl-C to stop)")
     proc = subprocess.Popen(cmd, cwd=repo_root, env=os.environ.copy())
     try:

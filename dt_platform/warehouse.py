@@ -133,7 +133,10 @@ _DDL = [
 
 def _sync_sensor_catalog(con: duckdb.DuckDBPyConnection) -> None:
     """Give every catalogue sensor a stable small-integer key (new sensors are appended)."""
-    known = {(t, g): k for k, t, g in con.execute("SELECT sensor_key, machine_type, tag FROM sensors").fetchall()}
+    known = {
+        (t, g): k
+        for k, t, g in con.execute("SELECT sensor_key, machine_type, tag FROM sensors").fetchall()
+    }
     next_key = max(known.values(), default=0) + 1
     for mtype in MACHINE_TYPES.values():
         for s in mtype.sensors:
@@ -141,12 +144,30 @@ def _sync_sensor_catalog(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(
                     "UPDATE sensors SET sensor=?, quantity=?, unit=?, low=?, high=?, description=? "
                     "WHERE sensor_key=?",
-                    [s.name, s.quantity, s.unit, s.low, s.high, s.description, known[(mtype.name, s.tag)]],
+                    [
+                        s.name,
+                        s.quantity,
+                        s.unit,
+                        s.low,
+                        s.high,
+                        s.description,
+                        known[(mtype.name, s.tag)],
+                    ],
                 )
                 continue
             con.execute(
                 "INSERT INTO sensors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [next_key, mtype.name, s.tag, s.name, s.quantity, s.unit, s.low, s.high, s.description],
+                [
+                    next_key,
+                    mtype.name,
+                    s.tag,
+                    s.name,
+                    s.quantity,
+                    s.unit,
+                    s.low,
+                    s.high,
+                    s.description,
+                ],
             )
             next_key += 1
 

@@ -69,12 +69,28 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
     console = Console(file=open(os.devnull, "w"))
     run_demo(settings, machines=4, days=1, seed=3, ui=False, console=console)
     port = _free_port()
-    env = os.environ | {"DT_HOME": str(settings.home), "DAGSTER_HOME": str(settings.dagster_home),
-                        "DT_CHAIN_PORT": str(settings.chain_port)}
+    env = os.environ | {
+        "DT_HOME": str(settings.home),
+        "DAGSTER_HOME": str(settings.dagster_home),
+        "DT_CHAIN_PORT": str(settings.chain_port),
+    }
     dagster = Path(sys.executable).parent / "dagster"
     proc = subprocess.Popen(
-        [str(dagster), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(dagster),
+            "dev",
+            "-w",
+            str(REPO / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
@@ -83,7 +99,8 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
         while time.monotonic() < deadline:
             try:
                 req = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/graphql", data=query,
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=query,
                     headers={"Content-Type": "application/json"},
                 )
                 body = json.load(urllib.request.urlopen(req, timeout=5))
@@ -107,9 +124,13 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
             "audit_snapshot",
         } <= assets
 
-        runs_query = json.dumps({"query": "{ runsOrError { ... on Runs { results { status } } } }"}).encode()
+        runs_query = json.dumps(
+            {"query": "{ runsOrError { ... on Runs { results { status } } } }"}
+        ).encode()
         req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/graphql", data=runs_query, headers={"Content-Type": "application/json"}
+            f"http://127.0.0.1:{port}/graphql",
+            data=runs_query,
+            headers={"Content-Type": "application/json"},
         )
         runs = json.load(urllib.request.urlopen(req, timeout=10))["data"]["runsOrError"]["results"]
         # The demo's own runs succeeded; the daemon may have queued a no-op ingestion since.

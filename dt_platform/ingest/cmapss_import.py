@@ -98,7 +98,9 @@ def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Pat
     for split in SPLITS:
         source = data_dir / f"{split}_{subset}.txt"
         if not source.exists():
-            raise FileNotFoundError(f"{source} is missing: expected C-MAPSS files train_/test_/RUL_{subset}.txt")
+            raise FileNotFoundError(
+                f"{source} is missing: expected C-MAPSS files train_/test_/RUL_{subset}.txt"
+            )
         frame = read_cmapss_file(source)
         table = _long_dump(frame, subset, split)
         target = folder / f"{subset}_{split}.parquet"
@@ -116,7 +118,8 @@ def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Pat
     registry = registry_dir / f"cmapss_{subset}.yaml"
     registry.write_text(
         f"# C-MAPSS {subset} engines, written by `dt-platform cmapss import`.\nmachines:\n"
-        + "\n".join(entries) + "\n"
+        + "\n".join(entries)
+        + "\n"
     )
     return CmapssImport(subset, tuple(dumps), registry, len(entries), readings)
 
@@ -130,13 +133,12 @@ def from_warehouse(con: duckdb.DuckDBPyConnection, subset: str, split: str) -> p
         [prefix],
     ).pl()
     if long.is_empty():
-        raise LookupError(f"no {subset} {split} readings in the warehouse: run `dt-platform cmapss import`")
-    epoch = pl.lit(EPOCH).dt.replace_time_zone("UTC")
-    wide = (
-        long.pivot(on="sensor", index=["machine_id", "ts"], values="value")
-        .with_columns(
-            pl.col("machine_id").str.slice(len(prefix)).cast(pl.Int64).alias("unit"),
-            ((pl.col("ts") - epoch).dt.total_hours()).cast(pl.Int64).alias("cycle"),
+        raise LookupError(
+            f"no {subset} {split} readings in the warehouse: run `dt-platform cmapss import`"
         )
+    epoch = pl.lit(EPOCH).dt.replace_time_zone("UTC")
+    wide = long.pivot(on="sensor", index=["machine_id", "ts"], values="value").with_columns(
+        pl.col("machine_id").str.slice(len(prefix)).cast(pl.Int64).alias("unit"),
+        ((pl.col("ts") - epoch).dt.total_hours()).cast(pl.Int64).alias("cycle"),
     )
     return wide.select(COLUMNS).sort(["unit", "cycle"])

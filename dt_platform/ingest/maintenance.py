@@ -18,7 +18,16 @@ import duckdb
 
 from dt_platform.ingest.loader import MAINTENANCE_FOLDER
 
-COLUMNS = ["work_order", "machine_id", "started_at", "finished_at", "kind", "action", "component", "notes"]
+COLUMNS = [
+    "work_order",
+    "machine_id",
+    "started_at",
+    "finished_at",
+    "kind",
+    "action",
+    "component",
+    "notes",
+]
 KINDS = {"corrective", "preventive", "inspection"}
 ACTIONS = {"replace", "repair", "clean", "adjust", "inspect"}
 
@@ -51,11 +60,17 @@ def _check_row(row: dict[str, str], machines: set[str]) -> tuple[str, str] | Non
         return "unknown_machine", f"machine {row['machine_id']!r} is not in the registry"
     started = _parse_ts(row["started_at"])
     if started is None:
-        return "unparseable_timestamp", f"started_at {row['started_at']!r} needs ISO 8601 with an offset"
+        return (
+            "unparseable_timestamp",
+            f"started_at {row['started_at']!r} needs ISO 8601 with an offset",
+        )
     if row["finished_at"].strip():
         finished = _parse_ts(row["finished_at"])
         if finished is None:
-            return "unparseable_timestamp", f"finished_at {row['finished_at']!r} needs ISO 8601 with an offset"
+            return (
+                "unparseable_timestamp",
+                f"finished_at {row['finished_at']!r} needs ISO 8601 with an offset",
+            )
         if finished < started:
             return "inconsistent_times", "finished_at is before started_at"
     if row["kind"] not in KINDS:
@@ -68,11 +83,17 @@ def _check_row(row: dict[str, str], machines: set[str]) -> tuple[str, str] | Non
 def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> MaintenanceSummary:
     """Rebuild ``maintenance_log`` and ``maintenance_rejects`` from every CMMS export."""
     folder = landing / MAINTENANCE_FOLDER
-    files = sorted(
-        (p for p in folder.glob("*.csv") if not p.name.startswith(".")),
-        key=lambda p: (p.stat().st_mtime_ns, p.name),
-    ) if folder.exists() else []
-    machines = {m for (m,) in con.execute("SELECT machine_id FROM machines WHERE active").fetchall()}
+    files = (
+        sorted(
+            (p for p in folder.glob("*.csv") if not p.name.startswith(".")),
+            key=lambda p: (p.stat().st_mtime_ns, p.name),
+        )
+        if folder.exists()
+        else []
+    )
+    machines = {
+        m for (m,) in con.execute("SELECT machine_id FROM machines WHERE active").fetchall()
+    }
     summary = MaintenanceSummary(files=len(files))
     orders: dict[str, tuple] = {}
     rejects: list[tuple] = []
@@ -83,8 +104,15 @@ def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> Maint
         header = next(reader, None)
         if header is None or [h.strip() for h in header] != COLUMNS:
             summary.rows_in += 1
-            rejects.append((rel, 1, ",".join(header or [])[:500], "not_a_maintenance_log",
-                            f"expected header {','.join(COLUMNS)}"))
+            rejects.append(
+                (
+                    rel,
+                    1,
+                    ",".join(header or [])[:500],
+                    "not_a_maintenance_log",
+                    f"expected header {','.join(COLUMNS)}",
+                )
+            )
             continue
         for row_values in reader:
             line = reader.line_num
@@ -92,8 +120,15 @@ def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> Maint
                 continue
             summary.rows_in += 1
             if len(row_values) != len(COLUMNS):
-                rejects.append((rel, line, ",".join(row_values)[:500], "wrong_column_count",
-                                f"expected {len(COLUMNS)} fields, found {len(row_values)}"))
+                rejects.append(
+                    (
+                        rel,
+                        line,
+                        ",".join(row_values)[:500],
+                        "wrong_column_count",
+                        f"expected {len(COLUMNS)} fields, found {len(row_values)}",
+                    )
+                )
                 continue
             row = dict(zip(COLUMNS, (v.strip() for v in row_values), strict=True))
             problem = _check_row(row, machines)
@@ -103,14 +138,24 @@ def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> Maint
             if row["work_order"] in orders:
                 summary.superseded += 1
             orders[row["work_order"]] = (
-                row["work_order"], row["machine_id"], _parse_ts(row["started_at"]),
+                row["work_order"],
+                row["machine_id"],
+                _parse_ts(row["started_at"]),
                 _parse_ts(row["finished_at"]) if row["finished_at"] else None,
-                row["kind"], row["action"], row["component"] or None, row["notes"] or None, rel, line,
+                row["kind"],
+                row["action"],
+                row["component"] or None,
+                row["notes"] or None,
+                rel,
+                line,
             )
     con.execute("DELETE FROM maintenance_log")
     con.execute("DELETE FROM maintenance_rejects")
     if orders:
-        con.executemany("INSERT INTO maintenance_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(orders.values()))
+        con.executemany(
+            "INSERT INTO maintenance_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(orders.values()),
+        )
     if rejects:
         con.executemany("INSERT INTO maintenance_rejects VALUES (?, ?, ?, ?, ?)", rejects)
     summary.rows_loaded = len(orders)

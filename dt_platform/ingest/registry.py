@@ -72,7 +72,9 @@ def parse_registry(text: str, *, source: str = "machines.yaml") -> list[Machine]
             try:
                 installed = dt.date.fromisoformat(str(installed))
             except ValueError as exc:
-                raise RegistryError(f"{where}: installed {installed!r} is not a YYYY-MM-DD date") from exc
+                raise RegistryError(
+                    f"{where}: installed {installed!r} is not a YYYY-MM-DD date"
+                ) from exc
         machines.append(
             Machine(
                 machine_id=machine_id,

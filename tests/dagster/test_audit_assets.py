@@ -29,7 +29,9 @@ def chain_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     simulate_line(
         SimConfig(machines=4, days=2, seed=9, start=DAY - dt.timedelta(days=1), interval_s=600),
-        home / "landing", truth_dir=home / "ground_truth", registry_path=home / "machines.yaml",
+        home / "landing",
+        truth_dir=home / "ground_truth",
+        registry_path=home / "machines.yaml",
     )
     with throwaway_anvil() as node:
         deploy(Settings(home=home, chain_port=node.port))
@@ -40,15 +42,18 @@ def chain_home(tmp_path_factory):
         ).success
         for day in (DAY - dt.timedelta(days=1), DAY):
             assert dg.materialize(
-                [ingestion.telemetry], partition_key=day.isoformat(), resources={"platform": platform}
+                [ingestion.telemetry],
+                partition_key=day.isoformat(),
+                resources={"platform": platform},
             ).success
         yield home, node, platform
 
 
 def test_audit_snapshot_anchors_and_verifies(chain_home) -> None:
     home, node, platform = chain_home
-    result = dg.materialize([audit.audit_snapshot], partition_key=DAY.isoformat(),
-                            resources={"platform": platform})
+    result = dg.materialize(
+        [audit.audit_snapshot], partition_key=DAY.isoformat(), resources={"platform": platform}
+    )
     assert result.success
     meta = result.asset_materializations_for_node("audit_snapshot")[0].metadata
     assert meta["status"].value == "anchored"
@@ -56,7 +61,9 @@ def test_audit_snapshot_anchors_and_verifies(chain_home) -> None:
     assert meta["gas_used"].value > 0
     check = result.get_asset_check_evaluations()[0]
     assert check.check_name == "anchor_matches_warehouse" and check.passed
-    anchor = AuditChain.connect(Settings(home=home, chain_port=node.port)).latest_anchor(DAY.isoformat())
+    anchor = AuditChain.connect(Settings(home=home, chain_port=node.port)).latest_anchor(
+        DAY.isoformat()
+    )
     assert anchor.cid == meta["cid"].value
 
     # Tamper with one value after anchoring: the check fails and names the record.
@@ -64,10 +71,16 @@ def test_audit_snapshot_anchors_and_verifies(chain_home) -> None:
         machine, sensor, ts = con.execute(
             "SELECT machine_id, sensor, ts FROM telemetry WHERE day = ? ORDER BY ts LIMIT 1", [DAY]
         ).fetchone()
-        con.execute("UPDATE telemetry SET value = value + 1 WHERE machine_id=? AND sensor=? AND ts=?",
-                    [machine, sensor, ts])
-    again = dg.materialize([audit.audit_snapshot], partition_key=DAY.isoformat(),
-                           resources={"platform": platform}, raise_on_error=False)
+        con.execute(
+            "UPDATE telemetry SET value = value + 1 WHERE machine_id=? AND sensor=? AND ts=?",
+            [machine, sensor, ts],
+        )
+    again = dg.materialize(
+        [audit.audit_snapshot],
+        partition_key=DAY.isoformat(),
+        resources={"platform": platform},
+        raise_on_error=False,
+    )
     # The rebuilt day is a new version (with a reason), so the chain now matches the tampered
     # warehouse: tampering is an edit that the anchors make visible, version 1 still holds the truth.
     meta2 = again.asset_materializations_for_node("audit_snapshot")[0].metadata
@@ -78,22 +91,30 @@ def test_outage_leaves_the_snapshot_pending_and_the_sensor_job_anchors_it(chain_
     home, node, platform = chain_home
     day = DAY - dt.timedelta(days=1)
     down = PlatformResource(home=str(home), chain_rpc=f"http://127.0.0.1:{_dead_port()}")
-    result = dg.materialize([audit.audit_snapshot], partition_key=day.isoformat(), resources={"platform": down})
+    result = dg.materialize(
+        [audit.audit_snapshot], partition_key=day.isoformat(), resources={"platform": down}
+    )
     assert result.success  # an outage is not a failure of the data: the snapshot waits on disk
     meta = result.asset_materializations_for_node("audit_snapshot")[0].metadata
     assert meta["status"].value == "pending_anchor"
     assert not result.get_asset_check_evaluations()[0].passed
 
     with dg.instance_for_test() as instance:
-        tick = audit.pending_anchors_sensor(dg.build_sensor_context(instance=instance, resources={"platform": platform}))
+        tick = audit.pending_anchors_sensor(
+            dg.build_sensor_context(instance=instance, resources={"platform": platform})
+        )
         assert isinstance(tick, dg.RunRequest)
-        run = audit.anchor_pending_job.execute_in_process(resources={"platform": platform}, instance=instance)
+        run = audit.anchor_pending_job.execute_in_process(
+            resources={"platform": platform}, instance=instance
+        )
         assert run.success
         anchored = [m for m in run.asset_materializations_for_node("anchor_pending_snapshots")]
         assert [m.partition for m in anchored] == [day.isoformat()]
         assert anchored[0].metadata["status"].value == "anchored"
         assert isinstance(
-            audit.pending_anchors_sensor(dg.build_sensor_context(instance=instance, resources={"platform": platform})),
+            audit.pending_anchors_sensor(
+                dg.build_sensor_context(instance=instance, resources={"platform": platform})
+            ),
             dg.SkipReason,
         )
     chain = AuditChain.connect(Settings(home=home, chain_port=node.port))

@@ -102,13 +102,27 @@ def test_landing_sensor_requests_ingestion_only_when_landing_changes(home: Path)
         ctx = dg.build_sensor_context(instance=instance, resources={"platform": platform})
         first = ingestion.landing_sensor(ctx)
         assert isinstance(first, dg.RunRequest)
-        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources={"platform": platform})
+        ctx = dg.build_sensor_context(
+            instance=instance, cursor=ctx.cursor, resources={"platform": platform}
+        )
         assert isinstance(ingestion.landing_sensor(ctx), dg.SkipReason)
         new_file = home / "landing" / "gw-late" / "late.jsonl"
         new_file.parent.mkdir()
-        new_file.write_text(json.dumps({"ts": "2026-03-03T00:00:00Z", "machine": "SMT-01",
-                                        "sensor": "vacuum", "value": 70, "unit": "kPa"}) + "\n")
-        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources={"platform": platform})
+        new_file.write_text(
+            json.dumps(
+                {
+                    "ts": "2026-03-03T00:00:00Z",
+                    "machine": "SMT-01",
+                    "sensor": "vacuum",
+                    "value": 70,
+                    "unit": "kPa",
+                }
+            )
+            + "\n"
+        )
+        ctx = dg.build_sensor_context(
+            instance=instance, cursor=ctx.cursor, resources={"platform": platform}
+        )
         again = ingestion.landing_sensor(ctx)
         assert isinstance(again, dg.RunRequest) and again.run_key != first.run_key
 
@@ -132,7 +146,9 @@ def test_late_data_sensor_requests_the_touched_days(home: Path) -> None:
         # Once a day is rebuilt after the data arrived, the sensor leaves it alone.
         day = min(keys)
         assert dg.materialize(
-            [ingestion.telemetry], partition_key=day, instance=instance,
+            [ingestion.telemetry],
+            partition_key=day,
+            instance=instance,
             resources={"platform": PlatformResource(home=str(home))},
         ).success
         fresh = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())

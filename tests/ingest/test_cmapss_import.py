@@ -15,7 +15,9 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmapss"
 pytestmark = [
     pytest.mark.cmapss,
     pytest.mark.slow,
-    pytest.mark.skipif(not (DATA / "train_FD001.txt").exists(), reason=f"C-MAPSS data not found in {DATA}"),
+    pytest.mark.skipif(
+        not (DATA / "train_FD001.txt").exists(), reason=f"C-MAPSS data not found in {DATA}"
+    ),
 ]
 
 
@@ -29,13 +31,19 @@ def test_fd001_is_ingested_exactly_through_the_landing_path(tmp_path: Path, monk
     with warehouse.write() as con:
         sync_registry(con, load_registry(tmp_path / "machines.yaml"))
         summary = ingest_landing(con, tmp_path / "landing")
-    train, test = read_cmapss_file(DATA / "train_FD001.txt"), read_cmapss_file(DATA / "test_FD001.txt")
+    train, test = (
+        read_cmapss_file(DATA / "train_FD001.txt"),
+        read_cmapss_file(DATA / "test_FD001.txt"),
+    )
     assert summary.rows_in == (train.height + test.height) * 24
     assert summary.rows_rejected == 0 and summary.rows_loaded == summary.rows_in
 
     with warehouse.read() as con:
-        assert con.execute(
-            "SELECT count(*) FROM machines WHERE machine_type = 'turbofan'"
-        ).fetchone()[0] == 200
+        assert (
+            con.execute("SELECT count(*) FROM machines WHERE machine_type = 'turbofan'").fetchone()[
+                0
+            ]
+            == 200
+        )
         assert from_warehouse(con, "FD001", "train").equals(train)
         assert from_warehouse(con, "FD001", "test").equals(test)

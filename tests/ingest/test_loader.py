@@ -43,7 +43,10 @@ class Line:
         path.write_bytes(content.encode() if isinstance(content, str) else content)
         # Distinct, increasing mtimes make arrival order explicit.
         self._tick += 1
-        os.utime(path, ns=(1_700_000_000_000_000_000 + self._tick, 1_700_000_000_000_000_000 + self._tick))
+        os.utime(
+            path,
+            ns=(1_700_000_000_000_000_000 + self._tick, 1_700_000_000_000_000_000 + self._tick),
+        )
         return path
 
     def ingest(self, now: dt.datetime = NOW):
@@ -104,8 +107,20 @@ def test_jsonl_and_parquet_load_with_declared_units(line: Line) -> None:
         "\n".join(
             json.dumps(r)
             for r in [
-                {"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "sensor": "spindle_temp", "value": 98.6, "unit": "degF"},
-                {"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "sensor": "vibration_rms", "value": 0.1, "unit": "in/s"},
+                {
+                    "ts": "2026-11-20T00:00:00Z",
+                    "machine": "CNC-01",
+                    "sensor": "spindle_temp",
+                    "value": 98.6,
+                    "unit": "degF",
+                },
+                {
+                    "ts": "2026-11-20T00:00:00Z",
+                    "machine": "CNC-01",
+                    "sensor": "vibration_rms",
+                    "value": 0.1,
+                    "unit": "in/s",
+                },
             ]
         )
         + "\n",
@@ -115,7 +130,10 @@ def test_jsonl_and_parquet_load_with_declared_units(line: Line) -> None:
             "machine_id": ["OVEN-01"],
             "sensor": ["heater_temp"],
             "unit": ["K"],
-            "ts": pa.array([dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)], pa.timestamp("us", tz="Asia/Ho_Chi_Minh")),
+            "ts": pa.array(
+                [dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)],
+                pa.timestamp("us", tz="Asia/Ho_Chi_Minh"),
+            ),
             "value": [573.15],
         }
     )
@@ -133,7 +151,10 @@ def test_jsonl_and_parquet_load_with_declared_units(line: Line) -> None:
 
 
 def test_redelivery_is_idempotent_and_a_changed_file_is_a_new_version(line: Line) -> None:
-    body = SMT_HEADER + "2026-11-20T00:00:00Z,SMT-01,70,10,100\n2026-11-20T00:01:00Z,SMT-01,70,10,100\n"
+    body = (
+        SMT_HEADER
+        + "2026-11-20T00:00:00Z,SMT-01,70,10,100\n2026-11-20T00:01:00Z,SMT-01,70,10,100\n"
+    )
     line.drop("gw-opcua/day.csv", body)
     first = line.ingest()
     assert first.rows_loaded == 6
@@ -153,7 +174,9 @@ def test_redelivery_is_idempotent_and_a_changed_file_is_a_new_version(line: Line
         ("gw-opcua/day.csv", 2, "loaded"),
     ]
     # The correction replaces the old version; the old readings stay on record, not in telemetry.
-    assert line.query("SELECT count(*), min(value) FROM readings_v WHERE sensor='vacuum_kpa'") == [(1, 69.0)]
+    assert line.query("SELECT count(*), min(value) FROM readings_v WHERE sensor='vacuum_kpa'") == [
+        (1, 69.0)
+    ]
     assert line.query("SELECT count(*) FROM readings") == [(9,)]
     assert_balanced(line)
 
@@ -168,7 +191,16 @@ def test_duplicated_and_conflicting_readings_are_rejected_with_the_first_kept(li
     )
     line.drop(
         "gw-mqtt/late.jsonl",
-        json.dumps({"ts": "2026-11-20T00:00:00Z", "machine": "SMT-01", "sensor": "vacuum", "value": 70, "unit": "kPa"}) + "\n",
+        json.dumps(
+            {
+                "ts": "2026-11-20T00:00:00Z",
+                "machine": "SMT-01",
+                "sensor": "vacuum",
+                "value": 70,
+                "unit": "kPa",
+            }
+        )
+        + "\n",
     )
     line.ingest()
     assert line.rejects() == [
@@ -195,13 +227,17 @@ def _csv_case(line: Line, rows: str) -> list[tuple]:
 
 
 def test_malformed_csv_line(line: Line) -> None:
-    rejects = _csv_case(line, '2026-11-20T00:00:00Z,SMT-01,"70,10,100\n2026-11-20T00:01:00Z,SMT-01,70,10,100\n')
+    rejects = _csv_case(
+        line, '2026-11-20T00:00:00Z,SMT-01,"70,10,100\n2026-11-20T00:01:00Z,SMT-01,70,10,100\n'
+    )
     assert rejects == [(2, None, "malformed_line")]
     assert line.query("SELECT count(*) FROM readings_v") == [(3,)]  # the next line still loads
 
 
 def test_wrong_column_count(line: Line) -> None:
-    rejects = _csv_case(line, "2026-11-20T00:00:00Z,SMT-01,70,10\n2026-11-20T00:01:00Z,SMT-01,70,10,100,5\n")
+    rejects = _csv_case(
+        line, "2026-11-20T00:00:00Z,SMT-01,70,10\n2026-11-20T00:01:00Z,SMT-01,70,10,100,5\n"
+    )
     assert rejects == [(2, None, "wrong_column_count"), (3, None, "wrong_column_count")]
 
 
@@ -219,7 +255,10 @@ def test_nan_and_inf(line: Line, token: str) -> None:
 
 
 def test_nan_in_jsonl(line: Line) -> None:
-    line.drop("gw-mqtt/n.jsonl", '{"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "sensor": "load", "value": NaN, "unit": "%"}\n')
+    line.drop(
+        "gw-mqtt/n.jsonl",
+        '{"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "sensor": "load", "value": NaN, "unit": "%"}\n',
+    )
     line.ingest()
     assert line.rejects() == [(1, "load", "non_finite_value")]
 
@@ -233,7 +272,10 @@ def test_unknown_machine(line: Line) -> None:
 
 
 def test_unknown_sensor(line: Line) -> None:
-    line.drop("gw-mqtt/s.jsonl", '{"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "sensor": "coolant_flow", "value": 3, "unit": "l/min"}\n')
+    line.drop(
+        "gw-mqtt/s.jsonl",
+        '{"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "sensor": "coolant_flow", "value": 3, "unit": "l/min"}\n',
+    )
     line.ingest()
     assert line.rejects() == [(1, "coolant_flow", "unknown_sensor")]
 
@@ -249,7 +291,9 @@ def test_unknown_unit_and_unit_of_the_wrong_quantity(line: Line) -> None:
 
 
 def test_timestamp_without_timezone_or_unparseable(line: Line) -> None:
-    rejects = _csv_case(line, "2026-11-20T00:00:00,SMT-01,70,,\nyesterday,SMT-01,70,,\n2026-11-20,SMT-01,70,,\n")
+    rejects = _csv_case(
+        line, "2026-11-20T00:00:00,SMT-01,70,,\nyesterday,SMT-01,70,,\n2026-11-20,SMT-01,70,,\n"
+    )
     assert rejects == [
         (2, "vacuum", "missing_timezone"),
         (3, "vacuum", "unparseable_timestamp"),
@@ -258,21 +302,30 @@ def test_timestamp_without_timezone_or_unparseable(line: Line) -> None:
 
 
 def test_naive_parquet_timestamps_are_rejected(line: Line) -> None:
-    table = pa.table({"machine_id": ["OVEN-01"], "sensor": ["fan_speed"], "unit": ["rpm"],
-                      "ts": pa.array([dt.datetime(2026, 11, 20)], pa.timestamp("us")), "value": [900.0]})
+    table = pa.table(
+        {
+            "machine_id": ["OVEN-01"],
+            "sensor": ["fan_speed"],
+            "unit": ["rpm"],
+            "ts": pa.array([dt.datetime(2026, 11, 20)], pa.timestamp("us")),
+            "value": [900.0],
+        }
+    )
     pq.write_table(table, line.landing / "naive.parquet")
     line.ingest()
     assert line.rejects() == [(0, "fan_speed", "missing_timezone")]
 
 
 def test_far_future_timestamp(line: Line) -> None:
-    assert _csv_case(line, "2030-01-01T00:00:00Z,SMT-01,70,,\n2026-11-25T13:00:00Z,SMT-01,70,,\n") == [
-        (2, "vacuum", "future_timestamp")
-    ]
+    assert _csv_case(
+        line, "2030-01-01T00:00:00Z,SMT-01,70,,\n2026-11-25T13:00:00Z,SMT-01,70,,\n"
+    ) == [(2, "vacuum", "future_timestamp")]
 
 
 def test_out_of_range_value(line: Line) -> None:
-    assert _csv_case(line, "2026-11-20T00:00:00Z,SMT-01,70,10,-500\n") == [(2, "head_temp", "out_of_range")]
+    assert _csv_case(line, "2026-11-20T00:00:00Z,SMT-01,70,10,-500\n") == [
+        (2, "head_temp", "out_of_range")
+    ]
 
 
 def test_empty_file_is_quarantined(line: Line) -> None:
@@ -284,9 +337,17 @@ def test_empty_file_is_quarantined(line: Line) -> None:
 
 
 def test_truncated_parquet_is_quarantined(line: Line) -> None:
-    table = pa.table({"machine_id": ["OVEN-01"] * 100, "sensor": ["fan_speed"] * 100, "unit": ["rpm"] * 100,
-                      "ts": pa.array([dt.datetime(2026, 11, 20, tzinfo=dt.UTC)] * 100, pa.timestamp("us", tz="UTC")),
-                      "value": [900.0] * 100})
+    table = pa.table(
+        {
+            "machine_id": ["OVEN-01"] * 100,
+            "sensor": ["fan_speed"] * 100,
+            "unit": ["rpm"] * 100,
+            "ts": pa.array(
+                [dt.datetime(2026, 11, 20, tzinfo=dt.UTC)] * 100, pa.timestamp("us", tz="UTC")
+            ),
+            "value": [900.0] * 100,
+        }
+    )
     pq.write_table(table, line.landing / "full.parquet")
     data = (line.landing / "full.parquet").read_bytes()
     (line.landing / "full.parquet").unlink()
@@ -326,7 +387,9 @@ def test_a_file_that_is_not_a_dump_is_quarantined(line: Line, name: str, content
 
 
 def test_missing_json_fields(line: Line) -> None:
-    line.drop("gw-mqtt/m.jsonl", '{"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "value": 1}\n')
+    line.drop(
+        "gw-mqtt/m.jsonl", '{"ts": "2026-11-20T00:00:00Z", "machine": "CNC-01", "value": 1}\n'
+    )
     line.ingest()
     assert line.rejects() == [(1, None, "missing_field")]
 
@@ -353,7 +416,10 @@ def test_line_numbers_survive_blank_and_refused_lines(line: Line) -> None:
         "2026-11-20T00:02:00Z,SMT-01,70,10,100\n"
         "2026-11-20T00:03:00Z,SMT-01,70,10,-900\n"
     )
-    assert _csv_case(line, rows) == [(4, "vacuum", "non_numeric_value"), (8, "head_temp", "out_of_range")]
+    assert _csv_case(line, rows) == [
+        (4, "vacuum", "non_numeric_value"),
+        (8, "head_temp", "out_of_range"),
+    ]
 
 
 # --- robustness of the fast path -----------------------------------------------------------------
@@ -366,7 +432,7 @@ def test_an_unbalanced_quote_in_a_large_file_rejects_only_its_line(line: Line) -
     rows = []
     for i in range(5000):
         ts = (t0 + dt.timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
-        rows.append(f'{ts},SMT-01,{chr(34) if i == 49 else ""}70,10,100')
+        rows.append(f"{ts},SMT-01,{chr(34) if i == 49 else ''}70,10,100")
     line.drop("gw-opcua/big.csv", SMT_HEADER + "\n".join(rows) + "\n")
     summary = line.ingest()
     assert summary.count("loaded") == 1

@@ -20,7 +20,9 @@ def flagged(tmp_path_factory):
     home: Path = tmp_path_factory.mktemp("quality")
     simulate_line(
         SimConfig(machines=8, days=3, seed=21, start=START, interval_s=60, fault_scale=4.0),
-        home / "landing", truth_dir=home / "truth", registry_path=home / "machines.yaml",
+        home / "landing",
+        truth_dir=home / "truth",
+        registry_path=home / "machines.yaml",
     )
     warehouse = Warehouse(home / "warehouse.duckdb")
     with warehouse.write() as con:
