@@ -72,20 +72,11 @@ def _with_day(schema: dict) -> dict:
 
 STATE_SCHEMA = _with_day(
     {
-        "machine_id": pl.String(),
-        "ts": fleet.UTC_US,
-        "machine_type": pl.String(),
-        "component_installed_at": fleet.UTC_US,
-        "damage": pl.Float64(),
-        "damage_rate_per_h": pl.Float64(),
-        "rul_physics_h": pl.Float64(),
-        "rul_physics_lo_h": pl.Float64(),
-        "rul_physics_hi_h": pl.Float64(),
-        "dominant_stress": pl.String(),
-        "stage": pl.String(),
-        "physics_version": pl.String(),
-        "note": pl.String(),
+        ("ts" if c == "as_of" else c): t
+        for c, t in damage.STATE_SCHEMA.items()
+        if c != "physics_params_version"  # the registered version replaces it
     }
+    | {"physics_version": pl.String()}
 )
 TRAJECTORY_SCHEMA = _with_day({**damage.TRAJECTORY_SCHEMA, "physics_version": pl.String()})
 FEATURES_SCHEMA = _with_day({**fleet.BASE_SCHEMA, "physics_version": pl.String()})

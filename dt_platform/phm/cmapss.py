@@ -301,6 +301,22 @@ def _ml_stage(
     return feats, ml
 
 
+def _fit_fuser(rows: pl.DataFrame, config: PipelineConfig, **options: Any) -> Fuser:
+    """A fuser on out-of-fold ``rows`` with the pipeline's fusion settings, cross-fitted by unit."""
+    return Fuser.fit(
+        rows,
+        truth="rul",
+        groups=UNIT,
+        method=config.fusion_method,
+        n_knots=config.fusion_knots,
+        asymmetry=config.fusion_asymmetry,
+        coverage=config.coverage,
+        n_splits=config.n_splits,
+        seed=config.seed,
+        **options,
+    )
+
+
 def _fuse(
     feats: pl.DataFrame, ml_oof: pl.DataFrame, config: PipelineConfig
 ) -> tuple[Fuser, dict[str, Any]]:
@@ -310,17 +326,7 @@ def _fuse(
         .hstack(ml_oof)
         .filter(pl.col("rul") <= config.horizon)
     )
-    fuser = Fuser.fit(
-        oof,
-        truth="rul",
-        groups=UNIT,
-        method=config.fusion_method,
-        n_knots=config.fusion_knots,
-        asymmetry=config.fusion_asymmetry,
-        coverage=config.coverage,
-        n_splits=config.n_splits,
-        seed=config.seed,
-    )
+    fuser = _fit_fuser(oof, config)
     y = oof["rul"].to_numpy()
     cv = {
         **fuser.cv,
@@ -450,18 +456,7 @@ def select_physics(
     # physics slot, i.e. ML recalibrated (and un-capped) along its own output. A physics branch
     # earns its place only by beating this, not merely by beating raw ML.
     base = feats.select(UNIT, TIME, "rul").hstack(ml_oof).filter(pl.col("rul") <= config.horizon)
-    alone = Fuser.fit(
-        base,
-        truth="rul",
-        groups=UNIT,
-        method=config.fusion_method,
-        n_knots=config.fusion_knots,
-        asymmetry=config.fusion_asymmetry,
-        coverage=config.coverage,
-        n_splits=config.n_splits,
-        seed=config.seed,
-        physics_cols=ML_COLS,
-    ).cv
+    alone = _fit_fuser(base, config, physics_cols=ML_COLS).cv
     return {
         "candidates": rows,
         "ml_recalibrated_no_physics": {

@@ -551,6 +551,42 @@ def _dominant_stress(history: History, machine_id: str, stress: MachineStress, f
     return law.describe(values)
 
 
+def machine_trajectory(
+    history: History,
+    fit: TypeFit,
+    machine_id: str,
+    hours: np.ndarray | None = None,
+    *,
+    n_draws: int = N_DRAWS,
+    seed: int = 0,
+) -> pl.DataFrame | None:
+    """Trajectory rows (:data:`TRAJECTORY_SCHEMA`) of one machine under a usable fit, for
+    ``hours`` (indices into its stress history; None: every hour), or None without telemetry.
+
+    The Monte-Carlo interval runs for the asked hours only, so a day of a long history costs a
+    day; a row equals the matching row of the full trajectory."""
+    rows = _machine_rows(history, fit, machine_id, hours, n_draws, seed)
+    if rows is None:
+        return None
+    stress = history.stress[machine_id]
+    return pl.DataFrame(
+        {
+            "machine_id": machine_id,
+            "machine_type": fit.machine_type,
+            "ts": [hour_to_datetime(stress.hour0 + int(h) + 1) for h in rows.hours],
+            "component_installed_at": rows.installed,
+            "exposure": rows.exposure,
+            "damage": rows.damage,
+            "damage_rate_per_h": rows.rate,
+            "rul_physics_h": rows.rul,
+            "rul_physics_lo_h": rows.lo,
+            "rul_physics_hi_h": rows.hi,
+            "stage": rows.stage,
+        },
+        schema=TRAJECTORY_SCHEMA,
+    )
+
+
 def damage_trajectory(
     history: History,
     fleet: FleetPhysics,
@@ -571,28 +607,9 @@ def damage_trajectory(
         fit = fleet.types.get(info.machine_type) if info else None
         if info is None or fit is None or not fit.usable:
             continue
-        rows = _machine_rows(history, fit, machine_id, None, n_draws, seed)
-        if rows is None:
-            continue
-        stress = history.stress[machine_id]
-        frames.append(
-            pl.DataFrame(
-                {
-                    "machine_id": machine_id,
-                    "machine_type": info.machine_type,
-                    "ts": [hour_to_datetime(stress.hour0 + int(h) + 1) for h in rows.hours],
-                    "component_installed_at": rows.installed,
-                    "exposure": rows.exposure,
-                    "damage": rows.damage,
-                    "damage_rate_per_h": rows.rate,
-                    "rul_physics_h": rows.rul,
-                    "rul_physics_lo_h": rows.lo,
-                    "rul_physics_hi_h": rows.hi,
-                    "stage": rows.stage,
-                },
-                schema=TRAJECTORY_SCHEMA,
-            ).with_columns(pl.col(pl.Float64).fill_nan(None))
-        )
+        frame = machine_trajectory(history, fit, machine_id, n_draws=n_draws, seed=seed)
+        if frame is not None:
+            frames.append(frame.with_columns(pl.col(pl.Float64).fill_nan(None)))
     if not frames:
         return pl.DataFrame(schema=TRAJECTORY_SCHEMA)
     out = pl.concat(frames)

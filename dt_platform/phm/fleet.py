@@ -1268,30 +1268,15 @@ def physics_hourly(
         want = np.arange(max(0, since_hour - stress.hour0), stress.n_hours)
         if want.size == 0:
             continue
-        ts = [hour_to_datetime(stress.hour0 + int(h) + 1) for h in want]
         fit = fleet.types.get(info.machine_type)
         if fit is not None and fit.usable:
-            # the want-path of damage_trajectory: same rows, Monte-Carlo only where asked
-            rows = damage_mod._machine_rows(history, fit, machine_id, want, n_draws, seed)
-            if rows is None:
-                continue
-            frame = pl.DataFrame(
-                {
-                    "machine_id": machine_id,
-                    "machine_type": info.machine_type,
-                    "ts": ts,
-                    "component_installed_at": rows.installed,
-                    "exposure": rows.exposure,
-                    "damage": rows.damage,
-                    "damage_rate_per_h": rows.rate,
-                    "rul_physics_h": rows.rul,
-                    "rul_physics_lo_h": rows.lo,
-                    "rul_physics_hi_h": rows.hi,
-                    "stage": rows.stage,
-                },
-                schema=damage_mod.TRAJECTORY_SCHEMA,
+            frame = damage_mod.machine_trajectory(
+                history, fit, machine_id, want, n_draws=n_draws, seed=seed
             )
+            if frame is None:
+                continue
         else:
+            ts = [hour_to_datetime(stress.hour0 + int(h) + 1) for h in want]
             frame = pl.DataFrame(
                 {"machine_id": machine_id, "machine_type": info.machine_type, "ts": ts},
                 schema={"machine_id": pl.String(), "machine_type": pl.String(), "ts": UTC_US},
