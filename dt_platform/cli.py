@@ -9,8 +9,9 @@ import click
 from dt_platform import __version__
 from dt_platform.sim.cli import simulate
 from dt_platform.trust.audit_cli import prove, verify
-from dt_platform.trust.chain_cli import chain, roles
+from dt_platform.trust.chain_cli import chain, grants, roles
 from dt_platform.trust.ipfs.cli import ipfs
+from dt_platform.trust.wallet_cli import wallet
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,9 +75,11 @@ def cmapss_import(data_dir: Path, subset: str) -> None:
 main.add_command(simulate)
 main.add_command(chain)
 main.add_command(roles)
+main.add_command(grants)
 main.add_command(ipfs)
 main.add_command(verify)
 main.add_command(prove)
+main.add_command(wallet)
 
 
 if __name__ == "__main__":

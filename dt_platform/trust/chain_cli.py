@@ -1,10 +1,13 @@
-"""``dt-platform chain …`` and ``dt-platform roles …``: the local chain, deployment and roles.
+"""``dt-platform chain …``, ``roles …`` and ``grants …``: the local chain, deployment, roles and
+data-sharing grants.
 
-Wire into the main CLI with ``main.add_command(chain)`` and ``main.add_command(roles)``.
+Wire into the main CLI with ``main.add_command(chain)``, ``(roles)`` and ``(grants)``.
 Exit codes: 0 ok, 1 the chain said no (or bad input), 3 the chain could not be reached (retry).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -23,7 +26,7 @@ from dt_platform.trust.chain import (
 from dt_platform.trust.chain.artifacts import error_decoder
 from dt_platform.trust.cli_errors import with_service_errors
 
-__all__ = ["chain", "roles"]
+__all__ = ["chain", "grants", "roles"]
 
 
 # --- chain --------------------------------------------------------------------------------------
@@ -151,13 +154,7 @@ def revoke(role: str, address: str) -> None:
 @with_service_errors
 def list_cmd(address: str | None) -> None:
     """Members of every role, or the roles of ADDRESS."""
-    settings = load_settings()
-    node = connect_node(settings.effective_chain_rpc)
-    deployment = load_deployment(settings)
-    if deployment is None:
-        raise ChainError("contracts are not deployed: run `dt-platform chain deploy`")
-    verify_deployment(node, deployment, settings)
-    client = AuditChain(node, deployment, None)
+    client = AuditChain.connect(load_settings(), read_only=True)
     if address:
         held = sorted(client.roles_of(address), key=list(ROLE_IDS).index)
         click.echo(f"{address}: {', '.join(held) if held else '(no roles)'}")
@@ -165,3 +162,63 @@ def list_cmd(address: str | None) -> None:
     for role in ROLE_IDS:
         members = client.members(role)
         click.echo(f"{role:<11} {', '.join(members) if members else '-'}")
+
+
+# --- grants -------------------------------------------------------------------------------------
+
+
+@click.group()
+def grants() -> None:
+    """Data-sharing grants: a dataset (e.g. production/smt_placer) shared with an account."""
+
+
+def _manager_client() -> AuditChain:
+    """Signed by DT_CHAIN_KEY or, on the local dev chain, the dev MANAGER key."""
+    return AuditChain.connect(load_settings(), dev_role="MANAGER")
+
+
+@grants.command(name="grant")
+@click.argument("dataset")
+@click.argument("address")
+@click.option(
+    "--days", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True
+)
+@with_service_errors
+def grant_access(dataset: str, address: str, days: float) -> None:
+    """Share DATASET with ADDRESS for --days (needs MANAGER)."""
+    expires = datetime.now(UTC) + timedelta(days=days)
+    result = _manager_client().grant_access(dataset, address, expires)
+    click.echo(
+        f"shared {dataset} with {address} until {expires:%Y-%m-%d %H:%M} UTC (tx {result.tx_hash})"
+    )
+
+
+@grants.command(name="revoke")
+@click.argument("dataset")
+@click.argument("address")
+@with_service_errors
+def revoke_access(dataset: str, address: str) -> None:
+    """End ADDRESS's access to DATASET now (needs MANAGER)."""
+    result = _manager_client().revoke_access(dataset, address)
+    click.echo(f"revoked {address}'s access to {dataset} (tx {result.tx_hash})")
+
+
+@grants.command(name="list")
+@click.argument("dataset", required=False)
+@click.option("--address", help="List the datasets shared with this account instead.")
+@with_service_errors
+def list_grants(dataset: str | None, address: str | None) -> None:
+    """Grants of DATASET, or the datasets shared with --address."""
+    if bool(dataset) == bool(address):
+        raise click.UsageError("name a DATASET or an --address (one of them)")
+    client = AuditChain.connect(load_settings(), read_only=True)
+    if address:
+        for name in sorted(client.datasets_of(address)):
+            expiry = client.grant_expiry(name, address)
+            state = f"until {expiry:%Y-%m-%d %H:%M} UTC" if expiry else "expired"
+            click.echo(f"{name:<28} {state}")
+        return
+    for grant in client.grants(dataset):
+        until = datetime.fromtimestamp(grant.expires_at, UTC)
+        state = "active" if grant.active else "expired"
+        click.echo(f"{grant.grantee}  until {until:%Y-%m-%d %H:%M} UTC  {state}")

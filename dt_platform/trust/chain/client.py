@@ -145,6 +145,7 @@ class AuditChain:
         key: str | None = None,
         *,
         dev_role: str = "OPERATOR",
+        read_only: bool = False,
         timeout: float = 10.0,
         receipt_timeout: float = 120.0,
     ) -> AuditChain:
@@ -152,13 +153,14 @@ class AuditChain:
 
         ``key`` defaults to ``settings.chain_key`` and, on the local dev chain only, to the key of
         the dev account holding ``dev_role`` (the OPERATOR, i.e. the pipeline publisher, unless
-        told otherwise). anvil's public dev keys are refused on any other chain. Raises
+        told otherwise). anvil's public dev keys are refused on any other chain. ``read_only``
+        connects without any key (views only), e.g. for the dashboard. Raises
         :class:`ChainUnavailable` if the node cannot be reached and :class:`ChainError` if the
         chain id or the deployed code do not match ``deployment.json``.
         """
         node = connect_node(settings.effective_chain_rpc, timeout)
-        key = key or settings.chain_key
-        if key is None and node.is_dev_chain:
+        key = None if read_only else key or settings.chain_key
+        if key is None and node.is_dev_chain and not read_only:
             key = dev_key(dev_role)
         account = account_from_key(key, node) if key is not None else None
         deployment = load_deployment(settings)
@@ -405,6 +407,14 @@ class AuditChain:
             active = self.has_access(dataset, grantee)
             result.append(Grant(dataset, to_checksum_address(grantee), int(expires_at), active))
         return result
+
+    def grant_expiry(self, dataset: str, account: str) -> datetime | None:
+        """When ``account``'s access to ``dataset`` ends, or ``None`` if it has none now."""
+        account = to_checksum_address(account)
+        if not self.has_access(dataset, account):
+            return None
+        fn = self.grants_contract.functions.expiryOf(dataset, account)
+        return datetime.fromtimestamp(int(self._call(fn, "read grants")), UTC)
 
     def datasets_of(self, account: str) -> list[str]:
         """Datasets shared with ``account`` (expired grants included)."""

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard (see streamlit_app.py)."""

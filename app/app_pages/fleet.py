@@ -1,0 +1,87 @@
+"""Fleet health: every machine's remaining useful life with its 90 % interval, and its alert."""
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from app import session
+
+session.guard("fleet")
+st.title("Fleet health")
+
+days = session.query("prediction_days")
+if not days:
+    st.info("No predictions yet: the prognostics assets have not materialized a day.")
+    st.stop()
+day = st.selectbox("Day (UTC)", days, format_func=lambda d: d.isoformat())
+status: pl.DataFrame = session.query("fleet_status", day)
+
+with_estimate = status.filter(pl.col("rul_fused_h").is_not_null())
+alerts = status.filter(pl.col("severity").is_not_null())
+cols = st.columns(4)
+cols[0].metric("Active machines", status.height)
+cols[1].metric("With a RUL estimate", with_estimate.height)
+cols[2].metric("Maintenance alerts", alerts.height)
+shortest = with_estimate["rul_fused_h"].min() if with_estimate.height else None
+cols[3].metric("Shortest RUL", f"{shortest:,.0f} h" if shortest is not None else "–")
+
+table = status.with_columns(
+    pl.format(
+        "{} – {} h",
+        pl.col("rul_fused_lo_h").round(0).cast(pl.Int64),
+        pl.col("rul_fused_hi_h").round(0).cast(pl.Int64),
+    ).alias("interval_90")
+).select(
+    "machine_id",
+    "machine_type",
+    "line",
+    "rul_fused_h",
+    "interval_90",
+    "rul_physics_h",
+    "rul_ml_h",
+    "basis",
+    "probability",
+    "severity",
+    "reason",
+    "note",
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        "machine_id": "machine",
+        "machine_type": "type",
+        "rul_fused_h": st.column_config.NumberColumn("RUL (fused)", format="%.0f h"),
+        "interval_90": "90 % interval",
+        "rul_physics_h": st.column_config.NumberColumn("physics", format="%.0f h"),
+        "rul_ml_h": st.column_config.NumberColumn("data (XGBoost)", format="%.0f h"),
+        "probability": st.column_config.ProgressColumn(
+            "P(failure in horizon)", min_value=0.0, max_value=1.0, format="%.2f"
+        ),
+    },
+)
+
+st.subheader("RUL over time")
+ranked = with_estimate.sort("rul_fused_h")["machine_id"].to_list()
+chosen = st.multiselect("Machines", status["machine_id"].to_list(), default=ranked[:3])
+if chosen:
+    history: pl.DataFrame = session.query("rul_history", chosen)
+    base = alt.Chart(history.to_pandas()).encode(
+        x=alt.X("ts:T", title="time (UTC)"), color=alt.Color("machine_id:N", title="machine")
+    )
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y(
+            "rul_fused_lo_h:Q", title="remaining useful life (h)", scale=alt.Scale(type="symlog")
+        ),
+        y2="rul_fused_hi_h:Q",
+    )
+    line = base.mark_line(point=True).encode(
+        y="rul_fused_h:Q",
+        tooltip=["machine_id", "ts:T", "rul_fused_h", "rul_fused_lo_h", "rul_fused_hi_h", "basis"],
+    )
+    st.altair_chart(band + line, width="stretch")
+    st.caption(
+        "Line: fused estimate; band: its 90 % interval (log scale). `basis` says what an "
+        "estimate rests on: `fused`, or `physics_only` while too few failures are known to train "
+        "the data branch."
+    )

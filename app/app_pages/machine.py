@@ -1,0 +1,142 @@
+"""One machine: its sensors hour by hour, the physics damage of the component in service, its
+RUL estimates over time and its work orders."""
+
+import datetime as dt
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from app import session
+from dt_platform.phm.fleet import TYPE_SIGNALS
+
+
+def health_sensors(machine_type: str, available: list[str]) -> list[str]:
+    """The sensors that tell a machine's health (its failure criteria first), else the first two."""
+    spec = TYPE_SIGNALS.get(machine_type)
+    if spec is None:
+        return available[:2]
+    wanted = [limit.sensor for limit in spec.limits] + list(spec.sensors)
+    return [s for s in dict.fromkeys(wanted) if s in available][:2]
+
+
+session.guard("machine")
+st.title("Machine detail")
+
+machines: pl.DataFrame = session.query("machines")
+if machines.is_empty():
+    st.info("No machine is registered yet.")
+    st.stop()
+machine_id = st.selectbox("Machine", machines["machine_id"].to_list())
+machine = machines.row(by_predicate=pl.col("machine_id") == machine_id, named=True)
+st.caption(
+    f"{machine['machine_type']} · line {machine['line']} · gateway {machine['gateway']} · "
+    f"installed {machine['installed']} · {'active' if machine['active'] else 'inactive'}"
+)
+
+history: pl.DataFrame = session.query("rul_history", [machine_id])
+if history.height:
+    latest = history.row(-1, named=True)
+    cols = st.columns(4)
+    cols[0].metric("RUL (fused)", f"{latest['rul_fused_h']:,.0f} h")
+    cols[1].metric(
+        "90 % interval", f"{latest['rul_fused_lo_h']:,.0f} – {latest['rul_fused_hi_h']:,.0f} h"
+    )
+    cols[2].metric(
+        "physics / data",
+        f"{latest['rul_physics_h']:,.0f} / "
+        + (f"{latest['rul_ml_h']:,.0f} h" if latest["rul_ml_h"] is not None else "– h"),
+    )
+    cols[3].metric("basis", latest["basis"])
+    long = history.unpivot(
+        index="ts",
+        on=["rul_fused_h", "rul_physics_h", "rul_ml_h"],
+        variable_name="estimate",
+        value_name="rul_h",
+    ).drop_nulls("rul_h")
+    band = (
+        alt.Chart(history.to_pandas())
+        .mark_area(opacity=0.15)
+        .encode(x="ts:T", y="rul_fused_lo_h:Q", y2="rul_fused_hi_h:Q")
+    )
+    lines = (
+        alt.Chart(long.to_pandas())
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("ts:T", title="time (UTC)"),
+            y=alt.Y("rul_h:Q", title="remaining useful life (h)", scale=alt.Scale(type="symlog")),
+            color=alt.Color("estimate:N", title="estimate"),
+            strokeDash=alt.condition(
+                alt.datum.estimate == "rul_fused_h", alt.value([1, 0]), alt.value([4, 3])
+            ),
+        )
+    )
+    st.altair_chart(band + lines, width="stretch")
+else:
+    st.caption("No prediction for this machine yet.")
+
+st.subheader("Sensors")
+sensors: pl.DataFrame = session.query("machine_sensors", machine["machine_type"])
+today = dt.datetime.now(dt.UTC).date()
+newest = max(session.query("prediction_days"), default=today)
+picked = st.date_input(
+    "Days (UTC)", value=(newest - dt.timedelta(days=6), newest), max_value=max(today, newest)
+)
+# while a range is being picked the widget holds only its first day
+start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (newest, newest)
+chosen = st.multiselect(
+    "Sensors",
+    sensors["sensor"].to_list(),
+    default=health_sensors(machine["machine_type"], sensors["sensor"].to_list()),
+    format_func=lambda s: (
+        f"{s} ({sensors.row(by_predicate=pl.col('sensor') == s, named=True)['unit']})"
+    ),
+)
+if chosen:
+    hourly: pl.DataFrame = session.query("sensor_hourly", machine_id, chosen, start, end)
+    if hourly.is_empty():
+        st.caption("No readings in these days.")
+    else:
+        chart = (
+            alt.Chart(hourly.to_pandas())
+            .mark_line()
+            .encode(
+                x=alt.X("hour:T", title="hour (UTC)"),
+                y=alt.Y("mean:Q", title="hourly mean"),
+                row=alt.Row("sensor:N", title=None),
+                tooltip=["hour:T", "sensor", "mean", "min", "max", "readings", "flagged"],
+            )
+            .properties(height=140)
+            .resolve_scale(y="independent")
+        )
+        st.altair_chart(chart, width="stretch")
+        flagged = int(hourly["flagged"].sum())
+        st.caption(
+            f"{int(hourly['readings'].sum()):,} readings, {flagged:,} flagged by the quality "
+            "checks (spikes, stuck values; excluded from the means)."
+        )
+
+st.subheader("Physics damage of the component in service")
+damage: pl.DataFrame = session.query("damage_history", machine_id)
+if damage.is_empty():
+    st.caption("No physics state yet.")
+else:
+    chart = (
+        alt.Chart(damage.to_pandas())
+        .mark_line()
+        .encode(
+            x=alt.X("ts:T", title="time (UTC)"),
+            y=alt.Y("damage:Q", title="damage D (failure at 1)"),
+            color=alt.Color("stage:N"),
+            detail="component_installed_at:T",
+            tooltip=["ts:T", "damage", "damage_rate_per_h", "stage"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+
+st.subheader("Work orders")
+orders: pl.DataFrame = session.query("work_orders", machine_id)
+if orders.is_empty():
+    st.caption("No work order for this machine.")
+else:
+    st.dataframe(orders, hide_index=True)

@@ -1,0 +1,354 @@
+"""Read-only queries behind the dashboard pages, one function per question a page asks.
+
+Each takes an open DuckDB connection (the dashboard opens the warehouse read-only and only for
+the query) and returns a polars frame; a table that does not exist yet (a fresh platform) reads
+as an empty frame, so pages show "nothing yet" instead of failing. Nothing here touches
+Streamlit, so it is unit-tested on a warehouse the platform itself built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import duckdb
+import polars as pl
+
+__all__ = [
+    "alert_history",
+    "alerts_of_day",
+    "audit_snapshots",
+    "damage_history",
+    "fleet_status",
+    "latest_prediction_day",
+    "machine_sensors",
+    "machines",
+    "prediction_days",
+    "production_by_day",
+    "rul_history",
+    "sensor_hourly",
+    "work_orders",
+]
+
+# What each machine type produces, counted from its hourly features: (label, rate column). The
+# rate is the mean over the hour's active readings, so output = rate x 60 x active fraction.
+THROUGHPUT = {
+    "smt_placer": ("placements", "placement_rate_per_min"),
+    "servo_drive": ("power cycles", "power_cycles_per_min"),
+}
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def _query(
+    con: duckdb.DuckDBPyConnection,
+    needs: Iterable[str],
+    sql: str,
+    params: dict | list | None = None,
+    *,
+    empty: dict[str, pl.DataType],
+) -> pl.DataFrame:
+    if not set(needs) <= _tables(con):
+        return pl.DataFrame(schema=empty)
+    return con.execute(sql, params or {}).pl()
+
+
+def machines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The registry (digital model): every machine with its type, line and gateway."""
+    return _query(
+        con,
+        ["machines"],
+        """SELECT machine_id, machine_type, line, gateway, installed, active
+           FROM machines ORDER BY machine_id""",
+        empty={
+            "machine_id": pl.String,
+            "machine_type": pl.String,
+            "line": pl.String,
+            "gateway": pl.String,
+            "installed": pl.Date,
+            "active": pl.Boolean,
+        },
+    )
+
+
+def prediction_days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """Days that have predictions, newest first."""
+    if "rul_predictions" not in _tables(con):
+        return []
+    rows = con.execute("SELECT DISTINCT day FROM rul_predictions ORDER BY day DESC").fetchall()
+    return [d for (d,) in rows]
+
+
+def latest_prediction_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    days = prediction_days(con)
+    return days[0] if days else None
+
+
+_FLEET_SCHEMA = {
+    "machine_id": pl.String,
+    "machine_type": pl.String,
+    "line": pl.String,
+    "ts": pl.Datetime("us", "UTC"),
+    "rul_fused_h": pl.Float64,
+    "rul_fused_lo_h": pl.Float64,
+    "rul_fused_hi_h": pl.Float64,
+    "rul_physics_h": pl.Float64,
+    "rul_ml_h": pl.Float64,
+    "basis": pl.String,
+    "stage": pl.String,
+    "probability": pl.Float64,
+    "severity": pl.String,
+    "reason": pl.String,
+    "note": pl.String,
+}
+
+
+def fleet_status(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+    """Per active machine, its newest prediction of ``day`` and, where raised, that day's alert.
+
+    Machines without a prediction that day are listed with empty estimates (so a machine that
+    stopped reporting is visible, not missing).
+    """
+    return _query(
+        con,
+        ["machines", "rul_predictions", "maintenance_alerts"],
+        """WITH p AS (
+               SELECT * FROM rul_predictions WHERE day = $day
+               QUALIFY row_number() OVER (PARTITION BY machine_id ORDER BY ts DESC) = 1),
+           a AS (
+               SELECT * FROM maintenance_alerts WHERE day = $day
+               QUALIFY row_number() OVER (PARTITION BY machine_id ORDER BY ts DESC) = 1)
+           SELECT m.machine_id, m.machine_type, m.line, p.ts,
+                  p.rul_fused_h, p.rul_fused_lo_h, p.rul_fused_hi_h,
+                  p.rul_physics_h, p.rul_ml_h, p.basis, p.stage,
+                  a.probability, a.severity, a.reason, p.note
+           FROM machines m
+           LEFT JOIN p USING (machine_id)
+           LEFT JOIN a USING (machine_id)
+           WHERE m.active
+           ORDER BY a.probability DESC NULLS LAST, p.rul_fused_h ASC NULLS LAST, m.machine_id""",
+        {"day": day},
+        empty=_FLEET_SCHEMA,
+    )
+
+
+def rul_history(con: duckdb.DuckDBPyConnection, machine_ids: list[str]) -> pl.DataFrame:
+    """Every daily prediction of the machines, oldest first: the three estimates and the band."""
+    return _query(
+        con,
+        ["rul_predictions"],
+        """SELECT machine_id, ts, rul_fused_h, rul_fused_lo_h, rul_fused_hi_h,
+                  rul_physics_h, rul_ml_h, basis, model_version
+           FROM rul_predictions
+           WHERE machine_id IN (SELECT unnest($ids))
+           ORDER BY machine_id, ts""",
+        {"ids": machine_ids},
+        empty={
+            "machine_id": pl.String,
+            "ts": pl.Datetime("us", "UTC"),
+            "rul_fused_h": pl.Float64,
+            "rul_fused_lo_h": pl.Float64,
+            "rul_fused_hi_h": pl.Float64,
+            "rul_physics_h": pl.Float64,
+            "rul_ml_h": pl.Float64,
+            "basis": pl.String,
+            "model_version": pl.String,
+        },
+    )
+
+
+def machine_sensors(con: duckdb.DuckDBPyConnection, machine_type: str) -> pl.DataFrame:
+    """The sensors of a machine type from the catalogue, with unit and description."""
+    return _query(
+        con,
+        ["sensors"],
+        "SELECT sensor, unit, description FROM sensors WHERE machine_type = $t ORDER BY sensor",
+        {"t": machine_type},
+        empty={"sensor": pl.String, "unit": pl.String, "description": pl.String},
+    )
+
+
+def sensor_hourly(
+    con: duckdb.DuckDBPyConnection,
+    machine_id: str,
+    sensors: list[str],
+    start: dt.date,
+    end: dt.date,
+) -> pl.DataFrame:
+    """Hourly mean/min/max of the machine's good readings over ``[start, end]`` (days, UTC)."""
+    return _query(
+        con,
+        ["telemetry"],
+        """SELECT time_bucket(INTERVAL 1 HOUR, ts) AS hour, sensor,
+                  avg(value) FILTER (WHERE quality = 'ok') AS mean,
+                  min(value) FILTER (WHERE quality = 'ok') AS min,
+                  max(value) FILTER (WHERE quality = 'ok') AS max,
+                  count(*) AS readings,
+                  count(*) FILTER (WHERE quality <> 'ok') AS flagged
+           FROM telemetry
+           WHERE machine_id = $m AND day BETWEEN $start AND $end
+             AND sensor IN (SELECT unnest($sensors))
+           GROUP BY ALL ORDER BY sensor, hour""",
+        {"m": machine_id, "sensors": sensors, "start": start, "end": end},
+        empty={
+            "hour": pl.Datetime("us", "UTC"),
+            "sensor": pl.String,
+            "mean": pl.Float64,
+            "min": pl.Float64,
+            "max": pl.Float64,
+            "readings": pl.Int64,
+            "flagged": pl.Int64,
+        },
+    )
+
+
+def damage_history(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame:
+    """The physics branch's hourly damage of the component in service (Miner's sum, 1 = end)."""
+    return _query(
+        con,
+        ["physics_trajectory"],
+        """SELECT ts, damage, damage_rate_per_h, stage, component_installed_at
+           FROM physics_trajectory WHERE machine_id = $m ORDER BY ts""",
+        {"m": machine_id},
+        empty={
+            "ts": pl.Datetime("us", "UTC"),
+            "damage": pl.Float64,
+            "damage_rate_per_h": pl.Float64,
+            "stage": pl.String,
+            "component_installed_at": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def work_orders(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame:
+    """The machine's maintenance log, newest first."""
+    return _query(
+        con,
+        ["maintenance_log"],
+        """SELECT work_order, started_at, finished_at, kind, action, component, notes
+           FROM maintenance_log WHERE machine_id = $m ORDER BY started_at DESC""",
+        {"m": machine_id},
+        empty={
+            "work_order": pl.String,
+            "started_at": pl.Datetime("us", "UTC"),
+            "finished_at": pl.Datetime("us", "UTC"),
+            "kind": pl.String,
+            "action": pl.String,
+            "component": pl.String,
+            "notes": pl.String,
+        },
+    )
+
+
+_ALERT_COLUMNS = {
+    "machine_id": pl.String,
+    "machine_type": pl.String,
+    "ts": pl.Datetime("us", "UTC"),
+    "severity": pl.String,
+    "probability": pl.Float64,
+    "horizon_h": pl.Float64,
+    "rul_fused_h": pl.Float64,
+    "rul_fused_lo_h": pl.Float64,
+    "rul_fused_hi_h": pl.Float64,
+    "driver": pl.String,
+    "sensor_trend": pl.String,
+    "dominant_stress": pl.String,
+    "reason": pl.String,
+    "model_version": pl.String,
+}
+
+
+def alerts_of_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+    """The maintenance alerts raised on ``day``, most probable failure first."""
+    cols = ", ".join(_ALERT_COLUMNS)
+    return _query(
+        con,
+        ["maintenance_alerts"],
+        f"SELECT {cols} FROM maintenance_alerts WHERE day = $day "
+        "ORDER BY probability DESC, machine_id",
+        {"day": day},
+        empty=_ALERT_COLUMNS,
+    )
+
+
+def alert_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Alerts per day and severity."""
+    return _query(
+        con,
+        ["maintenance_alerts"],
+        "SELECT day, severity, count(*) AS alerts FROM maintenance_alerts GROUP BY ALL ORDER BY day",
+        empty={"day": pl.Date, "severity": pl.String, "alerts": pl.Int64},
+    )
+
+
+def production_by_day(
+    con: duckdb.DuckDBPyConnection, machine_types: Iterable[str], start: dt.date, end: dt.date
+) -> pl.DataFrame:
+    """Per machine of ``machine_types`` and day in ``[start, end]``: operating hours, output
+    (placements, power cycles where the type counts them), readings and the share flagged."""
+    types = sorted(set(machine_types))
+    output_cases = " ".join(
+        f"WHEN '{t}' THEN sum(coalesce(\"{col}\", 0) * 60 * op_fraction)"
+        for t, (_, col) in THROUGHPUT.items()
+    )
+    labels = " ".join(f"WHEN '{t}' THEN '{label}'" for t, (label, _) in THROUGHPUT.items())
+    return _query(
+        con,
+        ["ml_features", "telemetry"],
+        f"""WITH ops AS (
+                SELECT day, machine_id, machine_type,
+                       sum(op_fraction) AS operating_h,
+                       CASE machine_type {output_cases} END AS output,
+                       CASE machine_type {labels} END AS output_unit
+                FROM ml_features
+                WHERE machine_type IN (SELECT unnest($types)) AND day BETWEEN $start AND $end
+                GROUP BY day, machine_id, machine_type),
+            q AS (
+                SELECT day, machine_id, count(*) AS readings,
+                       avg((quality <> 'ok')::DOUBLE) AS flagged_share
+                FROM telemetry
+                WHERE machine_type IN (SELECT unnest($types)) AND day BETWEEN $start AND $end
+                GROUP BY day, machine_id)
+            SELECT ops.day, ops.machine_id, ops.machine_type, ops.operating_h, ops.output,
+                   ops.output_unit, q.readings, q.flagged_share
+            FROM ops LEFT JOIN q USING (day, machine_id)
+            ORDER BY ops.day, ops.machine_id""",
+        {"types": types, "start": start, "end": end},
+        empty={
+            "day": pl.Date,
+            "machine_id": pl.String,
+            "machine_type": pl.String,
+            "operating_h": pl.Float64,
+            "output": pl.Float64,
+            "output_unit": pl.String,
+            "readings": pl.Int64,
+            "flagged_share": pl.Float64,
+        },
+    )
+
+
+def audit_snapshots(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every snapshot the platform built, newest day and version first, with where it stands."""
+    return _query(
+        con,
+        ["audit_snapshots"],
+        """SELECT partition AS day, version, status, record_count, root, cid, tx_hash,
+                  block_number, gas_used, anchored_at, reason, error
+           FROM audit_snapshots ORDER BY partition DESC, id DESC""",
+        empty={
+            "day": pl.Date,
+            "version": pl.Int32,
+            "status": pl.String,
+            "record_count": pl.Int64,
+            "root": pl.String,
+            "cid": pl.String,
+            "tx_hash": pl.String,
+            "block_number": pl.Int64,
+            "gas_used": pl.Int64,
+            "anchored_at": pl.Datetime("us", "UTC"),
+            "reason": pl.String,
+            "error": pl.String,
+        },
+    )

@@ -1,0 +1,160 @@
+"""The dashboard's server-side glue: settings, the read-only chain client and warehouse, the
+signed-in session and the per-page access guard.
+
+Every page starts with :func:`guard`, which re-reads the signed-in account's roles and grants
+from the chain on that run, so what a page shows always follows the chain, not the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from app import data
+from app.access import Access, AccessDenied, read_access, require
+from app.auth import NonceStore, SignedIn, SignIn
+from dt_platform.config import Settings, load_settings
+from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
+from dt_platform.warehouse import Warehouse, WarehouseBusy
+
+SIGNED_IN = "dt_signed_in"
+DEFAULT_DASHBOARD_URL = "http://localhost:8501"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def dashboard_url() -> str:
+    """The URL users reach the dashboard at; sign-in messages are bound to its host and port."""
+    return os.environ.get("DT_DASHBOARD_URL", "").strip() or DEFAULT_DASHBOARD_URL
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(ttl=300)
+def chain() -> AuditChain:
+    """A read-only client: the dashboard holds no key and sends no transactions."""
+    return AuditChain.connect(settings(), read_only=True)
+
+
+@st.cache_resource
+def _nonces() -> NonceStore:
+    return NonceStore()
+
+
+@st.cache_resource
+def sign_in_service(uri: str, chain_id: int, allow_dev_accounts: bool) -> SignIn:
+    return SignIn(uri, chain_id, _nonces(), allow_dev_accounts=allow_dev_accounts)
+
+
+def chain_or_error() -> AuditChain | None:
+    """The chain client, or ``None`` after telling the user why it is unavailable."""
+    try:
+        return chain()
+    except ChainUnavailable as exc:
+        st.error(f"The chain cannot be reached, so roles cannot be checked: {exc}")
+    except ChainError as exc:
+        st.error(f"The chain does not run the platform's contracts: {exc}")
+    return None
+
+
+def sign_in() -> SignIn | None:
+    client = chain_or_error()
+    if client is None:
+        return None
+    return sign_in_service(dashboard_url(), client.chain_id, client.node.is_dev_chain)
+
+
+def signed_in() -> SignedIn | None:
+    """The session's verified sign-in, dropped once it has expired."""
+    session = st.session_state.get(SIGNED_IN)
+    if session is not None and not session.is_valid(now()):
+        del st.session_state[SIGNED_IN]
+        st.warning("Your session has expired: sign in again.")
+        return None
+    return session
+
+
+def sign_out() -> None:
+    st.session_state.pop(SIGNED_IN, None)
+
+
+def current_access() -> Access | None:
+    """The signed-in account's roles and grants, read from the chain on this run."""
+    session = signed_in()
+    if session is None:
+        return None
+    client = chain_or_error()
+    if client is None:
+        return None
+    if client.chain_id != session.chain_id:
+        st.error(f"You signed in on chain {session.chain_id}; the dashboard now reads another.")
+        sign_out()
+        return None
+    try:
+        return read_access(client, session.address, now())
+    except ChainUnavailable as exc:
+        st.error(f"The chain cannot be reached, so roles cannot be checked: {exc}")
+        chain.clear()
+    except ChainError as exc:
+        st.error(f"Roles could not be read: {exc}")
+    return None
+
+
+def guard(page_key: str) -> Access:
+    """First line of every page: the fresh access if it may open the page, else stop here."""
+    try:
+        return require(current_access(), page_key)
+    except AccessDenied as exc:
+        st.error(f"Access denied: {exc}.")
+        st.stop()
+        raise  # st.stop() raises; this line is for type checkers
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _cached_query(name: str, args: tuple[Any, ...]) -> pl.DataFrame | list | Any:
+    query: Callable[..., Any] = getattr(data, name)
+    path = settings().warehouse_path
+    with Warehouse(path).read(timeout_s=10) as con:
+        return query(con, *args)
+
+
+def query(name: str, *args: Any) -> Any:
+    """Run ``app.data.<name>(con, *args)`` on the warehouse, read-only, cached for 30 s.
+
+    Call it only after :func:`guard`: the cache is shared by every session, so what a page asks
+    for must already be limited to what the account may see.
+    """
+    if not settings().warehouse_path.exists():
+        st.info("The warehouse is empty: nothing has been ingested yet (run `make demo`).")
+        st.stop()
+    try:
+        return _cached_query(name, args)
+    except WarehouseBusy:
+        st.warning("The warehouse is busy with a long write; reload in a moment.")
+        st.stop()
+
+
+@contextlib.contextmanager
+def warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short read-only connection for live checks (verification, proofs): not cached."""
+    if not settings().warehouse_path.exists():
+        st.info("The warehouse is empty: nothing has been ingested yet (run `make demo`).")
+        st.stop()
+    try:
+        with Warehouse(settings().warehouse_path).read(timeout_s=10) as con:
+            yield con
+    except WarehouseBusy:
+        st.warning("The warehouse is busy with a long write; try again in a moment.")
+        st.stop()

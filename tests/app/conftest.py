@@ -1,0 +1,80 @@
+"""One small platform for the dashboard tests: a real anvil with the contracts and demo roles,
+and a warehouse, IPFS store and anchors built by the platform's own demo path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from rich.console import Console
+
+from app.auth import SignedIn
+from dt_platform.config import Settings
+from dt_platform.demo import run_demo
+from dt_platform.trust.anvil import chain_down, dev_accounts
+from dt_platform.trust.chain import AuditChain, dev_key
+
+SESSION = "dt_signed_in"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Platform:
+    settings: Settings
+    env: dict[str, str]
+
+    def address(self, role: str) -> str:
+        return Account.from_key(dev_key(role)).address
+
+    def client(self, role: str) -> AuditChain:
+        return AuditChain.connect(self.settings, key=dev_key(role))
+
+    def signed_in(self, address: str, *, hours: float = 1.0) -> SignedIn:
+        now = dt.datetime.now(dt.UTC)
+        return SignedIn(address, 31337, now, now + dt.timedelta(hours=hours))
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    home: Path = tmp_path_factory.mktemp("dashboard_home")
+    settings = Settings(home=home, chain_port=free_port())
+    env = {
+        "DT_HOME": str(home),
+        "DT_CHAIN_PORT": str(settings.chain_port),
+        "DAGSTER_HOME": str(home / "dagster"),
+        "DT_DASHBOARD_URL": "http://localhost:8501",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        run_demo(settings, machines=4, days=3, seed=3, ui=False, console=Console(quiet=True))
+        manager = AuditChain.connect(settings, key=dev_key("MANAGER"))
+        qc = Account.from_key(dev_key("QC")).address
+        manager.grant_access(
+            "production/smt_placer", qc, dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+        )
+        yield Platform(settings, env)
+    finally:
+        chain_down(settings)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture
+def outsider() -> str:
+    """A dev account that holds no role and no grant."""
+    return dev_accounts()[9].address
