@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   local chain, simulated phone line, full materialization, Dagster UI
+#   make demo   local chain, simulated phone line, full materialization, Dagster UI + dashboard
 #   make test   the whole test suite (what .ci/run calls)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,7 +9,10 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := contracts/node_modules/.installed
 export DT_HOME ?= $(CURDIR)/.dt_home
 
-.PHONY: setup demo test lint bench clean-state
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
+.PHONY: setup browser demo test lint bench clean-state
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -23,11 +26,16 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The dashboard's browser tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) $(APT_INSTALL) chromium || { $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) chromium; }; }
+
 demo: setup
 	$(BIN)/dt-platform demo
 
 # pytest exits 5 when it collects nothing: for this project that means discovery broke, so fail loudly.
-test: setup
+test: setup browser
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - test discovery is broken" >&2; fi; \
 	exit $$rc

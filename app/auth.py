@@ -13,6 +13,7 @@ Nothing here touches Streamlit, so it is unit-tested directly.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 import warnings
 from collections.abc import Callable
@@ -28,7 +29,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import siwe
 
-__all__ = ["Challenge", "NonceStore", "SignIn", "SignInError", "SignedIn"]
+__all__ = ["Challenge", "NonceStore", "SessionStore", "SignIn", "SignInError", "SignedIn"]
 
 STATEMENT = "Sign in to the dt-platform dashboard. This costs no gas and grants no approvals."
 CHALLENGE_TTL = dt.timedelta(minutes=5)
@@ -120,6 +121,46 @@ class NonceStore:
     def _purge(self, now: dt.datetime) -> None:
         for nonce in [n for n, i in self._issued.items() if i.expires_at <= now]:
             del self._issued[nonce]
+
+
+class SessionStore:
+    """Verified sign-ins by an opaque random token, so a browser that reloads the page (a new
+    Streamlit session) stays signed in through a cookie holding only the token (thread-safe).
+
+    The token names a :class:`SignedIn` kept here, in the server's memory, until it expires or
+    is closed; it carries no roles (pages read those from the chain on every run).
+    """
+
+    def __init__(self, clock: Clock = _utc_now, *, max_sessions: int = 10_000) -> None:
+        self._clock = clock
+        self._sessions: dict[str, SignedIn] = {}
+        self._lock = threading.Lock()
+        self._max = max_sessions
+
+    def open(self, signed: SignedIn) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        with self._lock:
+            for old in [t for t, s in self._sessions.items() if not s.is_valid(now)]:
+                del self._sessions[old]
+            if len(self._sessions) >= self._max:  # drop the session closest to its end
+                del self._sessions[min(self._sessions, key=lambda t: self._sessions[t].expires_at)]
+            self._sessions[token] = signed
+        return token
+
+    def get(self, token: str | None) -> SignedIn | None:
+        if not token:
+            return None
+        with self._lock:
+            signed = self._sessions.get(token)
+            if signed is not None and not signed.is_valid(self._clock()):
+                del self._sessions[token]
+                return None
+            return signed
+
+    def close(self, token: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(token or "", None)
 
 
 class SignIn:

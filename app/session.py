@@ -19,12 +19,16 @@ import streamlit as st
 
 from app import data
 from app.access import Access, AccessDenied, read_access, require
-from app.auth import NonceStore, SignedIn, SignIn
+from app.auth import NonceStore, SessionStore, SignedIn, SignIn
+from app.cookie_component import set_cookie
 from dt_platform.config import Settings, load_settings
 from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
 from dt_platform.warehouse import Warehouse, WarehouseBusy
 
 SIGNED_IN = "dt_signed_in"
+SESSION_TOKEN = "dt_session_token"
+CLEAR_COOKIE = "dt_clear_cookie"
+SESSION_COOKIE = "dt_session"
 DEFAULT_DASHBOARD_URL = "http://localhost:8501"
 
 
@@ -76,18 +80,46 @@ def sign_in() -> SignIn | None:
     return sign_in_service(dashboard_url(), client.chain_id, client.node.is_dev_chain)
 
 
+@st.cache_resource
+def _sessions() -> SessionStore:
+    return SessionStore()
+
+
+def remember(signed: SignedIn) -> None:
+    """Keep a verified sign-in for this Streamlit session and, by cookie, for page reloads."""
+    st.session_state[SIGNED_IN] = signed
+    st.session_state[SESSION_TOKEN] = _sessions().open(signed)
+
+
 def signed_in() -> SignedIn | None:
-    """The session's verified sign-in, dropped once it has expired."""
+    """The session's verified sign-in (restored from the session cookie after a reload),
+    dropped once it has expired."""
     session = st.session_state.get(SIGNED_IN)
+    if session is None:
+        token = st.context.cookies.get(SESSION_COOKIE)
+        session = _sessions().get(token)
+        if session is not None:
+            st.session_state[SIGNED_IN], st.session_state[SESSION_TOKEN] = session, token
     if session is not None and not session.is_valid(now()):
-        del st.session_state[SIGNED_IN]
+        sign_out()
         st.warning("Your session has expired: sign in again.")
         return None
     return session
 
 
 def sign_out() -> None:
+    _sessions().close(st.session_state.pop(SESSION_TOKEN, None))
     st.session_state.pop(SIGNED_IN, None)
+    st.session_state[CLEAR_COOKIE] = True
+
+
+def sync_session_cookie() -> None:
+    """Give the browser the session's cookie (or take it back after a sign-out)."""
+    token, signed = st.session_state.get(SESSION_TOKEN), st.session_state.get(SIGNED_IN)
+    if token and signed:
+        set_cookie(SESSION_COOKIE, token, int((signed.expires_at - now()).total_seconds()))
+    elif st.session_state.pop(CLEAR_COOKIE, False):
+        set_cookie(SESSION_COOKIE, "", 0)
 
 
 def current_access() -> Access | None:

@@ -37,4 +37,5 @@ else:
         st.caption(f"Signed in as `{access.address}`")
         st.caption("Roles: " + (", ".join(sorted(access.roles)) or "none"))
 
+session.sync_session_cookie()
 st.navigation(pages).run()

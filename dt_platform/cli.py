@@ -29,15 +29,27 @@ def main() -> None:
 )
 @click.option("--seed", default=7, show_default=True)
 @click.option(
-    "--ui/--no-ui", default=True, show_default=True, help="Start the Dagster UI at the end."
+    "--ui/--no-ui",
+    default=True,
+    show_default=True,
+    help="Start the Dagster UI and the dashboard at the end.",
 )
 @click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
-def demo(machines: int, days: int, seed: int, ui: bool, port: int) -> None:
+@click.option("--dashboard-port", default=8501, show_default=True, help="Dashboard port.")
+def demo(machines: int, days: int, seed: int, ui: bool, port: int, dashboard_port: int) -> None:
     """Local chain, simulated line, full materialization, then the UIs (re-runnable)."""
     from dt_platform.config import load_settings
     from dt_platform.demo import run_demo
 
-    report = run_demo(load_settings(), machines=machines, days=days, seed=seed, ui=ui, ui_port=port)
+    report = run_demo(
+        load_settings(),
+        machines=machines,
+        days=days,
+        seed=seed,
+        ui=ui,
+        ui_port=port,
+        dashboard_port=dashboard_port,
+    )
     if report.failed_partitions:
         raise SystemExit(
             f"{len(report.failed_partitions)} daily partitions failed: {report.failed_partitions}"

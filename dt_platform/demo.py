@@ -4,7 +4,8 @@
 2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty);
 3. the full materialization, recorded in the Dagster instance under DT_HOME/dagster so every run
    shows in the UI: ingestion, then every day that has data;
-4. the Dagster UI (webserver + daemon, so the landing sensor and daily schedule keep running).
+4. the Dagster UI (webserver + daemon, so the landing sensor and daily schedule keep running)
+   and the dashboard (Streamlit; sign in with a demo account's key, whose roles are on chain).
 
 Re-running is safe: the chain and contracts are reused, landing is not re-simulated, ingestion is
 idempotent and each day is rebuilt in place.
@@ -18,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +81,27 @@ def start_chain(settings: Settings, console: Console):
         f"on chain {deployment.chain_id}"
     )
     return deployment
+
+
+DEMO_SHARED_DATASETS = ("production/smt_placer", "production/reflow_oven")
+"""What the demo MANAGER shares with the demo QC account (a data-sharing grant on chain)."""
+
+
+def share_demo_datasets(settings: Settings, deployment, console: Console) -> None:
+    """On the local dev chain, grant the demo QC account the production figures of two machine
+    types for 30 days (renewed when fewer than 7 days are left)."""
+    from dt_platform.trust.chain import AuditChain
+
+    qc = (deployment.demo_roles or {}).get("QC")
+    if qc is None:
+        return
+    manager = AuditChain.connect(settings, dev_role="MANAGER")
+    now = dt.datetime.now(dt.UTC)
+    for dataset in DEMO_SHARED_DATASETS:
+        expiry = manager.grant_expiry(dataset, qc)
+        if expiry is None or expiry < now + dt.timedelta(days=7):
+            manager.grant_access(dataset, qc, now + dt.timedelta(days=30))
+    console.print(f"[bold]grants[/] QC {qc} may read {', '.join(DEMO_SHARED_DATASETS)}")
 
 
 def ensure_simulated_line(
@@ -230,12 +253,23 @@ def summarize_prognostics(settings: Settings, console: Console, report: DemoRepo
         console.print(f"  [{colour}]{machine_id}[/] {reason}")
 
 
-def print_summary(settings: Settings, console: Console, report: DemoReport, ui_port: int) -> None:
+def dashboard_url(port: int) -> str:
+    return f"http://localhost:{port}"
+
+
+def print_summary(
+    settings: Settings, console: Console, report: DemoReport, ui_port: int, dashboard_port: int
+) -> None:
     table = Table(title="dt-platform demo", show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_row("DT_HOME", str(settings.home))
     table.add_row("Dagster UI", f"http://127.0.0.1:{ui_port}")
+    table.add_row("dashboard", dashboard_url(dashboard_port))
+    table.add_row(
+        "  sign in",
+        "browser wallet, or: dt-platform wallet sign-in --dev-account MANAGER dt-sign-in.txt",
+    )
     table.add_row("chain", settings.effective_chain_rpc)
     if report.prognostics:
         prog = report.prognostics
@@ -261,27 +295,52 @@ def print_summary(settings: Settings, console: Console, report: DemoReport, ui_p
     console.print(table)
 
 
-def run_dagster_ui(settings: Settings, port: int, console: Console) -> int:
-    """Run `dagster dev` in the foreground until Ctrl-C."""
-    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+def ui_commands(settings: Settings, ui_port: int, dashboard_port: int) -> dict[str, list[str]]:
+    """The two UIs: `dagster dev` (webserver + daemon) and the Streamlit dashboard."""
+    bin_dir = Path(sys.executable).parent
     repo_root = Path(__file__).resolve().parents[1]
-    cmd = [
-        dagster,
-        "dev",
-        "-w",
-        str(repo_root / "workspace.yaml"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
-    console.print(f"[bold]starting Dagster UI[/] on http://127.0.0.1:{port}  (Ctrl-C to stop)")
-    proc = subprocess.Popen(cmd, cwd=repo_root, env=os.environ.copy())
+    dagster = shutil.which("dagster", path=str(bin_dir)) or "dagster"
+    streamlit = shutil.which("streamlit", path=str(bin_dir)) or "streamlit"
+    return {
+        "Dagster UI": [
+            dagster, "dev", "-w", str(repo_root / "workspace.yaml"),
+            "-h", "127.0.0.1", "-p", str(ui_port),
+        ],
+        "dashboard": [
+            streamlit, "run", str(repo_root / "app" / "streamlit_app.py"),
+            "--server.address", "127.0.0.1", "--server.port", str(dashboard_port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        ],
+    }  # fmt: skip
+
+
+def run_uis(settings: Settings, ui_port: int, dashboard_port: int, console: Console) -> int:
+    """Run the Dagster UI and the dashboard in the foreground until Ctrl-C (or one of them ends)."""
+    repo_root = Path(__file__).resolve().parents[1]
+    env = os.environ | {"DT_DASHBOARD_URL": dashboard_url(dashboard_port)}
+    procs = {
+        name: subprocess.Popen(cmd, cwd=repo_root, env=env)
+        for name, cmd in ui_commands(settings, ui_port, dashboard_port).items()
+    }
+    console.print(
+        f"[bold]Dagster UI[/] http://127.0.0.1:{ui_port}   [bold]dashboard[/] "
+        f"{dashboard_url(dashboard_port)}   (Ctrl-C stops both)"
+    )
     try:
-        return proc.wait()
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(0.5)
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        return proc.wait()
+        pass
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return max(p.returncode or 0 for p in procs.values())
 
 
 def run_demo(
@@ -292,18 +351,20 @@ def run_demo(
     seed: int = 7,
     ui: bool = True,
     ui_port: int = 3000,
+    dashboard_port: int = 8501,
     console: Console | None = None,
 ) -> DemoReport:
     console = console or Console()
     settings.home.mkdir(parents=True, exist_ok=True)
     prepare_dagster_home(settings)
     deployment = start_chain(settings, console)
+    share_demo_datasets(settings, deployment, console)
     simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
     report = materialize_everything(settings, console)
     report.deployment, report.simulated = deployment, simulated
     summarize_prognostics(settings, console, report)
     check_latest_anchor(settings, console, report)
-    print_summary(settings, console, report, ui_port)
+    print_summary(settings, console, report, ui_port, dashboard_port)
     if ui:
-        run_dagster_ui(settings, ui_port, console)
+        run_uis(settings, ui_port, dashboard_port, console)
     return report

@@ -1,8 +1,8 @@
 """`dt-platform demo` as a user runs it: chain, simulated line, materialization, Dagster UI."""
 
+import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +13,13 @@ import pytest
 from rich.console import Console
 
 from dt_platform.config import Settings
-from dt_platform.demo import run_demo
-from dt_platform.trust.anvil import chain_down
+from dt_platform.demo import DEMO_SHARED_DATASETS, run_demo
+from dt_platform.trust.anvil import chain_down, free_port
+from dt_platform.trust.chain import AuditChain
 from dt_platform.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -32,7 +27,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
     monkeypatch.setenv("DT_CHAIN_PORT", os.environ.get("DT_CHAIN_PORT", "8545"))  # restored after
-    s = Settings(home=tmp_path / "home", chain_port=_free_port())
+    s = Settings(home=tmp_path / "home", chain_port=free_port())
     yield s
     chain_down(s)
 
@@ -59,8 +54,15 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
     prog = first.prognostics
     assert prog is not None and prog["machines"] == 4 and prog["model_version"] is None
 
+    # the demo QC account reads the shared production figures by an on-chain grant
+    chain = AuditChain.connect(settings, read_only=True)
+    qc = first.deployment.demo_roles["QC"]
+    expiries = {d: chain.grant_expiry(d, qc) for d in DEMO_SHARED_DATASETS}
+    assert all(e is not None and e > dt.datetime.now(dt.UTC) for e in expiries.values())
+
     second = run_demo(settings, machines=4, days=2, seed=3, ui=False, console=console)
     assert not second.simulated and not second.failed_partitions
+    assert {d: chain.grant_expiry(d, qc) for d in DEMO_SHARED_DATASETS} == expiries  # not re-sent
     assert second.ingest_metadata["new_files"] == 0
     assert _counts(settings) == (readings, rejects, telemetry)
 
@@ -68,7 +70,7 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
 def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None:
     console = Console(file=open(os.devnull, "w"))
     run_demo(settings, machines=4, days=1, seed=3, ui=False, console=console)
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "DT_HOME": str(settings.home),
         "DAGSTER_HOME": str(settings.dagster_home),

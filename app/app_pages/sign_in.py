@@ -27,7 +27,7 @@ def accept(message: str, signature: str) -> None:
     except SignInError as exc:
         st.error(f"Sign-in refused: {exc}")
         return
-    st.session_state[session.SIGNED_IN] = signed
+    session.remember(signed)
     st.session_state.pop(CLI_CHALLENGE, None)
     st.session_state.pop(WALLET_CHALLENGE, None)
     st.rerun()

@@ -147,7 +147,8 @@ def _rpc_answers(url: str) -> bool:
     return True
 
 
-def _free_port(host: str = "127.0.0.1") -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (for throwaway nodes and servers in tests)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
@@ -241,7 +242,7 @@ class Anvil:
         binary: Path | None = None,
     ) -> None:
         self.host = host
-        self.port = port if port is not None else _free_port(host)
+        self.port = port if port is not None else free_port(host)
         self.chain_id = chain_id
         self.state_path = state_path
         self.log_path = log_path

@@ -1,11 +1,11 @@
 """One small platform for the dashboard tests: a real anvil with the contracts and demo roles,
-and a warehouse, IPFS store and anchors built by the platform's own demo path."""
+a warehouse, IPFS store and anchors built by the platform's own demo path, and the demo's
+data-sharing grants to the QC account (``DEMO_SHARED_DATASETS``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +17,10 @@ from rich.console import Console
 from app.auth import SignedIn
 from dt_platform.config import Settings
 from dt_platform.demo import run_demo
-from dt_platform.trust.anvil import chain_down, dev_accounts
+from dt_platform.trust.anvil import chain_down, dev_accounts, free_port
 from dt_platform.trust.chain import AuditChain, dev_key
 
 SESSION = "dt_signed_in"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -59,11 +53,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     os.environ.update(env)
     try:
         run_demo(settings, machines=4, days=3, seed=3, ui=False, console=Console(quiet=True))
-        manager = AuditChain.connect(settings, key=dev_key("MANAGER"))
-        qc = Account.from_key(dev_key("QC")).address
-        manager.grant_access(
-            "production/smt_placer", qc, dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
-        )
         yield Platform(settings, env)
     finally:
         chain_down(settings)

@@ -168,3 +168,22 @@ def test_nonce_store_forgets_expired_nonces_and_bounds_outstanding(clock: Clock)
 def test_dashboard_url_must_be_http(clock: Clock) -> None:
     with pytest.raises(ValueError, match="http"):
         SignIn("localhost:8501", 1, clock=clock)
+
+
+def test_session_store_keeps_sign_ins_by_token_until_they_end(clock: Clock, user) -> None:
+    from app.auth import SessionStore, SignedIn
+
+    store = SessionStore(clock, max_sessions=2)
+    first = SignedIn(user.address, 1, START, START + dt.timedelta(hours=1))
+    token = store.open(first)
+    assert len(token) >= 40 and store.get(token) == first
+    assert store.get("not-a-token") is None and store.get(None) is None and store.get("") is None
+    assert store.open(first) != token  # every sign-in gets its own token
+    third = store.open(SignedIn(user.address, 1, START, START + dt.timedelta(hours=2)))
+    assert store.get(token) is None  # the store is bounded: the oldest-ending session went
+    assert store.get(third) is not None
+    store.close(third)
+    assert store.get(third) is None
+    late = store.open(first)
+    clock.advance(hours=1)
+    assert store.get(late) is None  # expired

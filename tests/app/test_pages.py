@@ -12,6 +12,7 @@ import streamlit as st
 from eth_account import Account
 from streamlit.testing.v1 import AppTest
 
+from dt_platform.demo import DEMO_SHARED_DATASETS
 from dt_platform.trust.chain import dev_key
 from dt_platform.trust.wallet import sign_in_message
 
@@ -24,7 +25,7 @@ ALL_PAGES = ("fleet", "machine", "alerts", "production", "audit", "roles")
 VISIBLE = {
     "MANAGER": {"fleet", "machine", "alerts", "production", "audit", "roles"},
     "MAINTAINER": {"fleet", "machine", "alerts"},
-    "QC": {"production"},  # by its production/smt_placer grant, not by the role
+    "QC": {"production"},  # by the demo's production grants, not by the role
     "AUDITOR": {"audit"},
     "SUPPLIER": {"audit"},
     "ADMIN": {"roles"},
@@ -115,9 +116,9 @@ def test_qc_sees_only_the_machine_types_shared_with_it(platform) -> None:
     at.switch_page("app_pages/production.py")
     at.run()
     assert not at.exception
-    types = set(at.dataframe[0].value["machine_type"])
-    assert types == {"smt_placer"}
-    assert at.multiselect[0].options == ["smt_placer"]
+    shared = sorted(d.removeprefix("production/") for d in DEMO_SHARED_DATASETS)
+    assert set(at.dataframe[0].value["machine_type"]) == set(shared)
+    assert at.multiselect[0].options == shared
 
 
 def test_manager_sees_every_machine_type_in_production(platform) -> None:

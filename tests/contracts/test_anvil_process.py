@@ -20,6 +20,7 @@ from dt_platform.trust.anvil import (
     chain_down,
     chain_up,
     find_anvil,
+    free_port,
     local_chain_status,
     throwaway_anvil,
 )
@@ -27,12 +28,6 @@ from dt_platform.trust.chain import AuditChain, ChainUnavailable, connect_node, 
 from dt_platform.trust.merkle import record_leaf
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_missing_binary_says_to_run_make_setup(tmp_path: Path) -> None:
@@ -55,7 +50,7 @@ def test_port_in_use_is_refused(tmp_path: Path) -> None:
 
 
 def test_stale_pid_file_is_ignored(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, chain_port=_free_port())
+    settings = Settings(home=tmp_path, chain_port=free_port())
     settings.chain_dir.mkdir(parents=True)
     pid_file = settings.chain_dir / "anvil.pid"
     # A pid that is certainly not an anvil of ours: our own, then one that does not exist.
@@ -79,7 +74,7 @@ def test_a_silent_node_times_out_as_unavailable() -> None:
 @pytest.mark.slow
 def test_killed_chain_keeps_periodically_dumped_state(tmp_path: Path) -> None:
     """SIGKILL (no graceful dump) loses at most the last --state-interval seconds."""
-    settings = Settings(home=tmp_path, chain_port=_free_port())
+    settings = Settings(home=tmp_path, chain_port=free_port())
     status = chain_up(settings)
     try:
         deploy(settings)
@@ -99,8 +94,8 @@ def test_killed_chain_keeps_periodically_dumped_state(tmp_path: Path) -> None:
 
 def test_changed_port_is_reported_not_doubled(tmp_path: Path) -> None:
     """Changing DT_CHAIN_PORT while the chain runs must not start a second anvil on one state."""
-    first = Settings(home=tmp_path, chain_port=_free_port())
-    moved = Settings(home=tmp_path, chain_port=_free_port())
+    first = Settings(home=tmp_path, chain_port=free_port())
+    moved = Settings(home=tmp_path, chain_port=free_port())
     chain_up(first)
     try:
         with pytest.raises(AnvilError, match=f"already runs on port {first.chain_port}"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dt_platform.config import Settings
-from dt_platform.trust.anvil import chain_down, dev_accounts, local_chain_status
+from dt_platform.trust.anvil import chain_down, dev_accounts, free_port, local_chain_status
 from dt_platform.trust.chain import AuditChain, ChainUnavailable
 from dt_platform.trust.chain_cli import chain, roles
 from dt_platform.trust.merkle import MerkleTree
@@ -22,16 +21,10 @@ pytestmark = pytest.mark.integration
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict[str, str]]]:
     home = tmp_path_factory.mktemp("dt_home_local")
-    port = _free_port()
+    port = free_port()
     env = {"DT_HOME": str(home), "DT_CHAIN_PORT": str(port), "DT_CHAIN_RPC": "", "DT_CHAIN_KEY": ""}
     settings = Settings(home=home, chain_port=port)
     yield settings, env
@@ -123,7 +116,7 @@ def test_roles_cli_reports_chain_errors(local: tuple[Settings, dict[str, str]]) 
 def test_cli_module_runs_in_a_subprocess(tmp_path: Path) -> None:
     """The click groups work outside CliRunner too (what the lead wires into `dt-platform`)."""
     script = "from dt_platform.trust.chain_cli import chain; chain(prog_name='chain')"
-    env = {"DT_HOME": str(tmp_path), "DT_CHAIN_PORT": str(_free_port()), "PATH": "/usr/bin:/bin"}
+    env = {"DT_HOME": str(tmp_path), "DT_CHAIN_PORT": str(free_port()), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-c", script, "down"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import socket
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from dt_platform.trust.anvil import free_port  # noqa: F401  (re-exported for the audit tests)
 from dt_platform.trust.ipfs import EmbeddedIpfs
 
 DAY = dt.date(2026, 11, 20)
@@ -115,12 +115,6 @@ def hour_of(ts: dt.datetime) -> str:
     """The digest key text of the hour holding ``ts``."""
     h = ts.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     return h.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:

@@ -1,0 +1,223 @@
+"""The dashboard in a real browser (Debian's Chromium driven by Playwright), served by the same
+command `make demo` runs: sign in with a browser wallet (an EIP-1193 provider injected into the
+page whose `personal_sign` is a real secp256k1 signature) or with the CLI wallet, and see the
+pages of the account's on-chain roles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from dt_platform.demo import DEMO_SHARED_DATASETS, dashboard_url, ui_commands
+from dt_platform.trust.anvil import free_port
+from dt_platform.trust.chain import dev_key
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dashboard(platform, tmp_path_factory) -> Iterator[str]:
+    port = free_port()
+    url = dashboard_url(port)
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = os.environ | platform.env | {"DT_DASHBOARD_URL": url}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            ui_commands(platform.settings, 0, port)["dashboard"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, f"streamlit exited: {log.read_text()}"
+            assert time.monotonic() < deadline, f"streamlit did not come up: {log.read_text()}"
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+WALLET = """
+window.ethereum = {
+  request: async ({ method, params }) => {
+    if (method === "eth_requestAccounts") return [ADDRESS];
+    if (method === "personal_sign") return await window.dtSign(params[0], params[1]);
+    throw new Error("unsupported " + method);
+  },
+};
+"""
+
+
+def wallet_page(browser, url: str, role: str | None, *, refuse: bool = False):
+    """A page with a browser wallet holding ``role``'s dev key (no wallet for ``None``)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    if role is not None:
+        account = Account.from_key(dev_key(role))
+        signed: list[str] = []
+
+        def sign(hex_message: str, address: str) -> str:
+            if refuse:
+                raise RuntimeError("User rejected the request.")
+            assert address.lower() == account.address.lower()
+            message = bytes.fromhex(hex_message.removeprefix("0x")).decode()
+            signed.append(message)
+            sig = account.sign_message(encode_defunct(text=message)).signature.hex()
+            return "0x" + sig.removeprefix("0x")
+
+        page.expose_function("dtSign", sign)
+        page.add_init_script(WALLET.replace("ADDRESS", repr(account.address)))
+        page.signed = signed
+    page.goto(url)
+    page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
+    return page
+
+
+def nav_links(page) -> list[str]:
+    page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=30_000)
+    # each link reads "<material icon name>\n\n<title>"
+    texts = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    return [t.strip().splitlines()[-1].strip() for t in texts]
+
+
+def test_manager_signs_in_with_a_browser_wallet_and_verifies_a_day(browser, dashboard) -> None:
+    page = wallet_page(browser, dashboard, "MANAGER")
+    page.get_by_role("button", name="Sign in with browser wallet").click()
+    page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+    assert len(page.signed) == 1 and "wants you to sign in" in page.signed[0]
+    assert nav_links(page) == [
+        "Fleet health",
+        "Machine detail",
+        "Maintenance alerts",
+        "Production",
+        "Audit trail",
+        "Roles & grants",
+        "My account",
+    ]
+    page.get_by_role("link", name="Audit trail").click()
+    page.get_by_role("button", name="Verify against chain and IPFS").click()
+    page.get_by_text("verified: the warehouse's").wait_for(timeout=60_000)
+    page.close()
+
+
+def test_qc_sees_only_its_shared_production_figures(browser, dashboard) -> None:
+    page = wallet_page(browser, dashboard, "QC")
+    page.get_by_role("button", name="Sign in with browser wallet").click()
+    page.get_by_role("heading", name="Production").wait_for(timeout=60_000)
+    assert nav_links(page) == ["Production", "My account"]
+    shared = page.get_by_text("Shared with you by grant:")
+    shared.wait_for()
+    assert shared.inner_text().endswith(", ".join(sorted(DEMO_SHARED_DATASETS)))
+    # the machine-type filter offers only the shared types (rows: see test_pages)
+    tags = page.locator('[data-testid="stMultiSelect"] [data-tag-index]')
+    tags.first.wait_for()
+    chips = tags.all_inner_texts()
+    assert sorted(c.strip() for c in chips) == sorted(
+        d.removeprefix("production/") for d in DEMO_SHARED_DATASETS
+    )
+    page.close()
+
+
+def test_a_refused_signature_does_not_sign_in(browser, dashboard) -> None:
+    page = wallet_page(browser, dashboard, "MANAGER", refuse=True)
+    page.get_by_role("button", name="Sign in with browser wallet").click()
+    page.get_by_text("Signing was refused").wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="Fleet health").count() == 0
+    page.close()
+
+
+def test_without_a_browser_wallet_the_cli_wallet_signs_in(browser, dashboard) -> None:
+    page = wallet_page(browser, dashboard, None)
+    assert page.get_by_role("button", name="Sign in with browser wallet").is_disabled()
+    page.get_by_text("No browser wallet found").wait_for()
+    auditor = Account.from_key(dev_key("AUDITOR")).address
+    page.get_by_label("Your address").fill(auditor)
+    page.get_by_role("button", name="Get a sign-in message").click()
+    code = page.locator('[data-testid="stCode"] code').first
+    code.wait_for(timeout=30_000)
+    message = code.inner_text()
+    cli = Path(sys.executable).parent / "dt-platform"
+    signed = subprocess.run(
+        [str(cli), "wallet", "sign-in", "--dev-account", "AUDITOR"],
+        input=message,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    page.get_by_label("Signature").fill(signed.stdout.strip())
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("heading", name="Audit trail").wait_for(timeout=60_000)
+    assert nav_links(page) == ["Audit trail", "My account"]
+    page.close()
+
+
+def test_a_reload_keeps_the_sign_in_until_sign_out(browser, dashboard) -> None:
+    page = wallet_page(browser, dashboard, "MAINTAINER")
+    page.get_by_role("button", name="Sign in with browser wallet").click()
+    page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert (
+        cookies["dt_session"]["sameSite"] == "Strict" and len(cookies["dt_session"]["value"]) >= 40
+    )
+    page.reload()
+    page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+    assert nav_links(page) == ["Fleet health", "Machine detail", "Maintenance alerts", "My account"]
+    page.get_by_role("link", name="My account").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
+    page.reload()
+    page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="Fleet health").count() == 0
+    page.close()
+
+
+def test_a_stolen_cookie_of_a_closed_session_opens_nothing(browser, dashboard) -> None:
+    page = wallet_page(browser, dashboard, None)
+    page.context.add_cookies([{"name": "dt_session", "value": "forged-token", "url": dashboard}])
+    page.reload()
+    page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="Fleet health").count() == 0
+    page.close()
