@@ -178,6 +178,15 @@ def query(name: str, *args: Any) -> Any:
         st.stop()
 
 
+def pick_prediction_day(none_yet: str) -> dt.date:
+    """A select box of the days with predictions, newest first; stops with ``none_yet`` if none."""
+    days = query("prediction_days")
+    if not days:
+        st.info(none_yet)
+        st.stop()
+    return st.selectbox("Day (UTC)", days, format_func=lambda d: d.isoformat())
+
+
 @contextlib.contextmanager
 def warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
     """A short read-only connection for live checks (verification, proofs): not cached."""

@@ -9,11 +9,7 @@ from app import session
 session.guard("alerts")
 st.title("Maintenance alerts")
 
-days = session.query("prediction_days")
-if not days:
-    st.info("No predictions yet, so no alerts.")
-    st.stop()
-day = st.selectbox("Day (UTC)", days, format_func=lambda d: d.isoformat())
+day = session.pick_prediction_day("No predictions yet, so no alerts.")
 alerts: pl.DataFrame = session.query("alerts_of_day", day)
 
 if alerts.is_empty():

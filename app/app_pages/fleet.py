@@ -9,11 +9,9 @@ from app import session
 session.guard("fleet")
 st.title("Fleet health")
 
-days = session.query("prediction_days")
-if not days:
-    st.info("No predictions yet: the prognostics assets have not materialized a day.")
-    st.stop()
-day = st.selectbox("Day (UTC)", days, format_func=lambda d: d.isoformat())
+day = session.pick_prediction_day(
+    "No predictions yet: the prognostics assets have not materialized a day."
+)
 status: pl.DataFrame = session.query("fleet_status", day)
 
 with_estimate = status.filter(pl.col("rul_fused_h").is_not_null())
