@@ -116,9 +116,21 @@ def load_registry(path: Path) -> list[Machine]:
 
 
 def sync_registry(con: duckdb.DuckDBPyConnection, machines: list[Machine]) -> dict[str, int]:
-    """Upsert machines, keeping keys stable; machines no longer listed become inactive."""
-    existing = dict(con.execute("SELECT machine_id, machine_key FROM machines").fetchall())
-    next_key = max(existing.values(), default=0) + 1
+    """Upsert machines, keeping keys stable; machines no longer listed become inactive.
+
+    The counts say what changed: ``updated`` only where a listed field differs from the
+    warehouse, ``retired`` only machines that were active until now.
+    """
+    existing = {
+        machine_id: (key, (machine_type, line, gateway, installed, attributes, active))
+        for machine_id, key, machine_type, line, gateway, installed, attributes, active in (
+            con.execute(
+                "SELECT machine_id, machine_key, machine_type, line, gateway, installed, "
+                "attributes, active FROM machines"
+            ).fetchall()
+        )
+    }
+    next_key = max((key for key, _ in existing.values()), default=0) + 1
     listed = set()
     added = updated = 0
     for m in machines:
@@ -131,6 +143,8 @@ def sync_registry(con: duckdb.DuckDBPyConnection, machines: list[Machine]) -> di
             json.dumps(m.attributes, sort_keys=True, default=str),
         ]
         if m.machine_id in existing:
+            if existing[m.machine_id][1] == (*row, True):
+                continue
             con.execute(
                 "UPDATE machines SET machine_type=?, line=?, gateway=?, installed=?, attributes=?, "
                 "active=true WHERE machine_id=?",
@@ -145,7 +159,7 @@ def sync_registry(con: duckdb.DuckDBPyConnection, machines: list[Machine]) -> di
             )
             next_key += 1
             added += 1
-    retired = [mid for mid in existing if mid not in listed]
+    retired = [mid for mid, (_, old) in existing.items() if mid not in listed and old[-1]]
     for mid in retired:
         con.execute("UPDATE machines SET active=false WHERE machine_id=?", [mid])
     return {"machines": len(machines), "added": added, "updated": updated, "retired": len(retired)}

@@ -488,3 +488,33 @@ def test_a_file_changing_while_loaded_waits_for_the_next_run(
     assert [(f.path, f.rows_loaded) for f in second.files] == [("gw-opcua/a.csv", 6)]
     assert line.query("SELECT count(*) FROM readings_v") == [(9,)]
     assert_balanced(line)
+
+
+def test_registry_sync_counts_only_what_changed(line: Line) -> None:
+    with line.warehouse.write() as con:
+        assert sync_registry(con, parse_registry(REGISTRY)) == {
+            "machines": 3,
+            "added": 0,
+            "updated": 0,
+            "retired": 0,
+        }
+        edited = REGISTRY.replace("gateway: gw-mqtt", "gateway: gw-opcua").replace(
+            "  - {machine_id: OVEN-01, type: reflow_oven, gateway: gw-hist}\n", ""
+        )
+        edited += "  - {machine_id: SMT-02, type: smt_placer, gateway: gw-opcua}\n"
+        assert sync_registry(con, parse_registry(edited)) == {
+            "machines": 3,
+            "added": 1,
+            "updated": 1,
+            "retired": 1,
+        }
+        assert sync_registry(con, parse_registry(edited))["retired"] == 0  # already inactive
+        restored = sync_registry(
+            con,
+            parse_registry(
+                REGISTRY + "  - {machine_id: SMT-02, type: smt_placer, gateway: gw-opcua}\n"
+            ),
+        )
+        assert restored == {"machines": 4, "added": 0, "updated": 2, "retired": 0}
+        keys = dict(con.execute("SELECT machine_id, machine_key FROM machines").fetchall())
+    assert keys == {"SMT-01": 1, "CNC-01": 2, "OVEN-01": 3, "SMT-02": 4}
