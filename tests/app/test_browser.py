@@ -116,6 +116,18 @@ def wallet_page(browser, url: str, role: str | None, *, refuse: bool = False):
     return page
 
 
+def session_cookie(page, timeout_s: float = 30.0) -> dict:
+    """The ``dt_session`` cookie, once the page's cookie component has set it (after the rerun
+    that follows sign-in, so a moment after the first page shows)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        if "dt_session" in cookies or time.monotonic() > deadline:
+            assert "dt_session" in cookies, f"no session cookie after sign-in: {sorted(cookies)}"
+            return cookies["dt_session"]
+        page.wait_for_timeout(200)
+
+
 def nav_links(page) -> list[str]:
     page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=30_000)
     # each link reads "<material icon name>\n\n<title>"
@@ -198,10 +210,8 @@ def test_a_reload_keeps_the_sign_in_until_sign_out(browser, dashboard) -> None:
     page = wallet_page(browser, dashboard, "MAINTAINER")
     page.get_by_role("button", name="Sign in with browser wallet").click()
     page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
-    cookies = {c["name"]: c for c in page.context.cookies()}
-    assert (
-        cookies["dt_session"]["sameSite"] == "Strict" and len(cookies["dt_session"]["value"]) >= 40
-    )
+    cookie = session_cookie(page)
+    assert cookie["sameSite"] == "Strict" and len(cookie["value"]) >= 40
     page.reload()
     page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
     assert nav_links(page) == ["Fleet health", "Machine detail", "Maintenance alerts", "My account"]
