@@ -121,15 +121,12 @@ def sync_registry(con: duckdb.DuckDBPyConnection, machines: list[Machine]) -> di
     The counts say what changed: ``updated`` only where a listed field differs from the
     warehouse, ``retired`` only machines that were active until now.
     """
-    existing = {
-        machine_id: (key, (machine_type, line, gateway, installed, attributes, active))
-        for machine_id, key, machine_type, line, gateway, installed, attributes, active in (
-            con.execute(
-                "SELECT machine_id, machine_key, machine_type, line, gateway, installed, "
-                "attributes, active FROM machines"
-            ).fetchall()
-        )
-    }
+    rows = con.execute(
+        "SELECT machine_id, machine_key, machine_type, line, gateway, installed, attributes, "
+        "active FROM machines"
+    ).fetchall()
+    # machine_id -> (key, (the listed fields in ``row`` order below, active))
+    existing = {machine_id: (key, tuple(fields)) for machine_id, key, *fields in rows}
     next_key = max((key for key, _ in existing.values()), default=0) + 1
     listed = set()
     added = updated = 0
