@@ -14,6 +14,8 @@ from collections.abc import Iterable
 import duckdb
 import polars as pl
 
+from dt_platform.warehouse import table_names
+
 __all__ = [
     "alert_history",
     "alerts_of_day",
@@ -38,10 +40,6 @@ THROUGHPUT = {
 }
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-
-
 def _query(
     con: duckdb.DuckDBPyConnection,
     needs: Iterable[str],
@@ -50,7 +48,7 @@ def _query(
     *,
     empty: dict[str, pl.DataType],
 ) -> pl.DataFrame:
-    if not set(needs) <= _tables(con):
+    if not set(needs) <= table_names(con):
         return pl.DataFrame(schema=empty)
     return con.execute(sql, params or {}).pl()
 
@@ -75,7 +73,7 @@ def machines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def prediction_days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     """Days that have predictions, newest first."""
-    if "rul_predictions" not in _tables(con):
+    if "rul_predictions" not in table_names(con):
         return []
     rows = con.execute("SELECT DISTINCT day FROM rul_predictions ORDER BY day DESC").fetchall()
     return [d for (d,) in rows]

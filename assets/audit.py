@@ -17,7 +17,7 @@ from dt_platform.trust.audit import (
 from dt_platform.trust.chain import AuditChain, ChainUnavailable
 from dt_platform.trust.ipfs import IpfsUnavailable, open_ipfs
 from dt_platform.trust.snapshot import EmptySnapshot
-from dt_platform.warehouse import WarehouseBusy
+from dt_platform.warehouse import WarehouseBusy, table_names
 
 GROUP = "trust"
 WRITER_POOL = "duckdb_writer"
@@ -27,7 +27,7 @@ def _models_of_day(platform: PlatformResource, day: dt.date) -> str | None:
     """The model versions the day's predictions were made with (``rul:…`` and ``physics:…``), as
     the manifest records them; None when the day has no predictions."""
     with platform.warehouse.read() as con:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = table_names(con)
         if "rul_predictions" not in tables:
             return None
         rows = con.execute(
@@ -146,9 +146,7 @@ def anchor_pending_job():
 def pending_anchors_sensor(context: dg.SensorEvaluationContext, platform: PlatformResource):
     try:
         with platform.warehouse.read(timeout_s=5) as con:
-            tables = {
-                t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-            }
+            tables = table_names(con)
             if "audit_snapshots" not in tables:
                 return dg.SkipReason("no snapshot built yet")
             pending = con.execute(

@@ -15,7 +15,6 @@ and the damage history is loaded once per day, in ``physics_state``.
 
 import datetime as dt
 import hashlib
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -25,11 +24,13 @@ import polars as pl
 from assets.partitions import daily_partitions
 from assets.resources import PlatformResource
 from dt_platform.catalog import SIMULATED_TYPES
+from dt_platform.fileio import atomic_write_bytes
 from dt_platform.phm import alerts as alerts_mod
 from dt_platform.phm import damage, fleet
 from dt_platform.phm.damage import physics_state as physics_state_at
 from dt_platform.phm.episodes import load_history
 from dt_platform.phm.fitting import FleetPhysics
+from dt_platform.warehouse import table_names
 
 GROUP = "prognostics"
 WRITER_POOL = "duckdb_writer"
@@ -133,7 +134,7 @@ def _replace_day(
 
 def _read(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list) -> pl.DataFrame:
     """Rows of one of our tables (an empty frame of the right schema if it does not exist yet)."""
-    tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = table_names(con)
     schema = TABLES[name]
     if name not in tables:
         return pl.DataFrame(schema=schema)
@@ -436,11 +437,8 @@ def rul_model(
     data = model.to_bytes()
     version = hashlib.sha256(data).hexdigest()
     folder = _models_dir(platform)
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"rul-{version}.dtrul"
-    tmp = folder / f".{name}.tmp"
-    tmp.write_bytes(data)
-    os.replace(tmp, folder / name)
+    atomic_write_bytes(folder / name, data)
     registry_entry = fleet.RegistryEntry(
         kind="rul",
         version=version,

@@ -35,6 +35,7 @@ import pyarrow.csv as pacsv
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dt_platform.catalog import MACHINE_TYPES, SIMULATED_TYPES
+from dt_platform.warehouse import table_names
 
 MACHINES_PER_TYPE = 5
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -127,10 +128,7 @@ def _baseline(root: str, queue) -> None:
         )
     con.execute("CHECKPOINT")
     elapsed = time.perf_counter() - start
-    columns = {
-        t: len(con.execute(f"DESCRIBE {t}").fetchall()) - 2
-        for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-    }
+    columns = {t: len(con.execute(f"DESCRIBE {t}").fetchall()) - 2 for t in table_names(con)}
     readings = sum(
         con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] * n for t, n in columns.items()
     )

@@ -216,10 +216,10 @@ def check_latest_anchor(settings: Settings, console: Console, report: DemoReport
 
 def summarize_prognostics(settings: Settings, console: Console, report: DemoReport) -> None:
     """The newest day's RUL predictions and maintenance alerts, read back from the warehouse."""
-    from dt_platform.warehouse import Warehouse
+    from dt_platform.warehouse import Warehouse, table_names
 
     with Warehouse(settings.warehouse_path).read() as con:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = table_names(con)
         if not {"rul_predictions", "maintenance_alerts"} <= tables:
             return
         row = con.execute(

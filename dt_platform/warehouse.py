@@ -181,6 +181,15 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     _sync_sensor_catalog(con)
 
 
+def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables and views of the connection's current schema (a fresh warehouse has few)."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = current_schema()"
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
 class WarehouseBusy(RuntimeError):
     """The warehouse stayed locked by a writer for longer than the reader was willing to wait."""
 

@@ -18,6 +18,7 @@ Flagged readings stay in the table (nothing is dropped); the prognostics read on
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import duckdb
 
@@ -81,3 +82,20 @@ def build_telemetry_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[st
         ).fetchall()
     )
     return {q: counts.get(q, 0) for q in ("ok", "spike", "stuck")}
+
+
+def wide_telemetry_sql(sensors: Sequence[str], *, since: bool = False) -> str:
+    """A query over ``telemetry``: one row per machine and timestamp of one machine type, one
+    column per sensor (its ``ok`` reading at that instant, null if none).
+
+    Parameters: ``$type``, ``$until`` (exclusive), ``$sensors`` (the same list), and ``$since``
+    (inclusive) when ``since`` is true. Rows come unordered; sensor names are catalogue tags.
+    """
+    pivots = ",\n".join(f"max(value) FILTER (WHERE sensor = '{s}') AS \"{s}\"" for s in sensors)
+    lower = "AND ts >= $since" if since else ""
+    return f"""
+        SELECT machine_id, ts, {pivots}
+        FROM telemetry
+        WHERE machine_type = $type AND quality = 'ok' {lower} AND ts < $until
+          AND sensor IN (SELECT unnest($sensors))
+        GROUP BY machine_id, ts"""

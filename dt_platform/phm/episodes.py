@@ -50,6 +50,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from dt_platform.ingest.telemetry import wide_telemetry_sql
 from dt_platform.phm.physics import CNC_VIBRATION_SENSOR, LAWS, DamageLaw, RatingError
 
 HOUR_S = 3600
@@ -268,14 +269,10 @@ def _telemetry(
     con: duckdb.DuckDBPyConnection, machine_type: str, sensors: Iterable[str], until: dt.datetime
 ) -> pl.DataFrame:
     sensors = list(dict.fromkeys(sensors))
-    pivots = ",\n".join(f"max(value) FILTER (WHERE sensor = '{s}') AS \"{s}\"" for s in sensors)
+    columns = ", ".join(f'"{s}"' for s in sensors)
     return con.execute(
-        f"""SELECT machine_id, epoch_us(ts) AS ts_us,
-                   {pivots}
-            FROM telemetry
-            WHERE machine_type = $type AND quality = 'ok' AND ts < $until
-              AND sensor IN (SELECT unnest($sensors))
-            GROUP BY machine_id, ts_us
+        f"""SELECT machine_id, epoch_us(ts) AS ts_us, {columns}
+            FROM ({wide_telemetry_sql(sensors)})
             ORDER BY machine_id, ts_us""",
         {"type": machine_type, "until": until, "sensors": sensors},
     ).pl()

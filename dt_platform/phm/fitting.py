@@ -49,6 +49,7 @@ import statsmodels.api as sm
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
+from dt_platform.jsonable import json_default
 from dt_platform.phm import physics
 from dt_platform.phm.episodes import Episode, History, LifeRecord, MachineStress, episodes
 from dt_platform.phm.physics import LAWS, PARIS_M_PRIOR, DamageLaw, Prior
@@ -231,7 +232,7 @@ class FleetPhysics:
             }
             for t, f in sorted(self.types.items())
         }
-        text = json.dumps(payload, sort_keys=True, default=_json_default, allow_nan=True)
+        text = json.dumps(payload, sort_keys=True, default=json_default, allow_nan=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -242,7 +243,7 @@ class FleetPhysics:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=_json_default)
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=json_default)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FleetPhysics:
@@ -259,12 +260,6 @@ class FleetPhysics:
     @classmethod
     def from_json(cls, text: str) -> FleetPhysics:
         return cls.from_dict(json.loads(text))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
 
 
 # --- fitting ------------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from dt_platform.ingest.telemetry import wide_telemetry_sql
+from dt_platform.jsonable import json_roundtrip, plain
 from dt_platform.phm import damage as damage_mod
 from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import HOUR_S, History, hour_to_datetime, services
@@ -82,6 +84,7 @@ from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.ml import RulModel, XGBParams
 from dt_platform.phm.physics import ISO_10816_3_LIMIT_MM_S, LAWS
 from dt_platform.phm.scoring import coverage, rmse
+from dt_platform.warehouse import table_names
 
 UTC_US = pl.Datetime("us", "UTC")
 PHYSICS_COLS: tuple[str, str, str] = ("rul_physics_h", "rul_physics_lo_h", "rul_physics_hi_h")
@@ -273,18 +276,12 @@ class FleetConfig:
 
 def _type_signals_sql(spec: TypeSignals) -> str:
     cols = spec.columns
-    pivots = ",\n".join(f"max(value) FILTER (WHERE sensor = '{c}') AS \"{c}\"" for c in cols)
     active = f'"{spec.active_sensor}" > {spec.active_above!r}'
     # ORDER BY makes each mean a sequential sum: the same bits however many threads DuckDB
     # runs, so the same telemetry always gives the same model bytes (and version)
     means = ",\n".join(f'avg("{c}" ORDER BY ts) FILTER (WHERE {active}) AS "{c}"' for c in cols)
     return f"""
-        WITH r AS (
-            SELECT machine_id, ts, {pivots}
-            FROM telemetry
-            WHERE machine_type = $type AND quality = 'ok' AND ts >= $since AND ts < $until
-              AND sensor IN (SELECT unnest($sensors))
-            GROUP BY machine_id, ts)
+        WITH r AS ({wide_telemetry_sql(cols, since=True)})
         SELECT machine_id,
                epoch_us(ts) // 3600000000 AS hour,
                count(*) AS n_readings,
@@ -831,7 +828,7 @@ class FleetModel:
             "trained_until": self.trained_until,
             "cv": self.cv,
         }
-        return replace(self.ml, meta=_jsonable(meta)).to_bytes()
+        return replace(self.ml, meta=json_roundtrip(meta)).to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FleetModel:
@@ -855,19 +852,6 @@ class FleetModel:
     def version(self) -> str:
         """sha256 of :meth:`to_bytes` (content hash: any change of any part changes it)."""
         return hashlib.sha256(self.to_bytes()).hexdigest()
-
-
-def _jsonable(value: Any) -> Any:
-    """Round-trip through JSON so the bundle header is plain (numpy scalars → floats)."""
-
-    def default(x: Any) -> Any:
-        if isinstance(x, np.generic):
-            return x.item()
-        if isinstance(x, tuple):
-            return list(x)
-        raise TypeError(f"not JSON-serializable: {type(x).__name__}")
-
-    return json.loads(json.dumps(value, default=default, allow_nan=True))
 
 
 def combine_branches(
@@ -1161,7 +1145,7 @@ def train_fleet_model(
         "failed_lives": n_failed,
         "folds": len(row_folds),
         "ml_margin_h": ml.margin,
-        "fusion": {t: _plain(f.cv) for t, f in sorted(fusers.items())},
+        "fusion": {t: plain(f.cv) for t, f in sorted(fusers.items())},
         "per_type": _per_type_cv(fit_rows),
         "coverage_ml_capped": coverage(
             oof[ML_COLS[1]], oof[ML_COLS[2]], np.minimum(oof["rul_h"].to_numpy(), config.cap_h)
@@ -1169,7 +1153,7 @@ def train_fleet_model(
         "rmse_ml_capped": rmse(oof[ML_COLS[0]], np.minimum(oof["rul_h"].to_numpy(), config.cap_h)),
     }
     return FleetModel(
-        featurizer, ml, fusers, physics.version, history.until.isoformat(), _plain(cv), oof
+        featurizer, ml, fusers, physics.version, history.until.isoformat(), plain(cv), oof
     )
 
 
@@ -1225,18 +1209,6 @@ def _per_type_cv(rows: pl.DataFrame) -> dict[str, dict[str, float]]:
             "rmse_ml": rmse(part[ML_COLS[0]], y),
         }
     return dict(sorted(out.items()))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # --- 6. physics rows for one day (the daily partitions) -----------------------------------------
@@ -1425,7 +1397,7 @@ def register_model(con: duckdb.DuckDBPyConnection, entry: RegistryEntry) -> None
             entry.sha256,
             entry.physics_version,
             entry.failures_known,
-            json.dumps(_plain(entry.metrics), sort_keys=True),
+            json.dumps(plain(entry.metrics), sort_keys=True),
         ],
     )
 
@@ -1440,7 +1412,7 @@ def latest_model(
     had at ``as_of``. A day re-materialized later (late files, a backfill) is then predicted with
     a model that never saw that day's future, not with one trained on the failures that followed.
     """
-    tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = table_names(con)
     if "model_registry" not in tables:
         return None
     row = con.execute(

@@ -67,6 +67,7 @@ from dt_platform.trust.snapshot import (
     records_from_table,
 )
 from dt_platform.trust.snapshot import code_version as current_code_version
+from dt_platform.warehouse import table_names
 
 __all__ = [
     "ANCHORED",
@@ -295,18 +296,9 @@ def _result(row: _Row, **overrides: Any) -> AuditResult:
     return AuditResult(**values)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    (count,) = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-        "AND table_catalog = current_database() AND table_schema = current_schema()",
-        [name],
-    ).fetchone()
-    return bool(count)
-
-
 def audit_history(con: duckdb.DuckDBPyConnection, day: dt.date | None = None) -> list[AuditResult]:
     """Every recorded build (of ``day``, or of all days), oldest first (works read-only)."""
-    if not _table_exists(con, "audit_snapshots"):
+    if "audit_snapshots" not in table_names(con):
         return []
     rows = _select(con, "partition = ?", [day]) if day else _select(con, "TRUE")
     return [_result(r) for r in rows]
@@ -351,7 +343,7 @@ def _in_flight(client: AuditChain, tx_hash: str) -> bool:
 
 
 def _late_files(con: duckdb.DuckDBPyConnection, day: dt.date, since: dt.datetime) -> int:
-    if not _table_exists(con, "file_ledger"):
+    if "file_ledger" not in table_names(con):
         return 0
     return int(
         con.execute(

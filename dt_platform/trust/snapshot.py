@@ -73,6 +73,7 @@ import pyarrow.parquet as pq
 
 from dt_platform import __version__
 from dt_platform.trust.merkle import MerkleTree, record_leaves
+from dt_platform.warehouse import table_names
 
 __all__ = [
     "FORMAT",
@@ -485,14 +486,6 @@ class DayRecords:
         return []
 
 
-def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_catalog = current_database() AND table_schema = current_schema()"
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
 def _fetch(con: duckdb.DuckDBPyConnection, source: SnapshotSource, day: dt.date) -> pa.Table:
     try:
         result = con.execute(source.query, {"day": day}).arrow()
@@ -511,7 +504,7 @@ def collect_records(
     names = [s.name for s in chosen]
     if len(set(names)) != len(names):
         raise SnapshotError(f"snapshot sources must have distinct names, got {names}")
-    present = _existing_tables(con)
+    present = table_names(con)
     included: list[SourceRecords] = []
     skipped: dict[str, str] = {}
     for source in chosen:

@@ -13,6 +13,7 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 
 from dt_platform.config import Settings
+from dt_platform.fileio import atomic_write_text
 from dt_platform.trust.anvil import dev_accounts
 from dt_platform.trust.chain.artifacts import (
     PLATFORM_CONTRACTS,
@@ -126,9 +127,7 @@ def _write_deployment(path: Path, deployment: Deployment) -> None:
     if path.exists():
         # Never lose the record of an earlier deployment (its anchors stay on-chain).
         os.replace(path, path.with_name("deployment.previous.json"))
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(deployment.to_json(), indent=2) + "\n")
 
 
 def verify_deployment(node: NodeInfo, deployment: Deployment, settings: Settings) -> None:

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
 
 from dt_platform import __version__
 from dt_platform.config import Settings
+from dt_platform.fileio import atomic_path
 from dt_platform.trust.ipfs.blockstore import Blockstore
 from dt_platform.trust.ipfs.car import export_car, import_car, iter_car, read_car_header
 from dt_platform.trust.ipfs.cids import cid_from_str, cid_to_str
@@ -500,19 +501,13 @@ class KuboIpfs:
 
         The CAR is checked (every block against its CID) before it is renamed into place.
         """
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        try:
+        with atomic_path(path, make_parents=False) as tmp:
             with self._errors(f"exporting {cid}"), open(tmp, "wb") as fh:
                 for chunk in self._client.dag.export(cid, stream=True):
                     fh.write(chunk)
             with open(tmp, "rb") as fh:
                 read_car_header(fh)
-                count = sum(1 for _ in iter_car(fh))
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return count
+                return sum(1 for _ in iter_car(fh))
 
     def import_car(self, path: str | os.PathLike[str]) -> list[str]:
         """``ipfs dag import`` on the node; returns the roots it reports."""

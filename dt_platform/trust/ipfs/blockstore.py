@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from dt_platform.fileio import atomic_open
 from dt_platform.trust.ipfs.cids import (
     RAW,
     CidError,
@@ -92,23 +93,16 @@ class Blockstore:
         return self._tmp / f"{stem}.{os.getpid()}.{threading.get_ident()}.{uuid.uuid4().hex[:12]}"
 
     def _write_atomic(self, target: Path, parts: Sequence[Buffer]) -> None:
-        tmp = self._tmp_name(target.name)
-        try:
-            with open(tmp, "wb") as fh:
-                for part in parts:
-                    fh.write(part)
-                if self.sync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            parent = str(target.parent)
-            if parent not in self._known_dirs:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with self._lock:
-                    self._known_dirs.add(parent)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        parent = str(target.parent)
+        if parent not in self._known_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                self._known_dirs.add(parent)
+        with atomic_open(
+            target, tmp=self._tmp_name(target.name), fsync=self.sync, make_parents=False
+        ) as fh:
+            for part in parts:
+                fh.write(part)
 
     # -- blocks --
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from dt_platform.fileio import atomic_open
 from dt_platform.trust.ipfs import dagcbor
 from dt_platform.trust.ipfs.cids import (
     BlockVerificationError,
@@ -88,15 +88,8 @@ def export_car(
     """
     blocks = _store(store)
     root = normalize_cid(cid)
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        with open(tmp, "wb") as fh:
-            count = write_car(fh, [root], walk_dag(blocks.get, root))
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return count
+    with atomic_open(path, make_parents=False) as fh:
+        return write_car(fh, [root], walk_dag(blocks.get, root))
 
 
 def _read_exact(fh: BinaryIO, n: int, what: str) -> bytes:
