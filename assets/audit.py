@@ -6,6 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
+from assets.common import WRITER_POOL
 from assets.partitions import daily_partitions
 from assets.resources import PlatformResource
 from dt_platform.trust.audit import (
@@ -20,7 +21,6 @@ from dt_platform.trust.snapshot import EmptySnapshot
 from dt_platform.warehouse import WarehouseBusy, table_names
 
 GROUP = "trust"
-WRITER_POOL = "duckdb_writer"
 
 
 def _models_of_day(platform: PlatformResource, day: dt.date) -> str | None:

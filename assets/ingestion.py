@@ -8,7 +8,8 @@ import os
 
 import dagster as dg
 
-from assets.partitions import daily_partitions
+from assets.common import WRITER_POOL, markdown_table
+from assets.partitions import daily_partitions, day_bounds
 from assets.resources import PlatformResource
 from dt_platform.ingest.loader import MAINTENANCE_FOLDER, discover_dumps, ingest_landing
 from dt_platform.ingest.maintenance import load_maintenance_log
@@ -21,7 +22,6 @@ from dt_platform.ingest.registry import (
 from dt_platform.ingest.telemetry import build_telemetry_day
 
 GROUP = "ingestion"
-WRITER_POOL = "duckdb_writer"
 FRESHNESS_HOURS = float(os.environ.get("DT_FRESHNESS_HOURS", "26"))
 
 TELEMETRY_COLUMNS = {
@@ -33,12 +33,6 @@ TELEMETRY_COLUMNS = {
     "value": "DOUBLE",
     "quality": "VARCHAR",
 }
-
-
-def _markdown(rows: list[tuple], header: list[str]) -> dg.MetadataValue:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return dg.MetadataValue.md("\n".join(lines))
 
 
 @dg.asset(
@@ -65,7 +59,7 @@ def machine_registry(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
-            "by_type": _markdown(by_type, ["machine type", "machines"]),
+            "by_type": markdown_table(["machine type", "machines"], by_type),
         }
     )
 
@@ -152,8 +146,10 @@ def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
         asset_key="telemetry_rejects",
         metadata={
             "rejected_now": dg.MetadataValue.int(summary.rows_rejected),
-            "by_reason": _markdown(reasons, ["reason", "rows"]),
-            "latest": _markdown(recent_rejects, ["file", "line", "sensor", "reason", "detail"]),
+            "by_reason": markdown_table(["reason", "rows"], reasons),
+            "latest": markdown_table(
+                ["file", "line", "sensor", "reason", "detail"], recent_rejects
+            ),
         },
     )
     yield dg.AssetCheckResult(
@@ -162,9 +158,9 @@ def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
         passed=not unbalanced,
         metadata={
             "files_checked": dg.MetadataValue.int(files_total),
-            "unbalanced": _markdown(
-                unbalanced,
+            "unbalanced": markdown_table(
                 ["file", "rows in", "loaded", "rejected", "stored loaded", "stored rejected"],
+                unbalanced,
             ),
         },
     )
@@ -207,7 +203,7 @@ def maintenance_log(context: dg.AssetExecutionContext, platform: PlatformResourc
             "files": dg.MetadataValue.int(summary.files),
             "work_orders": dg.MetadataValue.int(summary.rows_loaded),
             "rejected": dg.MetadataValue.int(summary.rows_rejected),
-            "by_kind": _markdown(by_kind, ["kind", "work orders"]),
+            "by_kind": markdown_table(["kind", "work orders"], by_kind),
         }
     )
     yield dg.AssetCheckResult(
@@ -237,8 +233,7 @@ def maintenance_log(context: dg.AssetExecutionContext, platform: PlatformResourc
     ],
 )
 def telemetry(context: dg.AssetExecutionContext, platform: PlatformResource):
-    day = dt.date.fromisoformat(context.partition_key)
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    day, start, end = day_bounds(context.partition_key)
     with platform.warehouse.write() as con:
         quality = build_telemetry_day(con, day)
         schema = dict(
@@ -252,7 +247,7 @@ def telemetry(context: dg.AssetExecutionContext, platform: PlatformResource):
                          ON f.file_id = r.file_id AND f.status = 'loaded'
                        WHERE r.ts >= $start AND r.ts < $end),
                       (SELECT count(DISTINCT (machine_id, sensor, ts)) FROM telemetry WHERE day = $day)""",
-            {"start": start, "end": start + dt.timedelta(days=1), "day": day},
+            {"start": start, "end": end, "day": day},
         ).fetchone()
         per_machine = con.execute(
             """SELECT machine_id, count(*) AS readings, count(DISTINCT sensor) AS sensors,
@@ -266,7 +261,9 @@ def telemetry(context: dg.AssetExecutionContext, platform: PlatformResource):
             "rows": dg.MetadataValue.int(rows),
             **{f"quality_{k}": dg.MetadataValue.int(v) for k, v in quality.items()},
             "machines": dg.MetadataValue.int(len(per_machine)),
-            "per_machine": _markdown(per_machine, ["machine", "readings", "sensors", "flagged"]),
+            "per_machine": markdown_table(
+                ["machine", "readings", "sensors", "flagged"], per_machine
+            ),
         }
     )
     yield dg.AssetCheckResult(

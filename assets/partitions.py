@@ -3,6 +3,7 @@ can show the running day; the schedule materializes yesterday's, which is comple
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import dagster as dg
@@ -13,3 +14,10 @@ PARTITIONS_START = os.environ.get("DT_PARTITIONS_START", "2026-01-01")
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=PARTITIONS_START, timezone="UTC", end_offset=1
 )
+
+
+def day_bounds(partition_key: str) -> tuple[dt.date, dt.datetime, dt.datetime]:
+    """The partition's day and its bounds ``[start, end)`` in UTC."""
+    day = dt.date.fromisoformat(partition_key)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    return day, start, start + dt.timedelta(days=1)

@@ -21,7 +21,8 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from assets.partitions import daily_partitions
+from assets.common import WRITER_POOL, frame_table
+from assets.partitions import daily_partitions, day_bounds
 from assets.resources import PlatformResource
 from dt_platform.catalog import SIMULATED_TYPES
 from dt_platform.fileio import atomic_write_bytes
@@ -33,7 +34,6 @@ from dt_platform.phm.fitting import FleetPhysics
 from dt_platform.warehouse import table_names
 
 GROUP = "prognostics"
-WRITER_POOL = "duckdb_writer"
 LOOKBACK_DAYS = 90
 """How far back the features of a component life are read (lives last 3-6 weeks)."""
 ALERT_RULE = alerts_mod.AlertRule()
@@ -149,32 +149,6 @@ def _read(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list) -
     )
 
 
-def _day_bounds(partition_key: str) -> tuple[dt.date, dt.datetime, dt.datetime]:
-    day = dt.date.fromisoformat(partition_key)
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return day, start, start + dt.timedelta(days=1)
-
-
-def _markdown(frame: pl.DataFrame, limit: int = 30) -> dg.MetadataValue:
-    if frame.is_empty():
-        return dg.MetadataValue.md("_none_")
-    head = frame.head(limit)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
-    for row in head.iter_rows():
-        cells = []
-        for v in row:
-            if v is None:
-                cells.append("")
-            elif isinstance(v, float):
-                cells.append(f"{v:.3g}" if abs(v) < 1e4 else f"{v:.0f}")
-            else:
-                cells.append(str(v).replace("|", "/"))
-        lines.append("| " + " | ".join(cells) + " |")
-    if frame.height > limit:
-        lines.append(f"\n… {frame.height - limit} more rows")
-    return dg.MetadataValue.md("\n".join(lines))
-
-
 def _run_day_end(context: dg.AssetExecutionContext) -> dt.datetime | None:
     """End of the day whose run this is (the daily job carries its partition as a run tag), or
     None for a run of its own (``prognostics_models_job``): then the models learn from all data.
@@ -186,7 +160,7 @@ def _run_day_end(context: dg.AssetExecutionContext) -> dt.datetime | None:
     if not key:
         return None
     try:
-        return _day_bounds(key)[2]
+        return day_bounds(key)[2]
     except ValueError:
         return None
 
@@ -254,7 +228,7 @@ def _physics_table(fitted: FleetPhysics) -> dg.MetadataValue:
         schema=["type", "usable", "failures/censored", "parameter", "value", "95 % CI", "status"],
         orient="row",
     )
-    return _markdown(frame, limit=60)
+    return frame_table(frame, limit=60)
 
 
 def _physics_metadata(
@@ -341,7 +315,7 @@ def _cv_metadata(model_cv: dict) -> dict:
         "cv_coverage_ml_capped": dg.MetadataValue.float(
             float(model_cv.get("coverage_ml_capped") or 0.0)
         ),
-        "cv_per_type": _markdown(
+        "cv_per_type": frame_table(
             pl.DataFrame(rows, schema=["type", "rows", "rmse_physics_h", "rmse_ml_h"], orient="row")
         ),
         "cv_rows": dg.MetadataValue.int(int(model_cv.get("rows_fusion") or 0)),
@@ -491,7 +465,7 @@ prognostics_models_job = dg.define_asset_job(
 def physics_state(
     context: dg.AssetExecutionContext, platform: PlatformResource
 ) -> dg.MaterializeResult:
-    day, start, end = _day_bounds(context.partition_key)
+    day, start, end = day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
         physics = _latest_physics(con, as_of=end)
         history = load_history(con, end) if physics is not None else None
@@ -524,7 +498,7 @@ def physics_state(
             "with_rul": dg.MetadataValue.int(int(state["rul_physics_h"].is_not_null().sum())),
             "hourly_rows": dg.MetadataValue.int(n_hourly),
             "physics_version": entry.version,
-            "preview": _markdown(preview),
+            "preview": frame_table(preview),
         }
     )
 
@@ -541,7 +515,7 @@ def physics_state(
 def ml_features(
     context: dg.AssetExecutionContext, platform: PlatformResource
 ) -> dg.MaterializeResult:
-    day, start, end = _day_bounds(context.partition_key)
+    day, start, end = day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
         signals = fleet.hourly_signals(con, end, since=start)
         physics = _read(con, "physics_trajectory", "day = ?", [day])
@@ -561,7 +535,7 @@ def ml_features(
             "hours_with_physics": dg.MetadataValue.int(
                 int(base["rul_physics_h"].is_not_null().sum())
             ),
-            "preview": _markdown(
+            "preview": frame_table(
                 base.filter(pl.col("ts") == end).select(
                     "machine_id", "op_fraction", "n_readings", "damage", "rul_physics_h"
                 )
@@ -621,7 +595,7 @@ def _current_lives(history: pl.DataFrame, asof: pl.DataFrame) -> pl.DataFrame:
     ],
 )
 def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResource):
-    day, _start, end = _day_bounds(context.partition_key)
+    day, _start, end = day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
         entry = fleet.latest_model(con, "rul", as_of=end)
         physics = fleet.latest_model(con, "physics", as_of=end)
@@ -692,7 +666,7 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
             "by_basis": dg.MetadataValue.json(
                 {str(k): int(v) for k, v in predicted["basis"].value_counts().iter_rows()}
             ),
-            "preview": _markdown(
+            "preview": frame_table(
                 predicted.select(
                     "machine_id",
                     "rul_fused_h",
@@ -721,7 +695,7 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
     yield dg.AssetCheckResult(
         check_name="intervals_ordered_non_negative",
         passed=bad.is_empty(),
-        metadata={"violations": _markdown(bad)},
+        metadata={"violations": frame_table(bad)},
     )
     used = set(predicted["model_version"].drop_nulls().to_list())
     expected = {entry.version} if entry is not None and not predicted.is_empty() else set()
@@ -780,7 +754,7 @@ def interval_violations(predictions: pl.DataFrame) -> pl.DataFrame:
 def maintenance_alerts(
     context: dg.AssetExecutionContext, platform: PlatformResource
 ) -> dg.MaterializeResult:
-    day, _start, end = _day_bounds(context.partition_key)
+    day, _start, end = day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
         predictions = _read(con, "rul_predictions", "day = ?", [day])
         state = _read(con, "physics_state", "day = ?", [day])
@@ -810,7 +784,7 @@ def maintenance_alerts(
             "machines_evaluated": dg.MetadataValue.int(evaluated.height),
             "horizon_h": dg.MetadataValue.float(ALERT_RULE.horizon_h),
             "threshold": dg.MetadataValue.float(ALERT_RULE.threshold),
-            "alerts_table": _markdown(
+            "alerts_table": frame_table(
                 raised.select("machine_id", "probability", "severity", "driver", "reason")
             ),
         }
