@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,7 +28,6 @@ SIGNED_IN = "dt_signed_in"
 SESSION_TOKEN = "dt_session_token"
 CLEAR_COOKIE = "dt_clear_cookie"
 SESSION_COOKIE = "dt_session"
-DEFAULT_DASHBOARD_URL = "http://localhost:8501"
 
 
 def now() -> dt.datetime:
@@ -38,7 +36,7 @@ def now() -> dt.datetime:
 
 def dashboard_url() -> str:
     """The URL users reach the dashboard at; sign-in messages are bound to its host and port."""
-    return os.environ.get("DT_DASHBOARD_URL", "").strip() or DEFAULT_DASHBOARD_URL
+    return settings().dashboard_url
 
 
 @st.cache_resource

@@ -8,25 +8,24 @@ import dagster as dg
 
 from assets.common import WRITER_POOL
 from assets.partitions import daily_partitions
-from assets.resources import PlatformResource
+from assets.resources import ChainResource, ContentStoreResource, WarehouseResource
 from dt_platform.trust.audit import (
     audit_partition,
-    default_snapshots_dir,
     process_pending,
     verify_partition,
 )
-from dt_platform.trust.chain import AuditChain, ChainUnavailable
-from dt_platform.trust.ipfs import IpfsUnavailable, open_ipfs
+from dt_platform.trust.chain import ChainUnavailable
+from dt_platform.trust.ipfs import IpfsUnavailable
 from dt_platform.trust.snapshot import EmptySnapshot
 from dt_platform.warehouse import WarehouseBusy, table_names
 
 GROUP = "trust"
 
 
-def _models_of_day(platform: PlatformResource, day: dt.date) -> str | None:
+def _models_of_day(warehouse: WarehouseResource, day: dt.date) -> str | None:
     """The model versions the day's predictions were made with (``rul:…`` and ``physics:…``), as
     the manifest records them; None when the day has no predictions."""
-    with platform.warehouse.read() as con:
+    with warehouse.read() as con:
         tables = table_names(con)
         if "rul_predictions" not in tables:
             return None
@@ -56,19 +55,23 @@ def _models_of_day(platform: PlatformResource, day: dt.date) -> str | None:
         )
     ],
 )
-def audit_snapshot(context: dg.AssetExecutionContext, platform: PlatformResource):
+def audit_snapshot(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    content_store: ContentStoreResource,
+    chain: ChainResource,
+):
     day = dt.date.fromisoformat(context.partition_key)
-    settings = platform.settings
-    model_version = _models_of_day(platform, day)
-    ipfs = open_ipfs(settings)
-    with platform.warehouse.write() as con:
+    model_version = _models_of_day(warehouse, day)
+    ipfs = content_store.open()
+    with warehouse.write() as con:
         try:
             result = audit_partition(
                 con,
                 ipfs,
-                lambda: AuditChain.connect(settings),
+                chain.connect,
                 day,
-                snapshots_dir=default_snapshots_dir(settings),
+                snapshots_dir=content_store.staging_dir,
                 model_version=model_version,
             )
         except EmptySnapshot as exc:
@@ -93,7 +96,7 @@ def audit_snapshot(context: dg.AssetExecutionContext, platform: PlatformResource
             )
             return
         try:
-            report = verify_partition(con, ipfs, AuditChain.connect(settings), day)
+            report = verify_partition(con, ipfs, chain.connect(), day)
         except (ChainUnavailable, IpfsUnavailable) as exc:
             yield dg.AssetCheckResult(
                 check_name="anchor_matches_warehouse",
@@ -115,10 +118,14 @@ def audit_snapshot(context: dg.AssetExecutionContext, platform: PlatformResource
 @dg.op(
     out={}, description="Publish and anchor every snapshot left pending by an IPFS or chain outage."
 )
-def anchor_pending_snapshots(context: dg.OpExecutionContext, platform: PlatformResource):
-    settings = platform.settings
-    with platform.warehouse.write() as con:
-        results = process_pending(con, open_ipfs(settings), lambda: AuditChain.connect(settings))
+def anchor_pending_snapshots(
+    context: dg.OpExecutionContext,
+    warehouse: WarehouseResource,
+    content_store: ContentStoreResource,
+    chain: ChainResource,
+):
+    with warehouse.write() as con:
+        results = process_pending(con, content_store.open(), chain.connect)
     for result in results:
         context.log.info(f"{result.partition}: {result.status} {result.error or ''}")
         if result.status == "anchored":
@@ -143,9 +150,9 @@ def anchor_pending_job():
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Retries pending snapshots every 10 minutes while any are waiting.",
 )
-def pending_anchors_sensor(context: dg.SensorEvaluationContext, platform: PlatformResource):
+def pending_anchors_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     try:
-        with platform.warehouse.read(timeout_s=5) as con:
+        with warehouse.read(timeout_s=5) as con:
             tables = table_names(con)
             if "audit_snapshots" not in tables:
                 return dg.SkipReason("no snapshot built yet")

@@ -4,13 +4,14 @@ without anyone pressing a button."""
 
 import datetime as dt
 import hashlib
-import os
+from pathlib import Path
 
 import dagster as dg
 
 from assets.common import WRITER_POOL, markdown_table
 from assets.partitions import daily_partitions, day_bounds
-from assets.resources import PlatformResource
+from assets.resources import LandingResource, WarehouseResource
+from dt_platform.config import load_settings
 from dt_platform.ingest.loader import MAINTENANCE_FOLDER, discover_dumps, ingest_landing
 from dt_platform.ingest.maintenance import load_maintenance_log
 from dt_platform.ingest.registry import (
@@ -22,7 +23,7 @@ from dt_platform.ingest.registry import (
 from dt_platform.ingest.telemetry import build_telemetry_day
 
 GROUP = "ingestion"
-FRESHNESS_HOURS = float(os.environ.get("DT_FRESHNESS_HOURS", "26"))
+FRESHNESS_HOURS = load_settings().freshness_hours
 
 TELEMETRY_COLUMNS = {
     "day": "DATE",
@@ -42,14 +43,14 @@ TELEMETRY_COLUMNS = {
     description="The digital model: machines as people declare them in machines.yaml.",
 )
 def machine_registry(
-    context: dg.AssetExecutionContext, platform: PlatformResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
 ) -> dg.MaterializeResult:
-    path = platform.settings.machine_registry_path
+    path = landing.registry_path
     try:
         machines = load_registry(path)
     except RegistryError as exc:
         raise dg.Failure(description=str(exc)) from exc
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         counts = sync_registry(con, machines)
         by_type = con.execute(
             "SELECT machine_type, count(*) FROM machines WHERE active GROUP BY 1 ORDER BY 1"
@@ -96,11 +97,12 @@ def machine_registry(
     ],
     pool=WRITER_POOL,
 )
-def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
-    settings = platform.settings
+def raw_dumps(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+):
     now = dt.datetime.now(dt.UTC)
-    with platform.warehouse.write() as con:
-        summary = ingest_landing(con, settings.landing_dir, now=now, log=context.log.info)
+    with warehouse.write() as con:
+        summary = ingest_landing(con, landing.landing_dir, now=now, log=context.log.info)
         unbalanced = con.execute(
             """SELECT f.path, f.rows_in, f.rows_loaded, f.rows_rejected,
                       (SELECT count(*) FROM readings r WHERE r.file_id = f.file_id),
@@ -190,9 +192,11 @@ def raw_dumps(context: dg.AssetExecutionContext, platform: PlatformResource):
         )
     ],
 )
-def maintenance_log(context: dg.AssetExecutionContext, platform: PlatformResource):
-    with platform.warehouse.write() as con:
-        summary = load_maintenance_log(con, platform.settings.landing_dir)
+def maintenance_log(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+):
+    with warehouse.write() as con:
+        summary = load_maintenance_log(con, landing.landing_dir)
         stored = con.execute("SELECT count(*) FROM maintenance_log").fetchone()[0]
         by_kind = con.execute(
             "SELECT kind, count(*) FROM maintenance_log GROUP BY 1 ORDER BY 1"
@@ -232,9 +236,9 @@ def maintenance_log(context: dg.AssetExecutionContext, platform: PlatformResourc
         ),
     ],
 )
-def telemetry(context: dg.AssetExecutionContext, platform: PlatformResource):
+def telemetry(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     day, start, end = day_bounds(context.partition_key)
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         quality = build_telemetry_day(con, day)
         schema = dict(
             con.execute(
@@ -291,9 +295,9 @@ ingest_job = dg.define_asset_job(
 )
 
 
-def landing_fingerprint(settings) -> tuple[str, int]:
+def landing_fingerprint(landing_dir: Path, registry_path: Path) -> tuple[str, int]:
     """A digest of what is in landing (paths, sizes, mtimes) and the number of files."""
-    landing = settings.landing_dir
+    landing = landing_dir
     files = discover_dumps(landing)
     cmms = landing / MAINTENANCE_FOLDER
     if cmms.exists():
@@ -302,7 +306,7 @@ def landing_fingerprint(settings) -> tuple[str, int]:
     for path in files:
         stat = path.stat()
         digest.update(f"{path.relative_to(landing)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    for path in registry_files(settings.machine_registry_path):
+    for path in registry_files(registry_path):
         digest.update(f"{path}\0{path.stat().st_mtime_ns}\n".encode())
     return digest.hexdigest(), len(files)
 
@@ -313,8 +317,8 @@ def landing_fingerprint(settings) -> tuple[str, int]:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="The digital shadow: starts ingestion whenever files land (or the registry changes).",
 )
-def landing_sensor(context: dg.SensorEvaluationContext, platform: PlatformResource):
-    fingerprint, n_files = landing_fingerprint(platform.settings)
+def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
+    fingerprint, n_files = landing_fingerprint(landing.landing_dir, landing.registry_path)
     if fingerprint == context.cursor:
         return dg.SkipReason(f"no change in landing ({n_files} files)")
     context.update_cursor(fingerprint)

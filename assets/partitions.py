@@ -4,15 +4,15 @@ can show the running day; the schedule materializes yesterday's, which is comple
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
-# The first day the platform keeps partitions for; older data still loads but is not partitioned.
-PARTITIONS_START = os.environ.get("DT_PARTITIONS_START", "2026-01-01")
+from dt_platform.config import load_settings
 
+# The first day the platform keeps partitions for (DT_PARTITIONS_START); older data still loads
+# but is not partitioned.
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=PARTITIONS_START, timezone="UTC", end_offset=1
+    start_date=load_settings().partitions_start.isoformat(), timezone="UTC", end_offset=1
 )
 
 

@@ -1,56 +1,172 @@
-"""Resources shared by the asset domains: where the platform's state lives and how to reach it."""
+"""One resource per system the assets touch, so each asset declares what it uses and the Dagster
+UI shows where it points:
+
+* ``warehouse`` — the DuckDB file (one writer at a time, short read-only readers);
+* ``landing`` — what gateways and people deliver: dumps, CMMS exports, the machine registry;
+* ``models`` — the model store (bundles under their sha256);
+* ``content_store`` — IPFS: the embedded store or a Kubo node, behind one interface;
+* ``chain`` — Ethereum: the local anvil or any JSON-RPC node, behind one interface.
+
+:func:`platform_resources` builds them from :class:`~dt_platform.config.Settings`, the one place
+the environment is read; secrets are bound by variable name (``dg.EnvVar``), never by value.
+"""
 
 from __future__ import annotations
 
-import os
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
-from dt_platform.config import Settings, load_settings
+from dt_platform.config import Settings
+from dt_platform.trust.chain import AuditChain
+from dt_platform.trust.ipfs import EmbeddedIpfs, IpfsStore, KuboIpfs
 from dt_platform.warehouse import Warehouse
 
 
-class PlatformResource(dg.ConfigurableResource):
-    """The platform's settings (``DT_HOME`` and the service endpoints) and the warehouse.
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file."""
 
-    Fields mirror the ``DT_*`` environment variables; an empty string means "the default"
-    (local anvil, embedded IPFS store), as in :func:`dt_platform.config.load_settings`.
-    """
+    path: str
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(Path(self.path))
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection, holding the writer lock until the block ends."""
+        with self.warehouse.write() as con:
+            yield con
+
+    @contextlib.contextmanager
+    def read(self, *, timeout_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection (waits up to ``timeout_s`` while a writer holds the file)."""
+        with self.warehouse.read(timeout_s=timeout_s) as con:
+            yield con
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Where gateways drop dumps (``<gateway>/``), CMMS exports (``cmms/``) arrive and people
+    keep the machine registry (the digital model)."""
+
+    folder: str
+    registry: str
+
+    @property
+    def landing_dir(self) -> Path:
+        return Path(self.folder)
+
+    @property
+    def registry_path(self) -> Path:
+        return Path(self.registry)
+
+
+class ContentStoreResource(dg.ConfigurableResource):
+    """IPFS, where the day's snapshots are published. ``staging`` holds a snapshot on disk from
+    the moment it is built until it is anchored (it survives an IPFS or chain outage)."""
+
+    staging: str
+
+    @property
+    def staging_dir(self) -> Path:
+        return Path(self.staging)
+
+    def open(self) -> IpfsStore:
+        raise NotImplementedError
+
+
+class EmbeddedIpfsResource(ContentStoreResource):
+    """The embedded content store under ``DT_HOME/ipfs`` (Kubo-identical CIDs)."""
+
+    root: str
+
+    def open(self) -> EmbeddedIpfs:
+        return EmbeddedIpfs(Path(self.root))
+
+
+class KuboIpfsResource(ContentStoreResource):
+    """A Kubo node's RPC API (``DT_IPFS_API``)."""
+
+    api: str
+
+    def open(self) -> KuboIpfs:
+        return KuboIpfs(self.api)
+
+
+class ChainResource(dg.ConfigurableResource):
+    """The chain the day's snapshots are anchored on. ``home`` holds ``deployment.json`` (which
+    contracts to talk to); ``key`` signs as the pipeline's OPERATOR."""
 
     home: str
-    chain_rpc: str = ""
-    chain_port: int = 0
-    ipfs_api: str = ""
-    registry: str = ""
+    key: str | None = None
+
+    def settings(self) -> Settings:
+        raise NotImplementedError
+
+    def connect(self) -> AuditChain:
+        """A client checked against the recorded deployment (chain id and code hashes)."""
+        return AuditChain.connect(self.settings())
+
+
+class LocalChainResource(ChainResource):
+    """The local anvil node started by ``dt-platform chain up`` (anvil's dev key by default)."""
+
+    port: int
+
+    def settings(self) -> Settings:
+        return Settings(home=Path(self.home), chain_port=self.port, chain_key=self.key)
+
+
+class RpcChainResource(ChainResource):
+    """Any Ethereum JSON-RPC node (``DT_CHAIN_RPC``); without a key the client is read-only."""
+
+    url: str
+
+    def settings(self) -> Settings:
+        return Settings(home=Path(self.home), chain_rpc=self.url, chain_key=self.key)
+
+
+class PlatformResource(dg.ConfigurableResource):
+    """``DT_HOME`` and the settings the prognostics assets read (the model store)."""
+
+    home: str
 
     @property
     def settings(self) -> Settings:
-        base = load_settings(self.home)
-        return Settings(
-            home=base.home,
-            chain_rpc=self.chain_rpc or None,
-            chain_key=base.chain_key,
-            chain_port=self.chain_port or base.chain_port,
-            ipfs_api=self.ipfs_api or None,
-            registry_path=Path(self.registry).resolve() if self.registry else base.registry_path,
-        )
+        return Settings(home=Path(self.home))
 
     @property
     def warehouse(self) -> Warehouse:
         return Warehouse(self.settings.warehouse_path)
 
 
-def _env_or_default(name: str, default: str) -> str | dg.EnvVar:
-    # EnvVar shows the binding in the Dagster UI; it cannot express "unset means default".
-    return dg.EnvVar(name) if os.environ.get(name) else default
+def _secret(settings: Settings, name: str, variable: str) -> str | dg.EnvVar | None:
+    # A secret read from the environment is bound by name, so the UI shows the variable only.
+    return dg.EnvVar(variable) if name in settings.from_environment else getattr(settings, name)
 
 
-def platform_resource() -> PlatformResource:
-    return PlatformResource(
-        home=_env_or_default("DT_HOME", str(load_settings().home)),
-        chain_rpc=_env_or_default("DT_CHAIN_RPC", ""),
-        chain_port=int(os.environ.get("DT_CHAIN_PORT") or 0),
-        ipfs_api=_env_or_default("DT_IPFS_API", ""),
-        registry=_env_or_default("DT_REGISTRY", ""),
-    )
+def platform_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """The resources of one platform configuration (the code location, the demo and tests)."""
+    home = str(settings.home)
+    staging = str(settings.snapshots_dir)
+    key = _secret(settings, "chain_key", "DT_CHAIN_KEY")
+    return {
+        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "landing": LandingResource(
+            folder=str(settings.landing_dir), registry=str(settings.machine_registry_path)
+        ),
+        "content_store": (
+            KuboIpfsResource(staging=staging, api=settings.ipfs_api)
+            if settings.ipfs_api
+            else EmbeddedIpfsResource(staging=staging, root=str(settings.ipfs_dir))
+        ),
+        "chain": (
+            RpcChainResource(home=home, url=settings.chain_rpc, key=key)
+            if settings.chain_rpc
+            else LocalChainResource(home=home, port=settings.chain_port, key=key)
+        ),
+        "platform": PlatformResource(home=home),
+    }

@@ -1,59 +1,66 @@
-"""`dt-platform`: one command line for everything scriptable."""
+"""`dt-platform`: one command line for everything scriptable.
+
+Commands that need the Dagster wiring (``demo``) live outside the library and join through the
+``dt_platform.commands`` entry-point group (see pyproject.toml); they are imported only when run,
+so the other commands start without loading Dagster.
+"""
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
 
 from dt_platform import __version__
+from dt_platform.config import ConfigError, describe, load_settings, markdown_table
 from dt_platform.sim.cli import simulate
 from dt_platform.trust.audit_cli import prove, verify
 from dt_platform.trust.chain_cli import chain, grants, roles
 from dt_platform.trust.ipfs.cli import ipfs
 from dt_platform.trust.wallet_cli import wallet
 
+PLUGIN_GROUP = "dt_platform.commands"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class PlatformGroup(click.Group):
+    """The command group: built-in commands plus those registered under :data:`PLUGIN_GROUP`,
+    loaded on use; a configuration error is reported as one line, not a traceback."""
+
+    def _plugins(self) -> dict:
+        return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in self._plugins():
+            command = self._plugins()[name].load()
+        return command
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=PlatformGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dt-platform")
 def main() -> None:
     """Secure, verifiable digital twins for predictive maintenance."""
 
 
 @main.command()
-@click.option(
-    "--machines", default=16, show_default=True, help="Machines to simulate if landing is empty."
-)
-@click.option(
-    "--days", default=45, show_default=True, help="Days of history to simulate, ending today."
-)
-@click.option("--seed", default=7, show_default=True)
-@click.option(
-    "--ui/--no-ui",
-    default=True,
-    show_default=True,
-    help="Start the Dagster UI and the dashboard at the end.",
-)
-@click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
-@click.option("--dashboard-port", default=8501, show_default=True, help="Dashboard port.")
-def demo(machines: int, days: int, seed: int, ui: bool, port: int, dashboard_port: int) -> None:
-    """Local chain, simulated line, full materialization, then the UIs (re-runnable)."""
-    from dt_platform.config import load_settings
-    from dt_platform.demo import run_demo
-
-    report = run_demo(
-        load_settings(),
-        machines=machines,
-        days=days,
-        seed=seed,
-        ui=ui,
-        ui_port=port,
-        dashboard_port=dashboard_port,
-    )
-    if report.failed_partitions:
-        raise SystemExit(
-            f"{len(report.failed_partitions)} daily partitions failed: {report.failed_partitions}"
-        )
+@click.option("--markdown", is_flag=True, help="Print the README's table of variables instead.")
+def config(markdown: bool) -> None:
+    """Show the configuration in effect (secrets only as set/unset), read from DT_* variables."""
+    if markdown:
+        click.echo(markdown_table())
+        return
+    for variable, value in describe(load_settings()):
+        click.echo(f"{variable:<20} {value}")
 
 
 @main.group()
@@ -73,7 +80,6 @@ def cmapss() -> None:
 @click.option("--subset", default="FD001", show_default=True)
 def cmapss_import(data_dir: Path, subset: str) -> None:
     """Land a C-MAPSS subset as dumps and register its engines; ingestion takes it from there."""
-    from dt_platform.config import load_settings
     from dt_platform.ingest.cmapss_import import import_subset
 
     settings = load_settings()

@@ -1,39 +1,113 @@
-"""Where the platform keeps its state and which services it talks to, read from the environment.
+"""Where the platform keeps its state and which services it talks to: the one place that reads
+the environment.
 
 Every setting has a default that works on a fresh clone (a local anvil chain and the embedded
-IPFS store under ``DT_HOME``); the environment points the platform at real infrastructure.
+IPFS store under ``DT_HOME``); ``DT_*`` environment variables point the platform at real
+infrastructure. Each field of :class:`Settings` names its variable, default and meaning, and the
+README's configuration table is generated from them (``dt-platform config --markdown``), so the
+two cannot drift apart. :func:`load_settings` checks every value and reports all that are wrong
+at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
-from dataclasses import dataclass
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 LOCAL_CHAIN_ID = 31337
 DEFAULT_CHAIN_PORT = 8545
 DEFAULT_IPFS_PORT = 5001
+DEFAULT_DASHBOARD_URL = "http://localhost:8501"
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or None
+class ConfigError(ValueError):
+    """One or more ``DT_*`` variables hold a value the platform cannot use."""
+
+
+def setting(
+    env: str, value: Any = None, *, default: str, meaning: str, secret: bool = False
+) -> Any:
+    """A :class:`Settings` field read from ``env`` (``value`` when unset); ``default`` and
+    ``meaning`` document it. A secret never shows in ``repr`` or in :func:`describe`."""
+    metadata = {"env": env, "default": default, "meaning": meaning, "secret": secret}
+    return field(default=value, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration. Build it with :func:`load_settings`; tests build it directly."""
 
-    home: Path
-    chain_rpc: str | None = None
-    """JSON-RPC URL of the chain. ``None`` means the local anvil started by ``dt-platform chain up``."""
-    chain_key: str | None = None
-    """Private key of the pipeline publisher (OPERATOR). ``None`` on the local chain means anvil's dev key."""
-    chain_port: int = DEFAULT_CHAIN_PORT
-    ipfs_api: str | None = None
-    """Kubo RPC endpoint (multiaddr or URL). ``None`` means the embedded store under ``home/ipfs``."""
-    registry_path: Path | None = None
-    """The machine registry (the digital model). ``None`` means ``home/machines.yaml``."""
+    home: Path = setting(
+        "DT_HOME",
+        Path(".dt_home"),
+        default="`./.dt_home`",
+        meaning="all state: `warehouse.duckdb`, `landing/`, `models/`, `ipfs/`, `chain/`, "
+        "`deployment.json`, `snapshots/`, `dagster/`",
+    )
+    registry_path: Path | None = setting(
+        "DT_REGISTRY",
+        default="`$DT_HOME/machines.yaml`",
+        meaning="the machine registry (plus `machines.d/*.yaml` beside it)",
+    )
+    chain_rpc: str | None = setting(
+        "DT_CHAIN_RPC",
+        default="local anvil",
+        meaning="any Ethereum JSON-RPC endpoint (http or https)",
+    )
+    """``None`` means the local anvil started by ``dt-platform chain up``."""
+    chain_port: int = setting(
+        "DT_CHAIN_PORT",
+        DEFAULT_CHAIN_PORT,
+        default=f"`{DEFAULT_CHAIN_PORT}`",
+        meaning="port of the local anvil",
+    )
+    chain_key: str | None = setting(
+        "DT_CHAIN_KEY",
+        default="anvil dev key (local chain only)",
+        meaning="private key of the pipeline publisher (OPERATOR); for `deploy`, the ADMIN",
+        secret=True,
+    )
+    """``None`` on the local chain means anvil's dev key; elsewhere the client is read-only."""
+    ipfs_api: str | None = setting(
+        "DT_IPFS_API",
+        default="embedded store in `$DT_HOME/ipfs`",
+        meaning="a Kubo RPC endpoint, e.g. `/ip4/127.0.0.1/tcp/5001/http`",
+    )
+    partitions_start: dt.date = setting(
+        "DT_PARTITIONS_START",
+        dt.date(2026, 1, 1),
+        default="`2026-01-01`",
+        meaning="first daily partition",
+    )
+    freshness_hours: float = setting(
+        "DT_FRESHNESS_HOURS",
+        26.0,
+        default="`26`",
+        meaning="the landing freshness check warns beyond this age",
+    )
+    dashboard_url: str = setting(
+        "DT_DASHBOARD_URL",
+        DEFAULT_DASHBOARD_URL,
+        default=f"`{DEFAULT_DASHBOARD_URL}` (the demo sets its port)",
+        meaning="where users reach the dashboard: sign-in messages are bound to its scheme, "
+        "host and port",
+    )
+    wallet_key: str | None = setting(
+        "DT_WALLET_KEY",
+        default="–",
+        meaning="private key `dt-platform wallet sign-in` signs with (never passed on the "
+        "command line)",
+        secret=True,
+    )
+    from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    """Names of the fields :func:`load_settings` read from the environment (so the Dagster
+    resources can bind secrets by variable name instead of by value)."""
 
     @property
     def warehouse_path(self) -> Path:
@@ -65,6 +139,14 @@ class Settings:
         return self.home / "deployment.json"
 
     @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.home / "snapshots"
+
+    @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
@@ -81,15 +163,112 @@ class Settings:
         return self.chain_rpc or self.local_chain_rpc
 
 
-def load_settings(home: str | os.PathLike[str] | None = None) -> Settings:
-    """Read settings from ``DT_*`` environment variables (see README "Configuration")."""
-    home_path = Path(home or _env("DT_HOME") or ".dt_home").expanduser().resolve()
-    registry = _env("DT_REGISTRY")
-    return Settings(
-        home=home_path,
-        chain_rpc=_env("DT_CHAIN_RPC"),
-        chain_key=_env("DT_CHAIN_KEY"),
-        chain_port=int(_env("DT_CHAIN_PORT") or DEFAULT_CHAIN_PORT),
-        ipfs_api=_env("DT_IPFS_API"),
-        registry_path=Path(registry).expanduser().resolve() if registry else None,
-    )
+EXTERNAL_VARIABLES = {
+    "DAGSTER_HOME": (
+        "`$DT_HOME/dagster` (set by `demo`)",
+        "the Dagster instance",
+    ),
+}
+"""Variables the platform sets or passes on but does not read itself."""
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def _path(text: str) -> Path:
+    return Path(text).expanduser().resolve()
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise ValueError(port)
+    return port
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(value)
+    return value
+
+
+def _http_url(text: str) -> str:
+    url = urllib.parse.urlsplit(text)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(text)
+    url.port  # noqa: B018 - raises ValueError on a malformed port
+    return text
+
+
+PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "home": (_path, "a folder path"),
+    "registry_path": (_path, "a file path"),
+    "chain_rpc": (_http_url, "an http(s) URL with a host, e.g. https://rpc.example.org"),
+    "chain_port": (_port, "a port number from 1 to 65535"),
+    "partitions_start": (dt.date.fromisoformat, "a date as YYYY-MM-DD"),
+    "freshness_hours": (_positive, "a positive number of hours"),
+    "dashboard_url": (_http_url, "an http(s) URL with a host, e.g. http://localhost:8501"),
+}
+"""How each field's text becomes its value, and what is expected (other fields stay text)."""
+
+
+def variables() -> list[dataclasses.Field]:
+    """The fields of :class:`Settings` that come from an environment variable, in order."""
+    return [f for f in dataclasses.fields(Settings) if "env" in f.metadata]
+
+
+def load_settings(
+    home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read settings from ``DT_*`` environment variables (``environ``, default ``os.environ``).
+
+    An explicit ``home`` wins over ``DT_HOME``. Empty values mean "the default". Raises
+    :class:`ConfigError` naming every variable whose value cannot be used.
+    """
+    environ = os.environ if environ is None else environ
+    given = {f.name: (environ.get(f.metadata["env"]) or "").strip() for f in variables()}
+    given = {name: text for name, text in given.items() if text}
+    texts = given | {"home": str(home or given.get("home") or Settings.home)}
+    values: dict[str, Any] = {}
+    problems = []
+    for f in variables():
+        if f.name not in texts:
+            continue
+        parse, expected = PARSERS.get(f.name, (str, "text"))
+        try:
+            values[f.name] = parse(texts[f.name])
+        except ValueError:
+            shown = "(hidden)" if f.metadata["secret"] else repr(texts[f.name])
+            problems.append(f"{f.metadata['env']}={shown} is not {expected}")
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
+    from_environment = set(given) - ({"home"} if home else set())
+    return Settings(**values, from_environment=frozenset(from_environment))
+
+
+def describe(settings: Settings) -> list[tuple[str, str]]:
+    """``(variable, effective value)`` for every variable; secrets show only whether set."""
+    rows = []
+    for f in variables():
+        value = getattr(settings, f.name)
+        if f.metadata["secret"]:
+            shown = "set (hidden)" if value else "unset"
+        elif value is None:
+            shown = f"unset: {f.metadata['default']}"
+        else:
+            shown = str(value)
+        rows.append((f.metadata["env"], shown))
+    return rows
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from :class:`Settings`."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in variables():
+        lines.append(
+            f"| `{f.metadata['env']}` | {f.metadata['default']} | {f.metadata['meaning']} |"
+        )
+    for name, (default, meaning) in EXTERNAL_VARIABLES.items():
+        lines.append(f"| `{name}` | {default} | {meaning} |")
+    return "\n".join(lines)

@@ -1,45 +1,19 @@
-"""`dt-platform demo`: the whole platform on one machine, from nothing to a running UI.
+"""The demo's steps that need no Dagster: the local chain and contracts with demo roles and
+grants, a simulated line in landing, and the summary read back from the warehouse, the IPFS
+store and the chain. ``assets/demo.py`` runs them around the Dagster materialization and UIs.
 
-1. the local chain (anvil, state under DT_HOME/chain) with the platform contracts deployed once;
-2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty);
-3. the full materialization, recorded in the Dagster instance under DT_HOME/dagster so every run
-   shows in the UI: ingestion, then every day that has data;
-4. the Dagster UI (webserver + daemon, so the landing sensor and daily schedule keep running)
-   and the dashboard (Streamlit; sign in with a demo account's key, whose roles are on chain).
-
-Re-running is safe: the chain and contracts are reused, landing is not re-simulated, ingestion is
-idempotent and each day is rebuilt in place.
+Every step is re-runnable: the chain and contracts are reused, landing is not re-simulated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from dt_platform.config import Settings
-
-# In-process runs log to the console at DEBUG by default; the run logs stay in the UI.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-DAGSTER_YAML = """\
-# Written by `dt-platform demo`. One writer at a time on the DuckDB file: every asset that
-# writes it is in the `duckdb_writer` pool.
-concurrency:
-  pools:
-    default_limit: 1
-telemetry:
-  enabled: false
-"""
 
 
 @dataclass
@@ -53,19 +27,6 @@ class DemoReport:
     latest_verified: bool | None = None
     prognostics: dict | None = None
     """The newest day with predictions: its machines, model version and alerts."""
-
-
-def prepare_dagster_home(settings: Settings) -> Path:
-    home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
-    # The UI (a subprocess) reads its configuration from the environment.
-    os.environ["DAGSTER_HOME"] = str(home)
-    os.environ["DT_HOME"] = str(settings.home)
-    os.environ["DT_CHAIN_PORT"] = str(settings.chain_port)
-    return home
 
 
 def start_chain(settings: Settings, console: Console):
@@ -129,61 +90,6 @@ def ensure_simulated_line(
         f"orders, {result.bad_items} bad items injected (ground truth: {result.truth_dir})"
     )
     return True
-
-
-def materialize_everything(settings: Settings, console: Console) -> DemoReport:
-    import dagster as dg
-
-    from assets.partitions import daily_partitions
-    from assets.resources import PlatformResource
-    from dt_platform.definitions import build_definitions
-    from dt_platform.warehouse import Warehouse
-
-    defs = build_definitions(
-        PlatformResource(
-            home=str(settings.home),
-            chain_rpc=settings.chain_rpc or "",
-            chain_port=settings.chain_port,
-            ipfs_api=settings.ipfs_api or "",
-            registry=str(settings.registry_path or ""),
-        )
-    )
-    report = DemoReport()
-    instance = dg.DagsterInstance.get()
-    with console.status("ingesting landing (registry, dumps, maintenance log)"):
-        ingest = defs.resolve_job_def("ingest_job").execute_in_process(
-            instance=instance, run_config=QUIET
-        )
-    raw = ingest.asset_materializations_for_node("raw_dumps")[0].metadata
-    report.ingest_metadata = {k: v.value for k, v in raw.items()}
-    console.print(
-        f"[bold]ingested[/] {raw['new_files'].value} new files: rows in {raw['rows_in'].value:,}, "
-        f"loaded {raw['rows_loaded'].value:,}, rejected {raw['rows_rejected'].value:,}"
-    )
-    with Warehouse(settings.warehouse_path).read() as con:
-        data_days = [
-            d.isoformat()
-            for (d,) in con.execute(
-                "SELECT DISTINCT unnest(days) AS d FROM file_ledger WHERE status = 'loaded' ORDER BY d"
-            ).fetchall()
-        ]
-    valid = set(daily_partitions.get_partition_keys(current_time=dt.datetime.now(dt.UTC)))
-    done = instance.get_materialized_partitions(dg.AssetKey("telemetry"))
-    touched = set(raw["touched_days"].value)
-    todo = [d for d in data_days if d in valid and (d in touched or d not in done)]
-    daily_job = defs.resolve_job_def("daily_job")
-    for i, day in enumerate(todo, start=1):
-        with console.status(f"materializing day {day} ({i}/{len(todo)})"):
-            result = daily_job.execute_in_process(
-                partition_key=day, instance=instance, raise_on_error=False, run_config=QUIET
-            )
-        (report.partitions if result.success else report.failed_partitions).append(day)
-    console.print(
-        f"[bold]daily partitions[/] materialized {len(report.partitions)}"
-        + (f", [red]failed {report.failed_partitions}[/]" if report.failed_partitions else "")
-        + f" ({len(data_days) - len(todo)} already up to date)"
-    )
-    return report
 
 
 def check_latest_anchor(settings: Settings, console: Console, report: DemoReport) -> None:
@@ -293,78 +199,3 @@ def print_summary(
         for role, address in (deployment.demo_roles or {}).items():
             table.add_row(f"  role {role}", address)
     console.print(table)
-
-
-def ui_commands(settings: Settings, ui_port: int, dashboard_port: int) -> dict[str, list[str]]:
-    """The two UIs: `dagster dev` (webserver + daemon) and the Streamlit dashboard."""
-    bin_dir = Path(sys.executable).parent
-    repo_root = Path(__file__).resolve().parents[1]
-    dagster = shutil.which("dagster", path=str(bin_dir)) or "dagster"
-    streamlit = shutil.which("streamlit", path=str(bin_dir)) or "streamlit"
-    return {
-        "Dagster UI": [
-            dagster, "dev", "-w", str(repo_root / "workspace.yaml"),
-            "-h", "127.0.0.1", "-p", str(ui_port),
-        ],
-        "dashboard": [
-            streamlit, "run", str(repo_root / "app" / "streamlit_app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(dashboard_port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        ],
-    }  # fmt: skip
-
-
-def run_uis(settings: Settings, ui_port: int, dashboard_port: int, console: Console) -> int:
-    """Run the Dagster UI and the dashboard in the foreground until Ctrl-C (or one of them ends)."""
-    repo_root = Path(__file__).resolve().parents[1]
-    env = os.environ | {"DT_DASHBOARD_URL": dashboard_url(dashboard_port)}
-    procs = {
-        name: subprocess.Popen(cmd, cwd=repo_root, env=env)
-        for name, cmd in ui_commands(settings, ui_port, dashboard_port).items()
-    }
-    console.print(
-        f"[bold]Dagster UI[/] http://127.0.0.1:{ui_port}   [bold]dashboard[/] "
-        f"{dashboard_url(dashboard_port)}   (Ctrl-C stops both)"
-    )
-    try:
-        while all(p.poll() is None for p in procs.values()):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return max(p.returncode or 0 for p in procs.values())
-
-
-def run_demo(
-    settings: Settings,
-    *,
-    machines: int = 16,
-    days: int = 45,
-    seed: int = 7,
-    ui: bool = True,
-    ui_port: int = 3000,
-    dashboard_port: int = 8501,
-    console: Console | None = None,
-) -> DemoReport:
-    console = console or Console()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    prepare_dagster_home(settings)
-    deployment = start_chain(settings, console)
-    share_demo_datasets(settings, deployment, console)
-    simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
-    report = materialize_everything(settings, console)
-    report.deployment, report.simulated = deployment, simulated
-    summarize_prognostics(settings, console, report)
-    check_latest_anchor(settings, console, report)
-    print_summary(settings, console, report, ui_port, dashboard_port)
-    if ui:
-        run_uis(settings, ui_port, dashboard_port, console)
-    return report

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from assets.demo import run_demo
 from dt_platform.config import Settings
-from dt_platform.demo import DEMO_SHARED_DATASETS, run_demo
+from dt_platform.demo import DEMO_SHARED_DATASETS
 from dt_platform.trust.anvil import chain_down, free_port
 from dt_platform.trust.chain import AuditChain
 from dt_platform.warehouse import Warehouse

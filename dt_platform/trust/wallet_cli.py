@@ -7,10 +7,9 @@ role. Wire into the main CLI with ``main.add_command(wallet)``.
 
 from __future__ import annotations
 
-import os
-
 import click
 
+from dt_platform.config import load_settings
 from dt_platform.trust.chain.deployment import DEMO_ROLE_ACCOUNTS, dev_key
 from dt_platform.trust.wallet import WalletError, load_key, sign_in_message
 
@@ -27,7 +26,7 @@ _DEV_ACCOUNT = click.option(
 def _account(dev_account: str | None):
     if dev_account:
         return load_key(dev_key(dev_account.upper()))
-    key = os.environ.get("DT_WALLET_KEY", "").strip()
+    key = load_settings().wallet_key
     if not key:
         raise click.UsageError("set DT_WALLET_KEY to your private key, or pass --dev-account ROLE")
     return load_key(key)

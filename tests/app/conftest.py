@@ -15,8 +15,8 @@ from eth_account import Account
 from rich.console import Console
 
 from app.auth import SignedIn
+from assets.demo import run_demo
 from dt_platform.config import Settings
-from dt_platform.demo import run_demo
 from dt_platform.trust.anvil import chain_down, dev_accounts, free_port
 from dt_platform.trust.chain import AuditChain, dev_key
 

@@ -18,7 +18,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from dt_platform.demo import DEMO_SHARED_DATASETS, dashboard_url, ui_commands
+from assets.demo import ui_commands
+from dt_platform.demo import DEMO_SHARED_DATASETS, dashboard_url
 from dt_platform.trust.anvil import free_port
 from dt_platform.trust.chain import dev_key
 

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from assets import audit, ingestion
-from assets.resources import PlatformResource
+from assets.resources import platform_resources
 from dt_platform.config import Settings
 from dt_platform.sim import SimConfig, simulate_line
 from dt_platform.trust.anvil import throwaway_anvil
@@ -35,16 +35,16 @@ def chain_home(tmp_path_factory):
     )
     with throwaway_anvil() as node:
         deploy(Settings(home=home, chain_port=node.port))
-        platform = PlatformResource(home=str(home), chain_port=node.port)
+        platform = platform_resources(Settings(home=home, chain_port=node.port))
         assert dg.materialize(
             [ingestion.machine_registry, ingestion.raw_dumps, ingestion.maintenance_log],
-            resources={"platform": platform},
+            resources=platform,
         ).success
         for day in (DAY - dt.timedelta(days=1), DAY):
             assert dg.materialize(
                 [ingestion.telemetry],
                 partition_key=day.isoformat(),
-                resources={"platform": platform},
+                resources=platform,
             ).success
         yield home, node, platform
 
@@ -52,7 +52,7 @@ def chain_home(tmp_path_factory):
 def test_audit_snapshot_anchors_and_verifies(chain_home) -> None:
     home, node, platform = chain_home
     result = dg.materialize(
-        [audit.audit_snapshot], partition_key=DAY.isoformat(), resources={"platform": platform}
+        [audit.audit_snapshot], partition_key=DAY.isoformat(), resources=platform
     )
     assert result.success
     meta = result.asset_materializations_for_node("audit_snapshot")[0].metadata
@@ -78,7 +78,7 @@ def test_audit_snapshot_anchors_and_verifies(chain_home) -> None:
     again = dg.materialize(
         [audit.audit_snapshot],
         partition_key=DAY.isoformat(),
-        resources={"platform": platform},
+        resources=platform,
         raise_on_error=False,
     )
     # The rebuilt day is a new version (with a reason), so the chain now matches the tampered
@@ -90,10 +90,8 @@ def test_audit_snapshot_anchors_and_verifies(chain_home) -> None:
 def test_outage_leaves_the_snapshot_pending_and_the_sensor_job_anchors_it(chain_home) -> None:
     home, node, platform = chain_home
     day = DAY - dt.timedelta(days=1)
-    down = PlatformResource(home=str(home), chain_rpc=f"http://127.0.0.1:{_dead_port()}")
-    result = dg.materialize(
-        [audit.audit_snapshot], partition_key=day.isoformat(), resources={"platform": down}
-    )
+    down = platform_resources(Settings(home=home, chain_rpc=f"http://127.0.0.1:{_dead_port()}"))
+    result = dg.materialize([audit.audit_snapshot], partition_key=day.isoformat(), resources=down)
     assert result.success  # an outage is not a failure of the data: the snapshot waits on disk
     meta = result.asset_materializations_for_node("audit_snapshot")[0].metadata
     assert meta["status"].value == "pending_anchor"
@@ -101,19 +99,17 @@ def test_outage_leaves_the_snapshot_pending_and_the_sensor_job_anchors_it(chain_
 
     with dg.instance_for_test() as instance:
         tick = audit.pending_anchors_sensor(
-            dg.build_sensor_context(instance=instance, resources={"platform": platform})
+            dg.build_sensor_context(instance=instance, resources=platform)
         )
         assert isinstance(tick, dg.RunRequest)
-        run = audit.anchor_pending_job.execute_in_process(
-            resources={"platform": platform}, instance=instance
-        )
+        run = audit.anchor_pending_job.execute_in_process(resources=platform, instance=instance)
         assert run.success
         anchored = [m for m in run.asset_materializations_for_node("anchor_pending_snapshots")]
         assert [m.partition for m in anchored] == [day.isoformat()]
         assert anchored[0].metadata["status"].value == "anchored"
         assert isinstance(
             audit.pending_anchors_sensor(
-                dg.build_sensor_context(instance=instance, resources={"platform": platform})
+                dg.build_sensor_context(instance=instance, resources=platform)
             ),
             dg.SkipReason,
         )

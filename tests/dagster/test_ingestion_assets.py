@@ -9,7 +9,8 @@ import dagster as dg
 import pytest
 
 from assets import automation, ingestion
-from assets.resources import PlatformResource
+from assets.resources import platform_resources
+from dt_platform.config import Settings
 from dt_platform.sim import SimConfig, simulate_line
 from dt_platform.warehouse import Warehouse
 
@@ -40,7 +41,7 @@ def home(simulated_home: Path, tmp_path: Path) -> Path:
 def _ingest(home: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [ingestion.machine_registry, ingestion.raw_dumps, ingestion.maintenance_log],
-        resources={"platform": PlatformResource(home=str(home))},
+        resources=platform_resources(Settings(home=home)),
     )
 
 
@@ -61,7 +62,7 @@ def test_ingestion_graph_materializes_with_passing_checks(home: Path) -> None:
     daily = dg.materialize(
         [ingestion.telemetry],
         partition_key=day.isoformat(),
-        resources={"platform": PlatformResource(home=str(home))},
+        resources=platform_resources(Settings(home=home)),
     )
     assert daily.success
     assert all(c.passed for c in daily.get_asset_check_evaluations())
@@ -88,7 +89,7 @@ def test_broken_registry_fails_with_the_reason(home: Path) -> None:
     (home / "machines.yaml").write_text("machines:\n  - {machine_id: X-1, type: toaster}\n")
     result = dg.materialize(
         [ingestion.machine_registry],
-        resources={"platform": PlatformResource(home=str(home))},
+        resources=platform_resources(Settings(home=home)),
         raise_on_error=False,
     )
     assert not result.success
@@ -97,14 +98,12 @@ def test_broken_registry_fails_with_the_reason(home: Path) -> None:
 
 
 def test_landing_sensor_requests_ingestion_only_when_landing_changes(home: Path) -> None:
-    platform = PlatformResource(home=str(home))
+    platform = platform_resources(Settings(home=home))
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, resources={"platform": platform})
+        ctx = dg.build_sensor_context(instance=instance, resources=platform)
         first = ingestion.landing_sensor(ctx)
         assert isinstance(first, dg.RunRequest)
-        ctx = dg.build_sensor_context(
-            instance=instance, cursor=ctx.cursor, resources={"platform": platform}
-        )
+        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=platform)
         assert isinstance(ingestion.landing_sensor(ctx), dg.SkipReason)
         new_file = home / "landing" / "gw-late" / "late.jsonl"
         new_file.parent.mkdir()
@@ -120,9 +119,7 @@ def test_landing_sensor_requests_ingestion_only_when_landing_changes(home: Path)
             )
             + "\n"
         )
-        ctx = dg.build_sensor_context(
-            instance=instance, cursor=ctx.cursor, resources={"platform": platform}
-        )
+        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=platform)
         again = ingestion.landing_sensor(ctx)
         assert isinstance(again, dg.RunRequest) and again.run_key != first.run_key
 
@@ -131,11 +128,11 @@ def test_late_data_sensor_requests_the_touched_days(home: Path) -> None:
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [ingestion.machine_registry, ingestion.raw_dumps, ingestion.maintenance_log],
-            resources={"platform": PlatformResource(home=str(home))},
+            resources=platform_resources(Settings(home=home)),
             instance=instance,
         )
         assert result.success
-        from dt_platform.definitions import defs
+        from assets.definitions import defs
 
         ctx = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
         requests = automation.late_data_sensor.evaluate_tick(ctx).run_requests
@@ -149,7 +146,7 @@ def test_late_data_sensor_requests_the_touched_days(home: Path) -> None:
             [ingestion.telemetry],
             partition_key=day,
             instance=instance,
-            resources={"platform": PlatformResource(home=str(home))},
+            resources=platform_resources(Settings(home=home)),
         ).success
         fresh = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
         again = automation.late_data_sensor.evaluate_tick(fresh).run_requests
@@ -165,11 +162,19 @@ def test_daily_schedule_materializes_yesterday() -> None:
 
 
 def test_definitions_load_and_every_job_resolves() -> None:
-    from dt_platform.definitions import defs
+    from assets.definitions import defs
 
     dg.Definitions.validate_loadable(defs)
-    for job_name in ("ingest_job", "daily_job"):
-        assert defs.resolve_job_def(job_name) is not None
+    selections = {
+        "ingest_job": {"machine_registry", "raw_dumps", "telemetry_rejects", "maintenance_log"},
+        "daily_job": set(automation.DAILY_ASSETS),
+        "prognostics_models_job": {"physics_model", "rul_model"},
+    }
+    for job_name, assets in selections.items():
+        job = defs.resolve_job_def(job_name)  # raises if the job does not resolve
+        assert {k.path[-1] for k in job.asset_layer.executable_asset_keys} == assets, job_name
+    pending = defs.resolve_job_def("anchor_pending_job")
+    assert list(pending.graph.node_names()) == ["anchor_pending_snapshots"]
     repo = defs.get_repository_def()
     assert {s.name for s in repo.sensor_defs} >= {"landing_sensor", "late_data_sensor"}
     assert {s.name for s in repo.schedule_defs} == {"daily_schedule"}

@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from assets import prognostics
-from assets.resources import PlatformResource
+from assets.resources import platform_resources
+from dt_platform.config import Settings
 from dt_platform.ingest.loader import ingest_landing
 from dt_platform.ingest.maintenance import load_maintenance_log
 from dt_platform.ingest.registry import load_registry, sync_registry
@@ -63,7 +64,7 @@ def first_run(line_home: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         prognostics.PROGNOSTICS_ASSETS,
         partition_key=DAY.isoformat(),
-        resources={"platform": PlatformResource(home=str(line_home))},
+        resources=platform_resources(Settings(home=line_home)),
     )
 
 
@@ -130,7 +131,7 @@ def test_next_day_reuses_the_models_and_predicts_with_the_latest(
     result = dg.materialize(
         prognostics.PROGNOSTICS_ASSETS,
         partition_key=NEXT.isoformat(),
-        resources={"platform": PlatformResource(home=str(line_home))},
+        resources=platform_resources(Settings(home=line_home)),
     )
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
@@ -171,7 +172,7 @@ def test_a_rematerialized_day_uses_the_model_the_platform_had_then(
     result = dg.materialize(
         [prognostics.rul_predictions],
         partition_key=DAY.isoformat(),
-        resources={"platform": PlatformResource(home=str(home))},
+        resources=platform_resources(Settings(home=home)),
     )
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
@@ -194,7 +195,7 @@ def test_a_changed_model_file_is_refused(line_home: Path, first_run, tmp_path: P
     result = dg.materialize(
         [prognostics.rul_predictions],
         partition_key=DAY.isoformat(),
-        resources={"platform": PlatformResource(home=str(home))},
+        resources=platform_resources(Settings(home=home)),
         raise_on_error=False,
     )
     assert not result.success
@@ -211,7 +212,7 @@ def test_without_failures_predictions_rest_on_the_physics_alone(tmp_path: Path) 
     result = dg.materialize(
         prognostics.PROGNOSTICS_ASSETS,
         partition_key=start.isoformat(),
-        resources={"platform": PlatformResource(home=str(home))},
+        resources=platform_resources(Settings(home=home)),
     )
     assert result.success
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
@@ -233,7 +234,7 @@ def test_without_failures_predictions_rest_on_the_physics_alone(tmp_path: Path) 
 
 def test_daily_job_holds_the_prognostics_assets_and_the_audit_waits_for_them() -> None:
     from assets import audit
-    from dt_platform.definitions import defs
+    from assets.definitions import defs
 
     job = defs.resolve_job_def("daily_job")
     keys = {k.path[-1] for k in job.asset_layer.executable_asset_keys}
@@ -245,7 +246,11 @@ def test_daily_job_holds_the_prognostics_assets_and_the_audit_waits_for_them() -
         "rul_predictions",
         "maintenance_alerts",
     } <= keys
-    assert defs.resolve_job_def("prognostics_models_job") is not None
+    models = defs.resolve_job_def("prognostics_models_job")
+    assert {k.path[-1] for k in models.asset_layer.executable_asset_keys} == {
+        "physics_model",
+        "rul_model",
+    }
     audit_deps = {
         d.asset_key.path[-1]
         for d in audit.audit_snapshot.specs_by_key[dg.AssetKey("audit_snapshot")].deps

@@ -1,4 +1,5 @@
-"""The Dagster code location: one Definitions built from the asset domains in ``assets/``."""
+"""The Dagster code location (``workspace.yaml`` loads ``assets.definitions``): the asset domains
+of this package, their jobs, schedule and sensors, and one resource per system they touch."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import warnings
 import dagster as dg
 
 from assets import audit, automation, ingestion, prognostics
-from assets.resources import PlatformResource, platform_resource
+from assets.resources import platform_resources
+from dt_platform.config import Settings, load_settings
 
 # Dagster 1.13 re-creates every job-targeting sensor while resolving Definitions and passes its
 # own `owners=None` on, which warns that the (unused) beta parameter may change. Silence exactly
@@ -19,7 +21,7 @@ warnings.filterwarnings(
 )
 
 
-def build_definitions(platform: PlatformResource) -> dg.Definitions:
+def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for one platform configuration (the demo and tests pass their own)."""
     return dg.Definitions(
         assets=[
@@ -42,8 +44,8 @@ def build_definitions(platform: PlatformResource) -> dg.Definitions:
             automation.late_data_sensor,
             audit.pending_anchors_sensor,
         ],
-        resources={"platform": platform},
+        resources=platform_resources(settings),
     )
 
 
-defs = build_definitions(platform_resource())
+defs = build_definitions(load_settings())
