@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import duckdb
 import polars as pl
@@ -18,6 +19,39 @@ pytestmark = pytest.mark.integration
 def con(platform):
     with Warehouse(platform.settings.warehouse_path).read() as c:
         yield c
+
+
+def test_the_platform_fixture_holds_what_these_tests_read(con) -> None:
+    """Each query below is checked on rows, not on an empty frame that would pass anything."""
+    assert len(data.prediction_days(con)) >= 2
+    machines = data.machines(con)
+    assert machines.height >= 4 and machines["active"].all()
+    for machine_id in machines["machine_id"]:
+        assert data.rul_history(con, [machine_id]).height >= 2, machine_id
+        assert data.damage_history(con, machine_id).height > 0, machine_id
+        assert data.work_orders(con, machine_id).height > 0, machine_id
+    assert (data.audit_snapshots(con)["status"] == "anchored").sum() >= 2
+
+
+@pytest.fixture
+def con_with_alerts(platform, tmp_path):
+    """A copy of the platform's warehouse with alerts on two days (the small demo line raises
+    none by itself), so the alert queries are checked on rows."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(platform.settings.warehouse_path, copy)
+    c = duckdb.connect(str(copy))
+    newest, before = data.prediction_days(c)[:2]
+    c.execute(
+        """INSERT INTO maintenance_alerts BY NAME
+           SELECT * FROM (VALUES
+               ($newest, 'SMT-01', 'smt_placer', 0.62, 'warning', 'likely within 72 h'),
+               ($newest, 'CNC-01', 'cnc_spindle', 0.91, 'critical', 'likely within 24 h'),
+               ($before, 'CNC-01', 'cnc_spindle', 0.55, 'warning', 'likely within 72 h'))
+             AS t(day, machine_id, machine_type, probability, severity, reason)""",
+        {"newest": newest, "before": before},
+    )
+    yield c, newest
+    c.close()
 
 
 def test_fleet_status_lists_every_active_machine_with_its_newest_estimate(con) -> None:
@@ -54,8 +88,10 @@ def test_machine_queries(con) -> None:
     assert hourly["readings"].sum() == raw > 0  # every reading counted once, flagged or not
     assert hourly.height <= 24 * 2
     damage = data.damage_history(con, mid)
-    assert damage.is_empty() or damage["damage"].min() >= 0
+    assert damage.height > 0 and damage["damage"].min() >= 0 and damage["ts"].is_sorted()
     orders = data.work_orders(con, mid)
+    stored = con.execute("SELECT count(*) FROM maintenance_log WHERE machine_id = ?", [mid])
+    assert orders.height == stored.fetchone()[0] > 0
     assert orders["started_at"].is_sorted(descending=True)
 
 
@@ -71,33 +107,42 @@ def test_production_by_day_limits_rows_to_the_types_asked(con) -> None:
     assert everything.height > smt.height
 
 
-def test_alerts_and_audit_tables(con) -> None:
-    day = data.latest_prediction_day(con)
-    alerts = data.alerts_of_day(con, day)
-    stored = con.execute("SELECT count(*) FROM maintenance_alerts WHERE day = ?", [day]).fetchone()
-    assert alerts.height == stored[0]
-    history = data.alert_history(con)
-    total = con.execute("SELECT count(*) FROM maintenance_alerts").fetchone()[0]
-    assert history["alerts"].sum() == total
+def test_alerts_and_audit_tables(con, con_with_alerts) -> None:
+    with_alerts, day = con_with_alerts
+    alerts = data.alerts_of_day(with_alerts, day)
+    stored = with_alerts.execute(
+        "SELECT count(*) FROM maintenance_alerts WHERE day = ?", [day]
+    ).fetchone()
+    assert alerts.height == stored[0] == 2
+    assert alerts["machine_id"].to_list() == ["CNC-01", "SMT-01"]  # most probable first
+    history = data.alert_history(with_alerts)
+    total = with_alerts.execute("SELECT count(*) FROM maintenance_alerts").fetchone()[0]
+    assert history["alerts"].sum() == total == 3 and history["day"].is_sorted()
+    assert history.filter(pl.col("severity") == "critical")["alerts"].to_list() == [1]
     snapshots = data.audit_snapshots(con)
     assert snapshots.height > 0 and (snapshots["status"] == "anchored").any()
     assert snapshots["day"].is_sorted(descending=True)
 
 
-def test_a_fresh_warehouse_reads_as_empty_frames(tmp_path) -> None:
-    con = duckdb.connect(str(tmp_path / "empty.duckdb"))
-    day = dt.date(2026, 12, 1)
-    assert data.prediction_days(con) == [] and data.latest_prediction_day(con) is None
-    for frame in (
-        data.machines(con),
-        data.fleet_status(con, day),
-        data.rul_history(con, ["X"]),
-        data.sensor_hourly(con, "X", ["s"], day, day),
-        data.damage_history(con, "X"),
-        data.work_orders(con, "X"),
-        data.alerts_of_day(con, day),
-        data.alert_history(con),
-        data.production_by_day(con, ["smt_placer"], day, day),
-        data.audit_snapshots(con),
-    ):
-        assert isinstance(frame, pl.DataFrame) and frame.is_empty()
+def test_a_fresh_warehouse_reads_as_empty_frames_of_the_same_schema(con, tmp_path) -> None:
+    """A page written against the real columns works unchanged before any data arrives."""
+    empty = duckdb.connect(str(tmp_path / "empty.duckdb"))
+    day = data.latest_prediction_day(con)
+    mid = data.machines(con)["machine_id"][0]
+    assert data.prediction_days(empty) == [] and data.latest_prediction_day(empty) is None
+    queries = {
+        "machines": lambda c: data.machines(c),
+        "fleet_status": lambda c: data.fleet_status(c, day),
+        "rul_history": lambda c: data.rul_history(c, [mid]),
+        "sensor_hourly": lambda c: data.sensor_hourly(c, mid, ["vacuum_kpa"], day, day),
+        "damage_history": lambda c: data.damage_history(c, mid),
+        "work_orders": lambda c: data.work_orders(c, mid),
+        "alerts_of_day": lambda c: data.alerts_of_day(c, day),
+        "alert_history": lambda c: data.alert_history(c),
+        "production_by_day": lambda c: data.production_by_day(c, ["smt_placer"], day, day),
+        "audit_snapshots": lambda c: data.audit_snapshots(c),
+    }
+    for name, query in queries.items():
+        frame = query(empty)
+        assert isinstance(frame, pl.DataFrame) and frame.is_empty(), name
+        assert frame.schema == query(con).schema, name
