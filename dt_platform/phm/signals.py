@@ -1,4 +1,11 @@
-"""SIGNALS"""
+"""What each simulated machine type's telemetry says about its operating point and its health.
+
+Per type: the setting sensors that define its operating regimes, the sensors monitored for wear,
+when a reading counts as taken while operating, and the failure limits (:class:`HealthLimit`).
+The fleet model (:mod:`dt_platform.phm.fleet`) builds its signals and features from this
+catalogue; it lives outside that package so that a page that only picks sensors to show does not
+load XGBoost.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dt_platform.phm.physics import ISO_10816_3_LIMIT_MM_S
-
-# --- what each machine type's telemetry says about its health ---------------------------------
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,8 @@ TYPE_SIGNALS: dict[str, TypeSignals] = {
         ),
     )
 }
-"""Signals per simulated type. Limits are the catalogue's failure criteria (DESIGN §3)."""
+"""Signals per simulated type. Limits are the failure criteria of the machine catalogue
+(``failure_criterion`` in :mod:`dt_platform.catalog`)."""
 
 
 SIGNAL_COLUMNS: tuple[str, ...] = tuple(

@@ -1,4 +1,5 @@
-"""CONFIG"""
+"""What shapes the fleet model (:class:`FleetConfig`, the XGBoost parameters), and the column
+names and row schema the other fleet modules share."""
 
 from __future__ import annotations
 
@@ -12,17 +13,9 @@ from dt_platform.phm.ml import XGBParams
 from dt_platform.phm.signals import SIGNAL_COLUMNS
 
 UTC_US = pl.Datetime("us", "UTC")
-
-
 PHYSICS_COLS: tuple[str, str, str] = ("rul_physics_h", "rul_physics_lo_h", "rul_physics_hi_h")
-
-
 ML_COLS: tuple[str, str, str] = ("rul_ml_h", "rul_ml_lo_h", "rul_ml_hi_h")
-
-
 FUSED_COLS: tuple[str, str, str] = ("rul_fused_h", "rul_fused_lo_h", "rul_fused_hi_h")
-
-
 PHYSICS_VALUES: tuple[str, ...] = ("damage", "damage_rate_per_h", *PHYSICS_COLS)
 
 
@@ -40,9 +33,6 @@ BASE_SCHEMA: dict[str, pl.DataType] = {
 """Columns of the hourly base rows (the ``ml_features`` table without its ``day``)."""
 
 
-# --- configuration ------------------------------------------------------------------------------
-
-
 FLEET_PARAMS = XGBParams(
     n_estimators=250,
     max_depth=4,
@@ -52,8 +42,6 @@ FLEET_PARAMS = XGBParams(
     min_child_weight=5.0,
     max_bin=64,
 )
-
-
 FLEET_QUANTILE_PARAMS = XGBParams(
     n_estimators=120, max_depth=4, learning_rate=0.1, colsample_bytree=0.5, max_bin=64
 )

@@ -1,4 +1,5 @@
-"""DATASET"""
+"""The hourly dataset: signals from telemetry, component lives, physics rows, base rows and the
+training target (steps 1, 2 and 4 of :mod:`dt_platform.phm.fleet`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dt_platform.phm.fitting import FleetPhysics
 from dt_platform.phm.fleet.config import BASE_SCHEMA, PHYSICS_COLS, PHYSICS_VALUES, UTC_US
 from dt_platform.phm.signals import SIGNAL_COLUMNS, TYPE_SIGNALS, TypeSignals
 
-# --- 1. hourly signals from telemetry -----------------------------------------------------------
+# --- hourly signals from telemetry ----------------------------------------------------------------
 
 
 def _type_signals_sql(spec: TypeSignals) -> str:
@@ -85,7 +86,7 @@ def hourly_signals(
     return out.select([pl.col(c).cast(t) for c, t in schema.items()]).sort("machine_id", "ts")
 
 
-# --- 2. lives and base rows ---------------------------------------------------------------------
+# --- lives and base rows --------------------------------------------------------------------------
 
 
 LIVES_SCHEMA: dict[str, pl.DataType] = {
@@ -257,7 +258,7 @@ def label_rows(
     )
 
 
-# --- 6. physics rows for one day (the daily partitions) -----------------------------------------
+# --- physics rows for one day (the daily partitions) ----------------------------------------------
 
 
 def physics_hourly(

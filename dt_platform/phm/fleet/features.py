@@ -1,4 +1,6 @@
-"""FEATURES"""
+"""Model inputs from base rows: per-type regime normalization, the health indicator and the
+trailing features of each component life (:class:`FleetFeaturizer`, step 3 of
+:mod:`dt_platform.phm.fleet`)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,8 @@ from dt_platform.phm.features import (
 from dt_platform.phm.fleet.config import PHYSICS_COLS, UTC_US, FleetConfig
 from dt_platform.phm.signals import TYPE_SIGNALS, TypeSignals
 
-# --- 3. features --------------------------------------------------------------------------------
 
-
-def _life_columns(base: pl.DataFrame) -> pl.DataFrame:
+def life_columns(base: pl.DataFrame) -> pl.DataFrame:
     """``life_id`` (machine and install time) and the hours since the install (since the life's
     first row when the install time is unknown)."""
     installed = pl.col("component_installed_at")
@@ -89,7 +89,7 @@ class FleetFeaturizer:
     def fit(cls, base: pl.DataFrame, config: FleetConfig) -> FleetFeaturizer:
         norms: dict[str, SensorNormalizer] = {}
         for mtype, spec in TYPE_SIGNALS.items():
-            op = _operating(base.filter(pl.col("machine_type") == mtype), spec)
+            op = operating_rows(base.filter(pl.col("machine_type") == mtype), spec)
             if op.height < 24:
                 continue
             try:
@@ -130,7 +130,7 @@ class FleetFeaturizer:
     def transform(self, base: pl.DataFrame) -> pl.DataFrame:
         """Feature rows, one per base row (same keys: ``machine_id, ts``; plus ``life_id``)."""
         c = self.config
-        data = _life_columns(base).sort("life_id", "ts")
+        data = life_columns(base).sort("life_id", "ts")
         util = [
             pl.col("op_fraction")
             .rolling_mean(w, min_samples=1)
@@ -169,7 +169,7 @@ class FleetFeaturizer:
     def _type_features(self, sub: pl.DataFrame, spec: TypeSignals) -> pl.DataFrame:
         c = self.config
         norm = self.normalizers.get(spec.machine_type) or _no_sensors()
-        op = _operating(sub, spec).sort("life_id", "ts")
+        op = operating_rows(sub, spec).sort("life_id", "ts")
         if op.is_empty():
             return sub
         op = op.with_columns(
@@ -242,7 +242,7 @@ def _no_sensors() -> SensorNormalizer:
     return SensorNormalizer([], [], [], [], [], [[]], {}, {})
 
 
-def _operating(frame: pl.DataFrame, spec: TypeSignals) -> pl.DataFrame:
+def operating_rows(frame: pl.DataFrame, spec: TypeSignals) -> pl.DataFrame:
     """Rows of hours the machine operated, with every setting and at least one sensor present."""
     has_sensor = pl.any_horizontal([pl.col(s).is_not_null() for s in spec.sensors])
     cond = (pl.col("op_fraction") > 0) & has_sensor

@@ -1,4 +1,5 @@
-"""MODEL"""
+"""The fitted fleet model (:class:`FleetModel`): prediction, the fusion of the physics and data
+branches (:func:`combine_branches`) and the bundle it is stored as."""
 
 from __future__ import annotations
 
@@ -16,10 +17,8 @@ from dt_platform.phm.fleet.features import FleetFeaturizer
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.ml import RulModel
 
-# --- 4. the model -------------------------------------------------------------------------------
 
-
-def _fusion_input(frame: pl.DataFrame, clip_h: float) -> pl.DataFrame:
+def fusion_input(frame: pl.DataFrame, clip_h: float) -> pl.DataFrame:
     """Branch estimates as the fuser sees them: physics clipped, an open upper bound → clip."""
     return frame.with_columns(
         pl.col(PHYSICS_COLS[0]).clip(0.0, clip_h),
@@ -153,7 +152,7 @@ def combine_branches(
         if fuser is None:
             continue
         rows = both & (types == mtype)
-        inp = _fusion_input(frame.filter(pl.Series(rows)), clip_h)
+        inp = fusion_input(frame.filter(pl.Series(rows)), clip_h)
         fp = fuser.predict(inp)
         fused[rows] = fp.select("rul_fused", "rul_fused_lo", "rul_fused_hi", "w_physics").to_numpy()
     out = frame.with_columns(

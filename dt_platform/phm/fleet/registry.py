@@ -1,4 +1,5 @@
-"""REGISTRY"""
+"""The model registry in the warehouse (which damage-law fit and RUL model are current, as of
+when) and the policy that decides when to refit them."""
 
 from __future__ import annotations
 
@@ -13,9 +14,6 @@ from dt_platform.jsonable import plain
 from dt_platform.phm.episodes import HOUR_S
 from dt_platform.phm.physics import LAWS
 from dt_platform.warehouse import table_names
-
-# --- 8. the model registry ----------------------------------------------------------------------
-
 
 REGISTRY_DDL = """CREATE TABLE IF NOT EXISTS model_registry (
     kind VARCHAR NOT NULL,

@@ -1,4 +1,5 @@
-"""TRAINING"""
+"""Training the fleet model: folds by machine, out-of-fold physics, the data branch and the
+fusers (:func:`train_fleet_model`, steps 5 and 6 of :mod:`dt_platform.phm.fleet`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dt_platform.phm.fitting import FleetPhysics, fit_fleet
 from dt_platform.phm.fleet.config import ML_COLS, PHYSICS_COLS, FleetConfig
 from dt_platform.phm.fleet.dataset import assemble_base, label_rows, lives_table
 from dt_platform.phm.fleet.features import FleetFeaturizer
-from dt_platform.phm.fleet.model import FleetModel, _fusion_input
+from dt_platform.phm.fleet.model import FleetModel, fusion_input
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.ml import RulModel
 from dt_platform.phm.physics import LAWS
@@ -24,9 +25,6 @@ from dt_platform.phm.scoring import coverage, rmse
 
 class InsufficientHistory(ValueError):
     """The history holds too few run-to-failure lives to train the data branch."""
-
-
-# --- 5. training --------------------------------------------------------------------------------
 
 
 def subset_history(history: History, machines: Iterable[str]) -> History:
@@ -216,7 +214,7 @@ def train_fleet_model(
             pl.col("rul_p95").alias(ML_COLS[2]),
         )
     )
-    fit_rows = _fusion_input(
+    fit_rows = fusion_input(
         oof.filter(
             pl.col("failed_life")
             & (pl.col("rul_h") <= config.horizon_h)

@@ -1,4 +1,5 @@
-"""TRENDS"""
+"""Per machine, the health sensor closest to its failure limit and its trend: what a maintenance
+alert names as its reason."""
 
 from __future__ import annotations
 
@@ -8,11 +9,8 @@ import numpy as np
 import polars as pl
 
 from dt_platform.phm.episodes import HOUR_S
-from dt_platform.phm.fleet.features import _life_columns, _operating
+from dt_platform.phm.fleet.features import life_columns, operating_rows
 from dt_platform.phm.signals import TYPE_SIGNALS
-
-# --- 7. sensor trends for alert reasons ---------------------------------------------------------
-
 
 TREND_SCHEMA: dict[str, pl.DataType] = {
     "machine_id": pl.String(),
@@ -33,12 +31,12 @@ def sensor_trends(base: pl.DataFrame, *, window_h: int = 24, baseline_h: int = 2
     and the fraction of the way to the limit (1 = at the limit, as :func:`health_indicator`).
     """
     rows = []
-    data = _life_columns(base)
+    data = life_columns(base)
     for (mtype,), part in data.group_by("machine_type", maintain_order=True):
         spec = TYPE_SIGNALS.get(str(mtype))
         if spec is None:
             continue
-        op = _operating(part, spec).sort("life_id", "ts")
+        op = operating_rows(part, spec).sort("life_id", "ts")
         if op.is_empty():
             continue
         for (machine_id,), m in op.group_by("machine_id", maintain_order=True):
