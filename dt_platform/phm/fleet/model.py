@@ -144,56 +144,20 @@ def combine_branches(
             frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(col))
     has_ph = pl.col(PHYSICS_COLS[0]).is_not_null()
     has_ml = pl.col(ML_COLS[0]).is_not_null()
-    fused = np.full((frame.height, 4), np.nan)
-    both = frame.select((has_ph & has_ml).alias("b"))["b"].to_numpy()
-    types = frame["machine_type"].to_numpy()
-    for mtype in np.unique(types[both]) if fusers else ():
-        fuser = fusers.get(str(mtype)) or fusers.get("*")
-        if fuser is None:
-            continue
-        rows = both & (types == mtype)
-        inp = fusion_input(frame.filter(pl.Series(rows)), clip_h)
-        fp = fuser.predict(inp)
-        fused[rows] = fp.select("rul_fused", "rul_fused_lo", "rul_fused_hi", "w_physics").to_numpy()
+    fused = _fuser_estimates(frame, fusers, clip_h, has_ph & has_ml)
     out = frame.with_columns(
         pl.Series("_f", fused[:, 0]).fill_nan(None),
         pl.Series("_lo", fused[:, 1]).fill_nan(None),
         pl.Series("_hi", fused[:, 2]).fill_nan(None),
         pl.Series("_w", fused[:, 3]).fill_nan(None),
     )
-    fused_ok = pl.col("_f").is_not_null()
     failed = pl.col("stage") == "failed"
-    basis = (
-        pl.when(failed)
-        .then(pl.lit("failed"))
-        .when(fused_ok)
-        .then(pl.lit("fused"))
-        .when(has_ph)
-        .then(pl.lit("physics_only"))
-        .when(has_ml)
-        .then(pl.lit("ml_only"))
-        .otherwise(pl.lit("none"))
-    )
-    out = out.with_columns(basis.alias("basis"))
+    out = out.with_columns(_basis(failed, has_ph, has_ml).alias("basis"))
     b = pl.col("basis")
-
-    def pick(i: int) -> pl.Expr:
-        return (
-            pl.when(b == "failed")
-            .then(0.0)
-            .when(b == "fused")
-            .then(pl.col(["_f", "_lo", "_hi"][i]))
-            .when(b == "physics_only")
-            .then(pl.col(PHYSICS_COLS[i]))
-            .when(b == "ml_only")
-            .then(pl.col(ML_COLS[i]))
-            .otherwise(None)
-        )
-
     out = out.with_columns(
-        pick(0).alias(FUSED_COLS[0]),
-        pick(1).alias(FUSED_COLS[1]),
-        pick(2).alias(FUSED_COLS[2]),
+        _reported(b, 0).alias(FUSED_COLS[0]),
+        _reported(b, 1).alias(FUSED_COLS[1]),
+        _reported(b, 2).alias(FUSED_COLS[2]),
         pl.when(b == "fused")
         .then(pl.col("_w"))
         .when(b == "physics_only")
@@ -211,3 +175,53 @@ def combine_branches(
         if col not in out.columns:
             out = out.with_columns(pl.lit(None, dtype=dtype).alias(col))
     return out.select([pl.col(c).cast(t) for c, t in PREDICTION_SCHEMA.items()])
+
+
+def _fuser_estimates(
+    frame: pl.DataFrame, fusers: Mapping[str, Fuser] | None, clip_h: float, has_both: pl.Expr
+) -> np.ndarray:
+    """Fused value, bounds and physics weight per row (columns in that order); NaN on rows
+    without both branches or without a fuser for their type."""
+    fused = np.full((frame.height, 4), np.nan)
+    both = frame.select(has_both.alias("b"))["b"].to_numpy()
+    types = frame["machine_type"].to_numpy()
+    for mtype in np.unique(types[both]) if fusers else ():
+        fuser = fusers.get(str(mtype)) or fusers.get("*")
+        if fuser is None:
+            continue
+        rows = both & (types == mtype)
+        inp = fusion_input(frame.filter(pl.Series(rows)), clip_h)
+        fp = fuser.predict(inp)
+        fused[rows] = fp.select("rul_fused", "rul_fused_lo", "rul_fused_hi", "w_physics").to_numpy()
+    return fused
+
+
+def _basis(failed: pl.Expr, has_ph: pl.Expr, has_ml: pl.Expr) -> pl.Expr:
+    """What a row's fused value rests on (see :meth:`FleetModel.predict`)."""
+    return (
+        pl.when(failed)
+        .then(pl.lit("failed"))
+        .when(pl.col("_f").is_not_null())
+        .then(pl.lit("fused"))
+        .when(has_ph)
+        .then(pl.lit("physics_only"))
+        .when(has_ml)
+        .then(pl.lit("ml_only"))
+        .otherwise(pl.lit("none"))
+    )
+
+
+def _reported(basis: pl.Expr, i: int) -> pl.Expr:
+    """Fused column ``i`` (value, lower, upper bound) as the basis says: 0 h for a failed
+    component, else the fuser's value or the one branch there is."""
+    return (
+        pl.when(basis == "failed")
+        .then(0.0)
+        .when(basis == "fused")
+        .then(pl.col(["_f", "_lo", "_hi"][i]))
+        .when(basis == "physics_only")
+        .then(pl.col(PHYSICS_COLS[i]))
+        .when(basis == "ml_only")
+        .then(pl.col(ML_COLS[i]))
+        .otherwise(None)
+    )

@@ -4,6 +4,7 @@ fusers (:func:`train_fleet_model`, steps 5 and 6 of :mod:`dt_platform.phm.fleet`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -147,7 +148,7 @@ def train_fleet_model(
     physics: FleetPhysics,
     config: FleetConfig | None = None,
 ) -> FleetModel:
-    """Train the data branch and the fuser on the fleet's history (see the module docstring).
+    """Train the data branch and the fuser on the fleet's history (see the package docstring).
 
     ``signals`` are :func:`hourly_signals` up to ``history.until``; ``physics`` is the damage-law
     fit on the whole history (its version goes into the bundle; the training itself uses
@@ -158,29 +159,9 @@ def train_fleet_model(
     lives = lives_table(history)
     types = {m: i.machine_type for m, i in history.machines.items() if m in history.stress}
     n_failed = failed_lives_with_data(history)
-    if n_failed < config.min_failed_lives:
-        raise InsufficientHistory(
-            f"the history before {history.until:%Y-%m-%d %H:%M} UTC holds {n_failed} failure(s) "
-            "after the first telemetry of their machine; the data branch needs at least "
-            f"{config.min_failed_lives} run-to-failure lives. Until then predictions use the "
-            "physics branch alone."
-        )
-    n_splits = min(config.n_splits, len(types))
-    if n_splits < 2:
-        raise InsufficientHistory(
-            f"{len(types)} machine(s) with telemetry: grouped validation needs at least 2"
-        )
+    n_splits = _fold_count(history, types, n_failed, config)
     folds = machine_folds(types, n_splits, config.seed)
-    phys = physics_out_of_fold(history, folds, n_draws=config.physics_draws, seed=config.seed)
-    base = assemble_base(signals, phys, end=history.until, lives=lives)
-    base = label_rows(base, lives, cap_h=config.cap_h, until=history.until)
-    if (
-        count_failed_lives(lives, base.filter(pl.col("rul_h").is_not_null()))
-        < config.min_failed_lives
-    ):
-        raise InsufficientHistory(
-            f"fewer than {config.min_failed_lives} failed lives have hourly data; keep collecting"
-        )
+    base = _labelled_base(history, signals, lives, folds, config)
     featurizer = FleetFeaturizer.fit(base, config)
     feats = featurizer.transform(base).join(
         base.select("machine_id", "ts", "rul_h", "failed_life", *PHYSICS_COLS),
@@ -188,11 +169,7 @@ def train_fleet_model(
         how="left",
     )
     train = feats.filter(pl.col("rul_h").is_not_null())
-    fold_of = {m: i for i, f in enumerate(folds) for m in f}
-    row_fold = np.array([fold_of[m] for m in train["machine_id"].to_list()])
-    idx = np.arange(train.height)
-    row_folds = [(idx[row_fold != f], idx[row_fold == f]) for f in range(len(folds))]
-    row_folds = [(tr, va) for tr, va in row_folds if va.size and tr.size]
+    row_folds = _row_folds(train, folds)
     ml = RulModel.fit(
         train,
         train["rul_h"],
@@ -214,15 +191,7 @@ def train_fleet_model(
             pl.col("rul_p95").alias(ML_COLS[2]),
         )
     )
-    fit_rows = fusion_input(
-        oof.filter(
-            pl.col("failed_life")
-            & (pl.col("rul_h") <= config.horizon_h)
-            & pl.col(PHYSICS_COLS[0]).is_not_null()
-            & pl.col(ML_COLS[0]).is_not_null()
-        ),
-        config.physics_clip_h,
-    )
+    fit_rows = _fusion_rows(oof, config)
     fusers = fit_fusers(fit_rows, config)
     cv = {
         "rows_train": train.height,
@@ -231,16 +200,93 @@ def train_fleet_model(
         "failed_lives": n_failed,
         "folds": len(row_folds),
         "ml_margin_h": ml.margin,
-        "fusion": {t: plain(f.cv) for t, f in sorted(fusers.items())},
-        "per_type": _per_type_cv(fit_rows),
-        "coverage_ml_capped": coverage(
-            oof[ML_COLS[1]], oof[ML_COLS[2]], np.minimum(oof["rul_h"].to_numpy(), config.cap_h)
-        ),
-        "rmse_ml_capped": rmse(oof[ML_COLS[0]], np.minimum(oof["rul_h"].to_numpy(), config.cap_h)),
+        **_cv_scores(fusers, fit_rows, oof, config.cap_h),
     }
     return FleetModel(
         featurizer, ml, fusers, physics.version, history.until.isoformat(), plain(cv), oof
     )
+
+
+def _fold_count(
+    history: History, types: Mapping[str, str], n_failed: int, config: FleetConfig
+) -> int:
+    """Folds for grouped validation; raises :class:`InsufficientHistory` when the history has
+    too few failures with data or too few machines."""
+    if n_failed < config.min_failed_lives:
+        raise InsufficientHistory(
+            f"the history before {history.until:%Y-%m-%d %H:%M} UTC holds {n_failed} failure(s) "
+            "after the first telemetry of their machine; the data branch needs at least "
+            f"{config.min_failed_lives} run-to-failure lives. Until then predictions use the "
+            "physics branch alone."
+        )
+    n_splits = min(config.n_splits, len(types))
+    if n_splits < 2:
+        raise InsufficientHistory(
+            f"{len(types)} machine(s) with telemetry: grouped validation needs at least 2"
+        )
+    return n_splits
+
+
+def _labelled_base(
+    history: History,
+    signals: pl.DataFrame,
+    lives: pl.DataFrame,
+    folds: Sequence[Sequence[str]],
+    config: FleetConfig,
+) -> pl.DataFrame:
+    """Base rows with out-of-fold physics and the training target; raises
+    :class:`InsufficientHistory` when too few failed lives have hourly data."""
+    phys = physics_out_of_fold(history, folds, n_draws=config.physics_draws, seed=config.seed)
+    base = assemble_base(signals, phys, end=history.until, lives=lives)
+    base = label_rows(base, lives, cap_h=config.cap_h, until=history.until)
+    if (
+        count_failed_lives(lives, base.filter(pl.col("rul_h").is_not_null()))
+        < config.min_failed_lives
+    ):
+        raise InsufficientHistory(
+            f"fewer than {config.min_failed_lives} failed lives have hourly data; keep collecting"
+        )
+    return base
+
+
+def _row_folds(
+    train: pl.DataFrame, folds: Sequence[Sequence[str]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) row indices per machine fold, leaving out folds with no rows."""
+    fold_of = {m: i for i, f in enumerate(folds) for m in f}
+    row_fold = np.array([fold_of[m] for m in train["machine_id"].to_list()])
+    idx = np.arange(train.height)
+    row_folds = [(idx[row_fold != f], idx[row_fold == f]) for f in range(len(folds))]
+    return [(tr, va) for tr, va in row_folds if va.size and tr.size]
+
+
+def _fusion_rows(oof: pl.DataFrame, config: FleetConfig) -> pl.DataFrame:
+    """Out-of-fold rows the fusers learn from: lives that ended in a failure, true RUL within
+    the horizon, both branches present; as the fuser sees them."""
+    return fusion_input(
+        oof.filter(
+            pl.col("failed_life")
+            & (pl.col("rul_h") <= config.horizon_h)
+            & pl.col(PHYSICS_COLS[0]).is_not_null()
+            & pl.col(ML_COLS[0]).is_not_null()
+        ),
+        config.physics_clip_h,
+    )
+
+
+def _cv_scores(
+    fusers: Mapping[str, Fuser], fit_rows: pl.DataFrame, oof: pl.DataFrame, cap_h: float
+) -> dict[str, Any]:
+    """The cross-validated scores stored with the model: per fuser, per type, and the data
+    branch's capped coverage and RMSE."""
+    return {
+        "fusion": {t: plain(f.cv) for t, f in sorted(fusers.items())},
+        "per_type": _per_type_cv(fit_rows),
+        "coverage_ml_capped": coverage(
+            oof[ML_COLS[1]], oof[ML_COLS[2]], np.minimum(oof["rul_h"].to_numpy(), cap_h)
+        ),
+        "rmse_ml_capped": rmse(oof[ML_COLS[0]], np.minimum(oof["rul_h"].to_numpy(), cap_h)),
+    }
 
 
 def fit_fusers(rows: pl.DataFrame, config: FleetConfig) -> dict[str, Fuser]:
