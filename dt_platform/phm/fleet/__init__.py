@@ -53,6 +53,13 @@ hourly replay of a finished history gives the predictions the platform would hav
 """
 
 from dt_platform.phm.fleet.config import BASE_SCHEMA, FleetConfig
+from dt_platform.phm.fleet.daily import (
+    active_machines,
+    current_lives,
+    feature_gaps,
+    interval_violations,
+    prediction_note,
+)
 from dt_platform.phm.fleet.dataset import (
     LIVES_SCHEMA,
     assemble_base,
@@ -69,8 +76,20 @@ from dt_platform.phm.fleet.registry import (
     data_until,
     failures_known,
     latest_model,
+    latest_physics,
+    physics_entry,
     register_model,
     retrain_reason,
+    rul_entry,
+    rul_retrain_reason,
+)
+from dt_platform.phm.fleet.store import (
+    ModelStoreError,
+    StoredBundle,
+    bundle_path,
+    load_bundle,
+    models_dir,
+    save_bundle,
 )
 from dt_platform.phm.fleet.training import (
     InsufficientHistory,
@@ -91,23 +110,38 @@ __all__ = [
     "FleetConfig",
     "FleetModel",
     "InsufficientHistory",
+    "ModelStoreError",
     "RegistryEntry",
     "RetrainPolicy",
+    "StoredBundle",
+    "active_machines",
     "assemble_base",
+    "bundle_path",
     "combine_branches",
+    "current_lives",
     "data_until",
     "failed_lives_with_data",
     "failures_known",
+    "feature_gaps",
     "fit_fleet_robust",
     "health_indicator",
     "hourly_signals",
+    "interval_violations",
     "label_rows",
     "latest_model",
+    "latest_physics",
     "lives_table",
+    "load_bundle",
     "machine_folds",
+    "models_dir",
+    "physics_entry",
     "physics_hourly",
+    "prediction_note",
     "register_model",
     "retrain_reason",
+    "rul_entry",
+    "rul_retrain_reason",
+    "save_bundle",
     "sensor_trends",
     "train_fleet_model",
 ]

@@ -4,14 +4,18 @@ when) and the policy that decides when to refit them."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from dt_platform.jsonable import plain
 from dt_platform.phm.episodes import HOUR_S
+from dt_platform.phm.fitting import FleetPhysics
+from dt_platform.phm.fleet.store import StoredBundle, bundle_path
 from dt_platform.phm.physics import LAWS
 from dt_platform.warehouse import table_names
 
@@ -44,6 +48,48 @@ class RegistryEntry:
     physics_version: str | None = None
     failures_known: int | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def physics_entry(
+    fitted: FleetPhysics, *, until: dt.datetime, failures: int, failed_lives_with_data: int
+) -> RegistryEntry:
+    """The registry row of a fresh damage-law fit on the history up to ``until`` (``failures``:
+    corrective work orders known then, see :func:`failures_known`)."""
+    payload = fitted.to_json()
+    return RegistryEntry(
+        kind="physics",
+        version=fitted.version,
+        trained_at=dt.datetime.now(dt.UTC),
+        trained_until=until,
+        payload=payload,
+        sha256=hashlib.sha256(payload.encode()).hexdigest(),
+        failures_known=failures,
+        metrics={
+            "failed_lives_with_data": failed_lives_with_data,
+            "types": {
+                t: {"usable": f.usable, "failures": f.n_failures, "censored": f.n_censored}
+                for t, f in fitted.types.items()
+            },
+        },
+    )
+
+
+def rul_entry(
+    stored: StoredBundle, physics: RegistryEntry, metrics: dict[str, Any]
+) -> RegistryEntry:
+    """The registry row of a RUL model trained on the data of the damage-law fit ``physics``
+    and written to the store as ``stored``."""
+    return RegistryEntry(
+        kind="rul",
+        version=stored.version,
+        trained_at=dt.datetime.now(dt.UTC),
+        trained_until=physics.trained_until,
+        path=stored.name,
+        sha256=stored.version,
+        physics_version=physics.version,
+        failures_known=int(physics.failures_known or 0),
+        metrics=metrics,
+    )
 
 
 def ensure_registry(con: duckdb.DuckDBPyConnection) -> None:
@@ -105,6 +151,16 @@ def latest_model(
         row[8],
         metrics,
     )
+
+
+def latest_physics(
+    con: duckdb.DuckDBPyConnection, as_of: dt.datetime | None = None
+) -> tuple[RegistryEntry, FleetPhysics] | None:
+    """The latest damage-law fit (see :func:`latest_model`) with its parameters, or None."""
+    entry = latest_model(con, "physics", as_of=as_of)
+    if entry is None or not entry.payload:
+        return None
+    return entry, FleetPhysics.from_json(entry.payload)
 
 
 def data_until(
@@ -172,4 +228,24 @@ def retrain_reason(
         return f"{new} new failure(s) in the maintenance log since the last fit"
     if age_h >= policy.max_age_h:
         return f"the model is {age_h:.0f} h behind the data (max {policy.max_age_h:.0f} h)"
+    return None
+
+
+def rul_retrain_reason(
+    latest: RegistryEntry | None, *, physics_version: str, models: Path, force: bool = False
+) -> str | None:
+    """Why the RUL model should be refitted now, or None to keep ``latest``.
+
+    The RUL model is trained on the data the damage laws were fitted on and carries their
+    version, so it is refitted when they are (their refits follow :func:`retrain_reason`), when
+    forced, or when its registered bundle is gone from ``models`` (the folder of the bundles).
+    """
+    if force:
+        return "forced by run config"
+    if latest is None:
+        return "no model registered yet"
+    if latest.physics_version != physics_version:
+        return f"the damage laws were refitted ({physics_version})"
+    if not bundle_path(models, latest.path).is_file():
+        return "the registered bundle is missing on disk"
     return None
