@@ -14,24 +14,19 @@ and the damage history is loaded once per day, in ``physics_state``.
 """
 
 import datetime as dt
-import hashlib
-from pathlib import Path
+from collections.abc import Iterator
 
 import dagster as dg
-import duckdb
 import polars as pl
 
 from assets.common import WRITER_POOL, frame_table
 from assets.partitions import daily_partitions, day_bounds
 from assets.resources import PlatformResource
-from dt_platform.catalog import SIMULATED_TYPES
-from dt_platform.fileio import atomic_write_bytes
 from dt_platform.phm import alerts as alerts_mod
-from dt_platform.phm import damage, fleet
+from dt_platform.phm import fleet, tables
 from dt_platform.phm.damage import physics_state as physics_state_at
 from dt_platform.phm.episodes import load_history
 from dt_platform.phm.fitting import FleetPhysics
-from dt_platform.warehouse import table_names
 
 GROUP = "prognostics"
 LOOKBACK_DAYS = 90
@@ -45,108 +40,6 @@ class ModelRefreshConfig(dg.Config):
 
     force: bool = False
     """Refit even if the retrain policy would keep the registered model."""
-
-
-# --- tables -------------------------------------------------------------------------------------
-
-_DUCK_TYPES = {
-    pl.String: "VARCHAR",
-    pl.Float64: "DOUBLE",
-    pl.Int64: "BIGINT",
-    pl.Boolean: "BOOLEAN",
-    pl.Date: "DATE",
-}
-
-
-def _duck_type(dtype: pl.DataType) -> str:
-    if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMPTZ"
-    for base, name in _DUCK_TYPES.items():
-        if dtype == base:
-            return name
-    raise TypeError(f"no DuckDB type for {dtype}")
-
-
-def _with_day(schema: dict) -> dict:
-    return {"day": pl.Date(), **schema}
-
-
-STATE_SCHEMA = _with_day(
-    {
-        ("ts" if c == "as_of" else c): t
-        for c, t in damage.STATE_SCHEMA.items()
-        if c != "physics_params_version"  # the registered version replaces it
-    }
-    | {"physics_version": pl.String()}
-)
-TRAJECTORY_SCHEMA = _with_day({**damage.TRAJECTORY_SCHEMA, "physics_version": pl.String()})
-FEATURES_SCHEMA = _with_day({**fleet.BASE_SCHEMA, "physics_version": pl.String()})
-PREDICTIONS_SCHEMA = _with_day(
-    {
-        **fleet.PREDICTION_SCHEMA,
-        "model_version": pl.String(),
-        "physics_version": pl.String(),
-        "note": pl.String(),
-    }
-)
-ALERTS_SCHEMA = _with_day({**alerts_mod.ALERT_SCHEMA, "model_version": pl.String()})
-ALERTS_SCHEMA.pop("alert")
-
-TABLES = {
-    "physics_state": STATE_SCHEMA,
-    "physics_trajectory": TRAJECTORY_SCHEMA,
-    "ml_features": FEATURES_SCHEMA,
-    "rul_predictions": PREDICTIONS_SCHEMA,
-    "maintenance_alerts": ALERTS_SCHEMA,
-}
-"""Tables written by this module, one partition (``day``) at a time."""
-
-
-def _ensure_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    cols = ",\n".join(f'"{c}" {_duck_type(t)}' for c, t in TABLES[name].items())
-    con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
-
-
-def _conform(frame: pl.DataFrame, name: str, day: dt.date) -> pl.DataFrame:
-    schema = TABLES[name]
-    frame = frame.with_columns(pl.lit(day).alias("day"))
-    for col, dtype in schema.items():
-        if col not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(col))
-    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
-
-
-def _replace_day(
-    con: duckdb.DuckDBPyConnection, name: str, day: dt.date, frame: pl.DataFrame
-) -> int:
-    """Replace the table's rows of ``day`` by ``frame`` (idempotent re-materialization)."""
-    _ensure_table(con, name)
-    con.execute(f"DELETE FROM {name} WHERE day = ?", [day])
-    data = _conform(frame, name, day)
-    if data.height:
-        con.register("_prognostics_rows", data.to_arrow())
-        try:
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _prognostics_rows")
-        finally:
-            con.unregister("_prognostics_rows")
-    return data.height
-
-
-def _read(con: duckdb.DuckDBPyConnection, name: str, where: str, params: list) -> pl.DataFrame:
-    """Rows of one of our tables (an empty frame of the right schema if it does not exist yet)."""
-    tables = table_names(con)
-    schema = TABLES[name]
-    if name not in tables:
-        return pl.DataFrame(schema=schema)
-    frame = con.execute(f"SELECT * FROM {name} WHERE {where}", params).pl()
-    return frame.select(
-        [
-            pl.col(c).dt.convert_time_zone("UTC").cast(t)
-            if isinstance(t, pl.Datetime)
-            else pl.col(c).cast(t)
-            for c, t in schema.items()
-        ]
-    )
 
 
 def _run_day_end(context: dg.AssetExecutionContext) -> dt.datetime | None:
@@ -165,35 +58,14 @@ def _run_day_end(context: dg.AssetExecutionContext) -> dt.datetime | None:
         return None
 
 
-def _models_dir(platform: PlatformResource) -> Path:
-    return platform.settings.home / "models"
-
-
-def _latest_physics(
-    con: duckdb.DuckDBPyConnection, as_of: dt.datetime | None = None
-) -> tuple[fleet.RegistryEntry, FleetPhysics] | None:
-    entry = fleet.latest_model(con, "physics", as_of=as_of)
-    if entry is None or not entry.payload:
-        return None
-    return entry, FleetPhysics.from_json(entry.payload)
-
-
 def load_rul_model(platform: PlatformResource, entry: fleet.RegistryEntry) -> fleet.FleetModel:
     """The registered bundle, checked against its content hash before use."""
-    path = _models_dir(platform) / str(entry.path)
-    if not path.is_file():
-        raise dg.Failure(
-            description=f"the registered RUL model {entry.version[:12]} is missing at {path}; "
-            "re-materialize rul_model with run config force: true"
+    try:
+        return fleet.load_bundle(
+            fleet.models_dir(platform.settings.home), entry.path, entry.version
         )
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != entry.version:
-        raise dg.Failure(
-            description=f"{path} hashes to {digest[:12]}, not its registered version "
-            f"{entry.version[:12]}: the file was changed; re-materialize rul_model (force: true)"
-        )
-    return fleet.FleetModel.from_bytes(data)
+    except fleet.ModelStoreError as exc:
+        raise dg.Failure(description=str(exc)) from exc
 
 
 # --- unpartitioned: the models ------------------------------------------------------------------
@@ -277,22 +149,11 @@ def physics_model(
         history = load_history(con, until)
     context.log.info(f"fitting damage laws on history until {until:%Y-%m-%d %H:%M}: {reason}")
     fitted = fleet.fit_fleet_robust(history)
-    payload = fitted.to_json()
-    entry = fleet.RegistryEntry(
-        kind="physics",
-        version=fitted.version,
-        trained_at=dt.datetime.now(dt.UTC),
-        trained_until=until,
-        payload=payload,
-        sha256=hashlib.sha256(payload.encode()).hexdigest(),
-        failures_known=failures,
-        metrics={
-            "failed_lives_with_data": fleet.failed_lives_with_data(history),
-            "types": {
-                t: {"usable": f.usable, "failures": f.n_failures, "censored": f.n_censored}
-                for t, f in fitted.types.items()
-            },
-        },
+    entry = fleet.physics_entry(
+        fitted,
+        until=until,
+        failures=failures,
+        failed_lives_with_data=fleet.failed_lives_with_data(history),
     )
     with platform.warehouse.write() as con:
         fleet.register_model(con, entry)
@@ -343,43 +204,31 @@ def rul_model(
     context: dg.AssetExecutionContext, config: ModelRefreshConfig, platform: PlatformResource
 ):
     day_end = _run_day_end(context)
+    models = fleet.models_dir(platform.settings.home)
     with platform.warehouse.read() as con:
-        physics = _latest_physics(con, as_of=day_end)
+        physics = fleet.latest_physics(con, as_of=day_end)
         latest = fleet.latest_model(con, "rul", as_of=day_end)
         if physics is None:
             yield dg.MaterializeResult(
                 metadata={"status": "no model", "reason": "no physics model"}
             )
-            yield dg.AssetCheckResult(
-                check_name="rul_model_trained",
-                passed=False,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"detail": "no physics model registered yet"},
-            )
+            yield _rul_model_check(detail="no physics model registered yet")
             return
         entry, fitted = physics
-        reason = None
-        if config.force:
-            reason = "forced by run config"
-        elif latest is None:
-            reason = "no model registered yet"
-        elif latest.physics_version != entry.version:
-            reason = f"the damage laws were refitted ({entry.version})"
-        elif not (_models_dir(platform) / str(latest.path)).is_file():
-            reason = "the registered bundle is missing on disk"
+        reason = fleet.rul_retrain_reason(
+            latest, physics_version=entry.version, models=models, force=config.force
+        )
         if reason is None and latest is not None:
             yield dg.MaterializeResult(
                 metadata={
                     "status": "reused",
                     "reason": "trained on the current damage laws",
                     "version": latest.version,
-                    "path": dg.MetadataValue.path(str(_models_dir(platform) / str(latest.path))),
+                    "path": dg.MetadataValue.path(str(fleet.bundle_path(models, latest.path))),
                     **_cv_metadata(latest.metrics),
                 }
             )
-            yield dg.AssetCheckResult(
-                check_name="rul_model_trained", passed=True, metadata={"version": latest.version}
-            )
+            yield _rul_model_check(version=latest.version)
             return
         known = int(entry.failures_known or 0)
         with_data = int(entry.metrics.get("failed_lives_with_data", known))
@@ -401,45 +250,38 @@ def rul_model(
         yield dg.MaterializeResult(
             metadata={"status": "not trained", "reason": str(exc), "physics_version": entry.version}
         )
-        yield dg.AssetCheckResult(
-            check_name="rul_model_trained",
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"detail": str(exc)},
-        )
+        yield _rul_model_check(detail=str(exc))
         return
-    data = model.to_bytes()
-    version = hashlib.sha256(data).hexdigest()
-    folder = _models_dir(platform)
-    name = f"rul-{version}.dtrul"
-    atomic_write_bytes(folder / name, data)
-    registry_entry = fleet.RegistryEntry(
-        kind="rul",
-        version=version,
-        trained_at=dt.datetime.now(dt.UTC),
-        trained_until=entry.trained_until,
-        path=name,
-        sha256=version,
-        physics_version=entry.version,
-        failures_known=known,
-        metrics=model.cv,
-    )
+    stored = fleet.save_bundle(models, model)
+    registry_entry = fleet.rul_entry(stored, entry, model.cv)
     with platform.warehouse.write() as con:
         fleet.register_model(con, registry_entry)
     yield dg.MaterializeResult(
         metadata={
             "status": "trained",
             "reason": reason or "",
-            "version": version,
-            "path": dg.MetadataValue.path(str(folder / name)),
-            "bytes": dg.MetadataValue.int(len(data)),
+            "version": stored.version,
+            "path": dg.MetadataValue.path(str(stored.path)),
+            "bytes": dg.MetadataValue.int(stored.size),
             "features": dg.MetadataValue.int(len(model.featurizer.columns)),
             "physics_version": entry.version,
             **_cv_metadata(model.cv),
         }
     )
-    yield dg.AssetCheckResult(
-        check_name="rul_model_trained", passed=True, metadata={"version": version}
+    yield _rul_model_check(version=stored.version)
+
+
+def _rul_model_check(*, version: str | None = None, detail: str = "") -> dg.AssetCheckResult:
+    """``rul_model_trained``: passed with the registered version, else a warning saying why."""
+    if version is not None:
+        return dg.AssetCheckResult(
+            check_name="rul_model_trained", passed=True, metadata={"version": version}
+        )
+    return dg.AssetCheckResult(
+        check_name="rul_model_trained",
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"detail": detail},
     )
 
 
@@ -467,12 +309,12 @@ def physics_state(
 ) -> dg.MaterializeResult:
     day, start, end = day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
-        physics = _latest_physics(con, as_of=end)
+        physics = fleet.latest_physics(con, as_of=end)
         history = load_history(con, end) if physics is not None else None
     if physics is None or history is None:
         with platform.warehouse.write() as con:
-            _replace_day(con, "physics_state", day, pl.DataFrame())
-            _replace_day(con, "physics_trajectory", day, pl.DataFrame())
+            tables.replace_day(con, "physics_state", day, pl.DataFrame())
+            tables.replace_day(con, "physics_trajectory", day, pl.DataFrame())
         return dg.MaterializeResult(metadata={"status": "no physics model yet", "machines": 0})
     entry, fitted = physics
     state = physics_state_at(history, fitted, end).rename({"as_of": "ts"})
@@ -481,8 +323,8 @@ def physics_state(
         pl.lit(entry.version).alias("physics_version")
     )
     with platform.warehouse.write() as con:
-        n_state = _replace_day(con, "physics_state", day, state)
-        n_hourly = _replace_day(con, "physics_trajectory", day, hourly)
+        n_state = tables.replace_day(con, "physics_state", day, state)
+        n_hourly = tables.replace_day(con, "physics_trajectory", day, hourly)
     preview = state.select(
         "machine_id",
         "damage",
@@ -518,14 +360,14 @@ def ml_features(
     day, start, end = day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
         signals = fleet.hourly_signals(con, end, since=start)
-        physics = _read(con, "physics_trajectory", "day = ?", [day])
+        physics = tables.read_day(con, "physics_trajectory", day)
     base = fleet.assemble_base(signals, physics, end=end, start=start)
     version = physics["physics_version"].drop_nulls()
     base = base.with_columns(
         pl.lit(version[0] if version.len() else None, dtype=pl.String).alias("physics_version")
     )
     with platform.warehouse.write() as con:
-        rows = _replace_day(con, "ml_features", day, base)
+        rows = tables.replace_day(con, "ml_features", day, base)
     operating = base.filter(pl.col("op_fraction") > 0)
     return dg.MaterializeResult(
         metadata={
@@ -541,28 +383,6 @@ def ml_features(
                 )
             ),
         }
-    )
-
-
-def _active_machines(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
-    return con.execute(
-        "SELECT DISTINCT t.machine_id, t.machine_type FROM telemetry t "
-        "JOIN machines m ON m.machine_id = t.machine_id AND m.active "
-        "WHERE t.day = ? AND t.machine_type IN (SELECT unnest(?)) ORDER BY 1",
-        [day, list(SIMULATED_TYPES)],
-    ).pl()
-
-
-def _current_lives(history: pl.DataFrame, asof: pl.DataFrame) -> pl.DataFrame:
-    """Rows of each machine's life in service at the as-of row (same install time)."""
-    keys = asof.select("machine_id", pl.col("component_installed_at").alias("_installed"))
-    return (
-        history.join(keys, on="machine_id", how="inner")
-        .filter(
-            (pl.col("component_installed_at") == pl.col("_installed"))
-            | (pl.col("component_installed_at").is_null() & pl.col("_installed").is_null())
-        )
-        .drop("_installed")
     )
 
 
@@ -599,16 +419,11 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
     with platform.warehouse.read() as con:
         entry = fleet.latest_model(con, "rul", as_of=end)
         physics = fleet.latest_model(con, "physics", as_of=end)
-        active = _active_machines(con, day)
-        today = _read(con, "ml_features", "day = ?", [day])
-        state = _read(con, "physics_state", "day = ?", [day])
+        active = fleet.active_machines(con, day)
+        today = tables.read_day(con, "ml_features", day)
+        state = tables.read_day(con, "physics_state", day)
         lookback = (
-            _read(
-                con,
-                "ml_features",
-                "day BETWEEN ? AND ?",
-                [day - dt.timedelta(days=LOOKBACK_DAYS), day],
-            )
+            tables.read_days(con, "ml_features", day - dt.timedelta(days=LOOKBACK_DAYS), day)
             if entry is not None
             else None
         )
@@ -617,8 +432,8 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
     gaps: dict[str, int] = {}
     if entry is not None and lookback is not None and not asof.is_empty():
         model = load_rul_model(platform, entry)
-        lives = _current_lives(lookback, asof).drop("day", "physics_version")
-        gaps = _feature_gaps(lives, end)
+        lives = fleet.current_lives(lookback, asof).drop("day", "physics_version")
+        gaps = fleet.feature_gaps(lives, end)
         if gaps:
             context.log.warning(
                 f"hours of the current lives missing from ml_features (earlier days not "
@@ -634,52 +449,42 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
     predicted = predicted.join(note, on="machine_id", how="left").with_columns(
         pl.lit(model_version, dtype=pl.String).alias("model_version"),
         pl.lit(physics.version if physics else None, dtype=pl.String).alias("physics_version"),
-        pl.when(pl.col("basis") == "none")
-        .then(pl.coalesce(pl.col("note"), pl.lit("no physics law fitted and no RUL model yet")))
-        .when(pl.col("basis") == "physics_only")
-        .then(
-            pl.coalesce(pl.col("note") + pl.lit("; "), pl.lit(""))
-            + pl.lit(
-                "physics only: no RUL model registered yet"
-                if model_version is None
-                else "physics only: no ML estimate for this row"
-            )
-        )
-        .when((pl.col("basis") == "fused") & (pl.col("rul_ml_h") >= 0.95 * FLEET_CONFIG.cap_h))
-        .then(
-            pl.coalesce(pl.col("note") + pl.lit("; "), pl.lit(""))
-            + pl.lit(
-                f"beyond the {FLEET_CONFIG.horizon_h:g} h horizon: the data show no wear yet and "
-                "the fused RUL (fitted on failures within the horizon) is a lower estimate"
-            )
-        )
-        .otherwise(pl.col("note"))
-        .alias("note"),
+        fleet.prediction_note(model_version, FLEET_CONFIG).alias("note"),
     )
     with platform.warehouse.write() as con:
-        rows = _replace_day(con, "rul_predictions", day, predicted)
-    yield dg.MaterializeResult(
-        metadata={
-            "rows": dg.MetadataValue.int(rows),
-            "model_version": model_version or "none (physics only)",
-            "feature_hours_missing": dg.MetadataValue.json(gaps),
-            "by_basis": dg.MetadataValue.json(
-                {str(k): int(v) for k, v in predicted["basis"].value_counts().iter_rows()}
-            ),
-            "preview": frame_table(
-                predicted.select(
-                    "machine_id",
-                    "rul_fused_h",
-                    "rul_fused_lo_h",
-                    "rul_fused_hi_h",
-                    "rul_physics_h",
-                    "rul_ml_h",
-                    "w_physics",
-                    "basis",
-                )
-            ),
-        }
-    )
+        rows = tables.replace_day(con, "rul_predictions", day, predicted)
+    yield dg.MaterializeResult(metadata=_predictions_metadata(predicted, rows, model_version, gaps))
+    yield from _prediction_checks(predicted, active, entry)
+
+
+def _predictions_metadata(
+    predicted: pl.DataFrame, rows: int, model_version: str | None, gaps: dict[str, int]
+) -> dict:
+    return {
+        "rows": dg.MetadataValue.int(rows),
+        "model_version": model_version or "none (physics only)",
+        "feature_hours_missing": dg.MetadataValue.json(gaps),
+        "by_basis": dg.MetadataValue.json(
+            {str(k): int(v) for k, v in predicted["basis"].value_counts().iter_rows()}
+        ),
+        "preview": frame_table(
+            predicted.select(
+                "machine_id",
+                "rul_fused_h",
+                "rul_fused_lo_h",
+                "rul_fused_hi_h",
+                "rul_physics_h",
+                "rul_ml_h",
+                "w_physics",
+                "basis",
+            )
+        ),
+    }
+
+
+def _prediction_checks(
+    predicted: pl.DataFrame, active: pl.DataFrame, entry: fleet.RegistryEntry | None
+) -> Iterator[dg.AssetCheckResult]:
     missing = sorted(set(active["machine_id"]) - set(predicted["machine_id"]))
     unexplained = predicted.filter(pl.col("rul_fused_h").is_null() & pl.col("note").is_null())
     yield dg.AssetCheckResult(
@@ -691,7 +496,7 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
             "without_value_or_note": dg.MetadataValue.json(unexplained["machine_id"].to_list()),
         },
     )
-    bad = interval_violations(predicted)
+    bad = fleet.interval_violations(predicted)
     yield dg.AssetCheckResult(
         check_name="intervals_ordered_non_negative",
         passed=bad.is_empty(),
@@ -709,39 +514,6 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
     )
 
 
-def _feature_gaps(lives: pl.DataFrame, end: dt.datetime) -> dict[str, int]:
-    """Per machine, hours of its current life absent from ml_features between its first stored
-    hour and the end of the day (a day in between that was not materialized)."""
-    out = {}
-    for (machine_id,), part in lives.group_by("machine_id"):
-        since = part["ts"].min() - dt.timedelta(hours=1)
-        expected = int((end - since).total_seconds() // 3600)
-        missing = expected - part.height
-        if missing > 1:
-            out[str(machine_id)] = missing
-    return dict(sorted(out.items()))
-
-
-def interval_violations(predictions: pl.DataFrame) -> pl.DataFrame:
-    """Rows where some branch breaks 0 <= lo <= estimate <= hi (an open hi is allowed)."""
-    problems = []
-    for prefix in ("physics", "ml", "fused"):
-        point, lo, hi = (pl.col(f"rul_{prefix}{s}_h") for s in ("", "_lo", "_hi"))
-        bad = point.is_not_null() & (
-            lo.is_null() | (lo < 0) | (lo > point + 1e-9) | (hi.is_not_null() & (hi < point - 1e-9))
-        )
-        problems.append(
-            predictions.filter(bad).select(
-                "machine_id",
-                pl.lit(prefix).alias("branch"),
-                lo.alias("lo"),
-                point.alias("estimate"),
-                hi.alias("hi"),
-            )
-        )
-    return pl.concat(problems)
-
-
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "python"},
@@ -756,15 +528,10 @@ def maintenance_alerts(
 ) -> dg.MaterializeResult:
     day, _start, end = day_bounds(context.partition_key)
     with platform.warehouse.read() as con:
-        predictions = _read(con, "rul_predictions", "day = ?", [day])
-        state = _read(con, "physics_state", "day = ?", [day])
-        history = _read(
-            con,
-            "ml_features",
-            "day BETWEEN ? AND ?",
-            [day - dt.timedelta(days=LOOKBACK_DAYS), day],
-        )
-    lives = _current_lives(history, predictions.select("machine_id", "component_installed_at"))
+        predictions = tables.read_day(con, "rul_predictions", day)
+        state = tables.read_day(con, "physics_state", day)
+        history = tables.read_days(con, "ml_features", day - dt.timedelta(days=LOOKBACK_DAYS), day)
+    lives = fleet.current_lives(history, predictions.select("machine_id", "component_installed_at"))
     trends = fleet.sensor_trends(lives.filter(pl.col("ts") <= end))
     context_frame = state.select("machine_id", "dominant_stress").join(
         trends, on="machine_id", how="full", coalesce=True
@@ -776,7 +543,7 @@ def maintenance_alerts(
     versions = predictions.select("machine_id", "model_version")
     raised = raised.join(versions, on="machine_id", how="left")
     with platform.warehouse.write() as con:
-        rows = _replace_day(con, "maintenance_alerts", day, raised)
+        rows = tables.replace_day(con, "maintenance_alerts", day, raised)
     return dg.MaterializeResult(
         metadata={
             "alerts": dg.MetadataValue.int(rows),

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from app import session
-from dt_platform.phm.fleet import TYPE_SIGNALS
+from dt_platform.phm.signals import TYPE_SIGNALS
 
 
 def health_sensors(machine_type: str, available: list[str]) -> list[str]:

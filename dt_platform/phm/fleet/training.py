@@ -1,0 +1,343 @@
+"""Training the fleet model: folds by machine, out-of-fold physics, the data branch and the
+fusers (:func:`train_fleet_model`, steps 5 and 6 of :mod:`dt_platform.phm.fleet`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from dt_platform.jsonable import plain
+from dt_platform.phm import damage as damage_mod
+from dt_platform.phm.damage import damage_trajectory
+from dt_platform.phm.episodes import History, hour_to_datetime, services
+from dt_platform.phm.fitting import FleetPhysics, fit_fleet
+from dt_platform.phm.fleet.config import ML_COLS, PHYSICS_COLS, FleetConfig
+from dt_platform.phm.fleet.dataset import assemble_base, label_rows, lives_table
+from dt_platform.phm.fleet.features import FleetFeaturizer
+from dt_platform.phm.fleet.model import FleetModel, fusion_input
+from dt_platform.phm.fusion import Fuser
+from dt_platform.phm.ml import RulModel
+from dt_platform.phm.physics import LAWS
+from dt_platform.phm.scoring import coverage, rmse
+
+
+class InsufficientHistory(ValueError):
+    """The history holds too few run-to-failure lives to train the data branch."""
+
+
+def subset_history(history: History, machines: Iterable[str]) -> History:
+    """The same history restricted to some machines (for refitting the physics without a fold)."""
+    keep = set(machines)
+    return History(
+        history.until,
+        {m: i for m, i in history.machines.items() if m in keep},
+        history.work_orders.filter(pl.col("machine_id").is_in(sorted(keep))),
+        {m: s for m, s in history.stress.items() if m in keep},
+        {m: p for m, p in history.problems.items() if m in keep},
+    )
+
+
+def machine_folds(
+    machine_types: Mapping[str, str], n_splits: int, seed: int = 0
+) -> list[list[str]]:
+    """Machines dealt to ``n_splits`` folds, stratified by type (each fold holds every type
+    once before any type twice), deterministic for a seed."""
+    if n_splits < 2:
+        raise ValueError(f"machine_folds: need at least 2 folds, got {n_splits}")
+    rng = np.random.default_rng(seed)
+    folds: list[list[str]] = [[] for _ in range(n_splits)]
+    offset = 0
+    for mtype in sorted(set(machine_types.values())):
+        ids = sorted(m for m, t in machine_types.items() if t == mtype)
+        for k, m in enumerate(rng.permutation(ids)):
+            folds[(offset + k) % n_splits].append(str(m))
+        offset += len(ids)
+    return [sorted(f) for f in folds if f]
+
+
+def fit_fleet_robust(history: History) -> FleetPhysics:
+    """:func:`~dt_platform.phm.fitting.fit_fleet`, one type at a time if the joint call fails.
+
+    With few failures the likelihood of a type can be so flat that statsmodels cannot invert its
+    Hessian and ``fit_fleet`` raises for the whole fleet. Then each type is fitted on its own;
+    a type that still fails is refitted with its shape parameters, and then its scatter, held at
+    the literature priors (what :mod:`~dt_platform.phm.fitting` does anyway when the data cannot
+    identify them), and the decision is recorded in the fit.
+    """
+    try:
+        return fit_fleet(history)
+    except (ValueError, np.linalg.LinAlgError):
+        pass
+    types = {}
+    never = 10**9
+    attempts = (
+        ({}, None),
+        ({"min_failures_shape": never}, "shape parameters held at the literature priors"),
+        (
+            {"min_failures_shape": never, "min_failures_sigma": never},
+            "shape parameters and scatter held at the literature priors",
+        ),
+    )
+    for mtype in LAWS:
+        sub = subset_history(
+            history, [m for m, i in history.machines.items() if i.machine_type == mtype]
+        )
+        for kwargs, note in attempts:
+            try:
+                fit = fit_fleet(sub, **kwargs).types[mtype]
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            if note:
+                fit.decisions.append(
+                    f"the free fit gave no parameter covariance (flat likelihood): {note}"
+                )
+            types[mtype] = fit
+            break
+    return FleetPhysics(types, history.until.isoformat())
+
+
+def physics_out_of_fold(
+    history: History, folds: Sequence[Sequence[str]], *, n_draws: int, seed: int = 0
+) -> pl.DataFrame:
+    """Physics trajectory of every machine from damage laws fitted without its fold."""
+    parts = []
+    for held_out in folds:
+        train = [m for m in history.machines if m not in set(held_out)]
+        fleet_f = fit_fleet_robust(subset_history(history, train))
+        parts.append(
+            damage_trajectory(
+                history, fleet_f, machines=sorted(held_out), n_draws=n_draws, seed=seed
+            )
+        )
+    parts = [p for p in parts if not p.is_empty()]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=damage_mod.TRAJECTORY_SCHEMA)
+
+
+def failed_lives_with_data(history: History) -> int:
+    """Lives that ended in a failure after their machine's first telemetry: the run-to-failure
+    examples the data branch can learn from (a failure before the data has no signals)."""
+    n = 0
+    for machine_id, stress in history.stress.items():
+        first = stress.first_data_hour
+        if first is None:
+            continue
+        first_dt = hour_to_datetime(first)
+        n += sum(
+            1
+            for s in services(history, machine_id)
+            if s.end_kind == "failure" and s.end is not None and s.end > first_dt
+        )
+    return n
+
+
+def count_failed_lives(lives: pl.DataFrame, base: pl.DataFrame | None = None) -> int:
+    """Lives that ended in a failure (with data, if ``base`` is given)."""
+    failed = lives.filter(pl.col("end_kind") == "failure")
+    if base is None:
+        return failed.height
+    seen = base.select("machine_id", pl.col("component_installed_at").alias("start")).unique()
+    return failed.join(seen, on=["machine_id", "start"], how="semi").height
+
+
+def train_fleet_model(
+    history: History,
+    signals: pl.DataFrame,
+    physics: FleetPhysics,
+    config: FleetConfig | None = None,
+) -> FleetModel:
+    """Train the data branch and the fuser on the fleet's history (see the package docstring).
+
+    ``signals`` are :func:`hourly_signals` up to ``history.until``; ``physics`` is the damage-law
+    fit on the whole history (its version goes into the bundle; the training itself uses
+    out-of-fold refits). Raises :class:`InsufficientHistory` when the log holds fewer than
+    ``config.min_failed_lives`` failures with data, or too few machines for the folds.
+    """
+    config = config or FleetConfig()
+    lives = lives_table(history)
+    types = {m: i.machine_type for m, i in history.machines.items() if m in history.stress}
+    n_failed = failed_lives_with_data(history)
+    n_splits = _fold_count(history, types, n_failed, config)
+    folds = machine_folds(types, n_splits, config.seed)
+    base = _labelled_base(history, signals, lives, folds, config)
+    featurizer = FleetFeaturizer.fit(base, config)
+    feats = featurizer.transform(base).join(
+        base.select("machine_id", "ts", "rul_h", "failed_life", *PHYSICS_COLS),
+        on=["machine_id", "ts"],
+        how="left",
+    )
+    train = feats.filter(pl.col("rul_h").is_not_null())
+    row_folds = _row_folds(train, folds)
+    ml = RulModel.fit(
+        train,
+        train["rul_h"],
+        train["machine_id"],
+        feature_columns=featurizer.columns,
+        cap=config.cap_h,
+        params=config.params,
+        quantile_params=config.quantile_params,
+        folds=row_folds,
+        coverage=config.coverage,
+    )
+    assert ml.oof is not None
+    oof = train.select(
+        "machine_id", "machine_type", "ts", "rul_h", "failed_life", *PHYSICS_COLS
+    ).hstack(
+        ml.oof.select(
+            pl.col("rul_mean").alias(ML_COLS[0]),
+            pl.col("rul_p05").alias(ML_COLS[1]),
+            pl.col("rul_p95").alias(ML_COLS[2]),
+        )
+    )
+    fit_rows = _fusion_rows(oof, config)
+    fusers = fit_fusers(fit_rows, config)
+    cv = {
+        "rows_train": train.height,
+        "rows_fusion": fit_rows.height,
+        "machines": len(types),
+        "failed_lives": n_failed,
+        "folds": len(row_folds),
+        "ml_margin_h": ml.margin,
+        **_cv_scores(fusers, fit_rows, oof, config.cap_h),
+    }
+    return FleetModel(
+        featurizer, ml, fusers, physics.version, history.until.isoformat(), plain(cv), oof
+    )
+
+
+def _fold_count(
+    history: History, types: Mapping[str, str], n_failed: int, config: FleetConfig
+) -> int:
+    """Folds for grouped validation; raises :class:`InsufficientHistory` when the history has
+    too few failures with data or too few machines."""
+    if n_failed < config.min_failed_lives:
+        raise InsufficientHistory(
+            f"the history before {history.until:%Y-%m-%d %H:%M} UTC holds {n_failed} failure(s) "
+            "after the first telemetry of their machine; the data branch needs at least "
+            f"{config.min_failed_lives} run-to-failure lives. Until then predictions use the "
+            "physics branch alone."
+        )
+    n_splits = min(config.n_splits, len(types))
+    if n_splits < 2:
+        raise InsufficientHistory(
+            f"{len(types)} machine(s) with telemetry: grouped validation needs at least 2"
+        )
+    return n_splits
+
+
+def _labelled_base(
+    history: History,
+    signals: pl.DataFrame,
+    lives: pl.DataFrame,
+    folds: Sequence[Sequence[str]],
+    config: FleetConfig,
+) -> pl.DataFrame:
+    """Base rows with out-of-fold physics and the training target; raises
+    :class:`InsufficientHistory` when too few failed lives have hourly data."""
+    phys = physics_out_of_fold(history, folds, n_draws=config.physics_draws, seed=config.seed)
+    base = assemble_base(signals, phys, end=history.until, lives=lives)
+    base = label_rows(base, lives, cap_h=config.cap_h, until=history.until)
+    if (
+        count_failed_lives(lives, base.filter(pl.col("rul_h").is_not_null()))
+        < config.min_failed_lives
+    ):
+        raise InsufficientHistory(
+            f"fewer than {config.min_failed_lives} failed lives have hourly data; keep collecting"
+        )
+    return base
+
+
+def _row_folds(
+    train: pl.DataFrame, folds: Sequence[Sequence[str]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) row indices per machine fold, leaving out folds with no rows."""
+    fold_of = {m: i for i, f in enumerate(folds) for m in f}
+    row_fold = np.array([fold_of[m] for m in train["machine_id"].to_list()])
+    idx = np.arange(train.height)
+    row_folds = [(idx[row_fold != f], idx[row_fold == f]) for f in range(len(folds))]
+    return [(tr, va) for tr, va in row_folds if va.size and tr.size]
+
+
+def _fusion_rows(oof: pl.DataFrame, config: FleetConfig) -> pl.DataFrame:
+    """Out-of-fold rows the fusers learn from: lives that ended in a failure, true RUL within
+    the horizon, both branches present; as the fuser sees them."""
+    return fusion_input(
+        oof.filter(
+            pl.col("failed_life")
+            & (pl.col("rul_h") <= config.horizon_h)
+            & pl.col(PHYSICS_COLS[0]).is_not_null()
+            & pl.col(ML_COLS[0]).is_not_null()
+        ),
+        config.physics_clip_h,
+    )
+
+
+def _cv_scores(
+    fusers: Mapping[str, Fuser], fit_rows: pl.DataFrame, oof: pl.DataFrame, cap_h: float
+) -> dict[str, Any]:
+    """The cross-validated scores stored with the model: per fuser, per type, and the data
+    branch's capped coverage and RMSE."""
+    return {
+        "fusion": {t: plain(f.cv) for t, f in sorted(fusers.items())},
+        "per_type": _per_type_cv(fit_rows),
+        "coverage_ml_capped": coverage(
+            oof[ML_COLS[1]], oof[ML_COLS[2]], np.minimum(oof["rul_h"].to_numpy(), cap_h)
+        ),
+        "rmse_ml_capped": rmse(oof[ML_COLS[0]], np.minimum(oof["rul_h"].to_numpy(), cap_h)),
+    }
+
+
+def fit_fusers(rows: pl.DataFrame, config: FleetConfig) -> dict[str, Fuser]:
+    """A pooled fuser (``"*"``), and with ``fusion_per_type`` one per type with enough rows.
+
+    Each is cross-fitted by machine (held-out machines calibrate its interval and fill ``cv``).
+    Raises :class:`InsufficientHistory` if not even the pooled one can be fitted.
+    """
+
+    def fit(part: pl.DataFrame) -> Fuser | None:
+        n_units = part["machine_id"].n_unique()
+        if part.height < 10 * config.fusion_knots or n_units < 2:
+            return None
+        return Fuser.fit(
+            part,
+            truth="rul_h",
+            groups="machine_id",
+            # weights vary with the data branch's estimate: it places a unit in its life more
+            # reliably than the physics does on a machine it never saw
+            context=ML_COLS[0],
+            n_knots=config.fusion_knots,
+            coverage=config.coverage,
+            n_splits=min(5, n_units),
+            physics_cols=PHYSICS_COLS,
+            ml_cols=ML_COLS,
+            seed=config.seed,
+        )
+
+    pooled = fit(rows)
+    if pooled is None:
+        raise InsufficientHistory(
+            f"{rows.height} out-of-fold rows of failed lives with both branches on "
+            f"{rows['machine_id'].n_unique()} machine(s): too few to fit the fusion"
+        )
+    fusers = {"*": pooled}
+    if not config.fusion_per_type:
+        return fusers
+    for (mtype,), part in rows.group_by("machine_type", maintain_order=True):
+        own = fit(part)
+        if own is not None:
+            fusers[str(mtype)] = own
+    return fusers
+
+
+def _per_type_cv(rows: pl.DataFrame) -> dict[str, dict[str, float]]:
+    out = {}
+    for (mtype,), part in rows.group_by("machine_type", maintain_order=True):
+        y = part["rul_h"].to_numpy()
+        out[str(mtype)] = {
+            "rows": part.height,
+            "rmse_physics": rmse(part[PHYSICS_COLS[0]], y),
+            "rmse_ml": rmse(part[ML_COLS[0]], y),
+        }
+    return dict(sorted(out.items()))
