@@ -21,7 +21,7 @@ import polars as pl
 
 from assets.common import WRITER_POOL, frame_table
 from assets.partitions import daily_partitions, day_bounds
-from assets.resources import PlatformResource
+from assets.resources import ModelStoreResource, WarehouseResource
 from dt_platform.phm import alerts as alerts_mod
 from dt_platform.phm import fleet, tables
 from dt_platform.phm.damage import physics_state as physics_state_at
@@ -58,12 +58,10 @@ def _run_day_end(context: dg.AssetExecutionContext) -> dt.datetime | None:
         return None
 
 
-def load_rul_model(platform: PlatformResource, entry: fleet.RegistryEntry) -> fleet.FleetModel:
+def load_rul_model(models: ModelStoreResource, entry: fleet.RegistryEntry) -> fleet.FleetModel:
     """The registered bundle, checked against its content hash before use."""
     try:
-        return fleet.load_bundle(
-            fleet.models_dir(platform.settings.home), entry.path, entry.version
-        )
+        return fleet.load_bundle(models.models_dir, entry.path, entry.version)
     except fleet.ModelStoreError as exc:
         raise dg.Failure(description=str(exc)) from exc
 
@@ -127,10 +125,10 @@ def _physics_metadata(
     description="Damage-law parameters per machine type, fitted on run-to-failure history with CIs.",
 )
 def physics_model(
-    context: dg.AssetExecutionContext, config: ModelRefreshConfig, platform: PlatformResource
+    context: dg.AssetExecutionContext, config: ModelRefreshConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     day_end = _run_day_end(context)
-    with platform.warehouse.read() as con:
+    with warehouse.read() as con:
         until = fleet.data_until(con, before=day_end)
         if until is None:
             return dg.MaterializeResult(
@@ -155,7 +153,7 @@ def physics_model(
         failures=failures,
         failed_lives_with_data=fleet.failed_lives_with_data(history),
     )
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         fleet.register_model(con, entry)
     meta = _physics_metadata(fitted, entry, "trained", reason or "")
     meta["problems"] = dg.MetadataValue.json(history.problems)
@@ -201,11 +199,13 @@ def _cv_metadata(model_cv: dict) -> dict:
     ],
 )
 def rul_model(
-    context: dg.AssetExecutionContext, config: ModelRefreshConfig, platform: PlatformResource
+    context: dg.AssetExecutionContext,
+    config: ModelRefreshConfig,
+    warehouse: WarehouseResource,
+    models: ModelStoreResource,
 ):
     day_end = _run_day_end(context)
-    models = fleet.models_dir(platform.settings.home)
-    with platform.warehouse.read() as con:
+    with warehouse.read() as con:
         physics = fleet.latest_physics(con, as_of=day_end)
         latest = fleet.latest_model(con, "rul", as_of=day_end)
         if physics is None:
@@ -216,7 +216,7 @@ def rul_model(
             return
         entry, fitted = physics
         reason = fleet.rul_retrain_reason(
-            latest, physics_version=entry.version, models=models, force=config.force
+            latest, physics_version=entry.version, models=models.models_dir, force=config.force
         )
         if reason is None and latest is not None:
             yield dg.MaterializeResult(
@@ -224,7 +224,9 @@ def rul_model(
                     "status": "reused",
                     "reason": "trained on the current damage laws",
                     "version": latest.version,
-                    "path": dg.MetadataValue.path(str(fleet.bundle_path(models, latest.path))),
+                    "path": dg.MetadataValue.path(
+                        str(fleet.bundle_path(models.models_dir, latest.path))
+                    ),
                     **_cv_metadata(latest.metrics),
                 }
             )
@@ -252,9 +254,9 @@ def rul_model(
         )
         yield _rul_model_check(detail=str(exc))
         return
-    stored = fleet.save_bundle(models, model)
+    stored = fleet.save_bundle(models.models_dir, model)
     registry_entry = fleet.rul_entry(stored, entry, model.cv)
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         fleet.register_model(con, registry_entry)
     yield dg.MaterializeResult(
         metadata={
@@ -305,14 +307,14 @@ prognostics_models_job = dg.define_asset_job(
     "90 % interval; hourly trajectory of the day.",
 )
 def physics_state(
-    context: dg.AssetExecutionContext, platform: PlatformResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     day, start, end = day_bounds(context.partition_key)
-    with platform.warehouse.read() as con:
+    with warehouse.read() as con:
         physics = fleet.latest_physics(con, as_of=end)
         history = load_history(con, end) if physics is not None else None
     if physics is None or history is None:
-        with platform.warehouse.write() as con:
+        with warehouse.write() as con:
             tables.replace_day(con, "physics_state", day, pl.DataFrame())
             tables.replace_day(con, "physics_trajectory", day, pl.DataFrame())
         return dg.MaterializeResult(metadata={"status": "no physics model yet", "machines": 0})
@@ -322,7 +324,7 @@ def physics_state(
     hourly = fleet.physics_hourly(history, fitted, start).with_columns(
         pl.lit(entry.version).alias("physics_version")
     )
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         n_state = tables.replace_day(con, "physics_state", day, state)
         n_hourly = tables.replace_day(con, "physics_trajectory", day, hourly)
     preview = state.select(
@@ -355,10 +357,10 @@ def physics_state(
     "physics damage/RUL trajectory — the data branch's input.",
 )
 def ml_features(
-    context: dg.AssetExecutionContext, platform: PlatformResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     day, start, end = day_bounds(context.partition_key)
-    with platform.warehouse.read() as con:
+    with warehouse.read() as con:
         signals = fleet.hourly_signals(con, end, since=start)
         physics = tables.read_day(con, "physics_trajectory", day)
     base = fleet.assemble_base(signals, physics, end=end, start=start)
@@ -366,7 +368,7 @@ def ml_features(
     base = base.with_columns(
         pl.lit(version[0] if version.len() else None, dtype=pl.String).alias("physics_version")
     )
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         rows = tables.replace_day(con, "ml_features", day, base)
     operating = base.filter(pl.col("op_fraction") > 0)
     return dg.MaterializeResult(
@@ -414,9 +416,11 @@ def ml_features(
         ),
     ],
 )
-def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResource):
+def rul_predictions(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
+):
     day, _start, end = day_bounds(context.partition_key)
-    with platform.warehouse.read() as con:
+    with warehouse.read() as con:
         entry = fleet.latest_model(con, "rul", as_of=end)
         physics = fleet.latest_model(con, "physics", as_of=end)
         active = fleet.active_machines(con, day)
@@ -431,7 +435,7 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
     note = state.select("machine_id", "note")
     gaps: dict[str, int] = {}
     if entry is not None and lookback is not None and not asof.is_empty():
-        model = load_rul_model(platform, entry)
+        model = load_rul_model(models, entry)
         lives = fleet.current_lives(lookback, asof).drop("day", "physics_version")
         gaps = fleet.feature_gaps(lives, end)
         if gaps:
@@ -451,7 +455,7 @@ def rul_predictions(context: dg.AssetExecutionContext, platform: PlatformResourc
         pl.lit(physics.version if physics else None, dtype=pl.String).alias("physics_version"),
         fleet.prediction_note(model_version, FLEET_CONFIG).alias("note"),
     )
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         rows = tables.replace_day(con, "rul_predictions", day, predicted)
     yield dg.MaterializeResult(metadata=_predictions_metadata(predicted, rows, model_version, gaps))
     yield from _prediction_checks(predicted, active, entry)
@@ -524,10 +528,10 @@ def _prediction_checks(
     f"(P >= {ALERT_RULE.threshold:g}), with the branch, sensor trend and stress behind it.",
 )
 def maintenance_alerts(
-    context: dg.AssetExecutionContext, platform: PlatformResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     day, _start, end = day_bounds(context.partition_key)
-    with platform.warehouse.read() as con:
+    with warehouse.read() as con:
         predictions = tables.read_day(con, "rul_predictions", day)
         state = tables.read_day(con, "physics_state", day)
         history = tables.read_days(con, "ml_features", day - dt.timedelta(days=LOOKBACK_DAYS), day)
@@ -542,7 +546,7 @@ def maintenance_alerts(
     raised = evaluated.filter(pl.col("alert")).drop("alert")
     versions = predictions.select("machine_id", "model_version")
     raised = raised.join(versions, on="machine_id", how="left")
-    with platform.warehouse.write() as con:
+    with warehouse.write() as con:
         rows = tables.replace_day(con, "maintenance_alerts", day, raised)
     return dg.MaterializeResult(
         metadata={

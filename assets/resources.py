@@ -129,18 +129,14 @@ class RpcChainResource(ChainResource):
         return Settings(home=Path(self.home), chain_rpc=self.url, chain_key=self.key)
 
 
-class PlatformResource(dg.ConfigurableResource):
-    """``DT_HOME`` and the settings the prognostics assets read (the model store)."""
+class ModelStoreResource(dg.ConfigurableResource):
+    """The folder of the RUL model bundles, each named by the sha256 of its bytes."""
 
-    home: str
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(home=Path(self.home))
+    folder: str
 
     @property
-    def warehouse(self) -> Warehouse:
-        return Warehouse(self.settings.warehouse_path)
+    def models_dir(self) -> Path:
+        return Path(self.folder)
 
 
 def _secret(settings: Settings, name: str, variable: str) -> str | dg.EnvVar | None:
@@ -168,5 +164,5 @@ def platform_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]
             if settings.chain_rpc
             else LocalChainResource(home=home, port=settings.chain_port, key=key)
         ),
-        "platform": PlatformResource(home=home),
+        "models": ModelStoreResource(folder=str(settings.models_dir)),
     }

@@ -20,7 +20,6 @@ from dt_platform.phm.fleet.store import (
     ModelStoreError,
     bundle_path,
     load_bundle,
-    models_dir,
     save_bundle,
 )
 from dt_platform.phm.ml import RulModel, XGBParams
@@ -47,7 +46,7 @@ def model() -> FleetModel:
 
 
 def test_a_bundle_is_stored_under_its_sha256_and_loads_back(tmp_path: Path, model) -> None:
-    models = models_dir(tmp_path)
+    models = tmp_path / "models"
     assert models == tmp_path / "models"
     stored = save_bundle(models, model)
     data = stored.path.read_bytes()

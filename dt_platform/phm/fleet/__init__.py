@@ -97,7 +97,6 @@ from dt_platform.phm.fleet.store import (
     StoredBundle,
     bundle_path,
     load_bundle,
-    models_dir,
     save_bundle,
 )
 from dt_platform.phm.fleet.training import (
@@ -142,7 +141,6 @@ __all__ = [
     "lives_table",
     "load_bundle",
     "machine_folds",
-    "models_dir",
     "physics_entry",
     "physics_hourly",
     "prediction_note",

@@ -1,4 +1,4 @@
-"""Where fleet model bundles live on disk (``DT_HOME/models``), each named by the sha256 of its
+"""Where fleet model bundles live on disk (``Settings.models_dir``), each named by the sha256 of its
 bytes, and loading one back only if its bytes still hash to the version it was registered as."""
 
 from __future__ import annotations
@@ -26,11 +26,6 @@ class StoredBundle:
     path: Path
     size: int
     """Bytes written."""
-
-
-def models_dir(home: Path) -> Path:
-    """The folder of the model bundles under the platform's home (``DT_HOME``)."""
-    return home / "models"
 
 
 def bundle_path(models: Path, name: str | None) -> Path:
