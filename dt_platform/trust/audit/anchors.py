@@ -1,0 +1,28 @@
+"""How a day is named on chain and how its anchor is read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dt_platform.trust.audit.errors import NotAnchored
+from dt_platform.trust.chain import Anchor, AuditChain
+
+
+def anchor_key(day: dt.date) -> str:
+    """The on-chain partition key of ``day``: its ISO date (``2026-11-20``)."""
+    return day.isoformat()
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _get_anchor(chain: AuditChain, key: str, version: int | None) -> Anchor | None:
+    if version is None:
+        return chain.latest_anchor(key)
+    count = chain.version_count(key)
+    if not 1 <= version <= count:
+        raise NotAnchored(
+            f"partition {key} has {count} anchored version(s): there is no version {version}"
+        )
+    return chain.get_anchor(key, version)

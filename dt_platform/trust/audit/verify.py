@@ -1,0 +1,100 @@
+"""Verify a day three ways: warehouse vs chain, snapshot vs chain, warehouse vs snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import duckdb
+
+from dt_platform.trust.audit.anchors import _get_anchor, _hex, anchor_key
+from dt_platform.trust.audit.diff import diff_records
+from dt_platform.trust.audit.errors import NotAnchored
+from dt_platform.trust.audit.fetch import _load_snapshot
+from dt_platform.trust.audit.report import Problem, VerificationReport
+from dt_platform.trust.chain import AuditChain
+from dt_platform.trust.ipfs import IpfsStore
+from dt_platform.trust.snapshot import (
+    SnapshotSource,
+    collect_records,
+    format_timestamp,
+)
+
+
+def verify_partition(
+    con: duckdb.DuckDBPyConnection,
+    ipfs: IpfsStore,
+    chain: AuditChain,
+    day: dt.date,
+    *,
+    version: int | None = None,
+    sources: Sequence[SnapshotSource] | None = None,
+) -> VerificationReport:
+    """Check ``day`` three ways: warehouse vs chain, snapshot vs chain, warehouse vs snapshot.
+
+    Recomputes the records from DuckDB and their root; reads the latest (or ``version``) anchor;
+    fetches the snapshot by the anchored CID and checks its manifest, file hashes and that its
+    records rebuild the anchored root; on any mismatch names the differing records (source, key,
+    fields with warehouse and snapshot values). Raises :class:`ChainUnavailable` when the chain
+    cannot be asked at all; everything else is reported, not raised.
+    """
+    key = anchor_key(day)
+    report = VerificationReport(partition=day.isoformat(), anchor_key=key)
+    warehouse = collect_records(con, day, sources)
+    report.warehouse_record_count = warehouse.record_count
+    if warehouse.record_count:
+        report.warehouse_root = _hex(warehouse.root)
+    try:
+        anchor = _get_anchor(chain, key, version)
+    except NotAnchored as exc:
+        report.problems.append(Problem("not_anchored", str(exc)))
+        return report
+    if anchor is None:
+        report.problems.append(
+            Problem("not_anchored", f"partition {key} has never been anchored on this chain")
+        )
+        return report
+    report.version = anchor.version
+    report.anchored_root = _hex(anchor.root)
+    report.anchored_cid = anchor.cid
+    report.anchored_record_count = anchor.record_count
+    report.anchored_block = anchor.block_number
+    report.anchored_at = format_timestamp(anchor.time)
+    report.publisher = anchor.publisher
+    report.reason = anchor.reason or None
+
+    if report.warehouse_root != report.anchored_root:
+        report.problems.append(
+            Problem(
+                "warehouse_mismatch",
+                f"the warehouse's {warehouse.record_count} records have root "
+                f"{report.warehouse_root}, version {anchor.version} anchors "
+                f"{anchor.record_count} records with root {report.anchored_root}",
+            )
+        )
+    snapshot, manifest = _load_snapshot(ipfs, anchor, day, sources, report.problems)
+    if manifest is not None:
+        report.code_version = manifest.get("code_version")
+    if snapshot is None:
+        if report.warehouse_root != report.anchored_root:
+            report.problems.append(
+                Problem(
+                    "records_unnamed",
+                    "the snapshot could not be read, so the differing records cannot be named",
+                )
+            )
+        return report
+    report.snapshot_record_count = snapshot.record_count
+    if snapshot.record_count:
+        report.snapshot_root = _hex(snapshot.root)
+    if report.snapshot_root != report.anchored_root:
+        report.problems.append(
+            Problem(
+                "snapshot_mismatch",
+                f"the snapshot at {anchor.cid} rebuilds root {report.snapshot_root} from "
+                f"{snapshot.record_count} records, the chain anchors {report.anchored_root}: "
+                "the published snapshot is not what was anchored",
+            )
+        )
+    report.differences = diff_records(warehouse, snapshot)
+    return report
