@@ -33,29 +33,25 @@ def _registry_key(name: str, sources: Sequence[SnapshotSource] | None) -> tuple[
     return pool[name].key if name in pool else None
 
 
-def _load_snapshot(
-    ipfs: IpfsStore,
-    anchor: Anchor,
-    day: dt.date,
-    sources: Sequence[SnapshotSource] | None,
-    problems: list[Problem],
-) -> tuple[DayRecords | None, dict[str, Any] | None]:
-    """Fetch the snapshot an anchor names and check it against the anchor, noting problems."""
-    cid = anchor.cid
+def _fetch_manifest(ipfs: IpfsStore, cid: str, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        manifest = parse_manifest(ipfs.cat(f"{cid}/{MANIFEST_NAME}"))
+        return parse_manifest(ipfs.cat(f"{cid}/{MANIFEST_NAME}"))
     except IpfsError as exc:
         problems.append(
             Problem("snapshot_unavailable", f"snapshot {cid} cannot be retrieved from IPFS: {exc}")
         )
-        return None, None
     except SnapshotError as exc:
         problems.append(Problem("manifest_invalid", f"snapshot {cid}: {exc}"))
-        return None, None
-    root_hex = _hex(anchor.root)
+    return None
+
+
+def _check_manifest(
+    manifest: dict[str, Any], anchor: Anchor, day: dt.date, problems: list[Problem]
+) -> bool:
+    """Note where the manifest contradicts the anchor; ``False`` if its records cannot be read."""
     expected = {
         "partition": day.isoformat(),
-        "root": root_hex,
+        "root": _hex(anchor.root),
         "record_count": anchor.record_count,
     }
     for name, value in expected.items():
@@ -74,47 +70,89 @@ def _load_snapshot(
                 f"verifier knows {LEAF_ENCODING!r}: use a matching dt-platform version",
             )
         )
+        return False
+    return True
+
+
+def _read_source(
+    name: str, key: tuple[str, ...], entry: dict[str, Any], data: bytes
+) -> SourceRecords:
+    """The records of one file under ``key``, or else under the key the manifest recorded."""
+    try:
+        return records_from_parquet(name, key, data, entry.get("tables") or ())
+    except SnapshotError:
+        # Today's key may name columns an older snapshot lacks: read it under its own key.
+        return records_from_parquet(name, tuple(entry["key"]), data)
+
+
+def _check_source(recs: SourceRecords, entry: dict[str, Any], problems: list[Problem]) -> None:
+    if recs.rows != entry.get("rows"):
+        problems.append(
+            Problem(
+                "manifest_mismatch",
+                f"{entry['file']} holds {recs.rows} rows, the manifest says {entry.get('rows')}",
+            )
+        )
+    if recs.schema_hash != entry.get("schema_hash"):
+        problems.append(
+            Problem(
+                "manifest_mismatch",
+                f"{entry['file']} has schema {recs.schema_hash}, the manifest says "
+                f"{entry.get('schema_hash')}",
+            )
+        )
+
+
+def _load_source(
+    ipfs: IpfsStore,
+    cid: str,
+    name: str,
+    entry: dict[str, Any],
+    sources: Sequence[SnapshotSource] | None,
+    problems: list[Problem],
+) -> SourceRecords | None:
+    """One source's file from the snapshot, checked against the manifest; ``None`` if unreadable."""
+    try:
+        data = ipfs.cat(f"{cid}/{entry['file']}")
+    except IpfsError as exc:
+        problems.append(
+            Problem("snapshot_unavailable", f"{cid}/{entry['file']} cannot be retrieved: {exc}")
+        )
+        return None
+    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        problems.append(
+            Problem(
+                "file_tampered",
+                f"{entry['file']} does not match the SHA-256 recorded in the manifest",
+            )
+        )
+    key = _registry_key(name, sources) or tuple(entry.get("key") or ())
+    try:
+        recs = _read_source(name, key, entry, data)
+    except (SnapshotError, KeyError, TypeError) as exc:
+        problems.append(Problem("snapshot_unreadable", f"{entry['file']}: {exc}"))
+        return None
+    _check_source(recs, entry, problems)
+    return recs
+
+
+def _load_snapshot(
+    ipfs: IpfsStore,
+    anchor: Anchor,
+    day: dt.date,
+    sources: Sequence[SnapshotSource] | None,
+    problems: list[Problem],
+) -> tuple[DayRecords | None, dict[str, Any] | None]:
+    """Fetch the snapshot an anchor names and check it against the anchor, noting problems."""
+    manifest = _fetch_manifest(ipfs, anchor.cid, problems)
+    if manifest is None:
+        return None, None
+    if not _check_manifest(manifest, anchor, day, problems):
         return None, manifest
     loaded: list[SourceRecords] = []
     for name in sorted(manifest["sources"]):
-        entry = manifest["sources"][name]
-        try:
-            data = ipfs.cat(f"{cid}/{entry['file']}")
-        except IpfsError as exc:
-            problems.append(
-                Problem("snapshot_unavailable", f"{cid}/{entry['file']} cannot be retrieved: {exc}")
-            )
+        recs = _load_source(ipfs, anchor.cid, name, manifest["sources"][name], sources, problems)
+        if recs is None:
             return None, manifest
-        if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
-            problems.append(
-                Problem(
-                    "file_tampered",
-                    f"{entry['file']} does not match the SHA-256 recorded in the manifest",
-                )
-            )
-        key = _registry_key(name, sources) or tuple(entry.get("key") or ())
-        try:
-            try:
-                recs = records_from_parquet(name, key, data, entry.get("tables") or ())
-            except SnapshotError:
-                recs = records_from_parquet(name, tuple(entry["key"]), data)
-        except (SnapshotError, KeyError, TypeError) as exc:
-            problems.append(Problem("snapshot_unreadable", f"{entry['file']}: {exc}"))
-            return None, manifest
-        if recs.rows != entry.get("rows"):
-            problems.append(
-                Problem(
-                    "manifest_mismatch",
-                    f"{entry['file']} holds {recs.rows} rows, the manifest says {entry.get('rows')}",
-                )
-            )
-        if recs.schema_hash != entry.get("schema_hash"):
-            problems.append(
-                Problem(
-                    "manifest_mismatch",
-                    f"{entry['file']} has schema {recs.schema_hash}, the manifest says "
-                    f"{entry.get('schema_hash')}",
-                )
-            )
         loaded.append(recs)
     return DayRecords(day, loaded, dict(manifest.get("skipped_sources") or {})), manifest

@@ -13,10 +13,11 @@ from dt_platform.trust.audit.anchors import _get_anchor, _hex, anchor_key
 from dt_platform.trust.audit.errors import AuditError, NotAnchored, RecordNotFound
 from dt_platform.trust.audit.fetch import _load_snapshot
 from dt_platform.trust.audit.report import Problem
-from dt_platform.trust.chain import AuditChain
+from dt_platform.trust.chain import Anchor, AuditChain
 from dt_platform.trust.ipfs import IpfsStore
 from dt_platform.trust.merkle import verify_proof
 from dt_platform.trust.snapshot import (
+    DayRecords,
     SnapshotSource,
     SourceRecords,
     collect_records,
@@ -114,34 +115,8 @@ def prove_record(
     if anchor is None:
         raise NotAnchored(f"partition {akey} has never been anchored: nothing to prove against")
     warehouse = collect_records(con, day, sources)
-    if warehouse.record_count and warehouse.root == anchor.root:
-        day_records, origin = warehouse, "warehouse"
-    else:
-        problems: list[Problem] = []
-        snapshot, _ = _load_snapshot(ipfs, anchor, day, sources, problems)
-        if snapshot is None or not snapshot.record_count or snapshot.root != anchor.root:
-            detail = "; ".join(p.message for p in problems) or "its records rebuild another root"
-            raise AuditError(
-                f"the warehouse no longer matches version {anchor.version} of {akey} and the "
-                f"anchored snapshot {anchor.cid} cannot stand in: {detail}"
-            )
-        day_records, origin = snapshot, "snapshot"
-    records = day_records.source(source)
-    if records is None:
-        present = ", ".join(s.name for s in day_records.sources)
-        raise RecordNotFound(f"partition {akey} has no source {source!r} (it has: {present})")
-    wanted = _key_tuple(records, key)
-    positions = day_records.locate(source, wanted)
-    if not positions:
-        examples = "; ".join(
-            ", ".join(f"{k}={v}" for k, v in records.key_dict(i).items())
-            for i in range(min(3, records.rows))
-        )
-        raise RecordNotFound(
-            f"no {source} record with "
-            + ", ".join(f"{k}={v}" for k, v in zip(records.key_columns, wanted, strict=True))
-            + f" in {akey} (version {anchor.version}); e.g. {examples}"
-        )
+    day_records, origin = _anchored_records(ipfs, anchor, day, sources, warehouse)
+    records, wanted, positions = _find(day_records, source, key, akey, anchor.version)
     index = positions[0]
     tree = day_records.tree
     record = day_records.all_records()[index]
@@ -168,3 +143,47 @@ def prove_record(
         verified_locally=verify_proof(anchor.root, leaf, path),
         verified_on_chain=on_chain,
     )
+
+
+def _anchored_records(
+    ipfs: IpfsStore,
+    anchor: Anchor,
+    day: dt.date,
+    sources: Sequence[SnapshotSource] | None,
+    warehouse: DayRecords,
+) -> tuple[DayRecords, str]:
+    """The records whose tree has the anchored root, and where they came from."""
+    if warehouse.record_count and warehouse.root == anchor.root:
+        return warehouse, "warehouse"
+    problems: list[Problem] = []
+    snapshot, _ = _load_snapshot(ipfs, anchor, day, sources, problems)
+    if snapshot is None or not snapshot.record_count or snapshot.root != anchor.root:
+        detail = "; ".join(p.message for p in problems) or "its records rebuild another root"
+        raise AuditError(
+            f"the warehouse no longer matches version {anchor.version} of {anchor_key(day)} and "
+            f"the anchored snapshot {anchor.cid} cannot stand in: {detail}"
+        )
+    return snapshot, "snapshot"
+
+
+def _find(
+    day_records: DayRecords, source: str, key: Mapping[str, Any], akey: str, version: int
+) -> tuple[SourceRecords, tuple[str, ...], list[int]]:
+    """The source's records, the key as text and the record's leaf positions (never empty)."""
+    records = day_records.source(source)
+    if records is None:
+        present = ", ".join(s.name for s in day_records.sources)
+        raise RecordNotFound(f"partition {akey} has no source {source!r} (it has: {present})")
+    wanted = _key_tuple(records, key)
+    positions = day_records.locate(source, wanted)
+    if not positions:
+        examples = "; ".join(
+            ", ".join(f"{k}={v}" for k, v in records.key_dict(i).items())
+            for i in range(min(3, records.rows))
+        )
+        raise RecordNotFound(
+            f"no {source} record with "
+            + ", ".join(f"{k}={v}" for k, v in zip(records.key_columns, wanted, strict=True))
+            + f" in {akey} (version {version}); e.g. {examples}"
+        )
+    return records, wanted, positions

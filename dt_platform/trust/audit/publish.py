@@ -97,15 +97,31 @@ def _advance(
         return _result(row)
     _update(con, row, attempts=row.attempts + 1)
     if row.status == PENDING_PUBLISH:
-        try:
-            check_snapshot_dir(row.snapshot_dir)
-            cid = ipfs.add_path(Path(row.snapshot_dir), cid_version=1, pin=True)
-        except IpfsUnavailable as exc:
-            return _fail(con, row, str(exc), retryable=True, strict=strict)
-        except (IpfsError, SnapshotError, OSError) as exc:
-            return _fail(con, row, f"cannot publish: {exc}", retryable=False, strict=strict)
-        _update(con, row, cid=cid, published_at=now, status=PENDING_ANCHOR, error=None)
+        stopped = _publish(con, row, ipfs, now, strict=strict)
+        if stopped is not None:
+            return stopped
+    return _anchor(con, row, chain, now, strict=strict)
 
+
+def _publish(
+    con: duckdb.DuckDBPyConnection, row: _Row, ipfs: IpfsStore, now: dt.datetime, *, strict: bool
+) -> AuditResult | None:
+    """``pending_publish`` → ``pending_anchor``; returns a result only when the row stops here."""
+    try:
+        check_snapshot_dir(row.snapshot_dir)
+        cid = ipfs.add_path(Path(row.snapshot_dir), cid_version=1, pin=True)
+    except IpfsUnavailable as exc:
+        return _fail(con, row, str(exc), retryable=True, strict=strict)
+    except (IpfsError, SnapshotError, OSError) as exc:
+        return _fail(con, row, f"cannot publish: {exc}", retryable=False, strict=strict)
+    _update(con, row, cid=cid, published_at=now, status=PENDING_ANCHOR, error=None)
+    return None
+
+
+def _anchor(
+    con: duckdb.DuckDBPyConnection, row: _Row, chain: _Chain, now: dt.datetime, *, strict: bool
+) -> AuditResult:
+    """``pending_anchor`` → ``anchored``, or ``unchanged`` when the chain already holds the records."""
     key = anchor_key(row.partition)
     root = bytes.fromhex(row.root.removeprefix("0x"))
     cid = row.cid

@@ -28,6 +28,7 @@ from dt_platform.trust.audit.table import (
 )
 from dt_platform.trust.ipfs import IpfsStore
 from dt_platform.trust.snapshot import (
+    Snapshot,
     SnapshotError,
     SnapshotSource,
     build_snapshot,
@@ -124,37 +125,58 @@ def audit_partition(
                 detail=f"records equal anchored version {anchored.version}: nothing to publish",
             )
         final = day_dir / snap.manifest_sha256[:16]
-        if final.exists():
-            try:
-                check_snapshot_dir(final)
-            except SnapshotError:
-                shutil.rmtree(final)  # a damaged copy of this very content: replace it
-        if not final.exists():
-            os.replace(tmp, final)
-        same = [r for r in pending if r.manifest_sha256 == snap.manifest_sha256]
-        for old in pending:
-            if not same or old.id != same[0].id:
-                _update(con, old, status=SUPERSEDED, error=None)
-        if same:
-            row = same[0]
-        else:
-            if reason is None and anchored is not None:
-                reason = _rebuild_reason(con, day, anchored, snap.root_hex, snap.record_count)
-            row = _insert(
-                con,
-                partition=day,
-                root=snap.root_hex,
-                record_count=snap.record_count,
-                snapshot_dir=str(final),
-                manifest_sha256=snap.manifest_sha256,
-                status=PENDING_PUBLISH,
-                built_at=now,
-                reason=reason,
-            )
+        _move_into_place(tmp, final)
+        row = _enqueue(con, snap, final, pending, anchored, reason, now)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return _advance(con, row, ipfs, _Chain(chain), now, strict=True)
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    """Rename the built folder to its content-named place, unless an intact copy is there."""
+    if final.exists():
+        try:
+            check_snapshot_dir(final)
+        except SnapshotError:
+            shutil.rmtree(final)  # a damaged copy of this very content: replace it
+    if not final.exists():
+        os.replace(tmp, final)
+
+
+def _enqueue(
+    con: duckdb.DuckDBPyConnection,
+    snap: Snapshot,
+    final: Path,
+    pending: list[_Row],
+    anchored: _Row | None,
+    reason: str | None,
+    now: dt.datetime,
+) -> _Row:
+    """The row to take forward: a pending build of the same content, else a new row.
+
+    Every other pending build of the day is superseded: only the newest content gets anchored.
+    """
+    day = snap.day
+    same = [r for r in pending if r.manifest_sha256 == snap.manifest_sha256]
+    for old in pending:
+        if not same or old.id != same[0].id:
+            _update(con, old, status=SUPERSEDED, error=None)
+    if same:
+        return same[0]
+    if reason is None and anchored is not None:
+        reason = _rebuild_reason(con, day, anchored, snap.root_hex, snap.record_count)
+    return _insert(
+        con,
+        partition=day,
+        root=snap.root_hex,
+        record_count=snap.record_count,
+        snapshot_dir=str(final),
+        manifest_sha256=snap.manifest_sha256,
+        status=PENDING_PUBLISH,
+        built_at=now,
+        reason=reason,
+    )
 
 
 def process_pending(

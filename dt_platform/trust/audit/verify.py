@@ -12,9 +12,10 @@ from dt_platform.trust.audit.diff import diff_records
 from dt_platform.trust.audit.errors import NotAnchored
 from dt_platform.trust.audit.fetch import _load_snapshot
 from dt_platform.trust.audit.report import Problem, VerificationReport
-from dt_platform.trust.chain import AuditChain
+from dt_platform.trust.chain import Anchor, AuditChain
 from dt_platform.trust.ipfs import IpfsStore
 from dt_platform.trust.snapshot import (
+    DayRecords,
     SnapshotSource,
     collect_records,
     format_timestamp,
@@ -54,15 +55,7 @@ def verify_partition(
             Problem("not_anchored", f"partition {key} has never been anchored on this chain")
         )
         return report
-    report.version = anchor.version
-    report.anchored_root = _hex(anchor.root)
-    report.anchored_cid = anchor.cid
-    report.anchored_record_count = anchor.record_count
-    report.anchored_block = anchor.block_number
-    report.anchored_at = format_timestamp(anchor.time)
-    report.publisher = anchor.publisher
-    report.reason = anchor.reason or None
-
+    _note_anchor(report, anchor)
     if report.warehouse_root != report.anchored_root:
         report.problems.append(
             Problem(
@@ -84,6 +77,23 @@ def verify_partition(
                 )
             )
         return report
+    _note_snapshot(report, anchor, snapshot)
+    report.differences = diff_records(warehouse, snapshot)
+    return report
+
+
+def _note_anchor(report: VerificationReport, anchor: Anchor) -> None:
+    report.version = anchor.version
+    report.anchored_root = _hex(anchor.root)
+    report.anchored_cid = anchor.cid
+    report.anchored_record_count = anchor.record_count
+    report.anchored_block = anchor.block_number
+    report.anchored_at = format_timestamp(anchor.time)
+    report.publisher = anchor.publisher
+    report.reason = anchor.reason or None
+
+
+def _note_snapshot(report: VerificationReport, anchor: Anchor, snapshot: DayRecords) -> None:
     report.snapshot_record_count = snapshot.record_count
     if snapshot.record_count:
         report.snapshot_root = _hex(snapshot.root)
@@ -96,5 +106,3 @@ def verify_partition(
                 "the published snapshot is not what was anchored",
             )
         )
-    report.differences = diff_records(warehouse, snapshot)
-    return report
