@@ -35,8 +35,13 @@ back from IPFS), :mod:`.diff` (records that differ), :mod:`.report` (:class:`Ver
 
 from dt_platform.trust.audit.anchors import anchor_key
 from dt_platform.trust.audit.diff import FieldDiff, RecordDiff, diff_records
-from dt_platform.trust.audit.errors import AuditError, NotAnchored, RecordNotFound
-from dt_platform.trust.audit.proofs import Proof, prove_record
+from dt_platform.trust.audit.errors import (
+    AuditError,
+    NotAnchored,
+    RecordNotFound,
+    RecordSpecError,
+)
+from dt_platform.trust.audit.proofs import Proof, parse_record_spec, prove_record
 from dt_platform.trust.audit.queue import audit_partition, default_snapshots_dir, process_pending
 from dt_platform.trust.audit.report import Problem, VerificationReport
 from dt_platform.trust.audit.results import AuditResult, audit_history
@@ -66,6 +71,7 @@ __all__ = [
     "Proof",
     "RecordDiff",
     "RecordNotFound",
+    "RecordSpecError",
     "VerificationReport",
     "anchor_key",
     "audit_history",
@@ -73,6 +79,7 @@ __all__ = [
     "default_snapshots_dir",
     "diff_records",
     "ensure_audit_table",
+    "parse_record_spec",
     "process_pending",
     "prove_record",
     "verify_partition",

@@ -13,3 +13,7 @@ class NotAnchored(AuditError):
 
 class RecordNotFound(AuditError):
     """No record of that source has that key in the partition."""
+
+
+class RecordSpecError(AuditError, ValueError):
+    """A record is not named as ``SOURCE:key=value[,key=value…]``; the message shows the form."""

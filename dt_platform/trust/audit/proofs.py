@@ -1,4 +1,4 @@
-"""Merkle proofs that one record is part of an anchored snapshot."""
+"""Merkle proofs that one record is part of an anchored snapshot, and how a record is named."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from typing import Any
 import duckdb
 
 from dt_platform.trust.audit.anchors import _get_anchor, _hex, anchor_key
-from dt_platform.trust.audit.errors import AuditError, NotAnchored, RecordNotFound
+from dt_platform.trust.audit.errors import (
+    AuditError,
+    NotAnchored,
+    RecordNotFound,
+    RecordSpecError,
+)
 from dt_platform.trust.audit.fetch import _load_snapshot
 from dt_platform.trust.audit.report import Problem
 from dt_platform.trust.chain import Anchor, AuditChain
@@ -89,6 +94,29 @@ def _key_tuple(source: SourceRecords, key: Mapping[str, Any]) -> tuple[str, ...]
             f"{', '.join(sorted(given)) or 'no key'}"
         )
     return tuple(_key_input(key[c]) for c in source.key_columns)
+
+
+def parse_record_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """``SOURCE:key=value,key=value`` → ``(source, {key: value})``.
+
+    Only the first ``:`` separates the source, so timestamps (``hour=2026-11-20T13:00:00Z``) need
+    no quoting; values may not contain commas. Raises :class:`RecordSpecError` naming the fault.
+    """
+    source, sep, rest = spec.partition(":")
+    if not sep or not source.strip() or not rest.strip():
+        raise RecordSpecError(
+            f"{spec!r}: expected SOURCE:key=value[,key=value…], e.g. "
+            "telemetry_digest:machine_id=SMT-01,sensor=vacuum_kpa,hour=2026-11-20T13:00:00Z"
+        )
+    key: dict[str, str] = {}
+    for part in rest.split(","):
+        name, eq, value = part.partition("=")
+        if not eq or not name.strip():
+            raise RecordSpecError(f"{part!r} in {spec!r} is not key=value")
+        if name.strip() in key:
+            raise RecordSpecError(f"key {name.strip()!r} is given twice in {spec!r}")
+        key[name.strip()] = value.strip()
+    return source.strip(), key
 
 
 def prove_record(
