@@ -29,10 +29,7 @@ from dt_platform.trust.audit.table import (
 from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
 from dt_platform.trust.chain.artifacts import error_decoder
 from dt_platform.trust.ipfs import IpfsError, IpfsStore, IpfsUnavailable
-from dt_platform.trust.snapshot import (
-    SnapshotError,
-    check_snapshot_dir,
-)
+from dt_platform.trust.snapshot import SnapshotError, check_snapshot_dir
 
 ChainLike = AuditChain | Callable[[], AuditChain]
 """A connected client, or a zero-argument function that connects (so that an unreachable chain

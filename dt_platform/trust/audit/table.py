@@ -1,8 +1,8 @@
 """The ``audit_snapshots`` table: one row per snapshot build, its state, read and written here.
 
 A row is written before each outside call (IPFS, the chain), so whatever fails leaves the row in a
-state :func:`~dt_platform.trust.audit.queue.process_pending` can resume from. Statements are
-autocommitted one by one: a crash between two of them loses nothing that was already sent.
+state :func:`~dt_platform.trust.audit.queue.process_pending` can resume from. Each write is one
+autocommitted statement, so the row always shows the last step that completed.
 """
 
 from __future__ import annotations
