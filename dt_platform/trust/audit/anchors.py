@@ -13,11 +13,13 @@ def anchor_key(day: dt.date) -> str:
     return day.isoformat()
 
 
-def _hex(value: bytes) -> str:
+def to_hex(value: bytes) -> str:
+    """``0x`` + lower-case hex, as roots and hashes are shown everywhere."""
     return "0x" + value.hex()
 
 
-def _get_anchor(chain: AuditChain, key: str, version: int | None) -> Anchor | None:
+def get_anchor(chain: AuditChain, key: str, version: int | None) -> Anchor | None:
+    """The latest anchor of ``key`` (``None`` if never anchored), or the asked ``version``."""
     if version is None:
         return chain.latest_anchor(key)
     count = chain.version_count(key)

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from dt_platform.trust.audit.anchors import _hex
+from dt_platform.trust.audit.anchors import to_hex
 from dt_platform.trust.audit.report import Problem
 from dt_platform.trust.chain import Anchor
 from dt_platform.trust.ipfs import IpfsError, IpfsStore
@@ -51,7 +51,7 @@ def _check_manifest(
     """Note where the manifest contradicts the anchor; ``False`` if its records cannot be read."""
     expected = {
         "partition": day.isoformat(),
-        "root": _hex(anchor.root),
+        "root": to_hex(anchor.root),
         "record_count": anchor.record_count,
     }
     for name, value in expected.items():
@@ -136,7 +136,7 @@ def _load_source(
     return recs
 
 
-def _load_snapshot(
+def load_snapshot(
     ipfs: IpfsStore,
     anchor: Anchor,
     day: dt.date,

@@ -9,14 +9,14 @@ from typing import Any
 
 import duckdb
 
-from dt_platform.trust.audit.anchors import _get_anchor, _hex, anchor_key
+from dt_platform.trust.audit.anchors import anchor_key, get_anchor, to_hex
 from dt_platform.trust.audit.errors import (
     AuditError,
     NotAnchored,
     RecordNotFound,
     RecordSpecError,
 )
-from dt_platform.trust.audit.fetch import _load_snapshot
+from dt_platform.trust.audit.fetch import load_snapshot
 from dt_platform.trust.audit.report import Problem
 from dt_platform.trust.chain import Anchor, AuditChain
 from dt_platform.trust.ipfs import IpfsStore
@@ -61,10 +61,10 @@ class Proof:
             "source": self.source,
             "key": self.key,
             "record": self.record.decode("utf-8"),
-            "record_hex": _hex(self.record),
-            "leaf": _hex(self.leaf),
-            "proof": [_hex(p) for p in self.proof],
-            "root": _hex(self.root),
+            "record_hex": to_hex(self.record),
+            "leaf": to_hex(self.leaf),
+            "proof": [to_hex(p) for p in self.proof],
+            "root": to_hex(self.root),
             "cid": self.cid,
             "origin": self.origin,
             "matches_warehouse": self.matches_warehouse,
@@ -139,7 +139,7 @@ def prove_record(
     ``check_on_chain`` the contract's ``verifyRecord`` view checks it too.
     """
     akey = anchor_key(day)
-    anchor = _get_anchor(chain, akey, version)
+    anchor = get_anchor(chain, akey, version)
     if anchor is None:
         raise NotAnchored(f"partition {akey} has never been anchored: nothing to prove against")
     warehouse = collect_records(con, day, sources)
@@ -184,7 +184,7 @@ def _anchored_records(
     if warehouse.record_count and warehouse.root == anchor.root:
         return warehouse, "warehouse"
     problems: list[Problem] = []
-    snapshot, _ = _load_snapshot(ipfs, anchor, day, sources, problems)
+    snapshot, _ = load_snapshot(ipfs, anchor, day, sources, problems)
     if snapshot is None or not snapshot.record_count or snapshot.root != anchor.root:
         detail = "; ".join(p.message for p in problems) or "its records rebuild another root"
         raise AuditError(

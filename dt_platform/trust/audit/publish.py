@@ -14,17 +14,17 @@ from pathlib import Path
 import duckdb
 from web3.exceptions import TransactionNotFound
 
-from dt_platform.trust.audit.anchors import _hex, anchor_key
+from dt_platform.trust.audit.anchors import anchor_key, to_hex
 from dt_platform.trust.audit.errors import AuditError
-from dt_platform.trust.audit.results import AuditResult, _result
+from dt_platform.trust.audit.results import AuditResult, result_of
 from dt_platform.trust.audit.table import (
-    _PENDING,
     ANCHORED,
     PENDING_ANCHOR,
     PENDING_PUBLISH,
+    PENDING_STATES,
     UNCHANGED,
-    _Row,
-    _update,
+    Row,
+    update_row,
 )
 from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
 from dt_platform.trust.chain.artifacts import error_decoder
@@ -36,7 +36,7 @@ ChainLike = AuditChain | Callable[[], AuditChain]
 at connection time leaves the snapshot pending instead of failing before it is even built)."""
 
 
-class _Chain:
+class ChainConnection:
     """Connects at most once per call, and only when an anchor is actually due."""
 
     def __init__(self, chain: ChainLike) -> None:
@@ -72,27 +72,27 @@ def _in_flight(client: AuditChain, tx_hash: str) -> bool:
 
 
 def _fail(
-    con: duckdb.DuckDBPyConnection, row: _Row, message: str, *, retryable: bool, strict: bool
+    con: duckdb.DuckDBPyConnection, row: Row, message: str, *, retryable: bool, strict: bool
 ) -> AuditResult:
-    _update(con, row, error=message)
+    update_row(con, row, error=message)
     if strict and not retryable:
         raise AuditError(f"{row.partition}: {message} (the snapshot stays {row.status})")
-    return _result(row, retryable=retryable)
+    return result_of(row, retryable=retryable)
 
 
-def _advance(
+def advance(
     con: duckdb.DuckDBPyConnection,
-    row: _Row,
+    row: Row,
     ipfs: IpfsStore,
-    chain: _Chain,
+    chain: ChainConnection,
     now: dt.datetime,
     *,
     strict: bool,
 ) -> AuditResult:
     """Take one pending row as far as the services allow."""
-    if row.status not in _PENDING:
-        return _result(row)
-    _update(con, row, attempts=row.attempts + 1)
+    if row.status not in PENDING_STATES:
+        return result_of(row)
+    update_row(con, row, attempts=row.attempts + 1)
     if row.status == PENDING_PUBLISH:
         stopped = _publish(con, row, ipfs, now, strict=strict)
         if stopped is not None:
@@ -101,7 +101,7 @@ def _advance(
 
 
 def _publish(
-    con: duckdb.DuckDBPyConnection, row: _Row, ipfs: IpfsStore, now: dt.datetime, *, strict: bool
+    con: duckdb.DuckDBPyConnection, row: Row, ipfs: IpfsStore, now: dt.datetime, *, strict: bool
 ) -> AuditResult | None:
     """``pending_publish`` → ``pending_anchor``; returns a result only when the row stops here."""
     try:
@@ -111,12 +111,17 @@ def _publish(
         return _fail(con, row, str(exc), retryable=True, strict=strict)
     except (IpfsError, SnapshotError, OSError) as exc:
         return _fail(con, row, f"cannot publish: {exc}", retryable=False, strict=strict)
-    _update(con, row, cid=cid, published_at=now, status=PENDING_ANCHOR, error=None)
+    update_row(con, row, cid=cid, published_at=now, status=PENDING_ANCHOR, error=None)
     return None
 
 
 def _anchor(
-    con: duckdb.DuckDBPyConnection, row: _Row, chain: _Chain, now: dt.datetime, *, strict: bool
+    con: duckdb.DuckDBPyConnection,
+    row: Row,
+    chain: ChainConnection,
+    now: dt.datetime,
+    *,
+    strict: bool,
 ) -> AuditResult:
     """``pending_anchor`` → ``anchored``, or ``unchanged`` when the chain already holds the records."""
     key = anchor_key(row.partition)
@@ -139,8 +144,8 @@ def _anchor(
         if latest is not None and latest.root == root and latest.cid != cid:
             # Same records under another CID (e.g. only the code version changed): anchoring it
             # would add a version that certifies nothing new.
-            _update(con, row, status=UNCHANGED, version=latest.version, error=None)
-            return _result(
+            update_row(con, row, status=UNCHANGED, version=latest.version, error=None)
+            return result_of(
                 row,
                 detail=f"records equal version {latest.version} on chain (CID {latest.cid}): "
                 "nothing sent",
@@ -149,17 +154,17 @@ def _anchor(
         if latest is not None and not (latest.root == root and latest.cid == cid) and not reason:
             reason = (
                 f"rebuilt: records differ from version {latest.version} on chain "
-                f"(root {_hex(latest.root)[:10]}…)"
+                f"(root {to_hex(latest.root)[:10]}…)"
             )
-            _update(con, row, reason=reason)
+            update_row(con, row, reason=reason)
         receipt = client.anchor(key, root, cid, row.record_count, reason)
     except ChainUnavailable as exc:
         if exc.tx_hash:
-            _update(con, row, tx_hash=exc.tx_hash)
+            update_row(con, row, tx_hash=exc.tx_hash)
         return _fail(con, row, str(exc), retryable=True, strict=strict)
     except ChainError as exc:
         return _fail(con, row, f"cannot anchor: {exc}", retryable=False, strict=strict)
-    _update(
+    update_row(
         con,
         row,
         status=ANCHORED,
@@ -170,4 +175,4 @@ def _anchor(
         anchored_at=now,
         error=None,
     )
-    return _result(row, already_anchored=receipt.already_anchored)
+    return result_of(row, already_anchored=receipt.already_anchored)

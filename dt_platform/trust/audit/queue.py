@@ -12,19 +12,19 @@ from pathlib import Path
 import duckdb
 
 from dt_platform.config import Settings
-from dt_platform.trust.audit.publish import ChainLike, _advance, _Chain
-from dt_platform.trust.audit.results import AuditResult, _result
+from dt_platform.trust.audit.publish import ChainConnection, ChainLike, advance
+from dt_platform.trust.audit.results import AuditResult, result_of
 from dt_platform.trust.audit.table import (
-    _PENDING,
     PENDING_PUBLISH,
+    PENDING_STATES,
     SUPERSEDED,
     UNCHANGED,
-    _insert,
-    _latest_anchored,
-    _Row,
-    _select,
-    _update,
+    Row,
     ensure_audit_table,
+    insert_row,
+    latest_anchored,
+    select_rows,
+    update_row,
 )
 from dt_platform.trust.ipfs import IpfsStore
 from dt_platform.trust.snapshot import (
@@ -61,7 +61,7 @@ def _late_files(con: duckdb.DuckDBPyConnection, day: dt.date, since: dt.datetime
 
 
 def _rebuild_reason(
-    con: duckdb.DuckDBPyConnection, day: dt.date, anchored: _Row, root: str, records: int
+    con: duckdb.DuckDBPyConnection, day: dt.date, anchored: Row, root: str, records: int
 ) -> str:
     """Why a rebuilt day needs a new version, from what the warehouse knows."""
     late = _late_files(con, day, anchored.built_at)
@@ -114,12 +114,12 @@ def audit_partition(
             model_version=model_version,
             sources=sources,
         )
-        pending = _select(con, "partition = ? AND status IN (?, ?)", [day, *_PENDING])
-        anchored = _latest_anchored(con, day)
+        pending = select_rows(con, "partition = ? AND status IN (?, ?)", [day, *PENDING_STATES])
+        anchored = latest_anchored(con, day)
         if anchored is not None and anchored.root == snap.root_hex:
             for old in pending:
-                _update(con, old, status=SUPERSEDED, error=None)
-            return _result(
+                update_row(con, old, status=SUPERSEDED, error=None)
+            return result_of(
                 anchored,
                 status=UNCHANGED,
                 detail=f"records equal anchored version {anchored.version}: nothing to publish",
@@ -130,7 +130,7 @@ def audit_partition(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return _advance(con, row, ipfs, _Chain(chain), now, strict=True)
+    return advance(con, row, ipfs, ChainConnection(chain), now, strict=True)
 
 
 def _move_into_place(tmp: Path, final: Path) -> None:
@@ -148,11 +148,11 @@ def _enqueue(
     con: duckdb.DuckDBPyConnection,
     snap: Snapshot,
     final: Path,
-    pending: list[_Row],
-    anchored: _Row | None,
+    pending: list[Row],
+    anchored: Row | None,
     reason: str | None,
     now: dt.datetime,
-) -> _Row:
+) -> Row:
     """The row to take forward: a pending build of the same content, else a new row.
 
     Every other pending build of the day is superseded: only the newest content gets anchored.
@@ -161,12 +161,12 @@ def _enqueue(
     same = [r for r in pending if r.manifest_sha256 == snap.manifest_sha256]
     for old in pending:
         if not same or old.id != same[0].id:
-            _update(con, old, status=SUPERSEDED, error=None)
+            update_row(con, old, status=SUPERSEDED, error=None)
     if same:
         return same[0]
     if reason is None and anchored is not None:
         reason = _rebuild_reason(con, day, anchored, snap.root_hex, snap.record_count)
-    return _insert(
+    return insert_row(
         con,
         partition=day,
         root=snap.root_hex,
@@ -196,6 +196,6 @@ def process_pending(
     now = now or _now()
     ensure_audit_table(con)
     where = "status IN (?, ?)" + (" AND partition = ?" if day else "")
-    rows = _select(con, where, [*_PENDING, day] if day else list(_PENDING))
-    client = _Chain(chain)
-    return [_advance(con, row, ipfs, client, now, strict=False) for row in rows]
+    rows = select_rows(con, where, [*PENDING_STATES, day] if day else list(PENDING_STATES))
+    client = ChainConnection(chain)
+    return [advance(con, row, ipfs, client, now, strict=False) for row in rows]

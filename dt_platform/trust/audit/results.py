@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from dt_platform.trust.audit.anchors import anchor_key
-from dt_platform.trust.audit.table import _PENDING, _Row, _select
+from dt_platform.trust.audit.table import PENDING_STATES, Row, select_rows
 from dt_platform.warehouse import table_names
 
 
@@ -37,14 +37,15 @@ class AuditResult:
 
     @property
     def pending(self) -> bool:
-        return self.status in _PENDING
+        return self.status in PENDING_STATES
 
     def metadata(self) -> dict[str, Any]:
         """Plain values for ``MaterializeResult(metadata=...)`` (``None`` fields left out)."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def _result(row: _Row, **overrides: Any) -> AuditResult:
+def result_of(row: Row, **overrides: Any) -> AuditResult:
+    """The result a row stands for, with ``overrides`` (e.g. ``retryable``, ``detail``)."""
     values: dict[str, Any] = {
         "partition": row.partition.isoformat(),
         "anchor_key": anchor_key(row.partition),
@@ -68,5 +69,5 @@ def audit_history(con: duckdb.DuckDBPyConnection, day: dt.date | None = None) ->
     """Every recorded build (of ``day``, or of all days), oldest first (works read-only)."""
     if "audit_snapshots" not in table_names(con):
         return []
-    rows = _select(con, "partition = ?", [day]) if day else _select(con, "TRUE")
-    return [_result(r) for r in rows]
+    rows = select_rows(con, "partition = ?", [day]) if day else select_rows(con, "TRUE")
+    return [result_of(r) for r in rows]

@@ -19,7 +19,7 @@ PENDING_ANCHOR = "pending_anchor"
 ANCHORED = "anchored"
 UNCHANGED = "unchanged"
 SUPERSEDED = "superseded"
-_PENDING = (PENDING_PUBLISH, PENDING_ANCHOR)
+PENDING_STATES = (PENDING_PUBLISH, PENDING_ANCHOR)
 
 _DDL = """CREATE TABLE IF NOT EXISTS audit_snapshots (
     id BIGINT PRIMARY KEY,
@@ -71,7 +71,9 @@ def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @dataclass
-class _Row:
+class Row:
+    """One row of ``audit_snapshots``, in column order."""
+
     id: int
     partition: dt.date
     version: int | None
@@ -92,12 +94,15 @@ class _Row:
     attempts: int
 
 
-def _select(con: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any] = ()) -> list[_Row]:
+def select_rows(
+    con: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any] = ()
+) -> list[Row]:
+    """The rows matching ``where`` (SQL with ``?`` placeholders), oldest first."""
     sql = f"SELECT {', '.join(_COLUMNS)} FROM audit_snapshots WHERE {where} ORDER BY id"
-    return [_Row(*r) for r in con.execute(sql, list(params)).fetchall()]
+    return [Row(*r) for r in con.execute(sql, list(params)).fetchall()]
 
 
-def _update(con: duckdb.DuckDBPyConnection, row: _Row, **values: Any) -> None:
+def update_row(con: duckdb.DuckDBPyConnection, row: Row, **values: Any) -> None:
     """Write ``values`` to the row (and to ``row``), one autocommitted statement."""
     assignments = ", ".join(f"{k} = ?" for k in values)
     con.execute(
@@ -107,7 +112,8 @@ def _update(con: duckdb.DuckDBPyConnection, row: _Row, **values: Any) -> None:
         setattr(row, k, v)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, **values: Any) -> _Row:
+def insert_row(con: duckdb.DuckDBPyConnection, **values: Any) -> Row:
+    """Add a row with the next id (columns not given are NULL, ``attempts`` 0) and return it."""
     (next_id,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM audit_snapshots").fetchone()
     values = {"id": next_id, "attempts": 0, **values}
     full = {c: values.get(c) for c in _COLUMNS}
@@ -116,9 +122,10 @@ def _insert(con: duckdb.DuckDBPyConnection, **values: Any) -> _Row:
         f"({', '.join('?' for _ in _COLUMNS)})",
         list(full.values()),
     )
-    return _select(con, "id = ?", [next_id])[0]
+    return select_rows(con, "id = ?", [next_id])[0]
 
 
-def _latest_anchored(con: duckdb.DuckDBPyConnection, day: dt.date) -> _Row | None:
-    rows = _select(con, "partition = ? AND status = ?", [day, ANCHORED])
+def latest_anchored(con: duckdb.DuckDBPyConnection, day: dt.date) -> Row | None:
+    """The highest anchored version of ``day`` recorded here, if any."""
+    rows = select_rows(con, "partition = ? AND status = ?", [day, ANCHORED])
     return max(rows, key=lambda r: (r.version or 0, r.id)) if rows else None

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import duckdb
 
-from dt_platform.trust.audit.anchors import _get_anchor, _hex, anchor_key
+from dt_platform.trust.audit.anchors import anchor_key, get_anchor, to_hex
 from dt_platform.trust.audit.diff import diff_records
 from dt_platform.trust.audit.errors import NotAnchored
-from dt_platform.trust.audit.fetch import _load_snapshot
+from dt_platform.trust.audit.fetch import load_snapshot
 from dt_platform.trust.audit.report import Problem, VerificationReport
 from dt_platform.trust.chain import Anchor, AuditChain
 from dt_platform.trust.ipfs import IpfsStore
@@ -44,9 +44,9 @@ def verify_partition(
     warehouse = collect_records(con, day, sources)
     report.warehouse_record_count = warehouse.record_count
     if warehouse.record_count:
-        report.warehouse_root = _hex(warehouse.root)
+        report.warehouse_root = to_hex(warehouse.root)
     try:
-        anchor = _get_anchor(chain, key, version)
+        anchor = get_anchor(chain, key, version)
     except NotAnchored as exc:
         report.problems.append(Problem("not_anchored", str(exc)))
         return report
@@ -65,7 +65,7 @@ def verify_partition(
                 f"{anchor.record_count} records with root {report.anchored_root}",
             )
         )
-    snapshot, manifest = _load_snapshot(ipfs, anchor, day, sources, report.problems)
+    snapshot, manifest = load_snapshot(ipfs, anchor, day, sources, report.problems)
     if manifest is not None:
         report.code_version = manifest.get("code_version")
     if snapshot is None:
@@ -84,7 +84,7 @@ def verify_partition(
 
 def _note_anchor(report: VerificationReport, anchor: Anchor) -> None:
     report.version = anchor.version
-    report.anchored_root = _hex(anchor.root)
+    report.anchored_root = to_hex(anchor.root)
     report.anchored_cid = anchor.cid
     report.anchored_record_count = anchor.record_count
     report.anchored_block = anchor.block_number
@@ -96,7 +96,7 @@ def _note_anchor(report: VerificationReport, anchor: Anchor) -> None:
 def _note_snapshot(report: VerificationReport, anchor: Anchor, snapshot: DayRecords) -> None:
     report.snapshot_record_count = snapshot.record_count
     if snapshot.record_count:
-        report.snapshot_root = _hex(snapshot.root)
+        report.snapshot_root = to_hex(snapshot.root)
     if report.snapshot_root != report.anchored_root:
         report.problems.append(
             Problem(
