@@ -3,13 +3,18 @@ verify a whole day, or prove that one record was in it."""
 
 import json
 
-import click
 import polars as pl
 import streamlit as st
 
 from app import session
-from dt_platform.trust.audit import AuditError, anchor_key, prove_record, verify_partition
-from dt_platform.trust.audit_cli import parse_record_spec
+from dt_platform.trust.audit import (
+    AuditError,
+    RecordSpecError,
+    anchor_key,
+    parse_record_spec,
+    prove_record,
+    verify_partition,
+)
 from dt_platform.trust.chain import ChainError
 from dt_platform.trust.ipfs import IpfsError, open_ipfs
 from dt_platform.trust.snapshot import SOURCES, SnapshotError
@@ -103,8 +108,8 @@ with right:
             name, key = parse_record_spec(f"{source}:{key_text}")
             with session.warehouse() as con:
                 proof = prove_record(con, open_ipfs(session.settings()), client, day, name, key)
-        except click.BadParameter as exc:
-            st.error(exc.format_message())
+        except RecordSpecError as exc:
+            st.error(f"Invalid value: {exc}")
         except (AuditError, ChainError, IpfsError, SnapshotError) as exc:
             st.error(str(exc))
         else:

@@ -15,41 +15,31 @@ from typing import Any
 import click
 
 from dt_platform.config import load_settings
-from dt_platform.trust.audit import AuditError, prove_record, verify_partition
+from dt_platform.trust.audit import (
+    AuditError,
+    RecordSpecError,
+    parse_record_spec,
+    prove_record,
+    verify_partition,
+)
 from dt_platform.trust.chain import AuditChain
 from dt_platform.trust.cli_errors import EXIT_MISMATCH, service_errors
 from dt_platform.trust.ipfs import IpfsError, open_ipfs
 from dt_platform.trust.snapshot import SnapshotError
 from dt_platform.warehouse import Warehouse
 
-__all__ = ["parse_record_spec", "prove", "verify"]
+__all__ = ["prove", "verify"]
 
 
 def _day(value: dt.datetime) -> dt.date:
     return value.date()
 
 
-def parse_record_spec(spec: str) -> tuple[str, dict[str, str]]:
-    """``SOURCE:key=value,key=value`` → ``(source, {key: value})``.
-
-    Only the first ``:`` separates the source, so timestamps (``hour=2026-11-20T13:00:00Z``) need
-    no quoting; values may not contain commas.
-    """
-    source, sep, rest = spec.partition(":")
-    if not sep or not source.strip() or not rest.strip():
-        raise click.BadParameter(
-            f"{spec!r}: expected SOURCE:key=value[,key=value…], e.g. "
-            "telemetry_digest:machine_id=SMT-01,sensor=vacuum_kpa,hour=2026-11-20T13:00:00Z"
-        )
-    key: dict[str, str] = {}
-    for part in rest.split(","):
-        name, eq, value = part.partition("=")
-        if not eq or not name.strip():
-            raise click.BadParameter(f"{part!r} in {spec!r} is not key=value")
-        if name.strip() in key:
-            raise click.BadParameter(f"key {name.strip()!r} is given twice in {spec!r}")
-        key[name.strip()] = value.strip()
-    return source.strip(), key
+def _record_spec(spec: str) -> tuple[str, dict[str, str]]:
+    try:
+        return parse_record_spec(spec)
+    except RecordSpecError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _echo_json(data: Any) -> None:
@@ -119,7 +109,7 @@ def prove(partition: dt.datetime, record: str, version: int | None) -> None:
 
     Exits 0 when the contract's verifyRecord view accepts the proof, 1 otherwise.
     """
-    source, key = parse_record_spec(record)
+    source, key = _record_spec(record)
     settings = load_settings()
     with service_errors(AuditError, IpfsError, SnapshotError):
         chain = AuditChain.connect(settings)

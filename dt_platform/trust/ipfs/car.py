@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol, TypeVar
 
 from dt_platform.fileio import atomic_open
 from dt_platform.trust.ipfs import dagcbor
@@ -29,13 +29,12 @@ from dt_platform.trust.ipfs.dagpb import DagPbError, decode_varint, encode_varin
 from dt_platform.trust.ipfs.errors import IpfsError
 from dt_platform.trust.ipfs.reader import walk_dag
 
-if TYPE_CHECKING:
-    from dt_platform.trust.ipfs.backends import EmbeddedIpfs
-    from dt_platform.trust.ipfs.blockstore import Blockstore
-
 __all__ = [
+    "BlockSource",
+    "BlockTarget",
     "CarError",
     "CarHeader",
+    "CarriesBlocks",
     "export_car",
     "import_car",
     "iter_car",
@@ -49,6 +48,37 @@ MAX_SECTION = 32 << 20  # no valid block is near this; guards against reading ga
 
 class CarError(IpfsError, ValueError):
     """The file is not a valid CAR, or a block in it does not match its CID."""
+
+
+# What CAR files need from a store, as protocols: this module never imports the stores, which
+# import it (a Blockstore satisfies both; an EmbeddedIpfs carries one as ``.blocks``).
+
+
+class BlockSource(Protocol):
+    """Where :func:`export_car` reads blocks from."""
+
+    def get(self, cid: bytes) -> bytes: ...
+
+
+class BlockTarget(Protocol):
+    """Where :func:`import_car` stores blocks, and pins the roots that arrived complete."""
+
+    def put(self, cid: bytes, data: bytes, *, verify: bool = True) -> None: ...
+
+    def missing_blocks(self, root: bytes) -> list[bytes]: ...
+
+    def pin(self, cid: bytes) -> None: ...
+
+
+_Blocks_co = TypeVar("_Blocks_co", covariant=True)
+_Blocks = TypeVar("_Blocks")
+
+
+class CarriesBlocks(Protocol[_Blocks_co]):
+    """A store that keeps its blocks in a block store of its own (``EmbeddedIpfs.blocks``)."""
+
+    @property
+    def blocks(self) -> _Blocks_co: ...
 
 
 @dataclass(frozen=True)
@@ -74,12 +104,14 @@ def write_car(out: BinaryIO, roots: list[bytes], blocks: Iterator[tuple[bytes, b
     return count
 
 
-def _store(store: Blockstore | EmbeddedIpfs) -> Blockstore:
+def _store(store: _Blocks | CarriesBlocks[_Blocks]) -> _Blocks:
     return getattr(store, "blocks", store)  # an EmbeddedIpfs carries its Blockstore
 
 
 def export_car(
-    store: Blockstore | EmbeddedIpfs, cid: str | bytes, path: str | os.PathLike[str]
+    store: BlockSource | CarriesBlocks[BlockSource],
+    cid: str | bytes,
+    path: str | os.PathLike[str],
 ) -> int:
     """``ipfs dag export CID > path``: the whole DAG under ``cid``; returns the block count.
 
@@ -212,7 +244,10 @@ def _open_payload(fh: BinaryIO) -> tuple[CarHeader, BinaryIO]:
 
 
 def import_car(
-    store: Blockstore | EmbeddedIpfs, path: str | os.PathLike[str], *, pin_roots: bool = True
+    store: BlockTarget | CarriesBlocks[BlockTarget],
+    path: str | os.PathLike[str],
+    *,
+    pin_roots: bool = True,
 ) -> list[str]:
     """``ipfs dag import``: verify and store every block; return the roots as text CIDs.
 

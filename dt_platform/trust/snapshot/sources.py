@@ -1,0 +1,138 @@
+"""What a snapshot holds: the registry of snapshot sources and the telemetry digest.
+
+Sources
+-------
+A :class:`SnapshotSource` is a name, a SQL query with a ``$day`` parameter and the key columns
+that identify a record within the source. Defaults (:data:`SOURCES`):
+
+* ``telemetry_digest`` — one record per (machine_id, sensor, UTC hour) of the day's
+  ``telemetry``: reading counts (all, per quality flag), min, max, mean and ``readings_sha256``.
+  Committing to a digest instead of every reading keeps a day at a few thousand leaves, and the
+  digest still changes when any single reading changes (see "Reading digest" below).
+* ``rul_predictions``, ``maintenance_alerts``, ``decisions`` — every row of the day
+  (``WHERE day = $day``), keyed by ``machine_id`` and ``ts``. A source whose tables do not exist
+  in the warehouse is skipped (and listed as skipped in the manifest).
+
+Reading digest (``readings_sha256``)
+------------------------------------
+For one (machine_id, sensor, hour): take every reading of that hour ordered by (ts, value,
+quality); write each as ``<ts as integer microseconds since 1970-01-01T00:00:00Z>,<value as
+Python repr writes it: nan, inf, -inf too>,<quality>``; join the lines with ``\\n`` (no trailing
+newline); SHA-256 of the UTF-8 bytes, lower-case hex. ``mean_value`` is the left-to-right double
+sum of the values in that order divided by the count. The quality flag is part of the digest,
+so swapping two flags within an hour is seen too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+SOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+"""A source name becomes a file name in the snapshot folder, so it stays this plain."""
+
+
+@dataclass(frozen=True)
+class SnapshotSource:
+    """One kind of record in a day's snapshot.
+
+    ``query`` is DuckDB SQL with a ``$day`` (DATE) parameter; ``key`` names the columns that
+    identify a record (canonical order, and how ``verify``/``prove`` name records); ``tables``
+    are the warehouse tables it reads: if any is missing the source is skipped.
+    """
+
+    name: str
+    query: str
+    key: tuple[str, ...]
+    tables: tuple[str, ...]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not SOURCE_NAME_PATTERN.match(self.name):
+            raise ValueError(
+                f"snapshot source name {self.name!r} must be lower-case letters, digits and "
+                "underscores (it becomes a file name)"
+            )
+        if not self.key:
+            raise ValueError(f"snapshot source {self.name!r} needs at least one key column")
+        if "source" in self.key:
+            raise ValueError(f"snapshot source {self.name!r}: 'source' cannot be a key column")
+
+
+TELEMETRY_DIGEST_SQL = """
+SELECT machine_id,
+       machine_type,
+       sensor,
+       to_timestamp(epoch_us(ts) // 3600000000 * 3600) AS hour,
+       count(*) AS readings,
+       count(*) FILTER (WHERE quality = 'ok') AS ok_readings,
+       count(*) FILTER (WHERE quality = 'spike') AS spike_readings,
+       count(*) FILTER (WHERE quality = 'stuck') AS stuck_readings,
+       count(*) FILTER (WHERE quality NOT IN ('ok', 'spike', 'stuck')) AS other_quality_readings,
+       min(value) AS min_value,
+       max(value) AS max_value,
+       avg(value ORDER BY ts, value, quality) AS mean_value,
+       sha256(string_agg(epoch_us(ts)::VARCHAR || ',' || value::VARCHAR || ',' || quality,
+                         chr(10) ORDER BY ts, value, quality)) AS readings_sha256
+FROM telemetry
+WHERE day = $day
+GROUP BY machine_id, machine_type, sensor, hour
+"""
+# Why this SQL is exact: epoch_us avoids time-zone and ICU formatting; DuckDB's DOUBLE -> VARCHAR
+# cast is the shortest round-trip text (identical to Python repr, checked by a test); avg with
+# ORDER BY is a sequential sum in that order, so it is deterministic however many threads run.
+
+
+def reading_line(ts: dt.datetime, value: float, quality: str) -> str:
+    """One reading's line in ``readings_sha256`` (reference for rebuilding the digest)."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    delta = ts - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros},{float(value)!r},{quality}"
+
+
+def _table_source(name: str, key: tuple[str, ...], description: str) -> SnapshotSource:
+    return SnapshotSource(
+        name=name,
+        query=f"SELECT * FROM {name} WHERE day = $day",
+        key=key,
+        tables=(name,),
+        description=description,
+    )
+
+
+SOURCES: dict[str, SnapshotSource] = {}
+"""The registry of snapshot sources, by name (see :func:`register_source`)."""
+
+
+def register_source(source: SnapshotSource, *, replace: bool = False) -> None:
+    """Add a source to :data:`SOURCES` (``replace=True`` to redefine an existing one).
+
+    Changing a source changes every later snapshot's records: anchored days then verify against
+    records the new definition computes, so bump the code version alongside (it is automatic).
+    """
+    if source.name in SOURCES and not replace:
+        raise ValueError(f"snapshot source {source.name!r} is already registered")
+    SOURCES[source.name] = source
+
+
+for _source in (
+    SnapshotSource(
+        name="telemetry_digest",
+        query=TELEMETRY_DIGEST_SQL,
+        key=("machine_id", "sensor", "hour"),
+        tables=("telemetry",),
+        description="per machine, sensor and UTC hour: counts, min/max/mean, readings_sha256",
+    ),
+    _table_source("rul_predictions", ("machine_id", "ts"), "remaining-useful-life predictions"),
+    _table_source("maintenance_alerts", ("machine_id", "ts"), "maintenance alerts raised"),
+    _table_source("decisions", ("machine_id", "ts"), "decisions taken by the policy"),
+):
+    register_source(_source)
+
+
+def default_sources() -> list[SnapshotSource]:
+    """The registered sources in name order (the order used in manifests)."""
+    return [SOURCES[name] for name in sorted(SOURCES)]
