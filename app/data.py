@@ -2,7 +2,8 @@
 
 Each takes an open DuckDB connection (the dashboard opens the warehouse read-only and only for
 the query) and returns a polars frame; a table that does not exist yet (a fresh platform) reads
-as an empty frame, so pages show "nothing yet" instead of failing. Nothing here touches
+as an empty frame with the columns of the real answer (the query runs on an empty copy of the
+platform's tables), so pages show "nothing yet" instead of failing. Nothing here touches
 Streamlit, so it is unit-tested on a warehouse the platform itself built.
 """
 
@@ -14,7 +15,9 @@ from collections.abc import Iterable
 import duckdb
 import polars as pl
 
-from dt_platform.warehouse import table_names
+from dt_platform.phm import tables
+from dt_platform.trust.audit.table import ensure_audit_table
+from dt_platform.warehouse import ensure_schema, table_names
 
 __all__ = [
     "alert_history",
@@ -40,17 +43,29 @@ THROUGHPUT = {
 }
 
 
+def _empty_warehouse() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with every table the platform writes, and no rows."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    ensure_schema(con)
+    for name in tables.TABLES:
+        tables.ensure_table(con, name)
+    ensure_audit_table(con)
+    return con
+
+
 def _query(
     con: duckdb.DuckDBPyConnection,
     needs: Iterable[str],
     sql: str,
     params: dict | list | None = None,
-    *,
-    empty: dict[str, pl.DataType],
 ) -> pl.DataFrame:
-    if not set(needs) <= table_names(con):
-        return pl.DataFrame(schema=empty)
-    return con.execute(sql, params or {}).pl()
+    """``sql`` on the warehouse, or, while a table it ``needs`` does not exist yet, on an empty
+    one: the frame is then empty but has exactly the columns and types of the real answer."""
+    if set(needs) <= table_names(con):
+        return con.execute(sql, params or {}).pl()
+    with _empty_warehouse() as empty:
+        return empty.execute(sql, params or {}).pl()
 
 
 def machines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -60,14 +75,6 @@ def machines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         ["machines"],
         """SELECT machine_id, machine_type, line, gateway, installed, active
            FROM machines ORDER BY machine_id""",
-        empty={
-            "machine_id": pl.String,
-            "machine_type": pl.String,
-            "line": pl.String,
-            "gateway": pl.String,
-            "installed": pl.Date,
-            "active": pl.Boolean,
-        },
     )
 
 
@@ -82,25 +89,6 @@ def prediction_days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
 def latest_prediction_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     days = prediction_days(con)
     return days[0] if days else None
-
-
-_FLEET_SCHEMA = {
-    "machine_id": pl.String,
-    "machine_type": pl.String,
-    "line": pl.String,
-    "ts": pl.Datetime("us", "UTC"),
-    "rul_fused_h": pl.Float64,
-    "rul_fused_lo_h": pl.Float64,
-    "rul_fused_hi_h": pl.Float64,
-    "rul_physics_h": pl.Float64,
-    "rul_ml_h": pl.Float64,
-    "basis": pl.String,
-    "stage": pl.String,
-    "probability": pl.Float64,
-    "severity": pl.String,
-    "reason": pl.String,
-    "note": pl.String,
-}
 
 
 def fleet_status(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
@@ -128,7 +116,6 @@ def fleet_status(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
            WHERE m.active
            ORDER BY a.probability DESC NULLS LAST, p.rul_fused_h ASC NULLS LAST, m.machine_id""",
         {"day": day},
-        empty=_FLEET_SCHEMA,
     )
 
 
@@ -143,17 +130,6 @@ def rul_history(con: duckdb.DuckDBPyConnection, machine_ids: list[str]) -> pl.Da
            WHERE machine_id IN (SELECT unnest($ids))
            ORDER BY machine_id, ts""",
         {"ids": machine_ids},
-        empty={
-            "machine_id": pl.String,
-            "ts": pl.Datetime("us", "UTC"),
-            "rul_fused_h": pl.Float64,
-            "rul_fused_lo_h": pl.Float64,
-            "rul_fused_hi_h": pl.Float64,
-            "rul_physics_h": pl.Float64,
-            "rul_ml_h": pl.Float64,
-            "basis": pl.String,
-            "model_version": pl.String,
-        },
     )
 
 
@@ -164,7 +140,6 @@ def machine_sensors(con: duckdb.DuckDBPyConnection, machine_type: str) -> pl.Dat
         ["sensors"],
         "SELECT sensor, unit, description FROM sensors WHERE machine_type = $t ORDER BY sensor",
         {"t": machine_type},
-        empty={"sensor": pl.String, "unit": pl.String, "description": pl.String},
     )
 
 
@@ -190,15 +165,6 @@ def sensor_hourly(
              AND sensor IN (SELECT unnest($sensors))
            GROUP BY ALL ORDER BY sensor, hour""",
         {"m": machine_id, "sensors": sensors, "start": start, "end": end},
-        empty={
-            "hour": pl.Datetime("us", "UTC"),
-            "sensor": pl.String,
-            "mean": pl.Float64,
-            "min": pl.Float64,
-            "max": pl.Float64,
-            "readings": pl.Int64,
-            "flagged": pl.Int64,
-        },
     )
 
 
@@ -210,13 +176,6 @@ def damage_history(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFr
         """SELECT ts, damage, damage_rate_per_h, stage, component_installed_at
            FROM physics_trajectory WHERE machine_id = $m ORDER BY ts""",
         {"m": machine_id},
-        empty={
-            "ts": pl.Datetime("us", "UTC"),
-            "damage": pl.Float64,
-            "damage_rate_per_h": pl.Float64,
-            "stage": pl.String,
-            "component_installed_at": pl.Datetime("us", "UTC"),
-        },
     )
 
 
@@ -228,34 +187,25 @@ def work_orders(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame
         """SELECT work_order, started_at, finished_at, kind, action, component, notes
            FROM maintenance_log WHERE machine_id = $m ORDER BY started_at DESC""",
         {"m": machine_id},
-        empty={
-            "work_order": pl.String,
-            "started_at": pl.Datetime("us", "UTC"),
-            "finished_at": pl.Datetime("us", "UTC"),
-            "kind": pl.String,
-            "action": pl.String,
-            "component": pl.String,
-            "notes": pl.String,
-        },
     )
 
 
-_ALERT_COLUMNS = {
-    "machine_id": pl.String,
-    "machine_type": pl.String,
-    "ts": pl.Datetime("us", "UTC"),
-    "severity": pl.String,
-    "probability": pl.Float64,
-    "horizon_h": pl.Float64,
-    "rul_fused_h": pl.Float64,
-    "rul_fused_lo_h": pl.Float64,
-    "rul_fused_hi_h": pl.Float64,
-    "driver": pl.String,
-    "sensor_trend": pl.String,
-    "dominant_stress": pl.String,
-    "reason": pl.String,
-    "model_version": pl.String,
-}
+_ALERT_COLUMNS = (
+    "machine_id",
+    "machine_type",
+    "ts",
+    "severity",
+    "probability",
+    "horizon_h",
+    "rul_fused_h",
+    "rul_fused_lo_h",
+    "rul_fused_hi_h",
+    "driver",
+    "sensor_trend",
+    "dominant_stress",
+    "reason",
+    "model_version",
+)
 
 
 def alerts_of_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
@@ -267,7 +217,6 @@ def alerts_of_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
         f"SELECT {cols} FROM maintenance_alerts WHERE day = $day "
         "ORDER BY probability DESC, machine_id",
         {"day": day},
-        empty=_ALERT_COLUMNS,
     )
 
 
@@ -277,7 +226,6 @@ def alert_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         con,
         ["maintenance_alerts"],
         "SELECT day, severity, count(*) AS alerts FROM maintenance_alerts GROUP BY ALL ORDER BY day",
-        empty={"day": pl.Date, "severity": pl.String, "alerts": pl.Int64},
     )
 
 
@@ -314,16 +262,6 @@ def production_by_day(
             FROM ops LEFT JOIN q USING (day, machine_id)
             ORDER BY ops.day, ops.machine_id""",
         {"types": types, "start": start, "end": end},
-        empty={
-            "day": pl.Date,
-            "machine_id": pl.String,
-            "machine_type": pl.String,
-            "operating_h": pl.Float64,
-            "output": pl.Float64,
-            "output_unit": pl.String,
-            "readings": pl.Int64,
-            "flagged_share": pl.Float64,
-        },
     )
 
 
@@ -335,18 +273,4 @@ def audit_snapshots(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         """SELECT partition AS day, version, status, record_count, root, cid, tx_hash,
                   block_number, gas_used, anchored_at, reason, error
            FROM audit_snapshots ORDER BY partition DESC, id DESC""",
-        empty={
-            "day": pl.Date,
-            "version": pl.Int32,
-            "status": pl.String,
-            "record_count": pl.Int64,
-            "root": pl.String,
-            "cid": pl.String,
-            "tx_hash": pl.String,
-            "block_number": pl.Int64,
-            "gas_used": pl.Int64,
-            "anchored_at": pl.Datetime("us", "UTC"),
-            "reason": pl.String,
-            "error": pl.String,
-        },
     )

@@ -9,6 +9,7 @@ import dagster as dg
 from assets.common import WRITER_POOL
 from assets.partitions import daily_partitions
 from assets.resources import ChainResource, ContentStoreResource, WarehouseResource
+from dt_platform.phm.tables import model_versions_of_day
 from dt_platform.trust.audit import (
     audit_partition,
     process_pending,
@@ -20,23 +21,6 @@ from dt_platform.trust.snapshot import EmptySnapshot
 from dt_platform.warehouse import WarehouseBusy, table_names
 
 GROUP = "trust"
-
-
-def _models_of_day(warehouse: WarehouseResource, day: dt.date) -> str | None:
-    """The model versions the day's predictions were made with (``rul:…`` and ``physics:…``), as
-    the manifest records them; None when the day has no predictions."""
-    with warehouse.read() as con:
-        tables = table_names(con)
-        if "rul_predictions" not in tables:
-            return None
-        rows = con.execute(
-            "SELECT DISTINCT 'rul:' || model_version FROM rul_predictions "
-            "WHERE day = ? AND model_version IS NOT NULL "
-            "UNION SELECT DISTINCT 'physics:' || physics_version FROM rul_predictions "
-            "WHERE day = ? AND physics_version IS NOT NULL ORDER BY 1",
-            [day, day],
-        ).fetchall()
-    return " ".join(v for (v,) in rows) or None
 
 
 @dg.asset(
@@ -62,7 +46,8 @@ def audit_snapshot(
     chain: ChainResource,
 ):
     day = dt.date.fromisoformat(context.partition_key)
-    model_version = _models_of_day(warehouse, day)
+    with warehouse.read() as con:
+        model_version = model_versions_of_day(con, day)
     ipfs = content_store.open()
     with warehouse.write() as con:
         try:

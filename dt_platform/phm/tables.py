@@ -18,8 +18,7 @@ import polars as pl
 
 from dt_platform.phm import alerts as alerts_mod
 from dt_platform.phm import damage
-from dt_platform.phm.fleet.config import BASE_SCHEMA
-from dt_platform.phm.fleet.model import PREDICTION_SCHEMA
+from dt_platform.phm.schemas import BASE_SCHEMA, PREDICTION_SCHEMA
 from dt_platform.warehouse import table_names
 
 _DUCK_TYPES = {
@@ -140,3 +139,18 @@ def read_days(
 ) -> pl.DataFrame:
     """The rows of the days ``first`` to ``last``, both included (see :func:`read_table`)."""
     return read_table(con, name, "day BETWEEN ? AND ?", [first, last])
+
+
+def model_versions_of_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> str | None:
+    """The model versions the day's predictions were made with, as the audit manifest records
+    them (``rul:<sha256> physics:<version>``, sorted); None when the day has no predictions."""
+    if "rul_predictions" not in table_names(con):
+        return None
+    rows = con.execute(
+        "SELECT DISTINCT 'rul:' || model_version FROM rul_predictions "
+        "WHERE day = ? AND model_version IS NOT NULL "
+        "UNION SELECT DISTINCT 'physics:' || physics_version FROM rul_predictions "
+        "WHERE day = ? AND physics_version IS NOT NULL ORDER BY 1",
+        [day, day],
+    ).fetchall()
+    return " ".join(v for (v,) in rows) or None

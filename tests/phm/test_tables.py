@@ -92,3 +92,14 @@ def test_types_without_a_duckdb_column_are_refused() -> None:
     assert tables.duck_type(pl.Int64()) == "BIGINT"
     with pytest.raises(TypeError, match="no DuckDB type"):
         tables.duck_type(pl.List(pl.String))
+
+
+def test_the_model_versions_of_a_day_are_those_its_predictions_used(con) -> None:
+    assert tables.model_versions_of_day(con, DAY) is None  # no predictions table yet
+    rows = _rows("rul_predictions").with_columns(
+        pl.Series("model_version", ["bbb", "aaa", None]),
+        pl.Series("physics_version", ["p1", "p1", "p1"]),
+    )
+    tables.replace_day(con, "rul_predictions", DAY, rows)
+    assert tables.model_versions_of_day(con, DAY) == "physics:p1 rul:aaa rul:bbb"
+    assert tables.model_versions_of_day(con, DAY + dt.timedelta(days=1)) is None

@@ -61,7 +61,7 @@ package re-exports what other code uses, so ``fleet.train_fleet_model`` keeps wo
 modules import each other directly.
 """
 
-from dt_platform.phm.fleet.config import BASE_SCHEMA, FleetConfig
+from dt_platform.phm.fleet.config import FleetConfig
 from dt_platform.phm.fleet.daily import (
     active_machines,
     current_lives,
@@ -78,7 +78,7 @@ from dt_platform.phm.fleet.dataset import (
     physics_hourly,
 )
 from dt_platform.phm.fleet.features import health_indicator
-from dt_platform.phm.fleet.model import PREDICTION_SCHEMA, FleetModel, combine_branches
+from dt_platform.phm.fleet.model import FleetModel, combine_branches
 from dt_platform.phm.fleet.registry import (
     RegistryEntry,
     RetrainPolicy,
@@ -107,6 +107,7 @@ from dt_platform.phm.fleet.training import (
     train_fleet_model,
 )
 from dt_platform.phm.fleet.trends import sensor_trends
+from dt_platform.phm.schemas import BASE_SCHEMA, PREDICTION_SCHEMA
 from dt_platform.phm.signals import SIGNAL_COLUMNS, TYPE_SIGNALS
 
 __all__ = [

@@ -7,31 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import polars as pl
-
 from dt_platform.phm.ml import XGBParams
-from dt_platform.phm.signals import SIGNAL_COLUMNS
-
-UTC_US = pl.Datetime("us", "UTC")
-PHYSICS_COLS: tuple[str, str, str] = ("rul_physics_h", "rul_physics_lo_h", "rul_physics_hi_h")
-ML_COLS: tuple[str, str, str] = ("rul_ml_h", "rul_ml_lo_h", "rul_ml_hi_h")
-FUSED_COLS: tuple[str, str, str] = ("rul_fused_h", "rul_fused_lo_h", "rul_fused_hi_h")
-PHYSICS_VALUES: tuple[str, ...] = ("damage", "damage_rate_per_h", *PHYSICS_COLS)
-
-
-BASE_SCHEMA: dict[str, pl.DataType] = {
-    "machine_id": pl.String(),
-    "machine_type": pl.String(),
-    "ts": UTC_US,
-    "component_installed_at": UTC_US,
-    "n_readings": pl.Int64(),
-    "op_fraction": pl.Float64(),
-    **{c: pl.Float64() for c in SIGNAL_COLUMNS},
-    "stage": pl.String(),
-    **{c: pl.Float64() for c in PHYSICS_VALUES},
-}
-"""Columns of the hourly base rows (the ``ml_features`` table without its ``day``)."""
-
 
 FLEET_PARAMS = XGBParams(
     n_estimators=250,

@@ -14,7 +14,7 @@ from dt_platform.ingest.telemetry import wide_telemetry_sql
 from dt_platform.phm import damage as damage_mod
 from dt_platform.phm.episodes import HOUR_S, History, hour_to_datetime, services
 from dt_platform.phm.fitting import FleetPhysics
-from dt_platform.phm.fleet.config import BASE_SCHEMA, PHYSICS_COLS, PHYSICS_VALUES, UTC_US
+from dt_platform.phm.schemas import BASE_SCHEMA, PHYSICS_COLS, PHYSICS_VALUES, UTC_US
 from dt_platform.phm.signals import SIGNAL_COLUMNS, TYPE_SIGNALS, TypeSignals
 
 # --- hourly signals from telemetry ----------------------------------------------------------------

@@ -20,7 +20,8 @@ from dt_platform.phm.features import (
     detect_regimes,
     feature_columns,
 )
-from dt_platform.phm.fleet.config import PHYSICS_COLS, UTC_US, FleetConfig
+from dt_platform.phm.fleet.config import FleetConfig
+from dt_platform.phm.schemas import PHYSICS_COLS, UTC_US
 from dt_platform.phm.signals import TYPE_SIGNALS, TypeSignals
 
 

@@ -12,10 +12,11 @@ import numpy as np
 import polars as pl
 
 from dt_platform.jsonable import json_roundtrip
-from dt_platform.phm.fleet.config import FUSED_COLS, ML_COLS, PHYSICS_COLS, UTC_US, FleetConfig
+from dt_platform.phm.fleet.config import FleetConfig
 from dt_platform.phm.fleet.features import FleetFeaturizer
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.ml import RulModel
+from dt_platform.phm.schemas import FUSED_COLS, ML_COLS, PHYSICS_COLS, PREDICTION_SCHEMA
 
 
 def fusion_input(frame: pl.DataFrame, clip_h: float) -> pl.DataFrame:
@@ -25,18 +26,6 @@ def fusion_input(frame: pl.DataFrame, clip_h: float) -> pl.DataFrame:
         pl.col(PHYSICS_COLS[1]).clip(0.0, clip_h),
         pl.col(PHYSICS_COLS[2]).fill_null(clip_h).clip(0.0, clip_h),
     )
-
-
-PREDICTION_SCHEMA: dict[str, pl.DataType] = {
-    "machine_id": pl.String(),
-    "machine_type": pl.String(),
-    "ts": UTC_US,
-    "component_installed_at": UTC_US,
-    "stage": pl.String(),
-    **{c: pl.Float64() for c in (*PHYSICS_COLS, *ML_COLS, *FUSED_COLS)},
-    "w_physics": pl.Float64(),
-    "basis": pl.String(),
-}
 
 
 @dataclass

@@ -14,13 +14,14 @@ from dt_platform.phm import damage as damage_mod
 from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import History, hour_to_datetime, services
 from dt_platform.phm.fitting import FleetPhysics, fit_fleet
-from dt_platform.phm.fleet.config import ML_COLS, PHYSICS_COLS, FleetConfig
+from dt_platform.phm.fleet.config import FleetConfig
 from dt_platform.phm.fleet.dataset import assemble_base, label_rows, lives_table
 from dt_platform.phm.fleet.features import FleetFeaturizer
 from dt_platform.phm.fleet.model import FleetModel, fusion_input
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.ml import RulModel
 from dt_platform.phm.physics import LAWS
+from dt_platform.phm.schemas import ML_COLS, PHYSICS_COLS
 from dt_platform.phm.scoring import coverage, rmse
 
 

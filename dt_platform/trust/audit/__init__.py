@@ -42,7 +42,7 @@ from dt_platform.trust.audit.errors import (
     RecordSpecError,
 )
 from dt_platform.trust.audit.proofs import Proof, parse_record_spec, prove_record
-from dt_platform.trust.audit.queue import audit_partition, default_snapshots_dir, process_pending
+from dt_platform.trust.audit.queue import audit_partition, process_pending
 from dt_platform.trust.audit.report import Problem, VerificationReport
 from dt_platform.trust.audit.results import AuditResult, audit_history
 from dt_platform.trust.audit.table import (
@@ -76,7 +76,6 @@ __all__ = [
     "anchor_key",
     "audit_history",
     "audit_partition",
-    "default_snapshots_dir",
     "diff_records",
     "ensure_audit_table",
     "parse_record_spec",

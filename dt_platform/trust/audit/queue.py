@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 
-from dt_platform.config import Settings
 from dt_platform.trust.audit.publish import ChainConnection, ChainLike, advance
 from dt_platform.trust.audit.results import AuditResult, result_of
 from dt_platform.trust.audit.table import (
@@ -37,11 +36,6 @@ from dt_platform.trust.snapshot import (
 )
 from dt_platform.trust.snapshot import code_version as current_code_version
 from dt_platform.warehouse import table_names
-
-
-def default_snapshots_dir(settings: Settings) -> Path:
-    """Where snapshot folders are kept: ``DT_HOME/snapshots/<day>/<manifest hash>``."""
-    return settings.home / "snapshots"
 
 
 def _now() -> dt.datetime:
