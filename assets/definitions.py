@@ -7,7 +7,7 @@ import warnings
 
 import dagster as dg
 
-from assets import audit, automation, ingestion, prognostics
+from assets import audit, automation, ingestion, models, prognostics
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -35,7 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[
             ingestion.ingest_job,
             automation.daily_job,
-            prognostics.prognostics_models_job,
+            models.prognostics_models_job,
             audit.anchor_pending_job,
         ],
         schedules=[automation.daily_schedule],
