@@ -23,8 +23,8 @@ Reason codes are listed in :data:`dt_platform.ingest.mapping.REASONS`.
 
 Modules: ``landing`` (which files, in what order, one transaction each), ``readahead`` (the worker
 thread), ``ledger`` (new file, new version or duplicate), ``dump`` (one file from reader to
-accounting), one reader per format (``wide_csv``, ``jsonl``, ``parquet``) filling the long stage
-(``stage``), and its classification (``classify``, ``duplicates``).
+accounting), one reader per format (``wide_csv`` with ``wide_csv_parse``, ``jsonl``, ``parquet``)
+filling the long stage (``stage``), and its classification (``classify``, ``duplicates``).
 """
 
 from dt_platform.ingest.loader.landing import MAINTENANCE_FOLDER, discover_dumps, ingest_landing

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from dt_platform.ingest.loader.records import _Delivery, _format_of
-from dt_platform.ingest.loader.wide_csv import _parse_wide_csv, _parse_wide_header
+from dt_platform.ingest.loader.wide_csv_parse import _parse_wide_csv, _parse_wide_header
 
 
 class _Scratch:
