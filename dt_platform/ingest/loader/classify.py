@@ -23,14 +23,66 @@ def _note_loaded_span(con, result: FileResult, table: str, where: str) -> None:
     result.days = sorted(set(result.days) | set(days))
 
 
-def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
+_UNIT_MAP_SCHEMA = pa.schema(
+    [
+        ("machine_type", pa.string()),
+        ("tag", pa.string()),
+        ("unit", pa.string()),
+        ("sensor_key", pa.int32()),
+        ("scale", pa.float64()),
+        ("offset", pa.float64()),
+        ("low", pa.float64()),
+        ("high", pa.float64()),
+        ("si_unit", pa.string()),
+        ("problem", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+
+_CLASSIFY_SQL = """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (verdict),
+           verdict.reason AS reason, verdict.detail AS detail FROM (
+    SELECT l.line, l.machine_id, l.tag, l.unit, l.ts_text, l.ts, l.value_text,
+           m.machine_key, u.sensor_key, l.value * u.scale + u.offset AS si_value,
+           -- the first rule a reading breaks gives its reason
+           CASE
+             WHEN l.problem IS NOT NULL THEN {'reason': l.problem, 'detail': l.detail}
+             WHEN l.machine_id IS NULL OR l.tag IS NULL OR l.ts_text IS NULL
+                  OR l.value_text IS NULL
+               THEN {'reason': 'missing_field',
+                     'detail': 'a reading needs ts, machine, sensor and value'}
+             WHEN m.machine_key IS NULL
+               THEN {'reason': 'unknown_machine',
+                     'detail': 'machine ' || l.machine_id || ' is not in the registry'}
+             WHEN l.ts_problem IS NOT NULL
+               THEN {'reason': l.ts_problem, 'detail': 'timestamp ' || l.ts_text}
+             WHEN l.ts > $future
+               THEN {'reason': 'future_timestamp',
+                     'detail': 'timestamp ' || l.ts_text || ' is in the future'}
+             WHEN u.problem IS NOT NULL THEN {'reason': u.problem, 'detail': u.detail}
+             WHEN l.value IS NULL
+               THEN {'reason': 'non_numeric_value', 'detail': NULL}
+             WHEN NOT isfinite(l.value)
+               THEN {'reason': 'non_finite_value', 'detail': NULL}
+             WHEN l.value * u.scale + u.offset NOT BETWEEN u.low AND u.high
+               THEN {'reason': 'out_of_range',
+                     'detail': printf('%.6g %s outside [%g, %g]',
+                                      l.value * u.scale + u.offset, u.si_unit, u.low, u.high)}
+           END AS verdict
+    FROM long_stage l
+    LEFT JOIN machines m ON m.machine_id = l.machine_id AND m.active
+    LEFT JOIN py_unit_map u ON u.machine_type = m.machine_type
+         AND u.tag = coalesce(l.tag, '') AND u.unit = coalesce(l.unit, ''))"""
+
+
+def _unit_map(con) -> pa.Table:
+    """How each (machine type, tag, unit) the stage holds maps to a sensor, resolved once each."""
     combos = con.execute(
         """SELECT DISTINCT m.machine_type, l.tag, l.unit FROM long_stage l
            JOIN machines m ON m.machine_id = l.machine_id AND m.active WHERE l.problem IS NULL"""
     ).fetchall()
     sensor_keys = _sensor_keys(con)
     units = dict(con.execute("SELECT sensor_key, unit FROM sensors").fetchall())
-    unit_map = pa.Table.from_pylist(
+    return pa.Table.from_pylist(
         [
             {
                 "machine_type": t,
@@ -48,59 +100,15 @@ def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
             for t, tag, unit in combos
             for m in [resolve_sensor(t, tag, unit, sensor_keys)]
         ],
-        schema=pa.schema(
-            [
-                ("machine_type", pa.string()),
-                ("tag", pa.string()),
-                ("unit", pa.string()),
-                ("sensor_key", pa.int32()),
-                ("scale", pa.float64()),
-                ("offset", pa.float64()),
-                ("low", pa.float64()),
-                ("high", pa.float64()),
-                ("si_unit", pa.string()),
-                ("problem", pa.string()),
-                ("detail", pa.string()),
-            ]
-        ),
+        schema=_UNIT_MAP_SCHEMA,
     )
-    con.register("py_unit_map", unit_map)
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (verdict),
-                   verdict.reason AS reason, verdict.detail AS detail FROM (
-            SELECT l.line, l.machine_id, l.tag, l.unit, l.ts_text, l.ts, l.value_text,
-                   m.machine_key, u.sensor_key, l.value * u.scale + u.offset AS si_value,
-                   -- the first rule a reading breaks gives its reason
-                   CASE
-                     WHEN l.problem IS NOT NULL THEN {'reason': l.problem, 'detail': l.detail}
-                     WHEN l.machine_id IS NULL OR l.tag IS NULL OR l.ts_text IS NULL
-                          OR l.value_text IS NULL
-                       THEN {'reason': 'missing_field',
-                             'detail': 'a reading needs ts, machine, sensor and value'}
-                     WHEN m.machine_key IS NULL
-                       THEN {'reason': 'unknown_machine',
-                             'detail': 'machine ' || l.machine_id || ' is not in the registry'}
-                     WHEN l.ts_problem IS NOT NULL
-                       THEN {'reason': l.ts_problem, 'detail': 'timestamp ' || l.ts_text}
-                     WHEN l.ts > $future
-                       THEN {'reason': 'future_timestamp',
-                             'detail': 'timestamp ' || l.ts_text || ' is in the future'}
-                     WHEN u.problem IS NOT NULL THEN {'reason': u.problem, 'detail': u.detail}
-                     WHEN l.value IS NULL
-                       THEN {'reason': 'non_numeric_value', 'detail': NULL}
-                     WHEN NOT isfinite(l.value)
-                       THEN {'reason': 'non_finite_value', 'detail': NULL}
-                     WHEN l.value * u.scale + u.offset NOT BETWEEN u.low AND u.high
-                       THEN {'reason': 'out_of_range',
-                             'detail': printf('%.6g %s outside [%g, %g]',
-                                              l.value * u.scale + u.offset, u.si_unit, u.low, u.high)}
-                   END AS verdict
-            FROM long_stage l
-            LEFT JOIN machines m ON m.machine_id = l.machine_id AND m.active
-            LEFT JOIN py_unit_map u ON u.machine_type = m.machine_type
-                 AND u.tag = coalesce(l.tag, '') AND u.unit = coalesce(l.unit, ''))""",
-        {"future": now + FUTURE_TOLERANCE},
-    )
+
+
+def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
+    """Give every staged reading its verdict, mark duplicates, then load the clean readings and
+    reject the others with their reasons."""
+    con.register("py_unit_map", _unit_map(con))
+    con.execute(_CLASSIFY_SQL, {"future": now + FUTURE_TOLERANCE})
     con.unregister("py_unit_map")
     _reject_duplicates(con, file_id)
     loaded = con.execute(
