@@ -27,7 +27,8 @@ accounting), one reader per format (``wide_csv`` with ``wide_csv_parse``, ``json
 filling the long stage (``stage``), and its classification (``classify``, ``duplicates``).
 """
 
-from dt_platform.ingest.loader.landing import MAINTENANCE_FOLDER, discover_dumps, ingest_landing
+from dt_platform.cmms import MAINTENANCE_FOLDER
+from dt_platform.ingest.loader.landing import discover_dumps, ingest_landing
 from dt_platform.ingest.loader.records import (
     FileChangedDuringLoad,
     FileResult,

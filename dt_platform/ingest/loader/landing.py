@@ -11,14 +11,12 @@ from pathlib import Path
 
 import duckdb
 
+from dt_platform.cmms import MAINTENANCE_FOLDER
 from dt_platform.ingest.loader.ledger import _ingest_one
 from dt_platform.ingest.loader.readahead import _ReadAhead, _Scratch
 from dt_platform.ingest.loader.records import FileChangedDuringLoad, IngestSummary, _Delivery
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
-
-
-MAINTENANCE_FOLDER = "cmms"
 
 
 def discover_dumps(landing: Path) -> list[Path]:
