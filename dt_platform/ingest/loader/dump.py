@@ -21,6 +21,7 @@ from dt_platform.ingest.loader.wide_csv import _stage_wide_csv
 
 
 def _load_dump(con, file_id, delivery: _Delivery, now, version) -> FileResult:
+    """Stage, classify and account for one dump inside the caller's transaction."""
     rel, path, data = delivery.rel, delivery.path, delivery.data
     result = FileResult(file_id, rel, "loaded", version)
     try:
@@ -52,26 +53,39 @@ def _load_dump(con, file_id, delivery: _Delivery, now, version) -> FileResult:
         result.rows_loaded += fast_rows
         _classify_long_stage(con, file_id, rel, now, result)
     except _Quarantine as q:
-        con.execute("DELETE FROM readings WHERE file_id=?", [file_id])
-        con.execute("DELETE FROM telemetry_rejects WHERE file_id=?", [file_id])
-        con.execute(
-            """INSERT INTO telemetry_rejects (file_id, source_file, reason, detail, rejected_at)
-               VALUES (?, ?, ?, ?, ?)""",
-            [file_id, rel, q.reason, q.detail, now],
-        )
-        return FileResult(
-            file_id,
-            rel,
-            "quarantined",
-            version,
-            reason=q.reason,
-            detail=q.detail,
-            rows_in=1,
-            rows_rejected=1,
-        )
+        return _quarantine(con, file_id, rel, version, q, now)
     finally:
         for table in ("long_stage", "stage", "rid_line"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+    _check_accounting(con, result)
+    return result
+
+
+def _quarantine(con, file_id, rel: str, version: int, q: _Quarantine, now) -> FileResult:
+    """Keep nothing of the file but one reject row saying why it is not a usable dump."""
+    con.execute("DELETE FROM readings WHERE file_id=?", [file_id])
+    con.execute("DELETE FROM telemetry_rejects WHERE file_id=?", [file_id])
+    con.execute(
+        """INSERT INTO telemetry_rejects (file_id, source_file, reason, detail, rejected_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        [file_id, rel, q.reason, q.detail, now],
+    )
+    return FileResult(
+        file_id,
+        rel,
+        "quarantined",
+        version,
+        reason=q.reason,
+        detail=q.detail,
+        rows_in=1,
+        rows_rejected=1,
+    )
+
+
+def _check_accounting(con, result: FileResult) -> None:
+    """Every reading in is loaded or rejected, and every record parsed or malformed; anything else
+    is a bug, and the file's transaction is rolled back."""
+    file_id, rel = result.file_id, result.path
     stored = con.execute(
         "SELECT (SELECT count(*) FROM readings WHERE file_id=$1), "
         "(SELECT count(*) FROM telemetry_rejects WHERE file_id=$1)",
@@ -92,4 +106,3 @@ def _load_dump(con, file_id, delivery: _Delivery, now, version) -> FileResult:
             f"{rel}: {result.records_in} records in the file but {result.records_parsed} parsed + "
             f"{result.records_malformed} malformed; the file was not loaded and will be retried"
         )
-    return result
