@@ -6,7 +6,7 @@ plausible range; only spikes marked ``implausible`` leave it (and the platform m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,20 +54,6 @@ def _episodes(
     return [(int(s), int(min(n_steps, s + n))) for s, n in zip(starts, lengths, strict=True)]
 
 
-@dataclass(frozen=True)
-class _Grid:
-    """The observed time grid: durations in steps, and the UTC end of a run of steps."""
-
-    t: np.ndarray
-    interval_s: int
-
-    def steps(self, minutes: float) -> int:
-        return max(1, round(minutes * 60 / self.interval_s))
-
-    def end_of(self, k: int) -> int:
-        return int(self.t[k - 1]) + self.interval_s
-
-
 def apply_sensor_model(
     run: MachineRun, interval_s: int, fault_scale: float, rng: np.random.Generator
 ) -> Observed:
@@ -76,10 +62,8 @@ def apply_sensor_model(
     catalog = MACHINE_TYPES[model.type_name]
     n, n_sensors = run.true_values.shape
     days = n * interval_s / 86400.0
-    machine = run.spec.machine_id
-    grid = _Grid(run.t, interval_s)
     tags = [s.tag for s in model.sensors]
-    faults: list[FaultRecord] = []
+    faults = _Faults(run.spec.machine_id, tags, run.t, interval_s, days, fault_scale, rng)
 
     noise = np.array([s.noise for s in model.sensors])
     values = run.true_values + noise * rng.standard_normal((n, n_sensors))
@@ -89,112 +73,112 @@ def apply_sensor_model(
     highs = np.array([catalog.sensor_by_tag(s.tag).high for s in model.sensors])
     values = np.clip(values, lows, highs)
 
-    for j, tag in enumerate(tags):
-        faults += _stuck_and_dropouts(values[:, j], machine, tag, grid, days, fault_scale, rng)
-    faults += _single_dropouts(values, machine, tags, grid, fault_scale, rng)
-    line_missing = np.zeros(n, dtype=bool)
-    for a, b in _episodes(
-        rng, n, COMM_LOSS_PER_MACHINE_DAY * days * fault_scale, grid.steps(5), grid.steps(90)
-    ):
-        line_missing[a:b] = True
-        faults.append(
-            FaultRecord(machine, None, "comm_loss", int(grid.t[a]), grid.end_of(b), None, None)
-        )
-    faults += _spikes(values, line_missing, (lows, highs), machine, tags, grid, fault_scale, rng)
-    return Observed(values, line_missing, faults)
+    for j in range(n_sensors):
+        faults.stuck_and_dropouts(values[:, j], tags[j])
+    faults.single_dropouts(values)
+    line_missing = faults.comm_losses(n)
+    faults.spikes(values, line_missing, lows, highs)
+    return Observed(values, line_missing, faults.records)
 
 
-def _stuck_and_dropouts(
-    column: np.ndarray,
-    machine: str,
-    tag: str,
-    grid: _Grid,
-    days: float,
-    fault_scale: float,
-    rng: np.random.Generator,
-) -> list[FaultRecord]:
-    """Stuck values, then dropout episodes, written into one sensor's ``column`` (a view)."""
-    n, t = column.size, grid.t
-    faults = []
-    for a, b in _episodes(
-        rng, n, STUCK_PER_SENSOR_DAY * days * fault_scale, grid.steps(20), grid.steps(360)
-    ):
-        held = column[a]
-        if not np.isfinite(held):
-            continue
-        seg = column[a:b]
-        seg[np.isfinite(seg)] = held
-        faults.append(
-            FaultRecord(machine, tag, "stuck", int(t[a]), grid.end_of(b), float(held), None)
-        )
-    for a, b in _episodes(
-        rng, n, DROPOUT_EPISODES_PER_SENSOR_DAY * days * fault_scale, grid.steps(1), grid.steps(30)
-    ):
-        column[a:b] = np.nan
-        faults.append(FaultRecord(machine, tag, "dropout", int(t[a]), grid.end_of(b), None, None))
-    return faults
+@dataclass
+class _Faults:
+    """Draws one machine's sensor faults, applies them to its values and logs each one."""
 
+    machine: str
+    tags: list[str]
+    t: np.ndarray
+    interval_s: int
+    days: float
+    fault_scale: float
+    rng: np.random.Generator
+    records: list[FaultRecord] = field(default_factory=list)
 
-def _single_dropouts(
-    values: np.ndarray,
-    machine: str,
-    tags: list[str],
-    grid: _Grid,
-    fault_scale: float,
-    rng: np.random.Generator,
-) -> list[FaultRecord]:
-    """Readings lost one at a time, anywhere."""
-    single = (rng.random(values.shape) < SINGLE_DROPOUT_PER_READING * fault_scale) & np.isfinite(
-        values
-    )
-    faults = [
-        FaultRecord(machine, tags[j], "dropout", int(grid.t[k]), grid.end_of(k + 1), None, None)
-        for k, j in zip(*np.nonzero(single), strict=True)
-    ]
-    values[single] = np.nan
-    return faults
+    def _steps(self, minutes: float) -> int:
+        return max(1, round(minutes * 60 / self.interval_s))
 
+    def _end_of(self, k: int) -> int:
+        return int(self.t[k - 1]) + self.interval_s
 
-def _spikes(
-    values: np.ndarray,
-    line_missing: np.ndarray,
-    limits: tuple[np.ndarray, np.ndarray],
-    machine: str,
-    tags: list[str],
-    grid: _Grid,
-    fault_scale: float,
-    rng: np.random.Generator,
-) -> list[FaultRecord]:
-    """Single wild readings: half of them inside the plausible range, half outside it."""
-    lows, highs = limits
-    n_sensors = values.shape[1]
-    candidates = np.flatnonzero((np.isfinite(values) & ~line_missing[:, None]).ravel())
-    n_spikes = int(rng.binomial(candidates.size, min(1.0, SPIKE_PER_READING * fault_scale)))
-    if not n_spikes:
-        return []
-    faults = []
-    picks = np.sort(rng.choice(candidates, n_spikes, replace=False))
-    for flat in picks:
-        k, j = divmod(int(flat), n_sensors)
-        low, high = lows[j], highs[j]
-        span = high - low
-        implausible = bool(rng.random() < 0.5)
-        if implausible:
-            wild = high + span * rng.uniform(0.05, 0.5)
-            if rng.random() < 0.5:
-                wild = low - span * rng.uniform(0.05, 0.5)
-        else:
-            wild = low + span * rng.uniform(0.2, 0.9)
-        values[k, j] = wild
-        faults.append(
+    def _log(self, sensor, kind, a, b, value=None, implausible=None) -> None:
+        """A fault over steps [a, b)."""
+        self.records.append(
             FaultRecord(
-                machine,
-                tags[j],
-                "spike",
-                int(grid.t[k]),
-                grid.end_of(k + 1),
-                float(wild),
-                implausible,
+                self.machine, sensor, kind, int(self.t[a]), self._end_of(b), value, implausible
             )
         )
-    return faults
+
+    def stuck_and_dropouts(self, column: np.ndarray, tag: str) -> None:
+        """Stuck values, then dropout episodes, written into one sensor's ``column`` (a view)."""
+        n, rng = column.size, self.rng
+        for a, b in _episodes(
+            rng,
+            n,
+            STUCK_PER_SENSOR_DAY * self.days * self.fault_scale,
+            self._steps(20),
+            self._steps(360),
+        ):
+            held = column[a]
+            if not np.isfinite(held):
+                continue
+            seg = column[a:b]
+            seg[np.isfinite(seg)] = held
+            self._log(tag, "stuck", a, b, float(held))
+        for a, b in _episodes(
+            rng,
+            n,
+            DROPOUT_EPISODES_PER_SENSOR_DAY * self.days * self.fault_scale,
+            self._steps(1),
+            self._steps(30),
+        ):
+            column[a:b] = np.nan
+            self._log(tag, "dropout", a, b)
+
+    def single_dropouts(self, values: np.ndarray) -> None:
+        """Readings lost one at a time, anywhere."""
+        single = (
+            self.rng.random(values.shape) < SINGLE_DROPOUT_PER_READING * self.fault_scale
+        ) & np.isfinite(values)
+        for k, j in zip(*np.nonzero(single), strict=True):
+            self._log(self.tags[j], "dropout", k, k + 1)
+        values[single] = np.nan
+
+    def comm_losses(self, n: int) -> np.ndarray:
+        """Steps at which the gateway received nothing from the machine."""
+        line_missing = np.zeros(n, dtype=bool)
+        for a, b in _episodes(
+            self.rng,
+            n,
+            COMM_LOSS_PER_MACHINE_DAY * self.days * self.fault_scale,
+            self._steps(5),
+            self._steps(90),
+        ):
+            line_missing[a:b] = True
+            self._log(None, "comm_loss", a, b)
+        return line_missing
+
+    def spikes(
+        self, values: np.ndarray, line_missing: np.ndarray, lows: np.ndarray, highs: np.ndarray
+    ) -> None:
+        """Single wild readings: half of them inside the plausible range, half outside it."""
+        rng, n_sensors = self.rng, values.shape[1]
+        candidates = np.flatnonzero((np.isfinite(values) & ~line_missing[:, None]).ravel())
+        n_spikes = int(
+            rng.binomial(candidates.size, min(1.0, SPIKE_PER_READING * self.fault_scale))
+        )
+        if not n_spikes:
+            return
+        picks = np.sort(rng.choice(candidates, n_spikes, replace=False))
+        for flat in picks:
+            k, j = divmod(int(flat), n_sensors)
+            low, high = lows[j], highs[j]
+            span = high - low
+            implausible = bool(rng.random() < 0.5)
+            if implausible:
+                wild = high + span * rng.uniform(0.05, 0.5)
+                if rng.random() < 0.5:
+                    wild = low - span * rng.uniform(0.05, 0.5)
+            else:
+                wild = low + span * rng.uniform(0.2, 0.9)
+            values[k, j] = wild
+            self._log(self.tags[j], "spike", k, k + 1, float(wild), implausible)
