@@ -62,6 +62,7 @@ class IngestSummary:
 
 
 def _format_of(rel: str) -> str | None:
+    """The dump format a file's suffix announces, or None for a file that is not a dump."""
     suffix = Path(rel).suffix.lower()
     return {
         ".csv": "wide_csv",
@@ -73,6 +74,8 @@ def _format_of(rel: str) -> str | None:
 
 
 class _Quarantine(Exception):
+    """The file is not a usable dump: nothing of it is loaded, the ledger says why."""
+
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason, self.detail = reason, detail
