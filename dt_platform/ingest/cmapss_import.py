@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dt_platform.ingest.loader import MAINTENANCE_FOLDER
+from dt_platform.cmms import MAINTENANCE_FOLDER
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 SETTINGS = tuple(f"setting{i}" for i in range(1, 4))

@@ -16,18 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from dt_platform.ingest.loader import MAINTENANCE_FOLDER
+from dt_platform.cmms import CMMS_COLUMNS, MAINTENANCE_FOLDER
 
-COLUMNS = [
-    "work_order",
-    "machine_id",
-    "started_at",
-    "finished_at",
-    "kind",
-    "action",
-    "component",
-    "notes",
-]
 KINDS = {"corrective", "preventive", "inspection"}
 ACTIONS = {"replace", "repair", "clean", "adjust", "inspect"}
 
@@ -82,15 +72,7 @@ def _check_row(row: dict[str, str], machines: set[str]) -> tuple[str, str] | Non
 
 def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> MaintenanceSummary:
     """Rebuild ``maintenance_log`` and ``maintenance_rejects`` from every CMMS export."""
-    folder = landing / MAINTENANCE_FOLDER
-    files = (
-        sorted(
-            (p for p in folder.glob("*.csv") if not p.name.startswith(".")),
-            key=lambda p: (p.stat().st_mtime_ns, p.name),
-        )
-        if folder.exists()
-        else []
-    )
+    files = _export_files(landing / MAINTENANCE_FOLDER)
     machines = {
         m for (m,) in con.execute("SELECT machine_id FROM machines WHERE active").fetchall()
     }
@@ -99,56 +81,7 @@ def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> Maint
     rejects: list[tuple] = []
     for path in files:
         rel = path.relative_to(landing).as_posix()
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-        reader = csv.reader(io.StringIO(text, newline=""))
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header] != COLUMNS:
-            summary.rows_in += 1
-            rejects.append(
-                (
-                    rel,
-                    1,
-                    ",".join(header or [])[:500],
-                    "not_a_maintenance_log",
-                    f"expected header {','.join(COLUMNS)}",
-                )
-            )
-            continue
-        for row_values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in row_values):
-                continue
-            summary.rows_in += 1
-            if len(row_values) != len(COLUMNS):
-                rejects.append(
-                    (
-                        rel,
-                        line,
-                        ",".join(row_values)[:500],
-                        "wrong_column_count",
-                        f"expected {len(COLUMNS)} fields, found {len(row_values)}",
-                    )
-                )
-                continue
-            row = dict(zip(COLUMNS, (v.strip() for v in row_values), strict=True))
-            problem = _check_row(row, machines)
-            if problem:
-                rejects.append((rel, line, ",".join(row_values)[:500], *problem))
-                continue
-            if row["work_order"] in orders:
-                summary.superseded += 1
-            orders[row["work_order"]] = (
-                row["work_order"],
-                row["machine_id"],
-                _parse_ts(row["started_at"]),
-                _parse_ts(row["finished_at"]) if row["finished_at"] else None,
-                row["kind"],
-                row["action"],
-                row["component"] or None,
-                row["notes"] or None,
-                rel,
-                line,
-            )
+        _read_export(path, rel, machines, summary, orders, rejects)
     con.execute("DELETE FROM maintenance_log")
     con.execute("DELETE FROM maintenance_rejects")
     if orders:
@@ -161,3 +94,75 @@ def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> Maint
     summary.rows_loaded = len(orders)
     summary.rows_rejected = len(rejects)
     return summary
+
+
+def _export_files(folder: Path) -> list[Path]:
+    """The export files, oldest first, so that the latest export of a work order wins."""
+    if not folder.exists():
+        return []
+    return sorted(
+        (p for p in folder.glob("*.csv") if not p.name.startswith(".")),
+        key=lambda p: (p.stat().st_mtime_ns, p.name),
+    )
+
+
+def _read_export(
+    path: Path,
+    rel: str,
+    machines: set[str],
+    summary: MaintenanceSummary,
+    orders: dict[str, tuple],
+    rejects: list[tuple],
+) -> None:
+    """Add one export's usable work orders to ``orders`` (replacing earlier rows of the same work
+    order) and its other rows to ``rejects``, counting them in ``summary``."""
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != CMMS_COLUMNS:
+        summary.rows_in += 1
+        rejects.append(
+            (
+                rel,
+                1,
+                ",".join(header or [])[:500],
+                "not_a_maintenance_log",
+                f"expected header {','.join(CMMS_COLUMNS)}",
+            )
+        )
+        return
+    for row_values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in row_values):
+            continue
+        summary.rows_in += 1
+        if len(row_values) != len(CMMS_COLUMNS):
+            rejects.append(
+                (
+                    rel,
+                    line,
+                    ",".join(row_values)[:500],
+                    "wrong_column_count",
+                    f"expected {len(CMMS_COLUMNS)} fields, found {len(row_values)}",
+                )
+            )
+            continue
+        row = dict(zip(CMMS_COLUMNS, (v.strip() for v in row_values), strict=True))
+        problem = _check_row(row, machines)
+        if problem:
+            rejects.append((rel, line, ",".join(row_values)[:500], *problem))
+            continue
+        if row["work_order"] in orders:
+            summary.superseded += 1
+        orders[row["work_order"]] = (
+            row["work_order"],
+            row["machine_id"],
+            _parse_ts(row["started_at"]),
+            _parse_ts(row["finished_at"]) if row["finished_at"] else None,
+            row["kind"],
+            row["action"],
+            row["component"] or None,
+            row["notes"] or None,
+            rel,
+            line,
+        )

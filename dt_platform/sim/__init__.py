@@ -1,11 +1,12 @@
-"""The phone-line simulator: the physical side for demos, tests and benchmarks (DESIGN §3).
+"""The phone-line simulator: the physical side for demos, tests and benchmarks.
 
-N machines of four types degrade by their own physics (``machines.py``), run by shifts and
+N machines of four types degrade by their own physics (``machines``), run by shifts and
 product mix (``schedule.py``), fail, get repaired and maintained (``line.py``,
 ``maintenance.py``), are observed by imperfect sensors (``sensors.py``) and send dumps through
-three gateways in three formats (``gateways.py``). Ground truth goes apart (``truth.py``).
+three gateways (``gateways.py``) in three formats (``dumps``). Ground truth goes apart
+(``truth.py``).
 
-Lives are accelerated so that a 30-60-day run holds failures (see ``machines.py``).
+Lives are accelerated so that a 30-60-day run holds failures (see ``machines``).
 
     from dt_platform.sim import SimConfig, simulate_line
     result = simulate_line(SimConfig(machines=12, days=30, seed=7), "landing")

@@ -19,7 +19,7 @@ CommandKind = Literal["derate", "hold", "resume"]
 class Command:
     """An order sent to a machine, effective from ``at`` (UTC) until the next command.
 
-    This is the door through which the platform will later close the loop (DESIGN §8).
+    This is the door through which the platform will later close the loop.
     ``derate`` scales the machine's load/throughput by ``value`` (0 < value <= 1); ``hold`` puts it
     in maintenance mode (stopped, powered: no production, no wear); ``resume`` lifts both.
     """

@@ -13,21 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from dt_platform.cmms import CMMS_COLUMNS, MAINTENANCE_FOLDER
 from dt_platform.sim.files import atomic_write_bytes
 from dt_platform.sim.machines import MachineModel
 from dt_platform.sim.schedule import PLANT_UTC_OFFSET_S, shift_index, shift_start
 
 PLANT_TZ = timezone(timedelta(seconds=PLANT_UTC_OFFSET_S))
-CMMS_COLUMNS = (
-    "work_order",
-    "machine_id",
-    "started_at",
-    "finished_at",
-    "kind",
-    "action",
-    "component",
-    "notes",
-)
 
 
 @dataclass
@@ -131,6 +122,6 @@ def write_cmms(
     data, numbered = cmms_csv(closed)
     d0 = datetime.fromtimestamp(start_s, UTC).strftime("%Y%m%d")
     d1 = datetime.fromtimestamp(end_s - 1, UTC).strftime("%Y%m%d")
-    path = out_dir / "cmms" / f"cmms_work_orders_{d0}_{d1}.csv"
+    path = out_dir / MAINTENANCE_FOLDER / f"cmms_work_orders_{d0}_{d1}.csv"
     atomic_write_bytes(path, data)
     return path, numbered

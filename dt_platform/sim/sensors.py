@@ -6,7 +6,7 @@ plausible range; only spikes marked ``implausible`` leave it (and the platform m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,17 +60,10 @@ def apply_sensor_model(
     """Turn a machine's true values into what its sensors report, logging every fault."""
     model = run.spec.model
     catalog = MACHINE_TYPES[model.type_name]
-    t = run.t
     n, n_sensors = run.true_values.shape
     days = n * interval_s / 86400.0
-    machine = run.spec.machine_id
-    faults: list[FaultRecord] = []
-
-    def steps(minutes: float) -> int:
-        return max(1, round(minutes * 60 / interval_s))
-
-    def end_of(k: int) -> int:
-        return int(t[k - 1]) + interval_s
+    tags = [s.tag for s in model.sensors]
+    faults = _Faults(run.spec.machine_id, tags, run.t, interval_s, days, fault_scale, rng)
 
     noise = np.array([s.noise for s in model.sensors])
     values = run.true_values + noise * rng.standard_normal((n, n_sensors))
@@ -80,47 +73,101 @@ def apply_sensor_model(
     highs = np.array([catalog.sensor_by_tag(s.tag).high for s in model.sensors])
     values = np.clip(values, lows, highs)
 
-    for j, spec in enumerate(model.sensors):
-        for a, b in _episodes(
-            rng, n, STUCK_PER_SENSOR_DAY * days * fault_scale, steps(20), steps(360)
-        ):
-            held = values[a, j]
-            if not np.isfinite(held):
-                continue
-            seg = values[a:b, j]
-            seg[np.isfinite(seg)] = held
-            faults.append(
-                FaultRecord(machine, spec.tag, "stuck", int(t[a]), end_of(b), float(held), None)
-            )
-        for a, b in _episodes(
-            rng, n, DROPOUT_EPISODES_PER_SENSOR_DAY * days * fault_scale, steps(1), steps(30)
-        ):
-            values[a:b, j] = np.nan
-            faults.append(
-                FaultRecord(machine, spec.tag, "dropout", int(t[a]), end_of(b), None, None)
-            )
+    for j in range(n_sensors):
+        faults.stuck_and_dropouts(values[:, j], tags[j])
+    faults.single_dropouts(values)
+    line_missing = faults.comm_losses(n)
+    faults.spikes(values, line_missing, lows, highs)
+    return Observed(values, line_missing, faults.records)
 
-    single = (rng.random((n, n_sensors)) < SINGLE_DROPOUT_PER_READING * fault_scale) & np.isfinite(
-        values
-    )
-    for k, j in zip(*np.nonzero(single), strict=True):
-        faults.append(
+
+@dataclass
+class _Faults:
+    """Draws one machine's sensor faults, applies them to its values and logs each one."""
+
+    machine: str
+    tags: list[str]
+    t: np.ndarray
+    interval_s: int
+    days: float
+    fault_scale: float
+    rng: np.random.Generator
+    records: list[FaultRecord] = field(default_factory=list)
+
+    def _steps(self, minutes: float) -> int:
+        return max(1, round(minutes * 60 / self.interval_s))
+
+    def _end_of(self, k: int) -> int:
+        return int(self.t[k - 1]) + self.interval_s
+
+    def _log(self, sensor, kind, a, b, value=None, implausible=None) -> None:
+        """A fault over steps [a, b)."""
+        self.records.append(
             FaultRecord(
-                machine, model.sensors[j].tag, "dropout", int(t[k]), end_of(k + 1), None, None
+                self.machine, sensor, kind, int(self.t[a]), self._end_of(b), value, implausible
             )
         )
-    values[single] = np.nan
 
-    line_missing = np.zeros(n, dtype=bool)
-    for a, b in _episodes(
-        rng, n, COMM_LOSS_PER_MACHINE_DAY * days * fault_scale, steps(5), steps(90)
-    ):
-        line_missing[a:b] = True
-        faults.append(FaultRecord(machine, None, "comm_loss", int(t[a]), end_of(b), None, None))
+    def stuck_and_dropouts(self, column: np.ndarray, tag: str) -> None:
+        """Stuck values, then dropout episodes, written into one sensor's ``column`` (a view)."""
+        n, rng = column.size, self.rng
+        for a, b in _episodes(
+            rng,
+            n,
+            STUCK_PER_SENSOR_DAY * self.days * self.fault_scale,
+            self._steps(20),
+            self._steps(360),
+        ):
+            held = column[a]
+            if not np.isfinite(held):
+                continue
+            seg = column[a:b]
+            seg[np.isfinite(seg)] = held
+            self._log(tag, "stuck", a, b, float(held))
+        for a, b in _episodes(
+            rng,
+            n,
+            DROPOUT_EPISODES_PER_SENSOR_DAY * self.days * self.fault_scale,
+            self._steps(1),
+            self._steps(30),
+        ):
+            column[a:b] = np.nan
+            self._log(tag, "dropout", a, b)
 
-    candidates = np.flatnonzero((np.isfinite(values) & ~line_missing[:, None]).ravel())
-    n_spikes = int(rng.binomial(candidates.size, min(1.0, SPIKE_PER_READING * fault_scale)))
-    if n_spikes:
+    def single_dropouts(self, values: np.ndarray) -> None:
+        """Readings lost one at a time, anywhere."""
+        single = (
+            self.rng.random(values.shape) < SINGLE_DROPOUT_PER_READING * self.fault_scale
+        ) & np.isfinite(values)
+        for k, j in zip(*np.nonzero(single), strict=True):
+            self._log(self.tags[j], "dropout", k, k + 1)
+        values[single] = np.nan
+
+    def comm_losses(self, n: int) -> np.ndarray:
+        """Steps at which the gateway received nothing from the machine."""
+        line_missing = np.zeros(n, dtype=bool)
+        for a, b in _episodes(
+            self.rng,
+            n,
+            COMM_LOSS_PER_MACHINE_DAY * self.days * self.fault_scale,
+            self._steps(5),
+            self._steps(90),
+        ):
+            line_missing[a:b] = True
+            self._log(None, "comm_loss", a, b)
+        return line_missing
+
+    def spikes(
+        self, values: np.ndarray, line_missing: np.ndarray, lows: np.ndarray, highs: np.ndarray
+    ) -> None:
+        """Single wild readings: half of them inside the plausible range, half outside it."""
+        rng, n_sensors = self.rng, values.shape[1]
+        candidates = np.flatnonzero((np.isfinite(values) & ~line_missing[:, None]).ravel())
+        n_spikes = int(
+            rng.binomial(candidates.size, min(1.0, SPIKE_PER_READING * self.fault_scale))
+        )
+        if not n_spikes:
+            return
         picks = np.sort(rng.choice(candidates, n_spikes, replace=False))
         for flat in picks:
             k, j = divmod(int(flat), n_sensors)
@@ -134,15 +181,4 @@ def apply_sensor_model(
             else:
                 wild = low + span * rng.uniform(0.2, 0.9)
             values[k, j] = wild
-            faults.append(
-                FaultRecord(
-                    machine,
-                    model.sensors[j].tag,
-                    "spike",
-                    int(t[k]),
-                    end_of(k + 1),
-                    float(wild),
-                    implausible,
-                )
-            )
-    return Observed(values, line_missing, faults)
+            self._log(self.tags[j], "spike", k, k + 1, float(wild), implausible)

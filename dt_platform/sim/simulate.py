@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dt_platform.sim.config import Command, SimConfig, rng_for
-from dt_platform.sim.gateways import write_dumps
+from dt_platform.sim.dumps import write_dumps
 from dt_platform.sim.line import run_machine
 from dt_platform.sim.maintenance import write_cmms
 from dt_platform.sim.registry import build_machines, write_registry

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from dt_platform.sim.dumps import FileRecord, InjectedItem
 from dt_platform.sim.files import atomic_write_bytes, atomic_write_parquet
-from dt_platform.sim.gateways import FileRecord, InjectedItem
 from dt_platform.sim.line import MODE_NAMES, MachineRun
 from dt_platform.sim.maintenance import WorkOrder
 from dt_platform.sim.sensors import FaultRecord

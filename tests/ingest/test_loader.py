@@ -463,11 +463,11 @@ def test_a_file_changing_while_loaded_waits_for_the_next_run(
     """Files are read and hashed ahead of their turn; one rewritten in between is not loaded
     (the ledger would vouch for bytes it did not parse), the others are, and the next run takes
     its final content."""
-    from dt_platform.ingest import loader
+    from dt_platform.ingest.loader import readahead
 
     changing = line.drop("gw-opcua/a.csv", SMT_HEADER + "2026-11-20T00:00:00Z,SMT-01,70,10,100\n")
     line.drop("gw-opcua/b.csv", SMT_HEADER + "2026-11-20T00:05:00Z,SMT-01,71,11,101\n")
-    read = loader._read_delivery
+    read = readahead._read_delivery
 
     def gateway_still_writing(rel, path, stat):
         delivery = read(rel, path, stat)
@@ -477,13 +477,13 @@ def test_a_file_changing_while_loaded_waits_for_the_next_run(
             os.utime(path, ns=(delivery.read_stat[1] + 1000,) * 2)
         return delivery
 
-    monkeypatch.setattr(loader, "_read_delivery", gateway_still_writing)
+    monkeypatch.setattr(readahead, "_read_delivery", gateway_still_writing)
     first = line.ingest()
     assert first.retry_later == ["gw-opcua/a.csv"]
     assert [f.path for f in first.files] == ["gw-opcua/b.csv"]
     assert line.query("SELECT count(*) FROM file_ledger WHERE path = 'gw-opcua/a.csv'") == [(0,)]
 
-    monkeypatch.setattr(loader, "_read_delivery", read)
+    monkeypatch.setattr(readahead, "_read_delivery", read)
     second = line.ingest()
     assert [(f.path, f.rows_loaded) for f in second.files] == [("gw-opcua/a.csv", 6)]
     assert line.query("SELECT count(*) FROM readings_v") == [(9,)]

@@ -1,0 +1,109 @@
+"""The long stage every reader fills (one row per reading) and the helpers the readers share:
+timestamp checks in SQL, record counting, rows parsed in Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+# A timestamp carries an offset when its time part ends in Z or ±hh[:mm].
+_TZ_REGEX = r"\d\d:\d\d(:\d\d(\.\d*)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)$"
+
+
+def _ts_problem_sql(expr: str) -> str:
+    return f"""CASE
+        WHEN {expr} IS NULL OR trim({expr}) = '' THEN 'unparseable_timestamp'
+        WHEN NOT regexp_matches(trim({expr}), '{_TZ_REGEX}') THEN
+            CASE WHEN try_cast(trim({expr}) AS TIMESTAMP) IS NULL THEN 'unparseable_timestamp'
+                 ELSE 'missing_timezone' END
+        WHEN try_cast(trim({expr}) AS TIMESTAMPTZ) IS NULL THEN 'unparseable_timestamp'
+    END"""
+
+
+def _create_long_stage(con) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE long_stage (
+            line BIGINT, machine_id VARCHAR, tag VARCHAR, unit VARCHAR, ts_text VARCHAR,
+            ts TIMESTAMPTZ, ts_problem VARCHAR, value_text VARCHAR, value DOUBLE, problem VARCHAR,
+            detail VARCHAR)"""
+    )
+
+
+_LONG_SCHEMA = pa.schema(
+    [
+        ("line", pa.int64()),
+        ("machine_id", pa.string()),
+        ("tag", pa.string()),
+        ("unit", pa.string()),
+        ("ts_text", pa.string()),
+        ("value_text", pa.string()),
+        ("value", pa.float64()),
+        ("problem", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+
+
+def _append_long_rows(con, rows: list[dict]) -> None:
+    """Add Python-parsed readings to the long stage, parsing their timestamps in SQL."""
+    if not rows:
+        return
+    con.register("py_long_rows", pa.Table.from_pylist(rows, schema=_LONG_SCHEMA))
+    con.execute(
+        f"""INSERT INTO long_stage
+            SELECT line, machine_id, tag, unit, ts_text,
+                   try_cast(trim(ts_text) AS TIMESTAMPTZ), {_ts_problem_sql("ts_text")},
+                   value_text, value, problem, detail
+            FROM py_long_rows"""
+    )
+    con.unregister("py_long_rows")
+
+
+def _to_float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _count_records(data: bytes, skip_header: bool) -> tuple[int, list[int]]:
+    """Non-empty physical lines (minus the header) and the line numbers of empty ones."""
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    blank: list[int] = []
+    if data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if number <= n_lines and not line.strip(b"\r"):
+                blank.append(number)
+    n_records = n_lines - len(blank) - (1 if skip_header else 0)
+    return n_records, blank
+
+
+def _malformed_row(number: int, text: str, expected: int, found: int | None = None) -> dict:
+    if found is None:
+        problem, detail = "malformed_line", "unbalanced quotes or unparseable CSV"
+    else:
+        problem, detail = "wrong_column_count", f"expected {expected} fields, found {found}"
+    return {
+        "line": number,
+        "machine_id": None,
+        "tag": None,
+        "unit": None,
+        "ts_text": None,
+        "value_text": text[:500],
+        "value": None,
+        "problem": problem,
+        "detail": detail,
+    }
+
+
+def _sensor_keys(con) -> dict[tuple[str, str], int]:
+    return {
+        (t, g): k
+        for k, t, g in con.execute("SELECT sensor_key, machine_type, tag FROM sensors").fetchall()
+    }
