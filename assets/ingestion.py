@@ -3,8 +3,6 @@ maintenance log, with the checks that prove nothing was lost and the sensor that
 without anyone pressing a button."""
 
 import datetime as dt
-import hashlib
-from pathlib import Path
 
 import dagster as dg
 
@@ -12,12 +10,12 @@ from assets.common import WRITER_POOL, markdown_table
 from assets.partitions import daily_partitions, day_bounds
 from assets.resources import LandingResource, WarehouseResource
 from dt_platform.config import load_settings
-from dt_platform.ingest.loader import MAINTENANCE_FOLDER, discover_dumps, ingest_landing
+from dt_platform.ingest.fingerprint import landing_fingerprint
+from dt_platform.ingest.loader import ingest_landing
 from dt_platform.ingest.maintenance import load_maintenance_log
 from dt_platform.ingest.registry import (
     RegistryError,
     load_registry,
-    registry_files,
     sync_registry,
 )
 from dt_platform.ingest.telemetry import build_telemetry_day
@@ -293,22 +291,6 @@ ingest_job = dg.define_asset_job(
     ),
     description="Load what landed: registry, dumps, rejects, maintenance log.",
 )
-
-
-def landing_fingerprint(landing_dir: Path, registry_path: Path) -> tuple[str, int]:
-    """A digest of what is in landing (paths, sizes, mtimes) and the number of files."""
-    landing = landing_dir
-    files = discover_dumps(landing)
-    cmms = landing / MAINTENANCE_FOLDER
-    if cmms.exists():
-        files += sorted(p for p in cmms.glob("*.csv") if not p.name.startswith("."))
-    digest = hashlib.sha256()
-    for path in files:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(landing)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    for path in registry_files(registry_path):
-        digest.update(f"{path}\0{path.stat().st_mtime_ns}\n".encode())
-    return digest.hexdigest(), len(files)
 
 
 @dg.sensor(

@@ -72,7 +72,7 @@ def _check_row(row: dict[str, str], machines: set[str]) -> tuple[str, str] | Non
 
 def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> MaintenanceSummary:
     """Rebuild ``maintenance_log`` and ``maintenance_rejects`` from every CMMS export."""
-    files = _export_files(landing / MAINTENANCE_FOLDER)
+    files = export_files(landing / MAINTENANCE_FOLDER)
     machines = {
         m for (m,) in con.execute("SELECT machine_id FROM machines WHERE active").fetchall()
     }
@@ -96,7 +96,7 @@ def load_maintenance_log(con: duckdb.DuckDBPyConnection, landing: Path) -> Maint
     return summary
 
 
-def _export_files(folder: Path) -> list[Path]:
+def export_files(folder: Path) -> list[Path]:
     """The export files, oldest first, so that the latest export of a work order wins."""
     if not folder.exists():
         return []
