@@ -62,27 +62,9 @@ def fit_law(
     priors = dict(law.shape)
     priors.update(shape_prior or {})
     n_fail = int(sum(r.failed for r in records))
-    decisions: list[str] = []
+    free, decisions = _identifiable(law, priors, n_fail, min_failures_shape, min_failures_sigma)
     fixed: dict[str, float] = {k: p.value for k, p in priors.items()}
     fixed["log_sigma"] = math.log(law.sigma_prior.value)
-    free: list[str] = []
-    if n_fail >= 1:
-        free.append("log_eta")
-        if n_fail >= min_failures_sigma:
-            free.append("log_sigma")
-        else:
-            decisions.append(
-                f"sigma held at the prior {law.sigma_prior.value:g}: {n_fail} failure(s) < "
-                f"{min_failures_sigma} needed to estimate the life scatter"
-            )
-        if n_fail >= min_failures_shape:
-            free = list(priors) + free
-        else:
-            decisions.extend(
-                f"{k} held at the prior {p.value:g}: {n_fail} failure(s) < {min_failures_shape} "
-                "needed to identify a shape parameter"
-                for k, p in priors.items()
-            )
     free_fit: dict[str, dict[str, float]] = {}
     res = None
     bse = cov = np.zeros(0)
@@ -91,55 +73,9 @@ def fit_law(
     elif n_fail == 0:
         decisions.append("no failure in the history: the median life cannot be estimated")
     else:
-        while True:
-            model = CensoredLifeModel(
-                records, law, free, {k: v for k, v in fixed.items() if k not in free}
-            )
-            th0 = {**fixed}
-            th0["log_eta"] = _start_log_eta(model, {**fixed, "log_eta": 0.0})
-            start = np.array([th0[k] for k in free])
-            res, bse, cov = _run(model, start)
-            converged = bool(res.mle_retvals.get("converged", False))
-            rejected = []
-            for j, name in enumerate(free):
-                if name not in priors:
-                    continue
-                prior = priors[name]
-                est, se = float(res.params[j]), float(bse[j])
-                why = None
-                if not converged:
-                    why = "the likelihood did not converge"
-                elif not np.isfinite(se) or se <= 0:
-                    why = "its standard error is not finite (flat likelihood)"
-                elif not prior.bounds[0] <= est <= prior.bounds[1]:
-                    why = f"the estimate {est:.3g} is outside the plausible range {prior.bounds}"
-                elif se > prior.sd:
-                    why = (
-                        f"the data pin it to ±{se:.3g} (1 se), no better than the literature "
-                        f"±{prior.sd:g}"
-                    )
-                if why:
-                    rejected.append(name)
-                    free_fit[name] = {
-                        "value": est,
-                        "se": se,
-                        "ci_low": est - Z95 * se if np.isfinite(se) else float("nan"),
-                        "ci_high": est + Z95 * se if np.isfinite(se) else float("nan"),
-                    }
-                    decisions.append(f"{name} held at the prior {prior.value:g}: {why}")
-            if not rejected:
-                break
-            free = [k for k in free if k not in rejected]
+        res, bse, cov, free = _fit_believed(records, law, priors, free, fixed, free_fit, decisions)
     params = _estimates(law, priors, free, fixed, res, bse, n_fail)
-    for name, prior in priors.items():
-        p = params[name]
-        if p.status == "fitted" and abs(p.value - prior.value) > 2 * prior.sd:
-            decisions.append(
-                f"warning: fitted {name} = {p.value:.3g} is {abs(p.value - prior.value) / prior.sd:.1f} "
-                f"prior sd from the literature {prior.value:g}; before extrapolating, check for a "
-                "confounder (few machines, or a failure threshold that depends on the operating "
-                "point) — the interval covers noise, not bias"
-            )
+    decisions.extend(_far_from_literature(priors, params))
     usable = n_fail >= 1 or law.log_eta_prior is not None
     if n_fail == 0 and law.log_eta_prior is not None:
         decisions.append(f"log_eta from the literature: {law.log_eta_prior.source}")
@@ -167,6 +103,110 @@ def fit_law(
     if records and usable:
         fit.linearized = linearized_table(records, law, fit.theta())
     return fit
+
+
+def _identifiable(
+    law: DamageLaw,
+    priors: Mapping[str, Prior],
+    n_fail: int,
+    min_failures_shape: int,
+    min_failures_sigma: int,
+) -> tuple[list[str], list[str]]:
+    """The parameters enough failures can identify, and a decision for each one held instead."""
+    decisions: list[str] = []
+    free: list[str] = []
+    if n_fail >= 1:
+        free.append("log_eta")
+        if n_fail >= min_failures_sigma:
+            free.append("log_sigma")
+        else:
+            decisions.append(
+                f"sigma held at the prior {law.sigma_prior.value:g}: {n_fail} failure(s) < "
+                f"{min_failures_sigma} needed to estimate the life scatter"
+            )
+        if n_fail >= min_failures_shape:
+            free = list(priors) + free
+        else:
+            decisions.extend(
+                f"{k} held at the prior {p.value:g}: {n_fail} failure(s) < {min_failures_shape} "
+                "needed to identify a shape parameter"
+                for k, p in priors.items()
+            )
+    return free, decisions
+
+
+def _fit_believed(
+    records: Sequence[LifeRecord],
+    law: DamageLaw,
+    priors: Mapping[str, Prior],
+    free: list[str],
+    fixed: Mapping[str, float],
+    free_fit: dict[str, dict[str, float]],
+    decisions: list[str],
+) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
+    """Maximum-likelihood fit of ``free``, refitted without the shape parameters whose estimate
+    is not believed until none is left out; those go to ``free_fit`` and ``decisions``.
+
+    Returns the results, standard errors, covariance and the parameters finally fitted.
+    """
+    while True:
+        model = CensoredLifeModel(
+            records, law, free, {k: v for k, v in fixed.items() if k not in free}
+        )
+        th0 = {**fixed}
+        th0["log_eta"] = _start_log_eta(model, {**fixed, "log_eta": 0.0})
+        start = np.array([th0[k] for k in free])
+        res, bse, cov = _run(model, start)
+        converged = bool(res.mle_retvals.get("converged", False))
+        rejected = []
+        for j, name in enumerate(free):
+            if name not in priors:
+                continue
+            prior = priors[name]
+            est, se = float(res.params[j]), float(bse[j])
+            why = _why_held(prior, est, se, converged)
+            if why:
+                rejected.append(name)
+                free_fit[name] = {
+                    "value": est,
+                    "se": se,
+                    "ci_low": est - Z95 * se if np.isfinite(se) else float("nan"),
+                    "ci_high": est + Z95 * se if np.isfinite(se) else float("nan"),
+                }
+                decisions.append(f"{name} held at the prior {prior.value:g}: {why}")
+        if not rejected:
+            return res, bse, cov, free
+        free = [k for k in free if k not in rejected]
+
+
+def _why_held(prior: Prior, est: float, se: float, converged: bool) -> str | None:
+    """Why a shape estimate is not believed over its literature prior (None: it is believed)."""
+    if not converged:
+        return "the likelihood did not converge"
+    if not np.isfinite(se) or se <= 0:
+        return "its standard error is not finite (flat likelihood)"
+    if not prior.bounds[0] <= est <= prior.bounds[1]:
+        return f"the estimate {est:.3g} is outside the plausible range {prior.bounds}"
+    if se > prior.sd:
+        return f"the data pin it to ±{se:.3g} (1 se), no better than the literature ±{prior.sd:g}"
+    return None
+
+
+def _far_from_literature(
+    priors: Mapping[str, Prior], params: Mapping[str, ParamEstimate]
+) -> list[str]:
+    """A warning for every fitted shape parameter more than 2 prior sd from the literature."""
+    out = []
+    for name, prior in priors.items():
+        p = params[name]
+        if p.status == "fitted" and abs(p.value - prior.value) > 2 * prior.sd:
+            out.append(
+                f"warning: fitted {name} = {p.value:.3g} is {abs(p.value - prior.value) / prior.sd:.1f} "
+                f"prior sd from the literature {prior.value:g}; before extrapolating, check for a "
+                "confounder (few machines, or a failure threshold that depends on the operating "
+                "point) — the interval covers noise, not bias"
+            )
+    return out
 
 
 def _estimates(
