@@ -63,19 +63,7 @@ def select_physics(
     fused-minus-ML RMSE on FD001 is about 0.3) and does not earn a change.
     """
     config = config or PipelineConfig()
-    if not candidates:
-        raise ValueError("select_physics: give at least one candidate design.")
-    unknown = {k for c in candidates for k in c} - set(PHYSICS_DESIGN_KEYS)
-    if unknown:
-        raise ValueError(
-            f"select_physics: {sorted(unknown)} are not physics design keys "
-            f"{list(PHYSICS_DESIGN_KEYS)}."
-        )
-    if config.physics_features:
-        raise ValueError(
-            "select_physics: with physics_features=True the XGBoost branch depends on the "
-            "physics design; compare such designs with full fit_hybrid runs instead."
-        )
+    _check_candidates(candidates, config)
     train = add_train_rul(train).sort([UNIT, TIME])
     folds = group_kfold(train[UNIT].to_numpy(), config.n_splits, config.seed)
     normalizer = _fit_normalizer(train, config)
@@ -99,35 +87,12 @@ def select_physics(
             )
         assert ml_oof is not None
         _, cv = _fuse(feats, ml_oof, cfg)
-        rows.append(
-            {
-                "design": {k: getattr(cfg, k) for k in PHYSICS_DESIGN_KEYS},
-                "rmse_fused": cv["rmse_fused"],
-                "rmse_ml": cv["rmse_ml"],
-                "rmse_physics": cv["rmse_physics"],
-                "score_fused_per_row": cv["score_fused_per_row"],
-                "score_ml_per_row": cv["score_ml_per_row"],
-                "score_physics_per_row": cv["score_physics_per_row"],
-                "coverage_fused": cv["coverage"],
-                "coverage_physics": cv["coverage_physics"],
-                "p_fused_beats_ml_one_row_per_unit": cv["one_row_per_unit"]["p_fused_beats_ml"],
-                "physics_oof_s": physics_s,
-            }
-        )
+        rows.append(_candidate_row(cfg, cv, physics_s))
     best, chosen = choose_design(rows, min_gain)
     assert feats is not None and ml_oof is not None
-    # Baseline with no physics information at all: the same fuser with the ML branch in the
-    # physics slot, i.e. ML recalibrated (and un-capped) along its own output. A physics branch
-    # earns its place only by beating this, not merely by beating raw ML.
-    base = feats.select(UNIT, TIME, "rul").hstack(ml_oof).filter(pl.col("rul") <= config.horizon)
-    alone = _fit_fuser(base, config, physics_cols=ML_COLS).cv
     return {
         "candidates": rows,
-        "ml_recalibrated_no_physics": {
-            "rmse_fused": alone["rmse_fused"],
-            "score_fused_per_row": alone["score_fused_per_row"],
-            "p_fused_beats_ml_one_row_per_unit": alone["one_row_per_unit"]["p_fused_beats_ml"],
-        },
+        "ml_recalibrated_no_physics": _no_physics_baseline(feats, ml_oof, config),
         "best_cv_rmse": best,
         "chosen": chosen,
         "rule": (
@@ -137,4 +102,53 @@ def select_physics(
         "n_splits": config.n_splits,
         "seed": config.seed,
         "horizon": config.horizon,
+    }
+
+
+def _check_candidates(candidates: Sequence[dict[str, Any]], config: PipelineConfig) -> None:
+    """Raise unless the candidates are physics designs that can share one XGBoost branch."""
+    if not candidates:
+        raise ValueError("select_physics: give at least one candidate design.")
+    unknown = {k for c in candidates for k in c} - set(PHYSICS_DESIGN_KEYS)
+    if unknown:
+        raise ValueError(
+            f"select_physics: {sorted(unknown)} are not physics design keys "
+            f"{list(PHYSICS_DESIGN_KEYS)}."
+        )
+    if config.physics_features:
+        raise ValueError(
+            "select_physics: with physics_features=True the XGBoost branch depends on the "
+            "physics design; compare such designs with full fit_hybrid runs instead."
+        )
+
+
+def _candidate_row(cfg: PipelineConfig, cv: dict[str, Any], physics_s: float) -> dict[str, Any]:
+    """One design's row of the comparison: its settings and its cross-fitted metrics."""
+    return {
+        "design": {k: getattr(cfg, k) for k in PHYSICS_DESIGN_KEYS},
+        "rmse_fused": cv["rmse_fused"],
+        "rmse_ml": cv["rmse_ml"],
+        "rmse_physics": cv["rmse_physics"],
+        "score_fused_per_row": cv["score_fused_per_row"],
+        "score_ml_per_row": cv["score_ml_per_row"],
+        "score_physics_per_row": cv["score_physics_per_row"],
+        "coverage_fused": cv["coverage"],
+        "coverage_physics": cv["coverage_physics"],
+        "p_fused_beats_ml_one_row_per_unit": cv["one_row_per_unit"]["p_fused_beats_ml"],
+        "physics_oof_s": physics_s,
+    }
+
+
+def _no_physics_baseline(
+    feats: pl.DataFrame, ml_oof: pl.DataFrame, config: PipelineConfig
+) -> dict[str, Any]:
+    """The same fuser with the ML branch in the physics slot, i.e. ML recalibrated (and
+    un-capped) along its own output: a physics branch earns its place only by beating this, not
+    merely by beating raw ML."""
+    base = feats.select(UNIT, TIME, "rul").hstack(ml_oof).filter(pl.col("rul") <= config.horizon)
+    alone = _fit_fuser(base, config, physics_cols=ML_COLS).cv
+    return {
+        "rmse_fused": alone["rmse_fused"],
+        "score_fused_per_row": alone["score_fused_per_row"],
+        "p_fused_beats_ml_one_row_per_unit": alone["one_row_per_unit"]["p_fused_beats_ml"],
     }
