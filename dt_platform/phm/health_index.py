@@ -224,6 +224,86 @@ def _row_quantiles(values: np.ndarray, probs: Sequence[float]) -> np.ndarray:
     return out
 
 
+def _unit_curves(
+    data: pl.DataFrame, unit: str, time: str, hi: str, life_scale: float, rates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[float], list[Any]]:
+    """Each training unit's complete run fitted at every grid rate (closed form in ``(a, b)``).
+
+    Returns ``(a, b)`` per unit and rate ``(U, k, 2)``, each unit's best rate index, its end of
+    life in ``τ`` and its name; units with fewer than 5 rows are skipped.
+    """
+    n_rates = len(rates)
+    fits_ab = []  # per unit: (k, 2) OLS (a, b) at every rate
+    ends, best_idx, names = [], [], []
+    for key, part in data.group_by(unit, maintain_order=True):
+        t = part[time].cast(pl.Float64).to_numpy()
+        tau = (t - t[0]) / life_scale
+        h = part[hi].to_numpy().astype(np.float64)
+        if len(h) < 5:
+            continue
+        st = _suff_stats(tau, h, rates)
+        xtx = np.stack(
+            [
+                np.stack([st["n"][-1].repeat(n_rates), st["s2"][-1]], -1),
+                np.stack([st["s2"][-1], st["s22"][-1]], -1),
+            ],
+            -2,
+        )
+        xty = np.stack([st["sy"][-1].repeat(n_rates), st["s2y"][-1]], -1)
+        ab = np.linalg.solve(xtx, xty[..., None])[..., 0]
+        resid = st["syy"][-1] - 2 * (ab * xty).sum(-1) + np.einsum("ki,kij,kj->k", ab, xtx, ab)
+        fits_ab.append(ab)
+        best_idx.append(int(np.argmin(resid)))
+        ends.append(float(tau[-1]))
+        names.append(key[0])
+    if len(fits_ab) < 3:
+        raise ValueError(
+            "DegradationModel.fit: need at least 3 run-to-failure units with ≥ 5 rows each."
+        )
+    return np.asarray(fits_ab), np.asarray(best_idx), ends, names
+
+
+def _unit_ols(
+    data: pl.DataFrame,
+    unit: str,
+    time: str,
+    hi: str,
+    life_scale: float,
+    rates: np.ndarray,
+    names: Sequence[Any],
+    best_idx: np.ndarray,
+    ends: Sequence[float],
+) -> tuple[list[dict[str, Any]], list[float], list[float], list[int]]:
+    """statsmodels OLS of each unit at its best rate: the unit's record (parameters, standard
+    errors, residual scale, life), its failure threshold, residual variance and dof."""
+    fleet_units = []
+    thresholds, scales, dofs = [], [], []
+    parts = dict(iter(data.group_by(unit, maintain_order=True)))
+    for name, bi, end in zip(names, best_idx, ends, strict=True):
+        part = parts[(name,)]
+        t = part[time].cast(pl.Float64).to_numpy()
+        tau = (t - t[0]) / life_scale
+        x = np.column_stack([np.ones_like(tau), -np.expm1(rates[bi] * tau)])
+        res = sm.OLS(part[hi].to_numpy().astype(np.float64), x).fit()
+        a, b = (float(v) for v in res.params)
+        thresholds.append(a - b * float(np.expm1(rates[bi] * end)))
+        scales.append(float(res.scale))
+        dofs.append(int(res.df_resid))
+        fleet_units.append(
+            {
+                "unit": name,
+                "rate": float(rates[bi]),
+                "a": a,
+                "b": b,
+                "a_se": float(res.bse[0]),
+                "b_se": float(res.bse[1]),
+                "sigma": float(np.sqrt(res.scale)),
+                "life": end * life_scale,
+            }
+        )
+    return fleet_units, thresholds, scales, dofs
+
+
 @dataclass
 class DegradationModel:
     """Fleet-prior exponential degradation model on a health index; see the module docstring."""
@@ -271,65 +351,10 @@ class DegradationModel:
         if life_scale <= 0:
             raise ValueError("DegradationModel.fit: training units need more than one time step.")
         rates = np.geomspace(*rate_range, n_rates)
-        fits_ab = []  # per unit: (k, 2) OLS (a, b) at every rate
-        sse = []  # per unit: (k,)
-        ends, best_idx, names, n_obs = [], [], [], []
-        for key, part in data.group_by(unit, maintain_order=True):
-            t = part[time].cast(pl.Float64).to_numpy()
-            tau = (t - t[0]) / life_scale
-            h = part[hi].to_numpy().astype(np.float64)
-            if len(h) < 5:
-                continue
-            st = _suff_stats(tau, h, rates)
-            xtx = np.stack(
-                [
-                    np.stack([st["n"][-1].repeat(n_rates), st["s2"][-1]], -1),
-                    np.stack([st["s2"][-1], st["s22"][-1]], -1),
-                ],
-                -2,
-            )
-            xty = np.stack([st["sy"][-1].repeat(n_rates), st["s2y"][-1]], -1)
-            ab = np.linalg.solve(xtx, xty[..., None])[..., 0]
-            resid = st["syy"][-1] - 2 * (ab * xty).sum(-1) + np.einsum("ki,kij,kj->k", ab, xtx, ab)
-            fits_ab.append(ab)
-            sse.append(resid)
-            best = int(np.argmin(resid))
-            best_idx.append(best)
-            ends.append(float(tau[-1]))
-            names.append(key[0])
-            n_obs.append(len(h))
-        if len(fits_ab) < 3:
-            raise ValueError(
-                "DegradationModel.fit: need at least 3 run-to-failure units with ≥ 5 rows each."
-            )
-        fits_ab = np.asarray(fits_ab)  # (U, k, 2)
-        best_idx = np.asarray(best_idx)
-        # statsmodels OLS at each unit's best rate: parameters, standard errors, residual scale.
-        fleet_units = []
-        thresholds, scales, dofs = [], [], []
-        parts = dict(iter(data.group_by(unit, maintain_order=True)))
-        for name, bi, end in zip(names, best_idx, ends, strict=True):
-            part = parts[(name,)]
-            t = part[time].cast(pl.Float64).to_numpy()
-            tau = (t - t[0]) / life_scale
-            x = np.column_stack([np.ones_like(tau), -np.expm1(rates[bi] * tau)])
-            res = sm.OLS(part[hi].to_numpy().astype(np.float64), x).fit()
-            a, b = (float(v) for v in res.params)
-            thresholds.append(a - b * float(np.expm1(rates[bi] * end)))
-            scales.append(float(res.scale))
-            dofs.append(int(res.df_resid))
-            fleet_units.append(
-                {
-                    "unit": name,
-                    "rate": float(rates[bi]),
-                    "a": a,
-                    "b": b,
-                    "a_se": float(res.bse[0]),
-                    "b_se": float(res.bse[1]),
-                    "sigma": float(np.sqrt(res.scale)),
-                    "life": end * life_scale,
-                }
-            )
+        fits_ab, best_idx, ends, names = _unit_curves(data, unit, time, hi, life_scale, rates)
+        fleet_units, thresholds, scales, dofs = _unit_ols(
+            data, unit, time, hi, life_scale, rates, names, best_idx, ends
+        )
         sigma2 = float(np.average(scales, weights=dofs))
         log_best = np.log(rates[best_idx])
         mu, sd = float(log_best.mean()), float(max(log_best.std(ddof=1), 0.1)) * prior_inflation
