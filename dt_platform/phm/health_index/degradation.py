@@ -14,6 +14,7 @@ import statsmodels.api as sm
 
 from dt_platform.phm.health_index.conjugate import _row_quantiles, _suff_stats, conjugate_update
 from dt_platform.phm.health_index.index import HI
+from dt_platform.phm.unit_rows import predict_per_unit
 
 
 def _unit_curves(
@@ -265,18 +266,17 @@ class DegradationModel:
         Returns ``unit, time, rul_phys, rul_phys_lo, rul_phys_hi, rul_phys_mean`` sorted by unit
         and time; the interval is the 90 % posterior predictive interval.
         """
-        data = frame.select(unit, time, hi).sort([unit, time])
-        outs = []
-        for _, part in data.group_by(unit, maintain_order=True):
-            res = self.predict_unit(part[time].cast(pl.Float64).to_numpy(), part[hi].to_numpy())
-            block = part.select(unit, time).with_columns(
-                pl.Series("rul_phys", res[:, 0]),
-                pl.Series("rul_phys_lo", res[:, 1]),
-                pl.Series("rul_phys_hi", res[:, 2]),
-                pl.Series("rul_phys_mean", res[:, 3]),
-            )
-            outs.append(block.tail(1) if last_only else block)
-        return pl.concat(outs)
+        return predict_per_unit(
+            frame,
+            lambda part: self.predict_unit(
+                part[time].cast(pl.Float64).to_numpy(), part[hi].to_numpy()
+            ),
+            unit=unit,
+            time=time,
+            hi=hi,
+            names=("rul_phys", "rul_phys_lo", "rul_phys_hi", "rul_phys_mean"),
+            last_only=last_only,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
