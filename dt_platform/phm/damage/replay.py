@@ -8,10 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dt_platform.phm.episodes import (
-    PROFILE_HOURS,
-    MachineStress,
-)
+from dt_platform.phm.episodes import PROFILE_HOURS, MachineStress
 
 RATE_WINDOW_H = 168
 """The operating week replayed into the future, and over which rates are averaged."""

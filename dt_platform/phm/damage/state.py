@@ -11,14 +11,8 @@ from dt_platform.phm import physics
 from dt_platform.phm.damage.machine import _machine_rows
 from dt_platform.phm.damage.residual import N_DRAWS
 from dt_platform.phm.damage.schemas import STATE_SCHEMA
-from dt_platform.phm.episodes import (
-    History,
-    MachineStress,
-)
-from dt_platform.phm.fitting import (
-    FleetPhysics,
-    TypeFit,
-)
+from dt_platform.phm.episodes import History, MachineStress
+from dt_platform.phm.fitting import FleetPhysics, TypeFit
 from dt_platform.phm.physics import LAWS
 
 DISPLAY_WINDOW_H = 24

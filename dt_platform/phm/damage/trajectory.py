@@ -10,14 +10,8 @@ import polars as pl
 from dt_platform.phm.damage.machine import _machine_rows
 from dt_platform.phm.damage.residual import N_DRAWS
 from dt_platform.phm.damage.schemas import TRAJECTORY_SCHEMA
-from dt_platform.phm.episodes import (
-    History,
-    hour_to_datetime,
-)
-from dt_platform.phm.fitting import (
-    FleetPhysics,
-    TypeFit,
-)
+from dt_platform.phm.episodes import History, hour_to_datetime
+from dt_platform.phm.fitting import FleetPhysics, TypeFit
 
 
 def machine_trajectory(
