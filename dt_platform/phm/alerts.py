@@ -19,7 +19,7 @@ corrective work order is open) raises none: the repair is under way.
 
 **Reason.** Which branch drives the fused estimate (the fusion weight of the physics branch,
 with each branch's own probability), the health sensor closest to its failure limit with its
-trend, and the dominant stress of the damage law (DESIGN §5).
+trend, and the dominant stress of the damage law.
 
 **Scoring against ground truth** (simulator, benchmark): :func:`lead_times` and
 :func:`false_alarm_rate` define the alert figures.

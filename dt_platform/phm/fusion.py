@@ -225,27 +225,12 @@ class Fuser:
             raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
         physics_cols = tuple(physics_cols)
         ml_cols = tuple(ml_cols)
-        needed = [
-            truth,
-            *physics_cols,
-            *ml_cols,
-            *([context] if context else []),
-            *([groups] if groups else []),
-        ]
-        missing = [c for c in needed if c not in oof.columns]
-        if missing:
-            raise ValueError(f"Fuser.fit: columns {missing} missing from the out-of-fold frame.")
-        data = oof.drop_nulls([truth, *physics_cols, *ml_cols])
-        if data.height < 10 * n_knots:
-            raise ValueError(
-                f"Fuser.fit: {data.height} complete rows are too few for {n_knots} knots; "
-                "give more out-of-fold rows or fewer knots."
-            )
+        data = _complete_rows(oof, truth, groups, context, n_knots, physics_cols, ml_cols)
         y = data[truth].cast(pl.Float64).to_numpy()
         probe = cls(method, [0.0], context, [], [], 0.0, coverage, physics_cols, ml_cols)
         z = probe._z(data)
         knots = np.unique(np.quantile(z, np.linspace(0, 1, n_knots))).tolist()
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             method=method,
             knots=knots,
             context=context,
@@ -255,15 +240,13 @@ class Fuser:
             coverage=coverage,
             asymmetry=asymmetry,
         )
-        fused_cf = np.full(len(y), np.nan)
-        scale_cf = np.full(len(y), np.nan)
         if groups is not None:
-            for tr, va in group_kfold(data[groups].to_numpy(), n_splits, seed):
-                part = cls._fit_once(data[tr], y[tr], **kwargs)
-                fused_cf[va], _, basis = part._point(data[va])
-                scale_cf[va] = basis @ np.asarray(part.scale_coef)
-        fuser = cls._fit_once(data, y, **kwargs)
-        if groups is None:
+            fused_cf, scale_cf = cls._cross_fitted(
+                data, y, data[groups].to_numpy(), n_splits, seed, kwargs
+            )
+            fuser = cls._fit_once(data, y, **kwargs)
+        else:
+            fuser = cls._fit_once(data, y, **kwargs)
             fused_cf, _, basis = fuser._point(data)
             scale_cf = basis @ np.asarray(fuser.scale_coef)
         q = conformal_margin(
@@ -281,6 +264,25 @@ class Fuser:
             seed,
         )
         return fuser
+
+    @classmethod
+    def _cross_fitted(
+        cls,
+        data: pl.DataFrame,
+        y: np.ndarray,
+        groups: np.ndarray,
+        n_splits: int,
+        seed: int,
+        kwargs: dict[str, Any],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fused point and residual scale of every row from a fuser fitted without its units."""
+        fused_cf = np.full(len(y), np.nan)
+        scale_cf = np.full(len(y), np.nan)
+        for tr, va in group_kfold(groups, n_splits, seed):
+            part = cls._fit_once(data[tr], y[tr], **kwargs)
+            fused_cf[va], _, basis = part._point(data[va])
+            scale_cf[va] = basis @ np.asarray(part.scale_coef)
+        return fused_cf, scale_cf
 
     def predict(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``rul_fused, rul_fused_lo, rul_fused_hi, w_physics`` per row (same order as ``frame``)."""
@@ -311,6 +313,35 @@ class Fuser:
         data["physics_cols"] = tuple(data["physics_cols"])
         data["ml_cols"] = tuple(data["ml_cols"])
         return cls(**data)
+
+
+def _complete_rows(
+    oof: pl.DataFrame,
+    truth: str,
+    groups: str | None,
+    context: str | None,
+    n_knots: int,
+    physics_cols: tuple[str, str, str],
+    ml_cols: tuple[str, str, str],
+) -> pl.DataFrame:
+    """The out-of-fold rows with truth and both branches, checked to be enough for the knots."""
+    needed = [
+        truth,
+        *physics_cols,
+        *ml_cols,
+        *([context] if context else []),
+        *([groups] if groups else []),
+    ]
+    missing = [c for c in needed if c not in oof.columns]
+    if missing:
+        raise ValueError(f"Fuser.fit: columns {missing} missing from the out-of-fold frame.")
+    data = oof.drop_nulls([truth, *physics_cols, *ml_cols])
+    if data.height < 10 * n_knots:
+        raise ValueError(
+            f"Fuser.fit: {data.height} complete rows are too few for {n_knots} knots; "
+            "give more out-of-fold rows or fewer knots."
+        )
+    return data
 
 
 def _metrics(

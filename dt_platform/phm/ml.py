@@ -157,6 +157,45 @@ def conformal_margin(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, coverage: fl
     return float(scores[min(k, n) - 1])
 
 
+def _check_aligned(features: pl.DataFrame, y_true: np.ndarray, groups: np.ndarray) -> None:
+    """Raise unless there is one finite target and one group label per feature row."""
+    if len(y_true) != features.height or len(groups) != features.height:
+        raise ValueError(
+            f"RulModel.fit: {features.height} feature rows but {len(y_true)} targets and "
+            f"{len(groups)} group labels; they must be aligned row by row."
+        )
+    if not np.isfinite(y_true).all():
+        raise ValueError("RulModel.fit: target has NaN/inf; drop rows without a known RUL.")
+
+
+def _out_of_fold(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    params: XGBParams,
+    qparams: XGBParams,
+    cols: Sequence[str],
+    cap: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, from boosters that never saw its unit: the uncalibrated bands (mean, p05, p50,
+    p95), the sorted raw quantiles and the fold that held it out."""
+    oof = np.full((len(y), 4), np.nan)
+    raw_q = np.full((len(y), 3), np.nan)
+    fold_ids = np.full(len(y), -1, dtype=np.int64)
+    for f, (tr, va) in enumerate(folds):
+        if np.intersect1d(groups[tr], groups[va]).size:
+            raise ValueError(f"RulModel.fit: fold {f} has units on both sides; split by unit.")
+        point = _train(x[tr], y[tr], params, "reg:squarederror", cols)
+        quant = _train(x[tr], y[tr], qparams, "reg:quantileerror", cols)
+        mean = _predict(point, x[va], cols, params.nthread)
+        q = _predict(quant, x[va], cols, params.nthread)
+        raw_q[va] = np.sort(q.reshape(len(va), -1), axis=1)
+        oof[va] = _bands(mean, q, 0.0, cap)
+        fold_ids[va] = f
+    return oof, raw_q, fold_ids
+
+
 @dataclass
 class RulModel:
     """Fitted XGBoost RUL model: point booster, quantile booster, conformal margin, metadata."""
@@ -204,32 +243,14 @@ class RulModel:
         )
         y_true = np.asarray(target, dtype=np.float64)
         groups = np.asarray(groups)
-        if len(y_true) != features.height or len(groups) != features.height:
-            raise ValueError(
-                f"RulModel.fit: {features.height} feature rows but {len(y_true)} targets and "
-                f"{len(groups)} group labels; they must be aligned row by row."
-            )
-        if not np.isfinite(y_true).all():
-            raise ValueError("RulModel.fit: target has NaN/inf; drop rows without a known RUL.")
+        _check_aligned(features, y_true, groups)
         cols = list(
             feature_columns or [c for c in features.columns if features[c].dtype.is_numeric()]
         )
         x = _matrix(features, cols)
         y = capped_rul(y_true, cap)
-        oof = np.full((len(y), 4), np.nan)
-        raw_q = np.full((len(y), 3), np.nan)
-        fold_ids = np.full(len(y), -1, dtype=np.int64)
         folds = list(folds) if folds is not None else group_kfold(groups, n_splits, params.seed)
-        for f, (tr, va) in enumerate(folds):
-            if np.intersect1d(groups[tr], groups[va]).size:
-                raise ValueError(f"RulModel.fit: fold {f} has units on both sides; split by unit.")
-            point = _train(x[tr], y[tr], params, "reg:squarederror", cols)
-            quant = _train(x[tr], y[tr], qparams, "reg:quantileerror", cols)
-            mean = _predict(point, x[va], cols, params.nthread)
-            q = _predict(quant, x[va], cols, params.nthread)
-            raw_q[va] = np.sort(q.reshape(len(va), -1), axis=1)
-            oof[va] = _bands(mean, q, 0.0, cap)
-            fold_ids[va] = f
+        oof, raw_q, fold_ids = _out_of_fold(x, y, groups, folds, params, qparams, cols, cap)
         # Calibrate against the capped target: the quantile models estimate the capped RUL, and
         # the fusion stage (not this model) is where the uncapped truth enters.
         margin = conformal_margin(raw_q[:, 0], raw_q[:, 2], y, coverage)

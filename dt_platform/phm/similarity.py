@@ -61,6 +61,8 @@ import numpy as np
 import polars as pl
 from scipy.special import logsumexp, ndtr
 
+from dt_platform.phm.unit_rows import predict_per_unit
+
 HI = "hi"
 SIM_OUT: tuple[str, str, str, str] = ("rul_sim", "rul_sim_lo", "rul_sim_hi", "rul_sim_mean")
 BLOCK_CELLS = 200_000
@@ -312,15 +314,15 @@ class SimilarityModel:
         missing = [c for c in (unit, time, hi) if c not in frame.columns]
         if missing:
             raise ValueError(f"SimilarityModel.predict: columns {missing} missing from the frame.")
-        data = frame.select(unit, time, hi).sort([unit, time])
-        outs = []
-        for _, part in data.group_by(unit, maintain_order=True):
-            res = self.predict_unit(part[hi].cast(pl.Float64).to_numpy())
-            block = part.select(unit, time).with_columns(
-                [pl.Series(name, res[:, i], dtype=pl.Float64) for i, name in enumerate(names)]
-            )
-            outs.append(block.tail(1) if last_only else block)
-        return pl.concat(outs)
+        return predict_per_unit(
+            frame,
+            lambda part: self.predict_unit(part[hi].cast(pl.Float64).to_numpy()),
+            unit=unit,
+            time=time,
+            hi=hi,
+            names=names,
+            last_only=last_only,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

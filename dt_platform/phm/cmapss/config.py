@@ -1,0 +1,63 @@
+"""The settings that shape the hybrid model (:class:`PipelineConfig`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dt_platform.phm.ml import DEFAULT_CAP, XGBParams
+from dt_platform.phm.scoring import phm08_asymmetry
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that shapes the hybrid model. Defaults: chosen by grouped CV on train_FD001."""
+
+    cap: float = DEFAULT_CAP
+    """ML target cap (piecewise-linear RUL)."""
+    horizon: float = 150.0
+    """Fusion is fitted (and CV-scored) on training rows with true RUL <= horizon: the range in
+    which predictions are acted on, and the range in which C-MAPSS test series are cut (the
+    PHM08 convention behind the 125-130 caps). Beyond it the fused RUL means "at least that"."""
+    n_splits: int = 5
+    seed: int = 0
+    n_regimes: int | None = None
+    windows: tuple[int, ...] = (5, 10, 20, 30)
+    stats: tuple[str, ...] = ("mean",)
+    spans: tuple[int, ...] = (10, 20)
+    slope_windows: tuple[int, ...] = (40,)
+    physics_features: bool = False
+    """Also feed rul_phys / its interval to XGBoost (the HI always is)."""
+    physics_method: str = "exponential"
+    """Degradation model of the physics branch: ``"exponential"`` (per-unit exponential law
+    with fleet priors) or ``"similarity"`` (trajectory similarity to the fleet's curves)."""
+    sim_window: int | None = None
+    """Similarity branch: health-index samples matched (None: whole history)."""
+    sim_temperature: float = 3.0
+    """Similarity branch: likelihood tempering (larger: flatter weights over the fleet)."""
+    sim_level_offset: bool = True
+    """Similarity branch: integrate out each unit's health-index level offset."""
+    params: XGBParams = field(default_factory=XGBParams)
+    quantile_params: XGBParams | None = None
+    fusion_method: str = "stack"
+    fusion_knots: int = 6
+    fusion_asymmetry: float = field(default_factory=phm08_asymmetry)
+    """Late/early weight of the fuser's loss: the PHM08 score's own asymmetry at 10 cycles."""
+    coverage: float = 0.9
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able form (stored in the model bundle and printed by the benchmark)."""
+        out = asdict(self)
+        out["params"] = asdict(self.params)
+        out["quantile_params"] = asdict(self.quantile_params) if self.quantile_params else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        data = dict(data)
+        data["params"] = XGBParams(**data["params"])
+        if data.get("quantile_params"):
+            data["quantile_params"] = XGBParams(**data["quantile_params"])
+        for key in ("windows", "stats", "spans", "slope_windows"):
+            data[key] = tuple(data[key])
+        return cls(**data)

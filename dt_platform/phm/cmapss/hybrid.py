@@ -1,0 +1,103 @@
+"""The fitted hybrid model (physics branch, XGBoost branch, fuser) and how it is fitted."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import polars as pl
+
+from dt_platform.phm.cmapss.config import PipelineConfig
+from dt_platform.phm.cmapss.data import TIME, UNIT, add_train_rul
+from dt_platform.phm.cmapss.stages import (
+    PHYS_OUT,
+    _features,
+    _fit_normalizer,
+    _fit_physics,
+    _fuse,
+    _ml_stage,
+    _physics_oof,
+)
+from dt_platform.phm.features import SensorNormalizer
+from dt_platform.phm.fusion import Fuser
+from dt_platform.phm.health_index import PhysicsBranch
+from dt_platform.phm.ml import RulModel, group_kfold
+
+
+@dataclass
+class HybridModel:
+    """Physics branch + XGBoost branch + fuser for one C-MAPSS-like fleet. Build: :func:`fit_hybrid`."""
+
+    config: PipelineConfig
+    normalizer: SensorNormalizer
+    physics: PhysicsBranch
+    ml: RulModel
+    fuser: Fuser
+    cv: dict[str, Any] = field(default_factory=dict)
+    """Cross-fitted metrics on held-out training units (see :attr:`Fuser.cv`)."""
+
+    def predict(self, frame: pl.DataFrame, *, last_only: bool = True) -> pl.DataFrame:
+        """Physics, ML and fused RUL with 90 % intervals, for each unit's last row or every row.
+
+        Columns: ``unit, cycle, rul_phys, rul_phys_lo, rul_phys_hi, rul_mean, rul_p05, rul_p50,
+        rul_p95, rul_fused, rul_fused_lo, rul_fused_hi, w_physics``.
+        """
+        phys = self.physics.predict(frame, last_only=False)
+        feats = _features(frame, phys, self.normalizer, self.config)
+        if last_only:
+            feats = feats.group_by(UNIT, maintain_order=True).tail(1)
+        out = feats.select(UNIT, TIME, *PHYS_OUT).hstack(self.ml.predict(feats))
+        return out.hstack(self.fuser.predict(out))
+
+    def to_bytes(self) -> bytes:
+        """One bundle: the XGBoost boosters, with config, normalizer, physics and fuser as metadata."""
+        meta = {
+            "config": self.config.describe(),
+            "normalizer": self.normalizer.to_dict(),
+            "physics": self.physics.to_dict(),
+            "fuser": self.fuser.to_dict(),
+        }
+        return replace(self.ml, meta=meta).to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> HybridModel:
+        ml = RulModel.from_bytes(data)
+        meta = ml.meta
+        missing = {"config", "normalizer", "physics", "fuser"} - set(meta)
+        if missing:
+            raise ValueError(
+                f"HybridModel.from_bytes: the bundle lacks {sorted(missing)}; it is a bare RulModel."
+            )
+        return cls(
+            PipelineConfig.from_dict(meta["config"]),
+            SensorNormalizer.from_dict(meta["normalizer"]),
+            PhysicsBranch.from_dict(meta["physics"]),
+            replace(ml, meta={}),
+            Fuser.from_dict(meta["fuser"]),
+        )
+
+    @property
+    def version(self) -> str:
+        """sha256 of :meth:`to_bytes`: any change to any branch or the fuser changes it."""
+        return hashlib.sha256(self.to_bytes()).hexdigest()
+
+
+def fit_hybrid(train: pl.DataFrame, config: PipelineConfig | None = None) -> HybridModel:
+    """Fit all branches and the fuser on complete run-to-failure training units only.
+
+    One unit-grouped K-fold split is shared by every stage: physics out-of-fold predictions
+    (its health index also feeds XGBoost, as an out-of-fold feature), XGBoost out-of-fold
+    predictions, then the fuser on those out-of-fold rows (with its own cross-fitting for the
+    interval and the CV metrics). The final branches are refitted on all training units.
+    """
+    config = config or PipelineConfig()
+    train = add_train_rul(train).sort([UNIT, TIME])
+    folds = group_kfold(train[UNIT].to_numpy(), config.n_splits, config.seed)
+    phys_oof = _physics_oof(train, folds, config)
+    normalizer = _fit_normalizer(train, config)
+    physics = _fit_physics(train, normalizer, config)
+    feats, ml = _ml_stage(train, phys_oof, normalizer, folds, config)
+    assert ml.oof is not None
+    fuser, cv = _fuse(feats, ml.oof, config)
+    return HybridModel(config, normalizer, physics, ml, fuser, cv)
