@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from eth_utils import is_address, to_checksum_address
 
-from dt_platform.trust.anvil import is_dev_address
+from dt_platform.trust.dev_accounts import is_dev_address
 
 with warnings.catch_warnings():
     # abnf (siwe's grammar parser) warns about its own grammar at import; nothing we can act on

@@ -9,14 +9,12 @@ Two uses:
 * :class:`Anvil` / :func:`throwaway_anvil`: a short-lived anvil on a free port for tests and
   benchmarks (any test suite may import them).
 
-anvil's ten dev accounts (the public ``test test … junk`` mnemonic) are exposed by
-:func:`dev_accounts`; the chain client refuses them anywhere but on the local dev chain.
+Its accounts come from the public dev mnemonic (:mod:`dt_platform.trust.dev_accounts`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import platform
@@ -32,62 +30,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-
 from dt_platform.config import LOCAL_CHAIN_ID, Settings
+from dt_platform.trust.dev_accounts import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
 
-__all__ = [
-    "DEV_MNEMONIC",
-    "Anvil",
-    "AnvilError",
-    "LocalChainStatus",
-    "chain_down",
-    "chain_up",
-    "dev_accounts",
-    "find_anvil",
-    "is_dev_address",
-    "local_chain_status",
-    "rpc_call",
-    "throwaway_anvil",
-]
-
-DEV_MNEMONIC = "test test test test test test test test test test test junk"
-"""anvil's (and Hardhat's) public default mnemonic: its keys are known to everyone."""
-
-DEV_ACCOUNT_COUNT = 10
 STATE_INTERVAL_S = 5
 """Seconds between periodic state dumps, so even a killed anvil loses at most this much."""
 
+
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 _NODE_MODULES = _REPO_ROOT / "contracts" / "node_modules"
 
 
 class AnvilError(RuntimeError):
     """anvil could not be found, started or stopped; the message says what to do."""
-
-
-# --- dev accounts -------------------------------------------------------------------------------
-
-
-@functools.cache
-def dev_accounts() -> tuple[LocalAccount, ...]:
-    """anvil's ten dev accounts (index 0 … 9), derived from :data:`DEV_MNEMONIC`."""
-    Account.enable_unaudited_hdwallet_features()
-    return tuple(
-        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
-        for i in range(DEV_ACCOUNT_COUNT)
-    )
-
-
-@functools.cache
-def _dev_addresses() -> frozenset[str]:
-    return frozenset(a.address.lower() for a in dev_accounts())
-
-
-def is_dev_address(address: str) -> bool:
-    """Whether ``address`` belongs to one of anvil's publicly known dev keys."""
-    return address.lower() in _dev_addresses()
 
 
 # --- the binary ---------------------------------------------------------------------------------

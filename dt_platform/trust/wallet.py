@@ -17,7 +17,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from dt_platform.config import LOCAL_CHAIN_ID
-from dt_platform.trust.anvil import is_dev_address
+from dt_platform.trust.dev_accounts import is_dev_address
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # abnf warns about siwe's grammar at import

@@ -17,8 +17,9 @@ from rich.console import Console
 from app.auth import SignedIn
 from assets.demo import run_demo
 from dt_platform.config import Settings
-from dt_platform.trust.anvil import chain_down, dev_accounts, free_port
+from dt_platform.trust.anvil import chain_down, free_port
 from dt_platform.trust.chain import AuditChain, dev_key
+from dt_platform.trust.dev_accounts import dev_accounts
 
 SESSION = "dt_signed_in"
 

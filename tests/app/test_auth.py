@@ -9,7 +9,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from app.auth import NonceStore, SignIn, SignInError
-from dt_platform.trust.anvil import dev_accounts
+from dt_platform.trust.dev_accounts import dev_accounts
 
 URI = "http://localhost:8501"
 START = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)

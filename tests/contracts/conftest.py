@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from dt_platform.config import Settings
-from dt_platform.trust.anvil import Anvil, dev_accounts, throwaway_anvil
+from dt_platform.trust.anvil import Anvil, throwaway_anvil
 from dt_platform.trust.chain import AuditChain, Deployment, deploy, dev_key
+from dt_platform.trust.dev_accounts import dev_accounts
 
 
 @dataclass(frozen=True)

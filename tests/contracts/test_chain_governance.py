@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dt_platform.trust.anvil import dev_accounts
 from dt_platform.trust.chain import DEMO_ROLE_ACCOUNTS, ROLE_IDS, AuditChain, ChainError, Grant
+from dt_platform.trust.dev_accounts import dev_accounts
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dt_platform.config import Settings
-from dt_platform.trust.anvil import chain_down, dev_accounts, free_port, local_chain_status
+from dt_platform.trust.anvil import chain_down, free_port, local_chain_status
 from dt_platform.trust.chain import AuditChain, ChainUnavailable
 from dt_platform.trust.chain_cli import chain, roles
+from dt_platform.trust.dev_accounts import dev_accounts
 from dt_platform.trust.merkle import MerkleTree
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pytest
 from eth_account import Account
 
 from dt_platform.config import Settings
-from dt_platform.trust.anvil import Anvil, dev_accounts, throwaway_anvil
+from dt_platform.trust.anvil import Anvil, throwaway_anvil
 from dt_platform.trust.chain import (
     AuditChain,
     ChainError,
@@ -20,6 +20,7 @@ from dt_platform.trust.chain import (
     dev_key,
     load_artifact,
 )
+from dt_platform.trust.dev_accounts import dev_accounts
 from dt_platform.trust.merkle import record_leaf
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from eth_account import Account
 
 from app.auth import NonceStore, SignIn
 from dt_platform.cli import main
-from dt_platform.trust.anvil import dev_accounts
 from dt_platform.trust.chain import dev_key
+from dt_platform.trust.dev_accounts import dev_accounts
 from dt_platform.trust.wallet import WalletError, load_key, sign_in_message
 
 URI = "http://localhost:8501"

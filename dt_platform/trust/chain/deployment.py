@@ -14,7 +14,6 @@ from eth_utils import keccak, to_checksum_address
 
 from dt_platform.config import Settings
 from dt_platform.fileio import atomic_write_text
-from dt_platform.trust.anvil import dev_accounts
 from dt_platform.trust.chain.artifacts import (
     PLATFORM_CONTRACTS,
     artifacts_hash,
@@ -25,6 +24,7 @@ from dt_platform.trust.chain.artifacts import (
 )
 from dt_platform.trust.chain.errors import ROLE_IDS, ChainError, ChainUnavailable
 from dt_platform.trust.chain.rpc import NodeInfo, account_from_key, connect_node, send_transaction
+from dt_platform.trust.dev_accounts import dev_accounts
 
 __all__ = [
     "DEMO_ROLE_ACCOUNTS",

@@ -21,9 +21,9 @@ from web3.exceptions import TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from dt_platform.config import LOCAL_CHAIN_ID
-from dt_platform.trust.anvil import is_dev_address
 from dt_platform.trust.chain.artifacts import error_decoder
 from dt_platform.trust.chain.errors import ChainError, ChainUnavailable
+from dt_platform.trust.dev_accounts import is_dev_address
 
 __all__ = ["NodeInfo", "TxResult", "account_from_key", "connect_node", "send_transaction"]
 
