@@ -168,7 +168,7 @@ LAWS: dict[str, DamageLaw] = {
             sensors=("heater_temp_c",),
             shape={
                 "ea_ev": Prior(
-                    0.75, 0.125, "oxidation-type mechanisms Ea 0.5-1.0 eV (DESIGN §3)", (0.2, 2.0)
+                    0.75, 0.125, "Arrhenius, oxidation-type mechanisms: Ea 0.5-1.0 eV", (0.2, 2.0)
                 )
             },
             shape_vars=("temp_k",),
@@ -254,4 +254,4 @@ LAWS: dict[str, DamageLaw] = {
 """Damage law per simulated machine type (the physics branch covers exactly these)."""
 DEGRADING_COMPONENT: dict[str, str] = {t: law.component for t, law in LAWS.items()}
 CNC_VIBRATION_SENSOR = "vibration_rms_mm_s"
-PARIS_M_PRIOR = Prior(3.0, 0.3, "Paris exponent m ≈ 3 for bearing steel (DESIGN §3)", (2.0, 5.0))
+PARIS_M_PRIOR = Prior(3.0, 0.3, "Paris exponent m ≈ 3 for bearing steel", (2.0, 5.0))
