@@ -17,6 +17,8 @@ from dt_platform.ingest.loader import ingest_landing
 from dt_platform.ingest.maintenance import load_maintenance_log
 from dt_platform.ingest.registry import load_registry, sync_registry
 from dt_platform.ingest.telemetry import build_telemetry_day
+from dt_platform.phm import tables
+from dt_platform.phm.alerts import evaluate_alerts
 from dt_platform.sim import SimConfig, simulate_line
 from dt_platform.warehouse import Warehouse
 
@@ -116,6 +118,11 @@ def test_models_and_a_day_materialize_with_passing_checks(line_home: Path, first
     features = _query(line_home, "SELECT machine_id, ts FROM ml_features WHERE day = ?", [DAY])
     assert features.height == 8 * 24
     alerts = _query(line_home, "SELECT * FROM maintenance_alerts WHERE day = ?", [DAY])
+    # No machine of this line fails within the horizon after DAY, so the rule decides every
+    # row; an alert written or lost by the asset would break the equality.
+    ruled = evaluate_alerts(predictions.drop("day"), prognostics.ALERT_RULE)
+    assert ruled.height == 8
+    assert set(alerts["machine_id"]) == set(ruled.filter("alert")["machine_id"])
     for row in alerts.iter_rows(named=True):
         assert row["probability"] >= prognostics.ALERT_RULE.threshold
         assert "branch" in row["reason"] and row["model_version"] == rul_row["version"]
@@ -256,3 +263,48 @@ def test_daily_job_holds_the_prognostics_assets_and_the_audit_waits_for_them() -
         for d in audit.audit_snapshot.specs_by_key[dg.AssetKey("audit_snapshot")].deps
     }
     assert {"rul_predictions", "maintenance_alerts"} <= audit_deps
+
+
+def test_a_machine_near_failure_raises_one_alert_with_its_reason(tmp_path: Path) -> None:
+    """The alert asset on a day's stored predictions: the machine likely to fail within the
+    horizon gets an alert naming its branch, stress and model; a healthy one gets none."""
+    end = dt.datetime.combine(NEXT, dt.time(), tzinfo=dt.UTC)
+    predictions = pl.DataFrame(
+        {
+            "machine_id": ["SERVO-01", "SMT-01"],
+            "machine_type": ["servo_drive", "smt_placer"],
+            "ts": [end, end],
+            "stage": ["initiation", "initiation"],
+            "rul_physics_h": [30.0, 700.0],
+            "rul_physics_lo_h": [10.0, 400.0],
+            "rul_physics_hi_h": [60.0, 1200.0],
+            "rul_ml_h": [20.0, 300.0],
+            "rul_ml_lo_h": [5.0, 200.0],
+            "rul_ml_hi_h": [45.0, 336.0],
+            "rul_fused_h": [22.0, 320.0],
+            "rul_fused_lo_h": [6.0, 210.0],
+            "rul_fused_hi_h": [48.0, 500.0],
+            "w_physics": [0.2, 0.2],
+            "basis": ["fused", "fused"],
+            "model_version": ["m" * 64, "m" * 64],
+        }
+    )
+    state = predictions.select("machine_id", "ts").with_columns(
+        pl.Series("dominant_stress", ["thermal cycling ΔTj 60 K", "placement force 3 N"])
+    )
+    with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
+        tables.replace_day(con, "rul_predictions", DAY, predictions)
+        tables.replace_day(con, "physics_state", DAY, state)
+    result = dg.materialize(
+        [prognostics.maintenance_alerts],
+        partition_key=DAY.isoformat(),
+        resources=platform_resources(Settings(home=tmp_path)),
+    )
+    assert result.success
+    assert _meta(result, "maintenance_alerts")["alerts"] == 1
+    alerts = _query(tmp_path, "SELECT * FROM maintenance_alerts WHERE day = ?", [DAY])
+    assert alerts["machine_id"].to_list() == ["SERVO-01"]
+    alert = alerts.row(0, named=True)
+    assert alert["probability"] >= prognostics.ALERT_RULE.threshold
+    assert alert["model_version"] == "m" * 64 and alert["dominant_stress"].startswith("thermal")
+    assert "branch" in alert["reason"] and "thermal cycling" in alert["reason"]
