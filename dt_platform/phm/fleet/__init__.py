@@ -51,12 +51,13 @@ both branches' over prediction times within the horizon; the gain over the data 
 No look-ahead anywhere: signals, physics and features at ``ts`` use data before ``ts`` only, so an
 hourly replay of a finished history gives the predictions the platform would have made live.
 
-The modules, each importing only the ones above it: :mod:`.config` (settings, shared columns),
+The modules, each importing only the ones above it: :mod:`.config` (settings),
 :mod:`.dataset` (steps 1, 2 and 4), :mod:`.features` (step 3), :mod:`.model` (the fitted model
 and the fusion of its branches), :mod:`.training` (steps 5 and 6), :mod:`.trends` (the sensor
 behind an alert), :mod:`.store` (bundles on disk), :mod:`.registry` (which model is current and
 when to refit) and :mod:`.daily` (what a day's predictions need around the model). The sensor
-catalogue is :mod:`dt_platform.phm.signals` and the tables :mod:`dt_platform.phm.tables`. This
+catalogue is :mod:`dt_platform.phm.signals`, the row schemas :mod:`dt_platform.phm.schemas`
+and the tables :mod:`dt_platform.phm.tables` (none of them loads XGBoost). This
 package re-exports what other code uses, so ``fleet.train_fleet_model`` keeps working; its own
 modules import each other directly.
 """

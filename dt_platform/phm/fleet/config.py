@@ -1,5 +1,5 @@
-"""What shapes the fleet model (:class:`FleetConfig`, the XGBoost parameters), and the column
-names and row schema the other fleet modules share."""
+"""What shapes the fleet model: :class:`FleetConfig` and the XGBoost parameters (the row
+schemas and column names are :mod:`dt_platform.phm.schemas`)."""
 
 from __future__ import annotations
 
