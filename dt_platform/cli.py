@@ -83,7 +83,12 @@ def cmapss_import(data_dir: Path, subset: str) -> None:
     from dt_platform.ingest.cmapss_import import import_subset
 
     settings = load_settings()
-    result = import_subset(data_dir, subset, settings.landing_dir, settings.machine_registry_path)
+    try:
+        result = import_subset(
+            data_dir, subset, settings.landing_dir, settings.machine_registry_path
+        )
+    except (OSError, ValueError) as exc:  # a missing or malformed file, a bad subset name
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"{subset}: {result.engines} engines registered in {result.registry}; "
         f"{result.readings:,} readings in {', '.join(str(p) for p in result.dumps)}"

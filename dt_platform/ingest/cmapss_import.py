@@ -15,6 +15,7 @@ The source files are read in place and never copied into the repository.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dt_platform.cmms import MAINTENANCE_FOLDER
+from dt_platform.fileio import atomic_path
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 SETTINGS = tuple(f"setting{i}" for i in range(1, 4))
@@ -32,6 +34,8 @@ SENSORS = tuple(f"s{i}" for i in range(1, 22))
 COLUMNS = ("unit", "cycle", *SETTINGS, *SENSORS)
 SPLITS = {"train": "TR", "test": "TE"}
 LANDING_FOLDER = "cmapss"
+SUBSET_NAME = re.compile(r"[A-Za-z0-9]+")
+"""A subset is named like the NASA files (``FD001``): it becomes part of file and machine names."""
 assert LANDING_FOLDER != MAINTENANCE_FOLDER
 
 
@@ -89,7 +93,22 @@ def _long_dump(frame: pl.DataFrame, subset: str, split: str) -> pa.Table:
 
 
 def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Path) -> CmapssImport:
-    """Write the subset's dumps into ``landing/cmapss/`` and its engines into the registry."""
+    """Write the subset's dumps into ``landing/cmapss/`` and its engines into the registry.
+
+    Raises ``ValueError`` for a subset name that is not a plain name (``FD001``) and
+    ``FileNotFoundError`` when one of its three files is missing; nothing is written then.
+    """
+    if not SUBSET_NAME.fullmatch(subset):
+        raise ValueError(
+            f"{subset!r} is not a C-MAPSS subset name (letters and digits, e.g. FD001)"
+        )
+    missing = [
+        p for p in (data_dir / f"{split}_{subset}.txt" for split in SPLITS) if not p.is_file()
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f"{missing[0]} is missing: expected C-MAPSS files train_/test_/RUL_{subset}.txt"
+        )
     folder = landing / LANDING_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     registry_dir = registry_path.parent / f"{registry_path.stem}.d"
@@ -97,16 +116,12 @@ def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Pat
     dumps, entries, readings = [], [], 0
     for split in SPLITS:
         source = data_dir / f"{split}_{subset}.txt"
-        if not source.exists():
-            raise FileNotFoundError(
-                f"{source} is missing: expected C-MAPSS files train_/test_/RUL_{subset}.txt"
-            )
         frame = read_cmapss_file(source)
         table = _long_dump(frame, subset, split)
         target = folder / f"{subset}_{split}.parquet"
-        partial = target.with_suffix(".parquet.part")
-        pq.write_table(table, partial)
-        partial.replace(target)  # complete files only appear under their final name
+        # complete files only appear under their final name (landing ignores *.part)
+        with atomic_path(target, tmp=target.with_suffix(".parquet.part")) as partial:
+            pq.write_table(table, partial)
         dumps.append(target)
         readings += table.num_rows
         for unit in frame["unit"].unique().sort().to_list():

@@ -18,13 +18,17 @@ from dt_platform.sim.simulate import simulate_line
 @click.command("simulate")
 @click.option(
     "--machines",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1000),
     default=12,
     show_default=True,
     help="Number of machines (types rotate: SMT, OVEN, CNC, SERVO).",
 )
 @click.option(
-    "--days", type=click.IntRange(min=1), default=30, show_default=True, help="Days to simulate."
+    "--days",
+    type=click.IntRange(min=1, max=3660),
+    default=30,
+    show_default=True,
+    help="Days to simulate.",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=7, show_default=True)
 @click.option(

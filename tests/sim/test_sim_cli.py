@@ -69,3 +69,11 @@ def test_simulate_command_explains_bad_arguments(tmp_path):
     )
     assert result.exit_code != 0
     assert "inside the dump folder" in result.output
+
+
+def test_simulate_refuses_sizes_that_would_exhaust_the_machine(tmp_path):
+    for args in (["--machines", "100000"], ["--days", "100000"], ["--machines", "0"]):
+        result = CliRunner().invoke(simulate, ["--out", str(tmp_path / "x"), *args])
+        assert result.exit_code == 2 and "is not in the range" in result.output, args
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()
