@@ -194,6 +194,10 @@ class WarehouseBusy(RuntimeError):
     """The warehouse stayed locked by a writer for longer than the reader was willing to wait."""
 
 
+class WarehouseUnreadable(RuntimeError):
+    """The warehouse file exists but DuckDB cannot open it (damaged, or not a DuckDB file)."""
+
+
 class Warehouse:
     """Access to the DuckDB file. ``write()`` serializes writers; ``read()`` opens read-only."""
 
@@ -253,11 +257,21 @@ class Warehouse:
                 con.execute("SET TimeZone = 'UTC'")
                 return con
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    if "lock" in str(exc).lower():
-                        raise WarehouseBusy(
-                            f"{self.path} is held by another process ({exc}); try again shortly"
-                        ) from exc
-                    raise
+                if not _held_by_another_process(exc):
+                    raise WarehouseUnreadable(
+                        f"{self.path} cannot be opened: {exc}. If the file is damaged, restore it "
+                        "from a backup, or move it away and let the platform rebuild it from "
+                        "landing (the ledger and the chain's anchors tell what it held)"
+                    ) from exc
+                if time.monotonic() > deadline:
+                    raise WarehouseBusy(
+                        f"{self.path} is held by another process ({exc}); try again shortly"
+                    ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+
+def _held_by_another_process(exc: duckdb.IOException) -> bool:
+    # DuckDB's lock conflict, and only that: "... block at location ..." of a damaged file
+    # contains the letters "lock" too.
+    return "Could not set lock on file" in str(exc)

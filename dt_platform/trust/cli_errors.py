@@ -14,7 +14,7 @@ import click
 from dt_platform.config import load_settings
 from dt_platform.trust.anvil import AnvilError
 from dt_platform.trust.chain import ChainError, ChainUnavailable
-from dt_platform.warehouse import WarehouseBusy
+from dt_platform.warehouse import WarehouseBusy, WarehouseUnreadable
 
 EXIT_MISMATCH = 1
 EXIT_UNAVAILABLE = 3
@@ -36,7 +36,7 @@ def service_errors(*refusals: type[Exception]) -> Iterator[None]:
         raise ServiceUnavailable(f"{exc}{hint}") from exc
     except WarehouseBusy as exc:
         raise ServiceUnavailable(str(exc)) from exc
-    except (ChainError, AnvilError, *refusals) as exc:
+    except (ChainError, AnvilError, WarehouseUnreadable, *refusals) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
