@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from dt_platform.warehouse import table_names
+
 CURRENT = ("loaded", "duplicate_file", "quarantined")
 """Statuses of what landing holds now; ``replaced`` and ``removed`` rows are history."""
 
@@ -175,15 +177,17 @@ UNBALANCED_COLUMNS = (
 def unbalanced_exports(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Exports whose counts do not add up, or disagree with the stored rows (columns
     ``UNBALANCED_COLUMNS``); stored rows of a file the ledger does not hold come with NULL
-    counts. Empty when every line is accounted for."""
-    ensure_tables(con)
+    counts. Empty when every line is accounted for (or nothing was loaded yet)."""
+    if not {"maintenance_files", "maintenance_superseded"} <= table_names(con):
+        return []
     return con.execute(_UNBALANCED_SQL).fetchall()
 
 
 def exports_without_work_orders(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Exports of landing that contribute no work order (neither loaded nor superseded), with
     their reasons: (file, status, rows in, reasons)."""
-    ensure_tables(con)
+    if "maintenance_files" not in table_names(con):
+        return []
     return con.execute(
         """SELECT f.path, f.status, f.rows_in,
                   coalesce((SELECT string_agg(DISTINCT j.reason, ', ' ORDER BY j.reason)

@@ -60,7 +60,7 @@ def header_problem(names: list[str] | None) -> tuple[str, str] | None:
     names = [n.strip() for n in names]
     if tuple(names) == CMMS_COLUMNS:
         return None
-    if not set(names) & set(CMMS_COLUMNS):
+    if 2 * len(set(names) & set(CMMS_COLUMNS)) < len(CMMS_COLUMNS):
         return "not_a_maintenance_log", f"expected the header {expected}"
     missing = [c for c in CMMS_COLUMNS if c not in names]
     extra = [n for n in dict.fromkeys(names) if n not in CMMS_COLUMNS]

@@ -10,7 +10,7 @@ FILE_REASONS: dict[str, str] = {
     "unreadable_file": "the file could not be read (it vanished, or the system refused)",
     "file_too_large": "the file is larger than an export can be (64 MiB); it is not read",
     "empty_file": "the file has no header (no bytes, or only blank lines)",
-    "not_a_maintenance_log": "the header names none of the CMMS columns: not a work-order export",
+    "not_a_maintenance_log": "the header has fewer than half the CMMS columns: not an export",
     "bad_header": "the header misses, repeats, adds or reorders columns",
 }
 
