@@ -373,7 +373,9 @@ def test_oversized_vanished_and_crashing_files_are_quarantined(tmp_path, monkeyp
     cmms.drop("vanishing.csv", export(wo(50)))
     cmms.drop("crashing.csv", export(wo(60)))
     cmms.drop("good.csv", export(wo(70)))
+    cmms.drop("many_lines.csv", export(wo(80)) + b'"\n' * 30)
     monkeypatch.setattr(files, "MAX_EXPORT_BYTES", 1_000)
+    monkeypatch.setattr(parse, "MAX_EXPORT_LINES", 30)
     real_read = files.read_export
 
     def read(fd, entry):
@@ -394,12 +396,14 @@ def test_oversized_vanished_and_crashing_files_are_quarantined(tmp_path, monkeyp
 
     ledger = cmms.ledger()
     assert ledger["big.csv"][:2] == ("quarantined", "file_too_large")
+    assert ledger["many_lines.csv"][:2] == ("quarantined", "file_too_large")
     assert ledger["vanishing.csv"][:2] == ("quarantined", "unreadable_file")
     assert ledger["crashing.csv"][:2] == ("quarantined", "unexpected_error")
     assert set(cmms.orders()) == {"WO-000070"}
     assert sorted(summary.quarantined) == [
         "cmms/big.csv",
         "cmms/crashing.csv",
+        "cmms/many_lines.csv",
         "cmms/vanishing.csv",
     ]
     cmms.assert_balanced()

@@ -17,6 +17,10 @@ from dt_platform.ingest.maintenance.csvtext import (
 from dt_platform.ingest.maintenance.orders import Rejected, WorkOrder, check_fields, header_problem
 from dt_platform.ingest.maintenance.reasons import clip
 
+MAX_EXPORT_LINES = 200_000
+"""Hundreds of work orders a year: a file with more lines is not an export, and each rejected
+line would cost a row (a file of 64 MiB of line breaks would cost gigabytes)."""
+
 
 @dataclass
 class Parsed:
@@ -39,6 +43,10 @@ class Parsed:
 
 def parse_export(data: bytes, machines: set[str], now: dt.datetime) -> Parsed:
     """Split, decode and check every line of an export; one bad line costs only itself."""
+    breaks = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    if breaks > MAX_EXPORT_LINES:
+        detail = f"{breaks} lines; an export holds at most {MAX_EXPORT_LINES}"
+        return Parsed.whole_file("file_too_large", detail, None, None)
     lines = physical_lines(data)
     if not any(line.strip(b" \t,\xef\xbb\xbf") for line in lines):
         detail = "no bytes" if not data else "only blank lines, no header"

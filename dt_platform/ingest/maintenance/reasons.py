@@ -8,7 +8,7 @@ from __future__ import annotations
 FILE_REASONS: dict[str, str] = {
     "not_a_regular_file": "the entry is a symlink, FIFO, device, socket or folder; it is not read",
     "unreadable_file": "the file could not be read (it vanished, or the system refused)",
-    "file_too_large": "the file is larger than an export can be (64 MiB); it is not read",
+    "file_too_large": "larger than an export can be (64 MiB, or 200,000 lines); not loaded",
     "empty_file": "the file has no header (no bytes, or only blank lines)",
     "not_a_maintenance_log": "the header has fewer than half the CMMS columns: not an export",
     "bad_header": "the header misses, repeats, adds or reorders columns",
