@@ -187,7 +187,8 @@ CASES = [
             wo(3, started_at="２０２６-11-20T09:12:00+08:00"),
             wo(4, started_at="٢٠٢٦-11-20T09:12:00+08:00"),
             wo(5, started_at="2026-02-30T09:12:00Z"),
-            wo(6),
+            wo(6, finished_at="2026-11-07T13:40:00+08:60"),
+            wo(7),
         ),
         [
             (2, "missing_timezone"),
@@ -195,8 +196,9 @@ CASES = [
             (4, "unparseable_timestamp"),
             (5, "unparseable_timestamp"),
             (6, "unparseable_timestamp"),
+            (7, "unparseable_timestamp"),
         ],
-        {6},
+        {7},
     ),
     case(
         "timestamps",

@@ -81,8 +81,10 @@ def parse_timestamp(name: str, text: str, now: dt.datetime) -> dt.datetime:
     body, zulu, sign, hours, minutes = match.groups()
     if not (zulu or sign):
         raise Rejected("missing_timezone", f"{name} {show(text)} has no UTC offset")
+    if int(minutes or 0) > 59:
+        raise Rejected("unparseable_timestamp", f"{name} {show(text)}: offset minutes above 59")
     offset = dt.timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
-    if offset > MAX_OFFSET or int(minutes or 0) > 59:
+    if offset > MAX_OFFSET:
         raise Rejected("offset_out_of_range", f"{name} {show(text)}: offsets lie within ±14:00")
     try:
         local = dt.datetime.fromisoformat(body.replace(" ", "T"))
