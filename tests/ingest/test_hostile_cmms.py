@@ -445,3 +445,17 @@ def test_one_broken_export_does_not_stop_the_next(tmp_path: Path) -> None:
 
     second = cmms.load()
     assert second == first and cmms.orders() == orders
+
+
+def test_a_folder_that_cannot_be_listed_is_recorded(tmp_path: Path, monkeypatch) -> None:
+    cmms = Cmms(tmp_path)
+    cmms.drop("a.csv", export(wo(1)))
+
+    def refuse(fd):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("dt_platform.ingest.maintenance.load.scan", refuse)
+    summary = cmms.load()
+    assert summary.quarantined == ["cmms"] and cmms.orders() == {}
+    assert cmms.rejects() == [(None, "unreadable_file")]
+    cmms.assert_balanced()

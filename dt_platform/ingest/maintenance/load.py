@@ -83,9 +83,12 @@ def _read_folder(folder: Path, machines: set[str], now: dt.datetime) -> list[_Fi
                 for k, entry in enumerate(scan(fd))
             ]
     except Refused as exc:
-        row = FileRow(rel_folder, None, None, None, None, "quarantined", exc.reason, exc.detail)
-        row.checked_at = now
-        return [_File(row, Parsed.whole_file(exc.reason, exc.detail, None, None), 0)]
+        reason, detail = exc.reason, exc.detail
+    except OSError as exc:  # the folder cannot be listed
+        reason, detail = "unreadable_file", f"cannot list {rel_folder}/: {exc.strerror}"
+    row = FileRow(rel_folder, None, None, None, None, "quarantined", reason, detail)
+    row.checked_at = now
+    return [_File(row, Parsed.whole_file(reason, detail, None, None), 0)]
 
 
 def _read_one(
