@@ -12,7 +12,12 @@ from assets.resources import LandingResource, WarehouseResource
 from dt_platform.config import load_settings
 from dt_platform.ingest.fingerprint import landing_fingerprint
 from dt_platform.ingest.loader import ingest_landing
-from dt_platform.ingest.maintenance import load_maintenance_log
+from dt_platform.ingest.maintenance import (
+    UNBALANCED_COLUMNS,
+    exports_without_work_orders,
+    load_maintenance_log,
+    unbalanced_exports,
+)
 from dt_platform.ingest.registry import (
     RegistryError,
     load_registry,
@@ -178,7 +183,7 @@ def raw_dumps(
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"duckdb"},
+    kinds={"duckdb", "csv"},
     pool=WRITER_POOL,
     deps=["machine_registry"],
     description="Work orders from the CMMS exports: failures, repairs, replacements.",
@@ -186,8 +191,14 @@ def raw_dumps(
         dg.AssetCheckSpec(
             "maintenance_rows_balance",
             asset="maintenance_log",
-            description="rows in = work orders loaded + rejected + superseded by a later export.",
-        )
+            description="For every export: rows in = work orders loaded + rejected + superseded "
+            "by a later export, against the stored rows.",
+        ),
+        dg.AssetCheckSpec(
+            "every_export_yields_work_orders",
+            asset="maintenance_log",
+            description="Warns about exports that contribute no work order, with their reasons.",
+        ),
     ],
 )
 def maintenance_log(
@@ -195,9 +206,18 @@ def maintenance_log(
 ):
     with warehouse.write() as con:
         summary = load_maintenance_log(con, landing.landing_dir)
+        unbalanced = unbalanced_exports(con)
+        barren = exports_without_work_orders(con)
         stored = con.execute("SELECT count(*) FROM maintenance_log").fetchone()[0]
         by_kind = con.execute(
             "SELECT kind, count(*) FROM maintenance_log GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        reasons = con.execute(
+            "SELECT reason, count(*) FROM maintenance_rejects GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+        rejects = con.execute(
+            """SELECT source_file, line, reason, detail FROM maintenance_rejects
+               ORDER BY source_file, line NULLS FIRST LIMIT 20"""
         ).fetchall()
     context.log.info(f"maintenance log: {summary}")
     yield dg.MaterializeResult(
@@ -205,14 +225,35 @@ def maintenance_log(
             "files": dg.MetadataValue.int(summary.files),
             "work_orders": dg.MetadataValue.int(summary.rows_loaded),
             "rejected": dg.MetadataValue.int(summary.rows_rejected),
+            "superseded": dg.MetadataValue.int(summary.superseded),
+            "duplicate_files": dg.MetadataValue.int(summary.duplicate_files),
+            "quarantined_files": dg.MetadataValue.json(summary.quarantined),
             "by_kind": markdown_table(["kind", "work orders"], by_kind),
+            "by_reason": markdown_table(["reason", "rows"], reasons),
+            "rejects": markdown_table(
+                ["file", "line", "reason", "detail"], rejects, total=summary.rows_rejected
+            ),
         }
     )
     yield dg.AssetCheckResult(
         check_name="maintenance_rows_balance",
-        passed=summary.rows_in == summary.rows_loaded + summary.rows_rejected + summary.superseded
+        passed=not unbalanced
+        and summary.rows_in == summary.rows_loaded + summary.rows_rejected + summary.superseded
         and stored == summary.rows_loaded,
-        metadata={"rows_in": dg.MetadataValue.int(summary.rows_in)},
+        metadata={
+            "rows_in": dg.MetadataValue.int(summary.rows_in),
+            "unbalanced": markdown_table(list(UNBALANCED_COLUMNS), unbalanced),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name="every_export_yields_work_orders",
+        passed=not barren,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "exports_without_work_orders": markdown_table(
+                ["file", "status", "rows in", "reasons"], barren
+            )
+        },
     )
 
 

@@ -73,6 +73,40 @@ def test_ingestion_graph_materializes_with_passing_checks(home: Path) -> None:
     assert n_machines == 4 and n_rows > 1000
 
 
+def test_hostile_exports_cost_only_their_lines(home: Path) -> None:
+    """A long notes field crashed the asset and an unbalanced quote swallowed work orders: now
+    each costs its own line, every export balances, and a file without work orders is flagged."""
+    cmms = home / "landing" / "cmms"
+    (simulated,) = sorted(cmms.glob("*.csv"))
+    header, first, *rest = simulated.read_text().splitlines()
+    (cmms / "z_hostile.csv").write_text(
+        "\n".join([header, first.rsplit(",", 1)[0] + ',"' + "x" * 200_000, *rest[:2]]) + "\n"
+    )
+    (cmms / "z_wrong_header.csv").write_text(f"{header.replace(',notes', '')}\n{rest[0]}\n")
+    (cmms / "z_link.csv").symlink_to(simulated)
+    result = _ingest(home)
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["maintenance_rows_balance"].passed
+    flagged = checks["every_export_yields_work_orders"]
+    assert not flagged.passed and flagged.severity == dg.AssetCheckSeverity.WARN
+    table = flagged.metadata["exports_without_work_orders"].value
+    assert "z_wrong_header.csv" in table and "z_link.csv" in table
+    meta = result.asset_materializations_for_node("maintenance_log")[0].metadata
+    assert meta["quarantined_files"].value == ["cmms/z_link.csv", "cmms/z_wrong_header.csv"]
+    with Warehouse(home / "warehouse.duckdb").read() as con:
+        reasons = con.execute(
+            "SELECT source_file, line, reason FROM maintenance_rejects ORDER BY 1, 2"
+        ).fetchall()
+        superseded = con.execute("SELECT count(*) FROM maintenance_superseded").fetchone()[0]
+    assert reasons == [
+        ("cmms/z_hostile.csv", 2, "unbalanced_quote"),
+        ("cmms/z_link.csv", None, "not_a_regular_file"),
+        ("cmms/z_wrong_header.csv", 1, "bad_header"),
+    ]
+    assert superseded == 2  # the two lines after the broken one re-export simulated work orders
+
+
 def test_rematerializing_is_idempotent(home: Path) -> None:
     _ingest(home)
     second = _ingest(home)
