@@ -41,12 +41,15 @@ from dt_platform.trust.audit.errors import (
     RecordNotFound,
     RecordSpecError,
 )
+from dt_platform.trust.audit.explain import Explanation, FileChange, explain_rebuild
 from dt_platform.trust.audit.proofs import Proof, parse_record_spec, prove_record
 from dt_platform.trust.audit.queue import audit_partition, process_pending
 from dt_platform.trust.audit.report import Problem, VerificationReport
 from dt_platform.trust.audit.results import AuditResult, audit_history
 from dt_platform.trust.audit.table import (
     ANCHORED,
+    AWAITING_REASON,
+    LOST,
     PENDING_ANCHOR,
     PENDING_PUBLISH,
     SUPERSEDED,
@@ -58,6 +61,8 @@ from dt_platform.trust.snapshot import EmptySnapshot
 
 __all__ = [
     "ANCHORED",
+    "AWAITING_REASON",
+    "LOST",
     "PENDING_ANCHOR",
     "PENDING_PUBLISH",
     "SUPERSEDED",
@@ -65,7 +70,9 @@ __all__ = [
     "AuditError",
     "AuditResult",
     "EmptySnapshot",
+    "Explanation",
     "FieldDiff",
+    "FileChange",
     "NotAnchored",
     "Problem",
     "Proof",
@@ -78,6 +85,7 @@ __all__ = [
     "audit_partition",
     "diff_records",
     "ensure_audit_table",
+    "explain_rebuild",
     "parse_record_spec",
     "process_pending",
     "prove_record",
