@@ -450,7 +450,10 @@ def test_a_rebuilt_day_becomes_a_new_version_with_a_reason(env: Env) -> None:
         )
     third = env.audit(DAY_R, now=t0 + dt.timedelta(hours=4))
     assert (third.status, third.version, third.reason) == (AWAITING_REASON, None, None)
-    assert third.detail and "telemetry of 2026-11-21 is not its loaded readings" in third.detail
+    assert (
+        third.detail
+        and "telemetry of 2026-11-21 is not what its loaded readings give" in third.detail
+    )
     assert "dt-platform audit anchor --partition 2026-11-21" in third.detail
     assert chain.version_count(anchor_key(DAY_R)) == 2
     with env.warehouse.write() as con:

@@ -42,6 +42,12 @@ from dt_platform.trust.audit.errors import (
     RecordSpecError,
 )
 from dt_platform.trust.audit.explain import Explanation, FileChange, explain_rebuild
+from dt_platform.trust.audit.history import (
+    DayVerification,
+    VersionChange,
+    describe_change,
+    verify_versions,
+)
 from dt_platform.trust.audit.proofs import Proof, parse_record_spec, prove_record
 from dt_platform.trust.audit.queue import audit_partition, process_pending
 from dt_platform.trust.audit.report import Problem, VerificationReport
@@ -69,6 +75,7 @@ __all__ = [
     "UNCHANGED",
     "AuditError",
     "AuditResult",
+    "DayVerification",
     "EmptySnapshot",
     "Explanation",
     "FieldDiff",
@@ -80,9 +87,11 @@ __all__ = [
     "RecordNotFound",
     "RecordSpecError",
     "VerificationReport",
+    "VersionChange",
     "anchor_key",
     "audit_history",
     "audit_partition",
+    "describe_change",
     "diff_records",
     "ensure_audit_table",
     "explain_rebuild",
@@ -90,4 +99,5 @@ __all__ = [
     "process_pending",
     "prove_record",
     "verify_partition",
+    "verify_versions",
 ]

@@ -7,9 +7,11 @@ when late or corrected files account for the difference:
   version's ``source_files`` records did not hold — a late file, or a corrected one;
 * no file the previous version committed to has different readings of the day now (same bytes,
   other readings: the readings were edited, not delivered);
-* every ``telemetry_digest`` record that changed lies in a (machine, sensor, hour) where those new
-  files have readings;
-* the day's ``telemetry`` is exactly its loaded readings (nothing edited after it was built).
+* every ``telemetry_digest`` record whose readings changed (not only quality flags, which a
+  sensor's whole day decides) lies in a (machine, sensor, hour) where those new files have
+  readings — a file that left the day is covered only by one that replaces its readings;
+* the day's ``telemetry`` is exactly what its loaded readings give, quality flags included
+  (rebuilt for the comparison in a transaction that is rolled back).
 
 Other records (predictions, alerts) follow from the telemetry and are taken along. Anything else
 — a direct edit, a rebuild no file explains, a previous snapshot that cannot be read back — waits
@@ -27,8 +29,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from dt_platform.ingest.telemetry import build_telemetry_day
 from dt_platform.trust.audit.diff import RecordDiff, diff_records
-from dt_platform.trust.snapshot import DayRecords, SourceRecords, key_text
+from dt_platform.trust.snapshot import DayRecords, key_text
 
 FILES = "source_files"
 TELEMETRY = "telemetry_digest"
@@ -43,11 +46,18 @@ _LOADED_READINGS = """
     WHERE r.ts >= to_timestamp(epoch($day::TIMESTAMP))
       AND r.ts < to_timestamp(epoch($day::TIMESTAMP) + 86400)"""
 
-_TELEMETRY_VS_READINGS = f"""
-WITH t AS (SELECT machine_id, sensor, ts, value FROM telemetry WHERE day = $day),
-     r AS (SELECT m.machine_id, s.sensor, r.ts, r.value {_LOADED_READINGS})
-SELECT (SELECT count(*) FROM (SELECT * FROM t EXCEPT ALL SELECT * FROM r)),
-       (SELECT count(*) FROM (SELECT * FROM r EXCEPT ALL SELECT * FROM t))"""
+_TELEMETRY_VS_REBUILT = """
+SELECT (SELECT count(*) FROM (SELECT * FROM _audit_telemetry_now EXCEPT ALL
+                              SELECT machine_id, sensor, ts, value, quality FROM telemetry
+                              WHERE day = $day)),
+       (SELECT count(*) FROM (SELECT machine_id, sensor, ts, value, quality FROM telemetry
+                              WHERE day = $day EXCEPT ALL SELECT * FROM _audit_telemetry_now))"""
+
+FLAG_FIELDS = frozenset(
+    {"ok_readings", "spike_readings", "stuck_readings", "other_quality_readings", "readings_sha256"}
+)
+"""Fields of a digest record that quality flags alone change: flags are computed over a sensor's
+whole day, so new readings may flip them in hours the new file has no readings in."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +126,12 @@ def _file_records(records: DayRecords) -> list[dict]:
 
 
 def _cells(diffs: Sequence[RecordDiff]) -> set[tuple[str, str, str]]:
+    """The (machine, sensor, hour) of digest records whose readings changed (not only flags)."""
     return {
         (d.key["machine_id"], d.key["sensor"], d.key["hour"])
         for d in diffs
         if d.source == TELEMETRY
+        and not (d.kind == "changed" and {f.field for f in d.fields} <= FLAG_FIELDS)
     }
 
 
@@ -139,12 +151,29 @@ def _covered_cells(
 
 
 def _telemetry_problem(con: duckdb.DuckDBPyConnection, day: dt.date) -> str | None:
-    extra, missing = con.execute(_TELEMETRY_VS_READINGS, {"day": day}).fetchone()
-    if not extra and not missing:
+    """Whether ``telemetry`` of the day is exactly what its loaded readings give (values and
+    quality flags): rebuilt in a transaction of its own that is rolled back."""
+    cursor = con.cursor()
+    try:
+        cursor.execute("BEGIN")
+        cursor.execute(
+            "CREATE TEMP TABLE _audit_telemetry_now AS SELECT machine_id, sensor, ts, value, "
+            "quality FROM telemetry WHERE day = $day",
+            {"day": day},
+        )
+        build_telemetry_day(cursor, day)
+        edited, missing = cursor.execute(_TELEMETRY_VS_REBUILT, {"day": day}).fetchone()
+    except duckdb.Error as exc:
+        return f"telemetry of {day} could not be rebuilt from its readings to compare: {exc}"
+    finally:
+        cursor.execute("ROLLBACK")
+        cursor.close()
+    if not edited and not missing:
         return None
     return (
-        f"telemetry of {day} is not its loaded readings ({extra} row(s) not among the readings, "
-        f"{missing} reading(s) not in telemetry): it was edited, or not rebuilt from them"
+        f"telemetry of {day} is not what its loaded readings give ({edited} row(s) differ in "
+        f"value or quality flag or have no reading, {missing} row(s) missing): it was edited, "
+        "or not rebuilt from them"
     )
 
 
@@ -237,8 +266,3 @@ def unreadable(day: dt.date, previous_version: int | None, error: str) -> Explan
     """The explanation when the previous version's records cannot be read back to compare."""
     problem = f"version {previous_version}'s snapshot cannot be read to compare with: {error}"
     return Explanation(day, previous_version, [], [], [problem])
-
-
-def file_records(records: DayRecords) -> SourceRecords | None:
-    """The ``source_files`` records of a day, if it has any."""
-    return records.source(FILES)
