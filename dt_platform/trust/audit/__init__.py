@@ -50,6 +50,7 @@ from dt_platform.trust.audit.history import (
 )
 from dt_platform.trust.audit.proofs import Proof, parse_record_spec, prove_record
 from dt_platform.trust.audit.queue import audit_partition, process_pending
+from dt_platform.trust.audit.reconcile import AnchorGap, Reconciliation, reconcile_anchors
 from dt_platform.trust.audit.report import Problem, VerificationReport
 from dt_platform.trust.audit.results import AuditResult, audit_history
 from dt_platform.trust.audit.table import (
@@ -73,6 +74,7 @@ __all__ = [
     "PENDING_PUBLISH",
     "SUPERSEDED",
     "UNCHANGED",
+    "AnchorGap",
     "AuditError",
     "AuditResult",
     "DayVerification",
@@ -83,6 +85,7 @@ __all__ = [
     "NotAnchored",
     "Problem",
     "Proof",
+    "Reconciliation",
     "RecordDiff",
     "RecordNotFound",
     "RecordSpecError",
@@ -98,6 +101,7 @@ __all__ = [
     "parse_record_spec",
     "process_pending",
     "prove_record",
+    "reconcile_anchors",
     "verify_partition",
     "verify_versions",
 ]
