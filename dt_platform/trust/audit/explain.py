@@ -171,8 +171,8 @@ def _telemetry_problem(con: duckdb.DuckDBPyConnection, day: dt.date) -> str | No
     if not edited and not missing:
         return None
     return (
-        f"telemetry of {day} is not what its loaded readings give ({edited} row(s) differ in "
-        f"value or quality flag or have no reading, {missing} row(s) missing): it was edited, "
+        f"telemetry of {day} is not what its loaded readings give ({edited} telemetry row(s) "
+        f"differ from a rebuild, {missing} rebuilt row(s) are not in telemetry): it was edited, "
         "or not rebuilt from them"
     )
 
