@@ -31,11 +31,13 @@ from dt_platform.trust.audit import (
     audit_history,
     audit_partition,
     process_pending,
+    prove_record,
     verify_versions,
 )
 from dt_platform.trust.audit_cli import verify
 from dt_platform.trust.chain import AuditChain, deploy
 from dt_platform.trust.ipfs import EmbeddedIpfs
+from dt_platform.trust.snapshot import default_sources
 from dt_platform.warehouse import Warehouse
 from tests.trust.audit_fixtures import day_start, load_file, telemetry_rows
 
@@ -325,3 +327,42 @@ def test_verify_checks_every_version_and_shows_what_changed(env: Env, tmp_path: 
     )
     assert as_json["ok"] is False and len(as_json["versions"]) == 5
     assert as_json["changes"][0]["counts"]["added"] == 25
+
+
+# --- days anchored before source_files ----------------------------------------------------------
+
+
+def test_a_version_that_predates_source_files_still_verifies_and_late_files_explain(
+    env: Env,
+) -> None:
+    day = dt.date(2026, 10, 5)
+    t0 = day_start(day) + dt.timedelta(days=1, hours=1)
+    rows = [r for r in telemetry_rows(day, per_hour=2, seed=5) if r[4].hour < 20]
+    with env.warehouse.write() as con:
+        load_file(con, "gw0/day.csv", rows, t0 - dt.timedelta(hours=1))
+        build_telemetry_day(con, day)
+    older_code = [s for s in default_sources() if s.name != "source_files"]
+    first = env.audit(day, sources=older_code, now=t0)
+    assert first.status == ANCHORED
+
+    report = env.verify(day)
+    assert report.ok, report.render()
+    [note] = report.latest.notes
+    assert note == (
+        "version 1 predates source 'source_files': the warehouse's 1 source_files record(s) "
+        "are not covered by it"
+    )
+    # Without per-file records to compare with, files ingested after version 1 was built are
+    # the late ones; an early file is not named.
+    with env.warehouse.write() as con:
+        late = load_file(con, "gw1/late.csv", late_rows(day, 5), t0 + dt.timedelta(hours=2))
+        build_telemetry_day(con, day)
+    second = env.audit(day, now=t0 + dt.timedelta(hours=3))
+    assert second.status == ANCHORED and second.version == 2
+    assert f"gw1/late.csv (late, file {late}" in second.reason and "gw0" not in second.reason
+    assert env.verify(day).ok
+
+    # Records of the new source are proved like any other.
+    with env.warehouse.read() as con:
+        proof = prove_record(con, env.ipfs, env.chain(), day, "source_files", {"file_id": late})
+    assert proof.verified_on_chain and json.loads(proof.record)["path"] == "gw1/late.csv"
