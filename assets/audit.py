@@ -181,12 +181,14 @@ def anchors_on_chain(warehouse: WarehouseResource, chain: ChainResource) -> dg.A
         client = chain.connect()
         with warehouse.write() as con:
             report = reconcile_anchors(con, client, confirmations=chain.confirmations)
-    except ChainError as exc:
+    except ChainUnavailable as exc:  # an outage: the next tick tries again
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"detail": f"cannot reconcile now: {exc}"},
         )
+    except ChainError as exc:  # e.g. the contracts are gone with a reset chain
+        return dg.AssetCheckResult(passed=False, metadata={"detail": f"cannot reconcile: {exc}"})
     metadata: dict = {k: v for k, v in report.metadata().items()}
     metadata["report"] = dg.MetadataValue.md("```\n" + report.render() + "\n```")
     if not report.ok:  # anchors the warehouse relied on are gone: re-queued, but say it loudly
