@@ -28,6 +28,8 @@ from dt_platform.trust.audit import (
     UNCHANGED,
     AuditResult,
     DayVerification,
+    Explanation,
+    FileChange,
     audit_history,
     audit_partition,
     process_pending,
@@ -216,8 +218,7 @@ def test_a_late_or_corrected_file_is_anchored_naming_it(env: Env) -> None:
     second = env.audit(day)
     assert (second.status, second.version) == (ANCHORED, 2)
     assert second.reason is not None and second.reason.startswith(
-        "late or corrected data: 1 file(s) changed the records of 2026-10-03 since version 1: "
-        f"gw1/late.csv (late, file {late}, sha256 "
+        f"late or corrected data since version 1: gw1/late.csv (file {late}, sha256 "
     )
 
     # gw0 sends day.csv again, corrected: version 2 of the path supersedes file a.
@@ -236,8 +237,10 @@ def test_a_late_or_corrected_file_is_anchored_naming_it(env: Env) -> None:
         build_telemetry_day(con, day)
     third = env.audit(day)
     assert (third.status, third.version) == (ANCHORED, 3)
-    assert f"gw0/day.csv (v2, file {fixed}, sha256 " in third.reason
-    assert f"replaces file {a}, {len(corrected)} readings)" in third.reason
+    assert third.reason.startswith(
+        f"late or corrected data since version 2: gw0/day.csv v2 (file {fixed} replaces {a}, "
+    )
+    assert third.reason.endswith(f", {len(corrected)} readings)")
 
     # A late file does not carry an unexplained change elsewhere: another gateway's file is
     # dropped at the same time, and the hours it leaves are no late file's.
@@ -359,10 +362,26 @@ def test_a_version_that_predates_source_files_still_verifies_and_late_files_expl
         build_telemetry_day(con, day)
     second = env.audit(day, now=t0 + dt.timedelta(hours=3))
     assert second.status == ANCHORED and second.version == 2
-    assert f"gw1/late.csv (late, file {late}" in second.reason and "gw0" not in second.reason
+    assert f"gw1/late.csv (file {late}" in second.reason and "gw0" not in second.reason
     assert env.verify(day).ok
 
     # Records of the new source are proved like any other.
     with env.warehouse.read() as con:
         proof = prove_record(con, env.ipfs, env.chain(), day, "source_files", {"file_id": late})
     assert proof.verified_on_chain and json.loads(proof.record)["path"] == "gw1/late.csv"
+
+
+def test_a_reason_names_three_files_and_counts_the_rest() -> None:
+    files = [FileChange(10 + n, f"gw{n}/late.csv", 1, f"{n:064x}", 48) for n in range(5)]
+    why = Explanation(dt.date(2026, 10, 6), 2, [], files, [])
+    assert why.explained and why.reason() == (
+        "late or corrected data since version 2: "
+        "gw0/late.csv (file 10, sha256 00000000, 48 readings); "
+        "gw1/late.csv (file 11, sha256 00000000, 48 readings); "
+        "gw2/late.csv (file 12, sha256 00000000, 48 readings); +2 more file(s)"
+    )
+    # One file: about as long as the reason the pipeline generated before (stored on chain).
+    old = "late data: 1 file(s) for 2026-11-21 arrived after version 1 was built "
+    old += "(2026-11-22T01:00:00.000000Z)"
+    one = Explanation(dt.date(2026, 10, 6), 1, [], files[:1], []).reason()
+    assert len(one.encode()) <= len(old.encode())

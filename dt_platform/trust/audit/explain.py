@@ -35,7 +35,7 @@ from dt_platform.trust.snapshot import DayRecords, key_text
 
 FILES = "source_files"
 TELEMETRY = "telemetry_digest"
-LISTED_FILES = 4
+LISTED_FILES = 3
 """Files named in a reason (the rest are counted): the reason is stored on chain."""
 
 _LOADED_READINGS = """
@@ -73,11 +73,13 @@ class FileChange:
     """Files of the same path that the previous version held and that are no longer loaded."""
 
     def describe(self) -> str:
-        kind = f"v{self.file_version}" if self.replaces else "late"
-        what = f"{self.path} ({kind}, file {self.file_id}, sha256 {self.sha256[:12]}…"
+        """Compact (the reason is stored on chain): path, file id, what it replaces, content."""
         if self.replaces:
-            what += f", replaces file {', '.join(map(str, self.replaces))}"
-        return f"{what}, {self.readings} readings)"
+            ids = ", ".join(map(str, self.replaces))
+            head = f"{self.path} v{self.file_version} (file {self.file_id} replaces {ids}"
+        else:
+            head = f"{self.path} (file {self.file_id}"
+        return f"{head}, sha256 {self.sha256[:8]}, {self.readings} readings)"
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,12 @@ class Explanation:
         return ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "none"
 
     def reason(self) -> str:
-        """The on-chain reason of an explained rebuild: the files, named."""
+        """The on-chain reason of an explained rebuild: the files, named (no longer than the
+        generated reason it replaces for one file, so a new version costs no more gas)."""
         shown = [f.describe() for f in self.files[:LISTED_FILES]]
         more = len(self.files) - len(shown)
-        listed = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
-        return (
-            f"late or corrected data: {len(self.files)} file(s) changed the records of "
-            f"{self.day} since version {self.previous_version}: {listed}"
-        )
+        listed = "; ".join(shown) + (f"; +{more} more file(s)" if more > 0 else "")
+        return f"late or corrected data since version {self.previous_version}: {listed}"
 
     def detail(self) -> str:
         """Why the rebuild waits, and what to do about it (for the row and the asset check)."""

@@ -169,7 +169,8 @@ def _anchor(
         if latest is not None and not (latest.root == root and latest.cid == cid) and not reason:
             if not row.is_reanchor:
                 return _await_reason(con, row, latest.version, to_hex(latest.root))
-            reason = (row.detail or "re-anchor of a version the chain no longer holds")[:300]
+            head = (row.detail or "re-anchor of a lost version").split(":", 1)[0]
+            reason = f"{head}, which the chain no longer holds"
             update_row(con, row, reason=reason)
         receipt = client.anchor(key, root, cid, row.record_count, reason)
     except ChainUnavailable as exc:
