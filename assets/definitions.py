@@ -32,17 +32,20 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *prognostics.PROGNOSTICS_ASSETS,
             audit.audit_snapshot,
         ],
+        asset_checks=[audit.anchors_on_chain],
         jobs=[
             ingestion.ingest_job,
             automation.daily_job,
             models.prognostics_models_job,
             audit.anchor_pending_job,
+            audit.reconcile_anchors_job,
         ],
         schedules=[automation.daily_schedule],
         sensors=[
             ingestion.landing_sensor,
             automation.late_data_sensor,
             audit.pending_anchors_sensor,
+            audit.anchor_reconciliation_sensor,
         ],
         resources=platform_resources(settings),
     )

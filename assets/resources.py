@@ -98,10 +98,12 @@ class KuboIpfsResource(ContentStoreResource):
 
 class ChainResource(dg.ConfigurableResource):
     """The chain the day's snapshots are anchored on. ``home`` holds ``deployment.json`` (which
-    contracts to talk to); ``key`` signs as the pipeline's OPERATOR."""
+    contracts to talk to); ``key`` signs as the pipeline's OPERATOR; ``confirmations`` is the
+    depth at which the anchor reconciliation counts an anchor as confirmed."""
 
     home: str
     key: str | None = None
+    confirmations: int = 12
 
     def settings(self) -> Settings:
         raise NotImplementedError
@@ -149,6 +151,7 @@ def platform_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]
     home = str(settings.home)
     staging = str(settings.snapshots_dir)
     key = _secret(settings, "chain_key", "DT_CHAIN_KEY")
+    depth = settings.anchor_confirmations
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "landing": LandingResource(
@@ -160,9 +163,11 @@ def platform_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]
             else EmbeddedIpfsResource(staging=staging, root=str(settings.ipfs_dir))
         ),
         "chain": (
-            RpcChainResource(home=home, url=settings.chain_rpc, key=key)
+            RpcChainResource(home=home, url=settings.chain_rpc, key=key, confirmations=depth)
             if settings.chain_rpc
-            else LocalChainResource(home=home, port=settings.chain_port, key=key)
+            else LocalChainResource(
+                home=home, port=settings.chain_port, key=key, confirmations=depth
+            )
         ),
         "models": ModelStoreResource(folder=str(settings.models_dir)),
     }

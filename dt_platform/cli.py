@@ -15,6 +15,7 @@ import click
 from dt_platform import __version__
 from dt_platform.config import ConfigError, describe, load_settings, markdown_table
 from dt_platform.sim.cli import simulate
+from dt_platform.trust.anchors_cli import audit
 from dt_platform.trust.audit_cli import prove, verify
 from dt_platform.trust.chain_cli import chain, grants, roles
 from dt_platform.trust.ipfs.cli import ipfs
@@ -102,6 +103,7 @@ main.add_command(grants)
 main.add_command(ipfs)
 main.add_command(verify)
 main.add_command(prove)
+main.add_command(audit)
 main.add_command(wallet)
 
 

@@ -105,6 +105,13 @@ class Settings:
         "command line)",
         secret=True,
     )
+    anchor_confirmations: int = setting(
+        "DT_ANCHOR_CONFIRMATIONS",
+        12,
+        default="`12`",
+        meaning="blocks (the anchor's own included) before an anchor counts as confirmed; "
+        "shallower ones are reported unconfirmed by the anchor reconciliation, not missing",
+    )
     from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Names of the fields :func:`load_settings` read from the environment (so the Dagster
     resources can bind secrets by variable name instead of by value)."""
@@ -193,6 +200,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _confirmations(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise ValueError(value)
+    return value
+
+
 def _http_url(text: str) -> str:
     url = urllib.parse.urlsplit(text)
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -209,6 +223,7 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "partitions_start": (dt.date.fromisoformat, "a date as YYYY-MM-DD"),
     "freshness_hours": (_positive, "a positive number of hours"),
     "dashboard_url": (_http_url, "an http(s) URL with a host, e.g. http://localhost:8501"),
+    "anchor_confirmations": (_confirmations, "a whole number of blocks from 1 to 10000"),
 }
 """How each field's text becomes its value, and what is expected (other fields stay text)."""
 

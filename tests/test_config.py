@@ -45,6 +45,7 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
         "DT_FRESHNESS_HOURS": "4.5",
         "DT_DASHBOARD_URL": "https://twin.example.org",
         "DT_WALLET_KEY": KEY,
+        "DT_ANCHOR_CONFIRMATIONS": "3",
     }
     settings = load_settings(environ=environ)
     assert settings.home == tmp_path / "h" and settings.registry_path == tmp_path / "reg.yaml"
@@ -53,6 +54,7 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
     assert settings.ipfs_api == "/ip4/127.0.0.1/tcp/5001/http"
     assert settings.partitions_start == dt.date(2025, 6, 1) and settings.freshness_hours == 4.5
     assert settings.dashboard_url == "https://twin.example.org"
+    assert settings.anchor_confirmations == 3
     assert settings.from_environment == {f.name for f in variables()}
     # an explicit home wins over DT_HOME, and then home is not "from the environment"
     explicit = load_settings(tmp_path / "other", environ=environ)
@@ -90,6 +92,9 @@ def test_every_bad_value_is_named_at_once_and_secrets_are_not_shown(tmp_path) ->
             load_settings(tmp_path, environ={"DT_CHAIN_PORT": port})
     with pytest.raises(ConfigError, match="positive number"):
         load_settings(tmp_path, environ={"DT_FRESHNESS_HOURS": "inf"})
+    for depth in ("0", "1.5", "10001"):
+        with pytest.raises(ConfigError, match="whole number of blocks from 1 to 10000"):
+            load_settings(tmp_path, environ={"DT_ANCHOR_CONFIRMATIONS": depth})
 
 
 def test_secrets_never_show(tmp_path) -> None:

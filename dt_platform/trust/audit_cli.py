@@ -21,6 +21,7 @@ from dt_platform.trust.audit import (
     parse_record_spec,
     prove_record,
     verify_partition,
+    verify_versions,
 )
 from dt_platform.trust.chain import AuditChain
 from dt_platform.trust.cli_errors import EXIT_MISMATCH, service_errors
@@ -60,11 +61,19 @@ _VERSION = click.option(
     default=None,
     help="Anchored version to check against (default: the latest).",
 )
+_VERIFY_VERSION = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Check only this anchored version (default: every version, the latest also against "
+    "the warehouse, and what changed between them).",
+)
 
 
 @click.command()
 @_PARTITION
-@_VERSION
+@_VERIFY_VERSION
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @click.option(
     "--limit",
@@ -76,16 +85,20 @@ _VERSION = click.option(
 def verify(partition: dt.datetime, version: int | None, as_json: bool, limit: int) -> None:
     """Recompute a day's records from the warehouse and check them against the chain and IPFS.
 
-    Exits 0 when the warehouse, the anchored root and the snapshot all agree; otherwise 1 and
-    lists the offending records (source, key, field: warehouse vs snapshot value).
+    Checks every anchored version of the day: each snapshot against its anchor, the latest also
+    against the warehouse, and lists the records that changed from one version to the next.
+    Exits 0 when all agree; otherwise 1 and lists the offending records (source, key, field:
+    warehouse vs snapshot value).
     """
     settings = load_settings()
     with service_errors(AuditError, IpfsError, SnapshotError):
         chain = AuditChain.connect(settings)
         with Warehouse(settings.warehouse_path).read() as con:
-            report = verify_partition(
-                con, open_ipfs(settings), chain, _day(partition), version=version
-            )
+            ipfs = open_ipfs(settings)
+            if version is None:
+                report = verify_versions(con, ipfs, chain, _day(partition))
+            else:
+                report = verify_partition(con, ipfs, chain, _day(partition), version=version)
     if as_json:
         _echo_json(report.to_dict())
     else:

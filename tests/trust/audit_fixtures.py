@@ -6,6 +6,7 @@ Plain functions, not fixtures (no conftest): each test module builds what it nee
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from pathlib import Path
 
@@ -108,6 +109,87 @@ def add_loaded_file(
            VALUES (?, ?, ?, 100, 0, 'csv', 1, 'loaded', ?, ?)""",
         [file_id, path, f"{file_id:064x}", days, ingested_at],
     )
+    return int(file_id)
+
+
+def _key(con: duckdb.DuckDBPyConnection, table: str, where: dict, values: dict) -> int:
+    """The key of the ``machines``/``sensors`` row matching ``where``, added if it is missing."""
+    column = "machine_key" if table == "machines" else "sensor_key"
+    clause = " AND ".join(f"{k} = ?" for k in where)
+    found = con.execute(f"SELECT {column} FROM {table} WHERE {clause}", list(where.values()))
+    row = found.fetchone()
+    if row:
+        return int(row[0])
+    (key,) = con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()
+    row_values = {column: key, **where, **values}
+    con.execute(
+        f"INSERT INTO {table} ({', '.join(row_values)}) VALUES ({', '.join('?' * len(row_values))})",
+        list(row_values.values()),
+    )
+    return int(key)
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    rows: list[tuple],
+    ingested_at: dt.datetime,
+    *,
+    content: bytes | None = None,
+    version: int = 1,
+) -> int:
+    """A loaded dump as ingestion leaves it: a ``file_ledger`` row and its ``readings``.
+
+    ``rows`` are :func:`telemetry_rows` tuples (their quality flags are not readings' business).
+    Build the days' ``telemetry`` afterwards with ``build_telemetry_day``. ``content`` stands for
+    the file's bytes (its sha256 goes to the ledger); by default the path and rows.
+    """
+    (file_id,) = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM file_ledger").fetchone()
+    content = content if content is not None else f"{path}:{rows!r}".encode()
+    days = sorted({r[0] for r in rows})
+    con.execute(
+        """INSERT INTO file_ledger (file_id, path, sha256, size_bytes, mtime_ns, format, version,
+               status, rows_in, rows_loaded, rows_rejected, first_ts, last_ts, days, ingested_at)
+           VALUES (?, ?, ?, ?, 0, 'csv', ?, 'loaded', ?, ?, 0, ?, ?, ?, ?)""",
+        [
+            file_id,
+            path,
+            hashlib.sha256(content).hexdigest(),
+            len(content),
+            version,
+            len(rows),
+            len(rows),
+            min(r[4] for r in rows),
+            max(r[4] for r in rows),
+            days,
+            ingested_at,
+        ],
+    )
+    keys: dict[tuple[str, str], tuple[int, int]] = {}
+    for _, machine_id, machine_type, sensor, *_ in rows:
+        if (machine_id, sensor) not in keys:
+            machine = {"machine_type": machine_type, "active": True}
+            extra = {"tag": sensor, "quantity": "test", "unit": "1", "low": -1e9, "high": 1e9}
+            keys[machine_id, sensor] = (
+                _key(con, "machines", {"machine_id": machine_id}, machine),
+                _key(con, "sensors", {"machine_type": machine_type, "sensor": sensor}, extra),
+            )
+    readings = [(*keys[r[1], r[3]], r[4], r[5], file_id) for r in rows]
+    columns = list(zip(*readings, strict=True))
+    batch = pa.table(
+        {
+            "machine_key": pa.array(columns[0], pa.uint16()),
+            "sensor_key": pa.array(columns[1], pa.uint16()),
+            "ts": pa.array(columns[2], pa.timestamp("us", tz="UTC")),
+            "value": pa.array(columns[3], pa.float64()),
+            "file_id": pa.array(columns[4], pa.int32()),
+        }
+    )
+    con.register("_readings_batch", batch)
+    try:
+        con.execute("INSERT INTO readings SELECT * FROM _readings_batch")
+    finally:
+        con.unregister("_readings_batch")
     return int(file_id)
 
 

@@ -23,9 +23,11 @@ import pytest
 from click.testing import CliRunner
 
 from dt_platform.config import Settings
+from dt_platform.ingest.telemetry import build_telemetry_day
 from dt_platform.trust.anvil import Anvil, throwaway_anvil
 from dt_platform.trust.audit import (
     ANCHORED,
+    AWAITING_REASON,
     UNCHANGED,
     AuditResult,
     NotAnchored,
@@ -52,6 +54,7 @@ from tests.trust.audit_fixtures import (
     free_port,
     hour_of,
     insert_telemetry,
+    load_file,
     only_hash_cid,
     telemetry_rows,
 )
@@ -387,24 +390,29 @@ DAY_R = dt.date(2026, 11, 21)
 @pytest.mark.slow
 def test_a_rebuilt_day_becomes_a_new_version_with_a_reason(env: Env) -> None:
     t0 = day_start(DAY_R) + dt.timedelta(days=1, hours=1)
+    rows = telemetry_rows(DAY_R, per_hour=2, hours=24, seed=21)
     with env.warehouse.write() as con:
-        insert_telemetry(con, telemetry_rows(DAY_R, per_hour=2, hours=20, seed=21))
+        load_file(
+            con, "gw/early.csv", [r for r in rows if r[4].hour < 20], t0 - dt.timedelta(hours=2)
+        )
+        build_telemetry_day(con, DAY_R)
     first = env.audit(DAY_R, now=t0)
     assert (first.status, first.version, first.reason) == (ANCHORED, 1, None)
 
-    # A gateway delivers the last hours late.
-    late_rows = [r for r in telemetry_rows(DAY_R, per_hour=2, hours=24, seed=21) if r[4].hour >= 20]
+    # A gateway delivers the last hours late: the new version names the file.
     with env.warehouse.write() as con:
-        insert_telemetry(con, late_rows)
-        add_loaded_file(con, "landing/gw/late.csv", [DAY_R], t0 + dt.timedelta(hours=2))
-        add_loaded_file(con, "landing/gw/early.csv", [DAY_R], t0 - dt.timedelta(hours=2))
+        late = load_file(
+            con, "gw/late.csv", [r for r in rows if r[4].hour >= 20], t0 + dt.timedelta(hours=2)
+        )
+        (sha,) = con.execute("SELECT sha256 FROM file_ledger WHERE file_id = ?", [late]).fetchone()
+        build_telemetry_day(con, DAY_R)
     second = env.audit(DAY_R, now=t0 + dt.timedelta(hours=3))
     assert second.status == ANCHORED and second.version == 2
     assert second.reason == (
-        "late data: 1 file(s) for 2026-11-21 arrived after version 1 was built "
-        "(2026-11-22T01:00:00.000000Z)"
+        f"late or corrected data since version 1: gw/late.csv (file {late}, sha256 {sha[:8]}, "
+        "48 readings)"
     )
-    assert second.root != first.root and second.record_count == first.record_count + 6 * 4
+    assert second.root != first.root and second.record_count == first.record_count + 6 * 4 + 1
 
     chain = env.chain()
     versions = chain.anchor_versions(anchor_key(DAY_R))
@@ -413,9 +421,10 @@ def test_a_rebuilt_day_becomes_a_new_version_with_a_reason(env: Env) -> None:
     with env.warehouse.read() as con:
         assert verify_partition(con, env.ipfs, chain, DAY_R).ok
         old = verify_partition(con, env.ipfs, chain, DAY_R, version=1)
-        assert {d.kind for d in old.differences} == {"added"} and len(old.differences) == 24
-        assert {d.key["hour"] for d in old.differences} == {
-            f"2026-11-21T{h}:00:00.000000Z" for h in (20, 21, 22, 23)
+        assert {d.kind for d in old.differences} == {"added"} and len(old.differences) == 25
+        assert {d.key.get("hour") for d in old.differences} == {
+            *(f"2026-11-21T{h}:00:00.000000Z" for h in (20, 21, 22, 23)),
+            None,  # the late file's own record
         }
         # A proof against version 1 comes from the anchored snapshot: the warehouse moved on.
         key = {"machine_id": "CNC-01", "sensor": "spindle_temp_c", "hour": "2026-11-21T05:00:00Z"}
@@ -433,21 +442,36 @@ def test_a_rebuilt_day_becomes_a_new_version_with_a_reason(env: Env) -> None:
                 version=1,
             )
 
-    # A correction without new files: a reason is still derived, and an explicit one is kept.
+    # A correction without new files waits for an OPERATOR; an explicit reason anchors it.
     with env.warehouse.write() as con:
         con.execute(
             "UPDATE telemetry SET value = value * 2 WHERE day = ? AND machine_id = 'CNC-01'",
             [DAY_R],
         )
     third = env.audit(DAY_R, now=t0 + dt.timedelta(hours=4))
-    assert third.version == 3 and third.reason.startswith(
-        f"rebuilt: {third.record_count} records (root {third.root[:10]}…) differ from version 2"
+    assert (third.status, third.version, third.reason) == (AWAITING_REASON, None, None)
+    assert (
+        third.detail
+        and "telemetry of 2026-11-21 is not what its loaded readings give" in third.detail
+    )
+    assert "dt-platform audit anchor --partition 2026-11-21" in third.detail
+    assert chain.version_count(anchor_key(DAY_R)) == 2
+    with env.warehouse.write() as con:
+        assert process_pending(con, env.ipfs, env.chain) == []
+    third = env.audit(
+        DAY_R, now=t0 + dt.timedelta(hours=4), reason="CNC-01 rescaled by hand (ticket 41)"
+    )
+    assert (third.status, third.version, third.reason) == (
+        ANCHORED,
+        3,
+        "CNC-01 rescaled by hand (ticket 41)",
     )
     with env.warehouse.write() as con:
         con.execute(
             "UPDATE telemetry SET value = value / 2 WHERE day = ? AND machine_id = 'CNC-01'",
             [DAY_R],
         )
+    assert env.audit(DAY_R, now=t0 + dt.timedelta(hours=5)).status == AWAITING_REASON
     fourth = env.audit(
         DAY_R, now=t0 + dt.timedelta(hours=5), reason="revert unit error (ticket 42)"
     )

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from dt_platform.ingest.telemetry import build_telemetry_day
 from dt_platform.trust.merkle import MerkleTree, record_leaf
 from dt_platform.trust.snapshot import (
     LEAF_ENCODING,
@@ -29,6 +30,7 @@ from dt_platform.trust.snapshot import (
     check_snapshot_dir,
     code_version,
     collect_records,
+    file_reading_line,
     reading_line,
     records_from_parquet,
     records_from_table,
@@ -42,6 +44,7 @@ from tests.trust.audit_fixtures import (
     folder_bytes,
     hour_of,
     insert_telemetry,
+    load_file,
     only_hash_cid,
     telemetry_rows,
 )
@@ -298,6 +301,115 @@ def test_records_do_not_depend_on_row_order_or_session_time_zone(
     assert other.all_records() == reference.all_records()
     assert other.root == reference.root
     assert other.sources[0].table.equals(reference.sources[0].table)
+
+
+# --- source files: what the day was built from ------------------------------------------------
+
+
+def _loaded_day(time_zone: str = "UTC") -> tuple[duckdb.DuckDBPyConnection, list[list[tuple]]]:
+    """A warehouse whose ``telemetry`` of DAY is built from three loaded files, one of which
+    also holds readings of the days around it (at the very edges of DAY)."""
+    c = duckdb.connect()
+    c.execute(f"SET TimeZone = '{time_zone}'")
+    ensure_schema(c)
+    rows = telemetry_rows(DAY, per_hour=2)
+    edge = day_start(DAY)
+    around = [
+        (DAY, "SMT-01", "smt_placer", "vacuum_kpa", edge - dt.timedelta(microseconds=1), 1.5, "ok"),
+        (DAY, "SMT-01", "smt_placer", "vacuum_kpa", edge, 2.5, "ok"),
+        (DAY, "SMT-01", "smt_placer", "vacuum_kpa", edge + dt.timedelta(days=1), 3.5, "ok"),
+        (DAY, "CNC-01", "cnc_spindle", "spindle_temp_c", edge + dt.timedelta(days=1, microseconds=-1),
+         0.1 + 0.2, "ok"),
+    ]  # fmt: skip
+    files = [rows[0::3], rows[1::3] + around, rows[2::3]]
+    for n, file_rows in enumerate(files):
+        load_file(c, f"gw{n}/day.csv", file_rows, edge + dt.timedelta(days=1, hours=n))
+    for day in (DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)):
+        build_telemetry_day(c, day)
+    return c, files
+
+
+def test_source_file_records_follow_the_written_spec() -> None:
+    c, files = _loaded_day("America/St_Johns")  # a half-hour offset must not shift the day
+    source = collect_records(c, DAY).source("source_files")
+    assert source is not None and source.key_columns == ("file_id",) and source.rows == 3
+    start, end = day_start(DAY), day_start(DAY) + dt.timedelta(days=1)
+    for file_id, (record, rows) in enumerate(zip(source.records, files, strict=True), start=1):
+        inside = sorted((r[1], r[3], r[4], r[5]) for r in rows if start <= r[4] < end)
+        lines = "\n".join(file_reading_line(m, s, ts, v) for m, s, ts, v in inside)
+        (sha, path) = c.execute(
+            "SELECT sha256, path FROM file_ledger WHERE file_id = ?", [file_id]
+        ).fetchone()
+        assert json.loads(record) == {
+            "source": "source_files",
+            "file_id": file_id,
+            "path": path,
+            "file_version": 1,
+            "file_sha256": sha,
+            "readings": len(inside),
+            "first_ts": canonical_value(min(r[2] for r in inside)).strip('"'),
+            "last_ts": canonical_value(max(r[2] for r in inside)).strip('"'),
+            "readings_sha256": hashlib.sha256(lines.encode()).hexdigest(),
+        }
+    # the edge file: its reading at the next midnight belongs to the next day, not to DAY
+    assert json.loads(source.records[1])["readings"] == len(files[1]) - 2
+    assert json.loads(source.records[1])["last_ts"] == "2026-11-20T23:59:59.999999Z"
+
+
+def test_a_day_without_loaded_readings_has_no_source_files(con: duckdb.DuckDBPyConnection) -> None:
+    """Telemetry written without readings (the fixture days): the snapshot is what it was."""
+    day = collect_records(con, DAY)
+    assert day.source("source_files") is None and "source_files" not in day.skipped
+
+
+def test_editing_raw_readings_or_the_ledger_changes_that_file_s_record() -> None:
+    c, _ = _loaded_day()
+    before = collect_records(c, DAY)
+    telemetry_before = before.source("telemetry_digest")
+    files_before = before.source("source_files")
+    assert files_before is not None and telemetry_before is not None
+    edits = {
+        "one reading, one ulp": (
+            "UPDATE readings SET value = value + 1e-9 WHERE rowid = (SELECT min(rowid) FROM "
+            "readings WHERE file_id = 2 AND ts >= ?)",
+            [day_start(DAY)],
+        ),
+        "a reading moved by 1 µs": (
+            "UPDATE readings SET ts = ts + INTERVAL 1 MICROSECOND WHERE rowid = (SELECT "
+            "max(rowid) FROM readings WHERE file_id = 2 AND ts < ?)",
+            [day_start(DAY) + dt.timedelta(hours=12)],
+        ),
+        "a reading deleted": (
+            "DELETE FROM readings WHERE rowid = (SELECT min(rowid) FROM readings WHERE "
+            "file_id = 2 AND ts >= ?)",
+            [day_start(DAY)],
+        ),
+        "the file's hash in the ledger": (
+            "UPDATE file_ledger SET sha256 = repeat('0', 64) WHERE file_id = 2",
+            [],
+        ),
+        "the file's path in the ledger": (
+            "UPDATE file_ledger SET path = 'gw9/other.csv' WHERE file_id = 2",
+            [],
+        ),
+    }
+    for what, (sql, params) in edits.items():
+        c.execute("BEGIN")
+        c.execute(sql, params)
+        after = collect_records(c, DAY)
+        c.execute("ROLLBACK")
+        files = after.source("source_files")
+        assert files is not None and files.keys == files_before.keys, what
+        changed = [k for k, a, b in zip(files.keys, files.records, files_before.records,
+                                        strict=True) if a != b]  # fmt: skip
+        assert changed == [("2",)], what
+        # telemetry was not rebuilt: its digest alone would not have seen any of this
+        assert after.source("telemetry_digest").records == telemetry_before.records, what
+    c.execute("BEGIN")
+    c.execute("UPDATE file_ledger SET status = 'superseded' WHERE file_id = 3")
+    files = collect_records(c, DAY).source("source_files")
+    c.execute("ROLLBACK")
+    assert files is not None and files.keys == [("1",), ("2",)]
 
 
 # --- the snapshot folder ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from dt_platform.trust.audit.errors import AuditError
 from dt_platform.trust.audit.results import AuditResult, result_of
 from dt_platform.trust.audit.table import (
     ANCHORED,
+    AWAITING_REASON,
     PENDING_ANCHOR,
     PENDING_PUBLISH,
     PENDING_STATES,
@@ -115,6 +116,20 @@ def _publish(
     return None
 
 
+def _await_reason(
+    con: duckdb.DuckDBPyConnection, row: Row, latest_version: int, latest_root: str
+) -> AuditResult:
+    """A first build of a day the chain already holds other records for: a person decides."""
+    detail = (
+        f"the chain holds version {latest_version} of {row.partition} (root {latest_root[:10]}…) "
+        "that this warehouse has no anchored build for; these records differ from it and no "
+        "file explains them here. An OPERATOR anchors them with `dt-platform audit anchor "
+        f'--partition {row.partition} --reason "…"`'
+    )
+    update_row(con, row, status=AWAITING_REASON, detail=detail, error=None)
+    return result_of(row)
+
+
 def _anchor(
     con: duckdb.DuckDBPyConnection,
     row: Row,
@@ -152,10 +167,10 @@ def _anchor(
             )
         reason = row.reason or ""
         if latest is not None and not (latest.root == root and latest.cid == cid) and not reason:
-            reason = (
-                f"rebuilt: records differ from version {latest.version} on chain "
-                f"(root {to_hex(latest.root)[:10]}…)"
-            )
+            if not row.is_reanchor:
+                return _await_reason(con, row, latest.version, to_hex(latest.root))
+            head = (row.detail or "re-anchor of a lost version").split(":", 1)[0]
+            reason = f"{head}, which the chain no longer holds"
             update_row(con, row, reason=reason)
         receipt = client.anchor(key, root, cid, row.record_count, reason)
     except ChainUnavailable as exc:

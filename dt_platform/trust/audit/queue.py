@@ -11,9 +11,13 @@ from pathlib import Path
 
 import duckdb
 
+from dt_platform.trust.audit.committed import committed_records
+from dt_platform.trust.audit.errors import AuditError
+from dt_platform.trust.audit.explain import explain_rebuild, unreadable
 from dt_platform.trust.audit.publish import ChainConnection, ChainLike, advance
 from dt_platform.trust.audit.results import AuditResult, result_of
 from dt_platform.trust.audit.table import (
+    AWAITING_REASON,
     PENDING_PUBLISH,
     PENDING_STATES,
     SUPERSEDED,
@@ -21,7 +25,7 @@ from dt_platform.trust.audit.table import (
     Row,
     ensure_audit_table,
     insert_row,
-    latest_anchored,
+    latest_committed,
     select_rows,
     update_row,
 )
@@ -32,42 +36,57 @@ from dt_platform.trust.snapshot import (
     SnapshotSource,
     build_snapshot,
     check_snapshot_dir,
-    format_timestamp,
 )
 from dt_platform.trust.snapshot import code_version as current_code_version
-from dt_platform.warehouse import table_names
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _late_files(con: duckdb.DuckDBPyConnection, day: dt.date, since: dt.datetime) -> int:
-    if "file_ledger" not in table_names(con):
-        return 0
-    return int(
-        con.execute(
-            "SELECT count(*) FROM file_ledger WHERE status = 'loaded' "
-            "AND list_contains(days, ?) AND ingested_at > ?",
-            [day, since],
-        ).fetchone()[0]
-    )
-
-
-def _rebuild_reason(
-    con: duckdb.DuckDBPyConnection, day: dt.date, anchored: Row, root: str, records: int
-) -> str:
-    """Why a rebuilt day needs a new version, from what the warehouse knows."""
-    late = _late_files(con, day, anchored.built_at)
-    if late:
-        return (
-            f"late data: {late} file(s) for {day} arrived after version {anchored.version} was "
-            f"built ({format_timestamp(anchored.built_at)})"
+def _decide(
+    con: duckdb.DuckDBPyConnection,
+    snap: Snapshot,
+    baseline: Row | None,
+    reason: str | None,
+    ipfs: IpfsStore,
+) -> tuple[str, str | None, str | None]:
+    """``(status, reason, detail)`` of a new build: a first version or an OPERATOR's reason go
+    ahead; any other new version only when files explain it (:mod:`.explain`)."""
+    if baseline is None or reason is not None:
+        return PENDING_PUBLISH, reason, None
+    try:
+        previous = committed_records(baseline, ipfs)
+    except AuditError as exc:
+        why = unreadable(snap.day, _version_of(con, baseline), str(exc))
+    else:
+        why = explain_rebuild(
+            con,
+            snap.records,
+            previous,
+            previous_version=_version_of(con, baseline),
+            previous_built_at=baseline.built_at,
         )
-    return (
-        f"rebuilt: {records} records (root {root[:10]}…) differ from version {anchored.version} "
-        f"({anchored.record_count} records, root {anchored.root[:10]}…)"
-    )
+    if why.explained:
+        return PENDING_PUBLISH, why.reason(), None
+    return AWAITING_REASON, None, why.detail()
+
+
+def _version_of(con: duckdb.DuckDBPyConnection, row: Row) -> int | None:
+    """The version a committed row stands for (a re-anchor: the version the chain lost)."""
+    if row.version is not None or row.requeued_from is None:
+        return row.version
+    lost = select_rows(con, "id = ?", [row.requeued_from])
+    return _version_of(con, lost[0]) if lost else None
+
+
+def _checked_reason(reason: str | None) -> str | None:
+    if reason is not None and not reason.strip():
+        raise AuditError(
+            "a new version needs a reason that says why (e.g. the ticket of the correction); "
+            "got a blank one"
+        )
+    return reason.strip() if reason is not None else None
 
 
 def audit_partition(
@@ -88,12 +107,16 @@ def audit_partition(
     ``con`` must be writable (the state table lives in the warehouse). If IPFS or the chain is
     unreachable the result is ``pending_publish``/``pending_anchor`` with ``retryable=True`` and
     :func:`process_pending` finishes it later. If the records equal the anchored version the
-    result is ``unchanged``; if they differ, the new anchor is a new version with ``reason`` (or
-    one derived from late files in ``file_ledger``). Raises :class:`EmptySnapshot` for a day
-    without records and :class:`AuditError` when a service refuses (e.g. a missing role): the
-    snapshot then stays pending with the error.
+    result is ``unchanged``. If they differ, the new version is anchored with ``reason`` — an
+    OPERATOR's explicit reason — or, without one, only when late or corrected files explain
+    the difference (the reason then names them, see :mod:`.explain`); otherwise the result is
+    ``awaiting_reason`` with a ``detail`` saying why, and nothing is sent. Raises
+    :class:`EmptySnapshot` for a day without records and :class:`AuditError` for a blank reason
+    or when a service refuses (e.g. a missing role): the snapshot then stays pending with the
+    error.
     """
     now = now or _now()
+    reason = _checked_reason(reason)
     ensure_audit_table(con)
     day_dir = Path(snapshots_dir).resolve() / day.isoformat()
     day_dir.mkdir(parents=True, exist_ok=True)
@@ -108,22 +131,34 @@ def audit_partition(
             model_version=model_version,
             sources=sources,
         )
-        pending = select_rows(con, "partition = ? AND status IN (?, ?)", [day, *PENDING_STATES])
-        anchored = latest_anchored(con, day)
-        if anchored is not None and anchored.root == snap.root_hex:
-            for old in pending:
+        # Re-anchors restore what the chain lost: a rebuild never replaces them.
+        replaceable = [
+            r
+            for r in select_rows(
+                con,
+                "partition = ? AND status IN (?, ?, ?)",
+                [day, *PENDING_STATES, AWAITING_REASON],
+            )
+            if not r.is_reanchor
+        ]
+        baseline = latest_committed(con, day)
+        if baseline is not None and baseline.root == snap.root_hex:
+            for old in replaceable:
                 update_row(con, old, status=SUPERSEDED, error=None)
+            version = _version_of(con, baseline)
             return result_of(
-                anchored,
+                baseline,
                 status=UNCHANGED,
-                detail=f"records equal anchored version {anchored.version}: nothing to publish",
+                detail=f"records equal anchored version {version}: nothing to publish",
             )
         final = day_dir / snap.manifest_sha256[:16]
         _move_into_place(tmp, final)
-        row = _enqueue(con, snap, final, pending, anchored, reason, now)
+        row = _enqueue(con, snap, final, replaceable, baseline, reason, ipfs, now)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    if row.status == AWAITING_REASON:
+        return result_of(row)
     return advance(con, row, ipfs, ChainConnection(chain), now, strict=True)
 
 
@@ -142,34 +177,39 @@ def _enqueue(
     con: duckdb.DuckDBPyConnection,
     snap: Snapshot,
     final: Path,
-    pending: list[Row],
-    anchored: Row | None,
+    replaceable: list[Row],
+    baseline: Row | None,
     reason: str | None,
+    ipfs: IpfsStore,
     now: dt.datetime,
 ) -> Row:
-    """The row to take forward: a pending build of the same content, else a new row.
+    """The row to take forward: an open build of the same content, else a new row.
 
-    Every other pending build of the day is superseded: only the newest content gets anchored.
+    Every other open build of the day is superseded: only the newest content gets anchored.
     """
-    day = snap.day
-    same = [r for r in pending if r.manifest_sha256 == snap.manifest_sha256]
-    for old in pending:
-        if not same or old.id != same[0].id:
+    same = next((r for r in replaceable if r.manifest_sha256 == snap.manifest_sha256), None)
+    for old in replaceable:
+        if same is None or old.id != same.id:
             update_row(con, old, status=SUPERSEDED, error=None)
-    if same:
-        return same[0]
-    if reason is None and anchored is not None:
-        reason = _rebuild_reason(con, day, anchored, snap.root_hex, snap.record_count)
+    if same is not None and same.status != AWAITING_REASON and reason in (None, same.reason):
+        return same  # already on its way, for a reason given before
+    status, reason, detail = _decide(con, snap, baseline, reason, ipfs)
+    if same is not None:
+        if same.status == AWAITING_REASON and status != AWAITING_REASON:
+            update_row(con, same, status=status)
+        update_row(con, same, reason=reason, detail=detail)
+        return same
     return insert_row(
         con,
-        partition=day,
+        partition=snap.day,
         root=snap.root_hex,
         record_count=snap.record_count,
         snapshot_dir=str(final),
         manifest_sha256=snap.manifest_sha256,
-        status=PENDING_PUBLISH,
+        status=status,
         built_at=now,
         reason=reason,
+        detail=detail,
     )
 
 
@@ -185,11 +225,14 @@ def process_pending(
 
     Never raises for one bad snapshot: each result carries its ``error`` and whether it is
     ``retryable``; rows refused for good (e.g. the key lacks OPERATOR) stay pending with the
-    error until the cause is fixed.
+    error until the cause is fixed. Builds ``awaiting_reason`` are not touched: they wait for
+    an OPERATOR (:func:`audit_partition` with a ``reason``).
     """
     now = now or _now()
     ensure_audit_table(con)
     where = "status IN (?, ?)" + (" AND partition = ?" if day else "")
     rows = select_rows(con, where, [*PENDING_STATES, day] if day else list(PENDING_STATES))
+    # Re-anchors first: a version the chain lost goes back before anything built after it.
+    rows.sort(key=lambda r: (not r.is_reanchor, r.id))
     client = ChainConnection(chain)
     return [advance(con, row, ipfs, client, now, strict=False) for row in rows]

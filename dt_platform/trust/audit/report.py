@@ -37,6 +37,8 @@ class VerificationReport:
     code_version: str | None = None
     problems: list[Problem] = field(default_factory=list)
     differences: list[RecordDiff] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a reader should know that is not a fault (e.g. a source the version predates)."""
 
     @property
     def ok(self) -> bool:
@@ -70,6 +72,7 @@ class VerificationReport:
                 f"  snapshot:  {self.snapshot_record_count} records, root {self.snapshot_root}"
             )
         lines += [f"  ! {p.code}: {p.message}" for p in self.problems]
+        lines += [f"  note: {n}" for n in self.notes]
         shown = self.differences[:limit]
         if shown:
             lines.append(f"  {len(self.differences)} differing record(s):")

@@ -60,6 +60,7 @@ def result_of(row: Row, **overrides: Any) -> AuditResult:
         "gas_used": row.gas_used,
         "reason": row.reason,
         "error": row.error,
+        "detail": row.detail,
     }
     values.update(overrides)
     return AuditResult(**values)

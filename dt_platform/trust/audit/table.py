@@ -19,6 +19,8 @@ PENDING_ANCHOR = "pending_anchor"
 ANCHORED = "anchored"
 UNCHANGED = "unchanged"
 SUPERSEDED = "superseded"
+AWAITING_REASON = "awaiting_reason"
+LOST = "lost"
 PENDING_STATES = (PENDING_PUBLISH, PENDING_ANCHOR)
 
 _DDL = """CREATE TABLE IF NOT EXISTS audit_snapshots (
@@ -39,8 +41,13 @@ _DDL = """CREATE TABLE IF NOT EXISTS audit_snapshots (
     published_at TIMESTAMPTZ,
     anchored_at TIMESTAMPTZ,
     reason VARCHAR,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    detail VARCHAR,
+    requeued_from BIGINT
 )"""
+
+_ADDED_COLUMNS = {"detail": "VARCHAR", "requeued_from": "BIGINT"}
+"""Columns added after the table's first release: older warehouses get them on the next write."""
 
 
 _COLUMNS = (
@@ -62,12 +69,16 @@ _COLUMNS = (
     "anchored_at",
     "reason",
     "attempts",
+    "detail",
+    "requeued_from",
 )
 
 
 def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``audit_snapshots`` if it does not exist (needs a writable connection)."""
+    """Create ``audit_snapshots`` if it does not exist, or add the columns it lacks (writable)."""
     con.execute(_DDL)
+    for column, kind in _ADDED_COLUMNS.items():
+        con.execute(f"ALTER TABLE audit_snapshots ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
 @dataclass
@@ -92,13 +103,33 @@ class Row:
     anchored_at: dt.datetime | None
     reason: str | None
     attempts: int
+    detail: str | None = None
+    """Why the row stands where it does, for people (e.g. what an OPERATOR's reason must cover)."""
+    requeued_from: int | None = None
+    """For a re-anchor: the id of the row whose anchor the chain no longer holds."""
+
+    @property
+    def is_reanchor(self) -> bool:
+        return self.requeued_from is not None
+
+
+def _selected_columns(con: duckdb.DuckDBPyConnection) -> str:
+    """The column list, with NULL for columns an older (read-only) table does not have yet."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = "
+            "'audit_snapshots' AND table_schema = current_schema()"
+        ).fetchall()
+    }
+    return ", ".join(c if c in present else f"NULL AS {c}" for c in _COLUMNS)
 
 
 def select_rows(
     con: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any] = ()
 ) -> list[Row]:
     """The rows matching ``where`` (SQL with ``?`` placeholders), oldest first."""
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM audit_snapshots WHERE {where} ORDER BY id"
+    sql = f"SELECT {_selected_columns(con)} FROM audit_snapshots WHERE {where} ORDER BY id"
     return [Row(*r) for r in con.execute(sql, list(params)).fetchall()]
 
 
@@ -129,3 +160,14 @@ def latest_anchored(con: duckdb.DuckDBPyConnection, day: dt.date) -> Row | None:
     """The highest anchored version of ``day`` recorded here, if any."""
     rows = select_rows(con, "partition = ? AND status = ?", [day, ANCHORED])
     return max(rows, key=lambda r: (r.version or 0, r.id)) if rows else None
+
+
+def latest_committed(con: duckdb.DuckDBPyConnection, day: dt.date) -> Row | None:
+    """What a rebuild of ``day`` is compared with: the newest anchored row, or a newer re-anchor
+    still pending (a version the chain lost is still this warehouse's word on the day)."""
+    rows = select_rows(
+        con,
+        "partition = ? AND (status = ? OR (status IN (?, ?) AND requeued_from IS NOT NULL))",
+        [day, ANCHORED, *PENDING_STATES],
+    )
+    return max(rows, key=lambda r: r.id) if rows else None

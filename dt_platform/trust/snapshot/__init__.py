@@ -38,10 +38,12 @@ from dt_platform.trust.snapshot.records import (
     schema_hash,
 )
 from dt_platform.trust.snapshot.sources import (
+    SOURCE_FILES_SQL,
     SOURCES,
     TELEMETRY_DIGEST_SQL,
     SnapshotSource,
     default_sources,
+    file_reading_line,
     reading_line,
     register_source,
 )
@@ -54,6 +56,7 @@ __all__ = [
     "MANIFEST_NAME",
     "PARQUET_OPTIONS",
     "SOURCES",
+    "SOURCE_FILES_SQL",
     "TELEMETRY_DIGEST_SQL",
     "DayRecords",
     "EmptySnapshot",
@@ -68,6 +71,7 @@ __all__ = [
     "code_version",
     "collect_records",
     "default_sources",
+    "file_reading_line",
     "format_timestamp",
     "key_text",
     "parse_manifest",

@@ -214,5 +214,7 @@ def collect_records(
             skipped[source.name] = f"table {', '.join(absent)} does not exist in the warehouse"
             continue
         table = _fetch(con, source, day)
+        if source.omit_when_empty and table.num_rows == 0:
+            continue
         included.append(records_from_table(source.name, source.key, table, source.tables))
     return DayRecords(day, included, skipped)

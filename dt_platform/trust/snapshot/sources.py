@@ -9,6 +9,13 @@ that identify a record within the source. Defaults (:data:`SOURCES`):
   ``telemetry``: reading counts (all, per quality flag), min, max, mean and ``readings_sha256``.
   Committing to a digest instead of every reading keeps a day at a few thousand leaves, and the
   digest still changes when any single reading changes (see "Reading digest" below).
+* ``source_files`` — one record per loaded landing file with readings in the day (keyed by
+  ``file_id``): its path, ledger version and ``file_sha256`` (the bytes ingested), how many of its
+  readings fall in the day, their first and last timestamp and ``readings_sha256`` over them
+  (see "File digest" below). What the day was built from: editing a raw reading, or the ledger
+  (a file's hash, path, or whether it counts as loaded), after anchoring changes a record here
+  even when ``telemetry`` is left alone. A day without loaded readings (telemetry written some
+  other way) has no such records, and no ``source_files`` file in its snapshot.
 * ``rul_predictions``, ``maintenance_alerts``, ``decisions`` — every row of the day
   (``WHERE day = $day``), keyed by ``machine_id`` and ``ts``. A source whose tables do not exist
   in the warehouse is skipped (and listed as skipped in the manifest).
@@ -21,6 +28,14 @@ Python repr writes it: nan, inf, -inf too>,<quality>``; join the lines with ``\\
 newline); SHA-256 of the UTF-8 bytes, lower-case hex. ``mean_value`` is the left-to-right double
 sum of the values in that order divided by the count. The quality flag is part of the digest,
 so swapping two flags within an hour is seen too.
+
+File digest (``source_files.readings_sha256``)
+----------------------------------------------
+For one loaded file (``file_ledger.status = 'loaded'``, as ``telemetry`` is built) and one UTC
+day: take the file's readings in ``[day 00:00Z, next day 00:00Z)`` ordered by (machine_id, sensor,
+ts, value); write each as ``<machine_id>,<sensor>,<ts as integer microseconds since
+1970-01-01T00:00:00Z>,<value as Python repr writes it>`` (``readings.value``, in the catalogue's
+unit); join with ``\n`` (no trailing newline); SHA-256 of the UTF-8 bytes, lower-case hex.
 """
 
 from __future__ import annotations
@@ -47,6 +62,9 @@ class SnapshotSource:
     key: tuple[str, ...]
     tables: tuple[str, ...]
     description: str = ""
+    omit_when_empty: bool = False
+    """Leave the source out of a day it has no rows for (not even an empty file), so adding it
+    changes no snapshot of a day it says nothing about."""
 
     def __post_init__(self) -> None:
         if not SOURCE_NAME_PATTERN.match(self.name):
@@ -84,13 +102,45 @@ GROUP BY machine_id, machine_type, sensor, hour
 # ORDER BY is a sequential sum in that order, so it is deterministic however many threads run.
 
 
-def reading_line(ts: dt.datetime, value: float, quality: str) -> str:
-    """One reading's line in ``readings_sha256`` (reference for rebuilding the digest)."""
+SOURCE_FILES_SQL = """
+SELECT f.file_id,
+       f.path,
+       f.version AS file_version,
+       f.sha256 AS file_sha256,
+       count(*) AS readings,
+       min(r.ts) AS first_ts,
+       max(r.ts) AS last_ts,
+       sha256(string_agg(m.machine_id || ',' || s.sensor || ',' || epoch_us(r.ts)::VARCHAR || ','
+                         || r.value::VARCHAR,
+                         chr(10) ORDER BY m.machine_id, s.sensor, r.ts, r.value)) AS readings_sha256
+FROM readings r
+JOIN file_ledger f ON f.file_id = r.file_id AND f.status = 'loaded'
+JOIN machines m ON m.machine_key = r.machine_key
+JOIN sensors s ON s.sensor_key = r.sensor_key
+WHERE r.ts >= to_timestamp(epoch($day::TIMESTAMP))
+  AND r.ts < to_timestamp(epoch($day::TIMESTAMP) + 86400)
+GROUP BY f.file_id, f.path, f.version, f.sha256
+"""
+# The day's bounds from epoch seconds, never through the session time zone (a DATE cast to
+# TIMESTAMPTZ would take the session's midnight).
+
+
+def epoch_micros(ts: dt.datetime) -> int:
+    """Integer microseconds since 1970-01-01T00:00:00Z (a naive ``ts`` is taken as UTC)."""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=dt.UTC)
     delta = ts - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return f"{micros},{float(value)!r},{quality}"
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def reading_line(ts: dt.datetime, value: float, quality: str) -> str:
+    """One reading's line in ``readings_sha256`` (reference for rebuilding the digest)."""
+    return f"{epoch_micros(ts)},{float(value)!r},{quality}"
+
+
+def file_reading_line(machine_id: str, sensor: str, ts: dt.datetime, value: float) -> str:
+    """One reading's line in ``source_files.readings_sha256`` (reference for rebuilding it)."""
+    return f"{machine_id},{sensor},{epoch_micros(ts)},{float(value)!r}"
 
 
 def _table_source(name: str, key: tuple[str, ...], description: str) -> SnapshotSource:
@@ -125,6 +175,15 @@ for _source in (
         key=("machine_id", "sensor", "hour"),
         tables=("telemetry",),
         description="per machine, sensor and UTC hour: counts, min/max/mean, readings_sha256",
+    ),
+    SnapshotSource(
+        name="source_files",
+        query=SOURCE_FILES_SQL,
+        key=("file_id",),
+        tables=("readings", "file_ledger", "machines", "sensors"),
+        description="per loaded landing file: its sha256, and the count and digest of its "
+        "readings in the day",
+        omit_when_empty=True,
     ),
     _table_source("rul_predictions", ("machine_id", "ts"), "remaining-useful-life predictions"),
     _table_source("maintenance_alerts", ("machine_id", "ts"), "maintenance alerts raised"),
