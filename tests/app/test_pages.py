@@ -19,7 +19,7 @@ from dt_platform.trust.wallet import sign_in_message
 pytestmark = pytest.mark.integration
 
 APP = Path(__file__).resolve().parents[2] / "app"
-ENTRY = str(APP / "streamlit_app.py")
+ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
 ALL_PAGES = ("fleet", "machine", "alerts", "production", "audit", "roles")
 VISIBLE = {
