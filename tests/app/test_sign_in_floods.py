@@ -148,8 +148,8 @@ def test_throwaway_sessions_from_many_clients_evict_no_real_session(
             challenge = svc.challenge(key.address, client=client)
             store.open(svc.verify(challenge.message, sign(key, challenge.message)), client)
     # and 8,000 more straight into the store (it checks no signatures; signing each would take
-    # minutes): 400 clients, each at its bound
-    for n, client in enumerate(many_clients(450)[50:]):
+    # minutes): 160 clients, each at its bound
+    for n, client in enumerate(many_clients(210)[50:]):
         for k in range(store.per_client):  # every client at its bound: 8,000 sessions
             address = "0x" + f"{n:020x}{k:020x}"
             store.open(SignedIn(address, 1, clock(), clock() + dt.timedelta(hours=8)), client)
