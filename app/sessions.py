@@ -118,20 +118,27 @@ class SessionStore:
         with self._lock:
             self._con.execute("PRAGMA journal_mode=WAL")
             # with WAL, NORMAL survives a crash of the process; a power cut may lose the last
-            # sign-ins (users sign in again), and sign-ins do not wait for an fsync each
+            # sign-ins (users sign in again), which do not wait for an fsync each. Revocations
+            # are written with FULL (see _tx): a lost sign-out would revive a token.
             self._con.execute("PRAGMA synchronous=NORMAL")
             self._con.executescript(_SCHEMA)
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
+            if durable:
+                self._con.execute("PRAGMA synchronous=FULL")
             try:
-                yield self._con
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
-            self._con.execute("COMMIT")
+                self._con.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._con
+                except BaseException:
+                    self._con.execute("ROLLBACK")
+                    raise
+                self._con.execute("COMMIT")
+            finally:
+                if durable:
+                    self._con.execute("PRAGMA synchronous=NORMAL")
 
     def open(self, signed: SignedIn, client: str) -> Opened:
         """Open a session for a verified sign-in from ``client``, or raise :class:`SessionLimit`."""
@@ -221,13 +228,13 @@ class SessionStore:
 
     def revoke(self, session_id: str | None) -> None:
         """End a session (sign-out): its token restores nothing from now on."""
-        with self._tx() as con:
+        with self._tx(durable=True) as con:
             con.execute("DELETE FROM sessions WHERE id = ?", (session_id or "",))
 
     def revoke_token(self, token: str | None) -> None:
         """End the session a cookie token names, if any."""
         if isinstance(token, str) and token:
-            with self._tx() as con:
+            with self._tx(durable=True) as con:
                 con.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
 
     def count(self, *, client: str | None = None, address: str | None = None) -> int:
