@@ -5,7 +5,7 @@ websocket, ``request.client.host`` on the dashboard's own HTTP routes): an IPv4 
 the /64 network of an IPv6 address (one subscriber usually holds a whole /64, so counting
 single IPv6 addresses would let one machine pose as billions of clients). Loopback is one
 client, ``local``. Behind a reverse proxy on the same host, uvicorn takes the address from
-``X-Forwarded-For`` (it trusts that header from 127.0.0.1 only, see ``FORWARDED_ALLOW_IPS``).
+``X-Forwarded-For`` (it trusts that header from loopback only, see ``FORWARDED_ALLOW_IPS``).
 
 Limits are kept per client so that a flood from one client costs that client only.
 """
