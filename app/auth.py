@@ -4,8 +4,10 @@ The server issues a challenge (an EIP-4361 message with a fresh nonce, our domai
 chain it reads roles from, and a short expiry); the user signs it with ``personal_sign`` (a
 browser wallet, or ``dt-platform wallet sign-in`` with a local key); :meth:`SignIn.verify`
 accepts the signature once: the nonce must be one we issued for that address and not yet used,
-the domain, URI and chain must be ours, the message must not have expired, and the signature must
-recover to the message's address. Parsing and signature recovery are the ``siwe`` library's.
+the domain, URI and chain must be ours, the message must be, line for line, the one we issued,
+it must not have expired, and the signature must recover to the message's address. Parsing and
+signature recovery are the ``siwe`` library's. Challenges are bounded per client and per address
+(:class:`NonceStore`); verified sign-ins become sessions in :mod:`app.sessions`.
 
 Nothing here touches Streamlit, so it is unit-tested directly.
 """
@@ -13,7 +15,6 @@ Nothing here touches Streamlit, so it is unit-tested directly.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import threading
 import warnings
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 from eth_utils import is_address, to_checksum_address
 
+from app.limits import LOCAL, RateLimit
 from dt_platform.trust.dev_accounts import is_dev_address
 
 with warnings.catch_warnings():
@@ -29,7 +31,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import siwe
 
-__all__ = ["Challenge", "NonceStore", "SessionStore", "SignIn", "SignInError", "SignedIn"]
+__all__ = ["Challenge", "Issued", "NonceStore", "SignIn", "SignInError", "SignedIn"]
 
 STATEMENT = "Sign in to the dt-platform dashboard. This costs no gas and grants no approvals."
 CHALLENGE_TTL = dt.timedelta(minutes=5)
@@ -73,9 +75,14 @@ class SignedIn:
         return now < self.expires_at
 
 
-@dataclass
-class _Issued:
+@dataclass(frozen=True)
+class Issued:
+    """A challenge this server issued: the exact message, for whom and from which client."""
+
+    nonce: str
     address: str
+    client: str
+    message: str
     expires_at: dt.datetime
 
 
@@ -83,29 +90,82 @@ class NonceStore:
     """Nonces this server issued, each usable once and only until it expires (thread-safe).
 
     It lives in the dashboard server's memory: a restart forgets outstanding challenges, which
-    only means a user asks for a new one.
+    only means a user asks for a new one. Anyone may ask for a challenge for any address, so
+    the bounds are built so that a flood costs the flooding client only:
+
+    - a client may ask ``burst`` challenges at once, then one every ``every`` (refused beyond);
+    - a client holds at most ``per_client`` outstanding challenges, and at most
+      ``per_address`` for one address: a new one replaces that client's own oldest, never
+      another client's;
+    - the whole store holds at most ``max_outstanding``: when full, the challenge that goes is
+      the oldest of the client holding the most, so a client with one pending challenge keeps
+      it as long as any other client holds more (only a flood from more distinct clients than
+      the bound can reach it).
+
+    There is deliberately no bound on one address's challenges across clients: anyone can ask
+    for an address's challenges, so such a bound would let a few clients lock that address out.
     """
 
-    def __init__(self, clock: Clock = _utc_now, *, max_outstanding: int = 10_000) -> None:
+    def __init__(
+        self,
+        clock: Clock = _utc_now,
+        *,
+        per_client: int = 8,
+        per_address: int = 3,
+        max_outstanding: int = 20_000,
+        burst: int = 10,
+        every: dt.timedelta = dt.timedelta(seconds=6),
+    ) -> None:
         self._clock = clock
-        self._issued: dict[str, _Issued] = {}
+        self._issued: dict[str, Issued] = {}  # insertion order is age
+        self._by_client: dict[str, list[str]] = {}
+        self._by_pair: dict[tuple[str, str], list[str]] = {}  # (client, address)
         self._lock = threading.Lock()
-        self._max = max_outstanding
+        self._rate = RateLimit(burst, every, clock)
+        self.per_client, self.per_address, self.max_outstanding = (
+            per_client,
+            per_address,
+            max_outstanding,
+        )
 
-    def issue(self, address: str, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
+    def issue(
+        self,
+        address: str,
+        ttl: dt.timedelta,
+        *,
+        client: str = LOCAL,
+        render: Callable[[str, dt.datetime], str] | None = None,
+    ) -> Issued:
+        """A fresh nonce for ``address``, asked by ``client``; ``render(nonce, expires)`` builds
+        the message that must come back signed (kept to compare with what is signed)."""
+        if not self._rate.allow(client):
+            raise SignInError(
+                "too many sign-in requests from your network: wait a minute and try again"
+            )
         now = self._clock()
         with self._lock:
             self._purge(now)
-            if len(self._issued) >= self._max:
-                raise SignInError("too many sign-ins are in progress; try again in a few minutes")
+            for_address = self._by_pair.get((client, address), [])
+            if len(for_address) >= self.per_address:
+                self._drop(for_address[0])
+            mine = self._by_client.get(client, [])
+            if len(mine) >= self.per_client:
+                self._drop(mine[0])
+            if len(self._issued) >= self.max_outstanding:
+                owner = max(self._by_client, key=lambda c: len(self._by_client[c]) + (c == client))
+                self._drop(self._by_client[owner][0])
             nonce = siwe.generate_nonce()
             while nonce in self._issued:
                 nonce = siwe.generate_nonce()
             expires = now + ttl
-            self._issued[nonce] = _Issued(address, expires)
-            return nonce, expires
+            message = render(nonce, expires) if render else ""
+            issued = Issued(nonce, address, client, message, expires)
+            self._issued[nonce] = issued
+            self._by_client.setdefault(client, []).append(nonce)
+            self._by_pair.setdefault((client, address), []).append(nonce)
+            return issued
 
-    def peek(self, nonce: str) -> _Issued | None:
+    def peek(self, nonce: str) -> Issued | None:
         """The live nonce's record, without using it up."""
         with self._lock:
             issued = self._issued.get(nonce)
@@ -115,52 +175,38 @@ class NonceStore:
         """Use the nonce up; ``False`` if it is unknown, expired or already used."""
         now = self._clock()
         with self._lock:
-            issued = self._issued.pop(nonce, None)
-            return issued is not None and now < issued.expires_at
+            issued = self._issued.get(nonce)
+            if issued is None:
+                return False
+            self._drop(nonce)
+            return now < issued.expires_at
+
+    def outstanding(self, *, client: str | None = None, address: str | None = None) -> int:
+        """How many challenges are pending (for one client or address, or in all)."""
+        with self._lock:
+            if client is not None:
+                return len(self._by_client.get(client, []))
+            if address is not None:
+                return sum(i.address == address for i in self._issued.values())
+            return len(self._issued)
+
+    def _drop(self, nonce: str) -> None:
+        issued = self._issued.pop(nonce)
+        pair = (issued.client, issued.address)
+        for index, key in ((self._by_client, issued.client), (self._by_pair, pair)):
+            held = index[key]
+            held.remove(nonce)
+            if not held:
+                del index[key]
 
     def _purge(self, now: dt.datetime) -> None:
-        for nonce in [n for n, i in self._issued.items() if i.expires_at <= now]:
-            del self._issued[nonce]
-
-
-class SessionStore:
-    """Verified sign-ins by an opaque random token, so a browser that reloads the page (a new
-    Streamlit session) stays signed in through a cookie holding only the token (thread-safe).
-
-    The token names a :class:`SignedIn` kept here, in the server's memory, until it expires or
-    is closed; it carries no roles (pages read those from the chain on every run).
-    """
-
-    def __init__(self, clock: Clock = _utc_now, *, max_sessions: int = 10_000) -> None:
-        self._clock = clock
-        self._sessions: dict[str, SignedIn] = {}
-        self._lock = threading.Lock()
-        self._max = max_sessions
-
-    def open(self, signed: SignedIn) -> str:
-        token = secrets.token_urlsafe(32)
-        now = self._clock()
-        with self._lock:
-            for old in [t for t, s in self._sessions.items() if not s.is_valid(now)]:
-                del self._sessions[old]
-            if len(self._sessions) >= self._max:  # drop the session closest to its end
-                del self._sessions[min(self._sessions, key=lambda t: self._sessions[t].expires_at)]
-            self._sessions[token] = signed
-        return token
-
-    def get(self, token: str | None) -> SignedIn | None:
-        if not token:
-            return None
-        with self._lock:
-            signed = self._sessions.get(token)
-            if signed is not None and not signed.is_valid(self._clock()):
-                del self._sessions[token]
-                return None
-            return signed
-
-    def close(self, token: str | None) -> None:
-        with self._lock:
-            self._sessions.pop(token or "", None)
+        # oldest first; with one TTL per store the expired ones are a prefix (peek and consume
+        # check the expiry themselves, so a longer-lived one in front only delays the sweep)
+        while self._issued:
+            nonce, issued = next(iter(self._issued.items()))
+            if issued.expires_at > now:
+                break
+            self._drop(nonce)
 
 
 class SignIn:
@@ -191,36 +237,41 @@ class SignIn:
         self.challenge_ttl = challenge_ttl
         self.session_ttl = session_ttl
 
-    def challenge(self, address: str) -> Challenge:
-        """A fresh EIP-4361 message for ``address`` to sign."""
+    def challenge(self, address: str, *, client: str = LOCAL) -> Challenge:
+        """A fresh EIP-4361 message for ``address`` to sign, asked by ``client``
+        (:func:`app.limits.client_key`), whose requests are rate-limited."""
         if not is_address(address.strip()):
             raise SignInError(
                 f"{address!r} is not an Ethereum address (0x followed by 40 hex digits)"
             )
         account = to_checksum_address(address.strip())
         self._refuse_dev_account(account)
-        nonce, expires = self.nonces.issue(account, self.challenge_ttl)
-        message = siwe.SiweMessage(
-            scheme=self.scheme,
-            domain=self.domain,
-            address=account,
-            statement=STATEMENT,
-            uri=self.uri,
-            version="1",
-            chain_id=self.chain_id,
-            nonce=nonce,
-            issued_at=_iso(self._clock()),
-            expiration_time=_iso(expires),
-        )
-        return Challenge(account, nonce, message.prepare_message(), expires)
+
+        def render(nonce: str, expires: dt.datetime) -> str:
+            return siwe.SiweMessage(
+                scheme=self.scheme,
+                domain=self.domain,
+                address=account,
+                statement=STATEMENT,
+                uri=self.uri,
+                version="1",
+                chain_id=self.chain_id,
+                nonce=nonce,
+                issued_at=_iso(self._clock()),
+                expiration_time=_iso(expires),
+            ).prepare_message()
+
+        issued = self.nonces.issue(account, self.challenge_ttl, client=client, render=render)
+        return Challenge(account, issued.nonce, issued.message, issued.expires_at)
 
     def verify(self, message: str, signature: str) -> SignedIn:
         """Accept a signed challenge once, or raise :class:`SignInError` saying why not."""
         signature = signature.strip()
         if not signature.startswith("0x"):
             signature = "0x" + signature
+        message = message.strip().replace("\r\n", "\n")
         try:
-            parsed = siwe.SiweMessage.from_message(message.strip().replace("\r\n", "\n"))
+            parsed = siwe.SiweMessage.from_message(message)
         except Exception as exc:  # the grammar and pydantic raise many kinds; all mean "malformed"
             raise SignInError(f"this is not a valid EIP-4361 sign-in message ({exc})") from None
         issued = self.nonces.peek(parsed.nonce)
@@ -244,6 +295,7 @@ class SignIn:
                 f"the message is for chain {parsed.chain_id}; this dashboard reads roles on "
                 f"chain {self.chain_id}"
             )
+        _same_message(message, issued.message)
         now = self._clock()
         try:
             parsed.verify(signature, domain=self.domain, nonce=parsed.nonce, timestamp=now)
@@ -266,3 +318,23 @@ class SignIn:
                 f"{address} is one of anvil's public dev accounts, whose key anyone has; it can "
                 f"sign in only on the local dev chain, not on chain {self.chain_id}"
             )
+
+
+def _same_message(signed: str, issued: str) -> None:
+    """The message must be the challenge as issued, every line of it (``siwe`` re-serialises
+    what it parsed, so a signature over an edited expiry, statement or resource list would
+    otherwise verify)."""
+    ours = issued.strip().split("\n")
+    theirs = signed.split("\n")
+    if theirs == ours:
+        return
+    for number, (mine, other) in enumerate(zip(ours, theirs, strict=False), start=1):
+        if mine != other:
+            raise SignInError(
+                f"the message differs from the challenge this dashboard issued (line {number}: "
+                f"{other[:80]!r} instead of {mine[:80]!r}); sign the message exactly as shown"
+            )
+    raise SignInError(
+        "the message differs from the challenge this dashboard issued (lines added or "
+        "missing); sign the message exactly as shown"
+    )

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import polars as pl
@@ -18,16 +21,19 @@ import streamlit as st
 
 from app import data
 from app.access import Access, AccessDenied, read_access, require
-from app.auth import NonceStore, SessionStore, SignedIn, SignIn
-from app.cookie_component import set_cookie
+from app.auth import NonceStore, SignedIn, SignIn
+from app.cookie_component import post_to_dashboard
+from app.limits import client_key
+from app.sessions import SessionStore, sessions_path
+from app.web import CLOSE_PATH, COOKIE, OPEN_PATH
 from dt_platform.config import Settings, load_settings
 from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
 from dt_platform.warehouse import Warehouse, WarehouseBusy
 
 SIGNED_IN = "dt_signed_in"
-SESSION_TOKEN = "dt_session_token"
+SESSION_ID = "dt_session_id"
+HANDOFF = "dt_session_handoff"
 CLEAR_COOKIE = "dt_clear_cookie"
-SESSION_COOKIE = "dt_session"
 
 
 def now() -> dt.datetime:
@@ -78,46 +84,82 @@ def sign_in() -> SignIn | None:
     return sign_in_service(dashboard_url(), client.chain_id, client.node.is_dev_chain)
 
 
+def client() -> str:
+    """Who this Streamlit session's requests come from, for the sign-in limits."""
+    return client_key(st.context.ip_address)
+
+
 @st.cache_resource
-def _sessions() -> SessionStore:
-    return SessionStore()
+def _session_store(path: str) -> SessionStore:
+    return SessionStore(Path(path))
+
+
+def sessions() -> SessionStore:
+    """The server-side sessions under ``$DT_HOME/dashboard/``."""
+    return _session_store(str(sessions_path(settings().home)))
 
 
 def remember(signed: SignedIn) -> None:
-    """Keep a verified sign-in for this Streamlit session and, by cookie, for page reloads."""
+    """Open a server-side session for a verified sign-in and keep it for this Streamlit session;
+    the browser gets its cookie on this run (:func:`sync_session_cookie`). Raises
+    :class:`app.sessions.SessionLimit` when the client or the store is at its bound."""
+    opened = sessions().open(signed, client())
     st.session_state[SIGNED_IN] = signed
-    st.session_state[SESSION_TOKEN] = _sessions().open(signed)
+    st.session_state[SESSION_ID] = opened.session_id
+    st.session_state[HANDOFF] = {"id": secrets.token_hex(8), "code": opened.handoff}
 
 
 def signed_in() -> SignedIn | None:
     """The session's verified sign-in (restored from the session cookie after a reload),
-    dropped once it has expired."""
+    dropped once it has expired or was ended (signed out here or in another tab)."""
     session = st.session_state.get(SIGNED_IN)
     if session is None:
-        token = st.context.cookies.get(SESSION_COOKIE)
-        session = _sessions().get(token)
-        if session is not None:
-            st.session_state[SIGNED_IN], st.session_state[SESSION_TOKEN] = session, token
+        restored = sessions().restore(st.context.cookies.get(COOKIE))
+        if restored is not None:
+            st.session_state[SESSION_ID], session = restored
+            st.session_state[SIGNED_IN] = session
     if session is not None and not session.is_valid(now()):
         sign_out()
         st.warning("Your session has expired: sign in again.")
         return None
+    if session is not None and SESSION_ID in st.session_state:
+        if sessions().live(st.session_state[SESSION_ID]) is None:
+            sign_out()
+            st.warning("This session was ended (signed out elsewhere): sign in again.")
+            return None
     return session
 
 
 def sign_out() -> None:
-    _sessions().close(st.session_state.pop(SESSION_TOKEN, None))
+    """End the session on the server (its cookie restores nothing from now on) and have the
+    browser drop the cookie."""
+    sessions().revoke(st.session_state.pop(SESSION_ID, None))
     st.session_state.pop(SIGNED_IN, None)
-    st.session_state[CLEAR_COOKIE] = True
+    st.session_state.pop(HANDOFF, None)
+    st.session_state[CLEAR_COOKIE] = secrets.token_hex(8)
+
+
+def _route(path: str) -> str:
+    """A route of :mod:`app.web`, as the browser reaches it (under the dashboard URL's path)."""
+    return urlsplit(dashboard_url()).path.rstrip("/") + path
 
 
 def sync_session_cookie() -> None:
-    """Give the browser the session's cookie (or take it back after a sign-out)."""
-    token, signed = st.session_state.get(SESSION_TOKEN), st.session_state.get(SIGNED_IN)
-    if token and signed:
-        set_cookie(SESSION_COOKIE, token, int((signed.expires_at - now()).total_seconds()))
-    elif st.session_state.pop(CLEAR_COOKIE, False):
-        set_cookie(SESSION_COOKIE, "", 0)
+    """Have the browser fetch its HttpOnly session cookie after a sign-in (by redeeming the
+    session's one-time code), or drop it after a sign-out."""
+    handoff = st.session_state.get(HANDOFF)
+    if handoff and st.session_state.get(SIGNED_IN):
+        done = post_to_dashboard(_route(OPEN_PATH), handoff["code"], handoff["id"]).done
+        if done and done.get("id") == handoff["id"]:
+            st.session_state.pop(HANDOFF, None)
+            if not done.get("ok"):
+                st.warning("This browser did not keep the sign-in: a reload will sign you out.")
+        return
+    clear = st.session_state.get(CLEAR_COOKIE)
+    if clear:
+        done = post_to_dashboard(_route(CLOSE_PATH), "", clear).done
+        if done and done.get("id") == clear:
+            st.session_state.pop(CLEAR_COOKIE, None)
 
 
 def current_access() -> Access | None:

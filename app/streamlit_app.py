@@ -1,41 +1,16 @@
-"""The dt-platform dashboard: `streamlit run app/streamlit_app.py`.
+"""The dt-platform dashboard server: `streamlit run app/streamlit_app.py`.
 
-Signed out, the only page is the sign-in (EIP-4361). Signed in, the navigation holds the pages
-the account's on-chain roles and grants allow, read from the chain on every run; each page
-checks again before it reads anything (:func:`app.session.guard`).
+Streamlit finds the ``st.App`` below and serves it with uvicorn: the dashboard itself
+(:mod:`app.dashboard`, navigation by on-chain role) plus the dashboard's own HTTP routes
+(:mod:`app.web`), which set and clear the ``HttpOnly`` session cookie.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from app import session
-from app.access import allowed_pages
+from app.web import routes
 
-PAGES_DIR = "app_pages"  # relative to this script, as st.Page resolves it
-
-st.set_page_config(page_title="dt-platform", page_icon=":material/factory:", layout="wide")
-
-access = session.current_access()
-if access is None:
-    pages = [st.Page(f"{PAGES_DIR}/sign_in.py", title="Sign in", icon=":material/login:")]
-else:
-    pages = [
-        st.Page(f"{PAGES_DIR}/{rule.key}.py", title=rule.title, icon=rule.icon, url_path=rule.key)
-        for rule in allowed_pages(access)
-    ]
-    pages.append(
-        st.Page(
-            f"{PAGES_DIR}/account.py",
-            title="My account",
-            icon=":material/account_circle:",
-            url_path="account",
-            default=not pages,
-        )
-    )
-    with st.sidebar:
-        st.caption(f"Signed in as `{access.address}`")
-        st.caption("Roles: " + (", ".join(sorted(access.roles)) or "none"))
-
-session.sync_session_cookie()
-st.navigation(pages).run()
+app = st.App(Path(__file__).with_name("dashboard.py"), routes=routes())

@@ -48,7 +48,7 @@ class Settings:
         Path(".dt_home"),
         default="`./.dt_home`",
         meaning="all state: `warehouse.duckdb`, `landing/`, `models/`, `ipfs/`, `chain/`, "
-        "`deployment.json`, `snapshots/`, `dagster/`",
+        "`deployment.json`, `snapshots/`, `dagster/`, `dashboard/` (sessions)",
     )
     registry_path: Path | None = setting(
         "DT_REGISTRY",

@@ -23,11 +23,10 @@ if service is None:
 
 def accept(message: str, signature: str) -> None:
     try:
-        signed = service.verify(message, signature)
+        session.remember(service.verify(message, signature))
     except SignInError as exc:
         st.error(f"Sign-in refused: {exc}")
         return
-    session.remember(signed)
     st.session_state.pop(CLI_CHALLENGE, None)
     st.session_state.pop(WALLET_CHALLENGE, None)
     st.rerun()
@@ -35,7 +34,7 @@ def accept(message: str, signature: str) -> None:
 
 def new_challenge(address: str) -> Challenge | None:
     try:
-        return service.challenge(address)
+        return service.challenge(address, client=session.client())
     except SignInError as exc:
         st.error(str(exc))
         return None

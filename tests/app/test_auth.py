@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from eth_account import Account
@@ -96,6 +97,40 @@ def test_an_edited_message_is_refused(clock: Clock, user) -> None:
         svc.verify(swapped, sign(other, swapped))
 
 
+def _later_expiry(message: str) -> str:
+    return re.sub(r"Expiration Time: .*", "Expiration Time: 2099-01-01T00:00:00Z", message)
+
+
+def _earlier_issue(message: str) -> str:
+    return re.sub(r"Issued At: .*", "Issued At: 2026-11-30T12:00:00Z", message)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(_later_expiry, id="expiry-extended"),
+        pytest.param(lambda m: m.replace("Expiration Time", "Not Before"), id="expiry-dropped"),
+        pytest.param(_earlier_issue, id="issued-at-moved"),
+        pytest.param(
+            lambda m: m.replace("This costs no gas", "I approve every transfer"), id="statement"
+        ),
+        pytest.param(lambda m: m + "\nRequest ID: 42", id="request-id-added"),
+        pytest.param(
+            lambda m: m + "\nResources:\n- https://evil.example/grant", id="resources-added"
+        ),
+    ],
+)
+def test_the_signed_message_must_equal_the_issued_challenge(clock: Clock, user, edit) -> None:
+    svc = service(clock)
+    challenge = svc.challenge(user.address)
+    edited = edit(challenge.message)
+    assert edited != challenge.message
+    with pytest.raises(SignInError, match="differs from the challenge this dashboard issued"):
+        svc.verify(edited, sign(user, edited))  # a valid signature, over another message
+    # a refused edit does not burn the challenge: signed as issued, it still signs in
+    assert svc.verify(challenge.message, sign(user, challenge.message)).address == user.address
+
+
 @pytest.mark.parametrize(
     ("other_uri", "reason"),
     [
@@ -154,36 +189,20 @@ def test_dev_accounts_sign_in_only_on_the_dev_chain(clock: Clock) -> None:
 
 
 def test_nonce_store_forgets_expired_nonces_and_bounds_outstanding(clock: Clock) -> None:
+    # issue 11 changes the outcome at the bound: a full store no longer refuses everyone ("too
+    # many sign-ins", the lockout); the client holding the most challenges loses its oldest
     store = NonceStore(clock, max_outstanding=2)
-    first, _ = store.issue("0xA", dt.timedelta(minutes=1))
-    store.issue("0xB", dt.timedelta(minutes=1))
-    with pytest.raises(SignInError, match="too many"):
-        store.issue("0xC", dt.timedelta(minutes=1))
+    first = store.issue("0xA", dt.timedelta(minutes=1), client="1.1.1.1").nonce
+    second = store.issue("0xB", dt.timedelta(minutes=1), client="2.2.2.2").nonce
+    third = store.issue("0xC", dt.timedelta(minutes=1), client="2.2.2.2").nonce
+    assert store.peek(first) is not None and store.peek(second) is None  # 2.2.2.2 held the most
     clock.advance(minutes=2)
-    third, _ = store.issue("0xC", dt.timedelta(minutes=1))  # the expired ones were purged
-    assert store.peek(first) is None and not store.consume(first)
-    assert store.peek(third) is not None and store.consume(third) and not store.consume(third)
+    fourth = store.issue("0xC", dt.timedelta(minutes=1)).nonce  # the expired ones were purged
+    assert store.outstanding() == 1
+    assert store.peek(first) is None and not store.consume(first) and not store.consume(third)
+    assert store.peek(fourth) is not None and store.consume(fourth) and not store.consume(fourth)
 
 
 def test_dashboard_url_must_be_http(clock: Clock) -> None:
     with pytest.raises(ValueError, match="http"):
         SignIn("localhost:8501", 1, clock=clock)
-
-
-def test_session_store_keeps_sign_ins_by_token_until_they_end(clock: Clock, user) -> None:
-    from app.auth import SessionStore, SignedIn
-
-    store = SessionStore(clock, max_sessions=2)
-    first = SignedIn(user.address, 1, START, START + dt.timedelta(hours=1))
-    token = store.open(first)
-    assert len(token) >= 40 and store.get(token) == first
-    assert store.get("not-a-token") is None and store.get(None) is None and store.get("") is None
-    assert store.open(first) != token  # every sign-in gets its own token
-    third = store.open(SignedIn(user.address, 1, START, START + dt.timedelta(hours=2)))
-    assert store.get(token) is None  # the store is bounded: the oldest-ending session went
-    assert store.get(third) is not None
-    store.close(third)
-    assert store.get(third) is None
-    late = store.open(first)
-    clock.advance(hours=1)
-    assert store.get(late) is None  # expired

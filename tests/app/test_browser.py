@@ -5,11 +5,13 @@ pages of the account's on-chain roles."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,13 +40,12 @@ CHROMIUM_ARGS = [
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def dashboard(platform, tmp_path_factory) -> Iterator[str]:
-    port = free_port()
+@contextlib.contextmanager
+def running_dashboard(platform, port: int, log: Path) -> Iterator[str]:
+    """The dashboard as `make demo` starts it, on ``port``, until the block ends."""
     url = dashboard_url(port)
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = os.environ | platform.env | {"DT_DASHBOARD_URL": url}
-    with open(log, "w") as out:
+    with open(log, "a") as out:
         proc = subprocess.Popen(
             ui_commands(platform.settings, 0, port)["dashboard"],
             cwd=REPO,
@@ -68,6 +69,13 @@ def dashboard(platform, tmp_path_factory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def dashboard(platform, tmp_path_factory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with running_dashboard(platform, free_port(), log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -213,16 +221,88 @@ def test_a_reload_keeps_the_sign_in_until_sign_out(browser, dashboard) -> None:
     page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
     cookie = session_cookie(page)
     assert cookie["sameSite"] == "Strict" and len(cookie["value"]) >= 40
+    # set by the server's answer, HttpOnly: no page script can read the token
+    assert cookie["httpOnly"] is True and cookie["path"] == "/"
+    assert "dt_session" not in page.evaluate("document.cookie")
     page.reload()
     page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
     assert nav_links(page) == ["Fleet health", "Machine detail", "Maintenance alerts", "My account"]
+    assert "dt_session" not in page.evaluate("document.cookie")
     page.get_by_role("link", name="My account").click()
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
+    gone_by = time.monotonic() + 30
+    while any(c["name"] == "dt_session" for c in page.context.cookies()):
+        assert time.monotonic() < gone_by, "the server did not clear the session cookie"
+        page.wait_for_timeout(200)
     page.reload()
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
     assert page.get_by_role("heading", name="Fleet health").count() == 0
     page.close()
+    # the token of the ended session, replayed from another browser, restores nothing
+    other = browser.new_context()
+    other.add_cookies([{"name": "dt_session", "value": cookie["value"], "url": dashboard}])
+    replay = other.new_page()
+    replay.goto(dashboard)
+    replay.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
+    assert replay.get_by_role("heading", name="Fleet health").count() == 0
+    other.close()
+
+
+def test_a_session_survives_a_dashboard_restart(browser, platform, tmp_path) -> None:
+    port, log = free_port(), tmp_path / "streamlit.log"
+    context = browser.new_context()
+    with running_dashboard(platform, port, log) as url:
+        page = context.new_page()
+        account = Account.from_key(dev_key("AUDITOR"))
+        page.expose_function(
+            "dtSign",
+            lambda hex_message, _address: (
+                "0x"
+                + account.sign_message(encode_defunct(hexstr=hex_message))
+                .signature.hex()
+                .removeprefix("0x")
+            ),
+        )
+        page.add_init_script(WALLET.replace("ADDRESS", repr(account.address)))
+        page.goto(url)
+        page.get_by_role("button", name="Sign in with browser wallet").click()
+        page.get_by_role("heading", name="Audit trail").wait_for(timeout=60_000)
+        session_cookie(page)
+        page.close()
+    with running_dashboard(platform, port, log) as url:  # a new process, the same DT_HOME
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_role("heading", name="Audit trail").wait_for(timeout=60_000)
+        assert nav_links(page) == ["Audit trail", "My account"]
+    context.close()
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers.get("Set-Cookie") or ""
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("Set-Cookie") or ""
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # no Origin: not a request from the dashboard's page
+        {"Origin": "http://evil.example"},
+        {"Origin": "http://localhost:1"},  # another port is another origin
+        {"Origin": "{dashboard}", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "{dashboard}"},  # the dashboard's own origin, but a code never issued
+    ],
+)
+def test_the_cookie_routes_answer_only_the_dashboards_page(dashboard, headers) -> None:
+    headers = {k: v.replace("{dashboard}", dashboard) for k, v in headers.items()}
+    status, set_cookie = _post(f"{dashboard}/dt-auth/session", b"forged-code", headers)
+    assert status == 403 and not set_cookie
+    if headers.get("Origin") != dashboard:
+        assert _post(f"{dashboard}/dt-auth/sign-out", b"", headers)[0] == 403
 
 
 def test_a_stolen_cookie_of_a_closed_session_opens_nothing(browser, dashboard) -> None:

@@ -19,7 +19,7 @@ from dt_platform.trust.wallet import sign_in_message
 pytestmark = pytest.mark.integration
 
 APP = Path(__file__).resolve().parents[2] / "app"
-ENTRY = str(APP / "streamlit_app.py")
+ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
 ALL_PAGES = ("fleet", "machine", "alerts", "production", "audit", "roles")
 VISIBLE = {
@@ -219,3 +219,24 @@ def test_an_unreachable_chain_fails_closed(platform, monkeypatch: pytest.MonkeyP
     finally:
         monkeypatch.delenv("DT_CHAIN_RPC")
         st.cache_resource.clear()
+
+
+def test_a_session_ended_elsewhere_closes_at_the_next_run(platform) -> None:
+    from app.sessions import SessionStore, sessions_path
+
+    auditor = Account.from_key(dev_key("AUDITOR"))
+    at = app(platform)
+    at.text_input(key="cli_address").input(auditor.address)
+    at.button[0].click()
+    at.run()
+    message = at.code[0].value
+    at.text_input(key="cli_signature").input(sign_in_message(message, auditor).signature)
+    next(b for b in at.button if b.label == "Sign in").click()
+    at.run()
+    assert [t.value for t in at.title] == ["Audit trail"]
+    store = SessionStore(sessions_path(platform.settings.home))
+    assert store.live(at.session_state["dt_session_id"]).address == auditor.address
+    store.revoke(at.session_state["dt_session_id"])  # signed out in another tab
+    at.run()
+    assert [t.value for t in at.title] == ["dt-platform"] and SESSION not in at.session_state
+    assert any("ended" in w.value for w in at.warning)

@@ -134,8 +134,31 @@ def import_car_cmd(file: Path) -> None:
 @ipfs.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=DEFAULT_IPFS_PORT, show_default=True, type=int)
-def serve_cmd(host: str, port: int) -> None:
-    """Serve the embedded store over Kubo's RPC API (/api/v0), until Ctrl-C."""
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="A browser origin (scheme://host:port) whose pages may call the API, like Kubo's "
+    "API.HTTPHeaders Access-Control-Allow-Origin; repeatable. Others get 403.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another name clients reach the API by (the Host header); repeatable. The API's own "
+    "addresses always work; other names get 403 (DNS rebinding).",
+)
+def serve_cmd(
+    host: str, port: int, allow_origins: tuple[str, ...], allow_hosts: tuple[str, ...]
+) -> None:
+    """Serve the embedded store over Kubo's RPC API (/api/v0), until Ctrl-C.
+
+    Like Kubo, it refuses browser requests from origins it was not told to trust and Host
+    names that are not its own, cuts off clients that send too slowly, and warns loudly when
+    bound beyond loopback: the RPC API is an admin interface without authentication.
+    """
     from dt_platform.trust.ipfs.kubo_rpc_server import serve
 
     store = _store()
@@ -145,7 +168,7 @@ def serve_cmd(host: str, port: int) -> None:
             "embedded store"
         )
     try:
-        serve(store, host, port)
+        serve(store, host, port, allow_hosts=allow_hosts, allow_origins=allow_origins)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
 

@@ -19,9 +19,14 @@ written for Kubo work against the embedded store:
 
 Errors are Kubo's JSON ``{"Message", "Code", "Type": "error"}``: HTTP 500 with Code 0, or 400
 with Code 1 for a request the client must fix (missing ``arg``, unsupported option). Like Kubo,
-only POST is accepted. It binds 127.0.0.1 by default: the RPC API is an admin interface.
+only POST is accepted. It binds 127.0.0.1 by default: the RPC API is an admin interface. Like
+Kubo, it answers ``403 - Forbidden`` to a browser request whose ``Origin`` or ``Referer`` is not
+an allowed origin, and (against DNS rebinding) to a ``Host`` that is not one of its own
+addresses; it cuts off clients whose headers arrive too slowly or that stall, queues a real
+backlog of connections, bounds its threads, and warns loudly when bound beyond loopback.
 
-Modules: :mod:`.server` (the HTTP server), :mod:`.handler` (dispatch and errors),
+Modules: :mod:`.server` (the HTTP server), :mod:`.guard` (Host and Origin checks, the
+exposure warning), :mod:`.connection` (read time limits), :mod:`.handler` (dispatch and errors),
 :mod:`.endpoints` (one function per endpoint), :mod:`.responses` (JSON, NDJSON, chunked output),
 :mod:`.add` (``add``), :mod:`.multipart` and :mod:`.bodies` (reading uploads), :mod:`.params`.
 """
@@ -29,14 +34,17 @@ Modules: :mod:`.server` (the HTTP server), :mod:`.handler` (dispatch and errors)
 from dt_platform.trust.ipfs.kubo_rpc_server.add import handle_add
 from dt_platform.trust.ipfs.kubo_rpc_server.endpoints import RPC_VERSION
 from dt_platform.trust.ipfs.kubo_rpc_server.errors import ClientError
+from dt_platform.trust.ipfs.kubo_rpc_server.guard import AccessGuard, exposure_warning
 from dt_platform.trust.ipfs.kubo_rpc_server.multipart import MultipartReader, Part
 from dt_platform.trust.ipfs.kubo_rpc_server.server import make_server, running_server, serve
 
 __all__ = [
     "RPC_VERSION",
+    "AccessGuard",
     "ClientError",
     "MultipartReader",
     "Part",
+    "exposure_warning",
     "handle_add",
     "make_server",
     "running_server",

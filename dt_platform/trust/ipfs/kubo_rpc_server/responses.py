@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from dt_platform import __version__
 from dt_platform.trust.ipfs.backends import EmbeddedIpfs
+from dt_platform.trust.ipfs.kubo_rpc_server.guard import AccessGuard
 
 
 class StoreServer(Protocol):
@@ -15,6 +16,9 @@ class StoreServer(Protocol):
 
     store: EmbeddedIpfs
     verbose: bool
+    guard: AccessGuard
+    header_timeout: float
+    idle_timeout: float
 
 
 class Responder(BaseHTTPRequestHandler):
