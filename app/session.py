@@ -28,7 +28,7 @@ from app.sessions import SessionStore, sessions_path
 from app.web import CLOSE_PATH, COOKIE, OPEN_PATH
 from dt_platform.config import Settings, load_settings
 from dt_platform.trust.chain import AuditChain, ChainError, ChainUnavailable
-from dt_platform.warehouse import Warehouse, WarehouseBusy
+from dt_platform.warehouse import Warehouse, WarehouseBusy, WarehouseUnreadable
 
 SIGNED_IN = "dt_signed_in"
 SESSION_ID = "dt_session_id"
@@ -216,6 +216,9 @@ def query(name: str, *args: Any) -> Any:
     except WarehouseBusy:
         st.warning("The warehouse is busy with a long write; reload in a moment.")
         st.stop()
+    except WarehouseUnreadable as exc:
+        st.error(f"The warehouse cannot be read: {exc}")
+        st.stop()
 
 
 def pick_prediction_day(none_yet: str) -> dt.date:
@@ -238,4 +241,7 @@ def warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
             yield con
     except WarehouseBusy:
         st.warning("The warehouse is busy with a long write; try again in a moment.")
+        st.stop()
+    except WarehouseUnreadable as exc:
+        st.error(f"The warehouse cannot be read: {exc}")
         st.stop()

@@ -8,13 +8,17 @@ import streamlit as st
 
 from app import session
 from dt_platform.trust.audit import (
+    ANCHORED,
+    AWAITING_REASON,
+    LOST,
     AuditError,
     RecordSpecError,
     anchor_key,
     parse_record_spec,
     prove_record,
-    verify_partition,
+    verify_versions,
 )
+from dt_platform.trust.audit.table import PENDING_STATES
 from dt_platform.trust.chain import ChainError
 from dt_platform.trust.ipfs import IpfsError, open_ipfs
 from dt_platform.trust.snapshot import SOURCES, SnapshotError
@@ -32,11 +36,22 @@ snapshots: pl.DataFrame = session.query("audit_snapshots")
 if snapshots.is_empty():
     st.info("No snapshot has been built yet.")
     st.stop()
-pending = snapshots.filter(pl.col("status") != "anchored")
-cols = st.columns(3)
+status = snapshots["status"]
+cols = st.columns(5)
 cols[0].metric("Days with a snapshot", snapshots["day"].n_unique())
-cols[1].metric("Anchored versions", snapshots.filter(pl.col("status") == "anchored").height)
-cols[2].metric("Waiting (IPFS or chain down)", pending.height)
+cols[1].metric("Anchored versions", int((status == ANCHORED).sum()))
+cols[2].metric("Waiting (IPFS or chain down)", int(status.is_in(PENDING_STATES).sum()))
+cols[3].metric(
+    "Waiting for a reason",
+    int((status == AWAITING_REASON).sum()),
+    help="A rebuild no late or corrected file explains: an OPERATOR anchors it with "
+    "`dt-platform audit anchor --partition DAY --reason …`.",
+)
+cols[4].metric(
+    "Lost from the chain",
+    int((status == LOST).sum()),
+    help="Anchors the chain no longer holds (a reset or a rollback); each is queued again.",
+)
 st.dataframe(
     snapshots,
     hide_index=True,
@@ -83,21 +98,27 @@ left, right = st.columns(2)
 with left:
     st.subheader("Verify the day")
     if st.button("Verify against chain and IPFS", type="primary", disabled=not versions):
-        with st.spinner("recomputing the day's records and fetching the snapshot"):
+        with st.spinner("recomputing the day's records and fetching every anchored snapshot"):
             try:
                 with session.warehouse() as con:
-                    report = verify_partition(con, open_ipfs(session.settings()), client, day)
+                    checked = verify_versions(con, open_ipfs(session.settings()), client, day)
             except (AuditError, ChainError, IpfsError, SnapshotError) as exc:
                 st.error(f"Verification could not run: {exc}")
             else:
-                if report.ok:
+                if checked.ok:
                     st.success(
-                        f"{day} verified: the warehouse's {report.warehouse_record_count:,} "
-                        "records, the anchored root and the IPFS snapshot agree."
+                        f"{day} verified: every anchored version matches its snapshot, and the "
+                        f"warehouse's {checked.latest.warehouse_record_count:,} records match "
+                        "the newest."
                     )
                 else:
-                    st.error(f"{day} does NOT match what was anchored.")
-                st.code(report.render(limit=25), language=None)
+                    failing = checked.failing_versions()
+                    st.error(
+                        f"{day} does NOT match what was anchored"
+                        + (f" (version {', '.join(map(str, failing))})" if failing else "")
+                        + "."
+                    )
+                st.code(checked.render(limit=25), language=None)
 with right:
     st.subheader("Prove one record")
     source = st.selectbox("Source", sorted(SOURCES), key="prove_source")

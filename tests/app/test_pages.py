@@ -240,3 +240,20 @@ def test_a_session_ended_elsewhere_closes_at_the_next_run(platform) -> None:
     at.run()
     assert [t.value for t in at.title] == ["dt-platform"] and SESSION not in at.session_state
     assert any("ended" in w.value for w in at.warning)
+
+
+def test_a_damaged_warehouse_is_a_clear_error_not_a_traceback(
+    platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import session
+    from dt_platform.warehouse import WarehouseUnreadable
+
+    def unreadable(name, args):
+        raise WarehouseUnreadable("warehouse.duckdb cannot be opened: Corrupt database file")
+
+    monkeypatch.setattr(session, "_cached_query", unreadable)
+    at = app(platform, platform.address("MANAGER"))
+    at.switch_page("app_pages/fleet.py")
+    at.run()
+    assert not at.exception
+    assert any("cannot be read" in e.value for e in at.error), texts(at)
