@@ -12,10 +12,20 @@ Typical use::
     receipt = chain.anchor("telemetry/2026-11-20", tree.root, cid, len(tree))
 """
 
+from dt_platform.trust.chain.addresses import checked_address
 from dt_platform.trust.chain.artifacts import PLATFORM_CONTRACTS, load_artifact
-from dt_platform.trust.chain.client import Anchor, AnchorReceipt, AuditChain, Grant, Twin
+from dt_platform.trust.chain.client import (
+    AdminHandover,
+    Anchor,
+    AnchorReceipt,
+    AuditChain,
+    Grant,
+    Twin,
+)
 from dt_platform.trust.chain.deployment import (
+    DEFAULT_ADMIN_DELAY,
     DEMO_ROLE_ACCOUNTS,
+    MAX_ADMIN_DELAY,
     ContractInfo,
     Deployment,
     deploy,
@@ -23,13 +33,23 @@ from dt_platform.trust.chain.deployment import (
     load_deployment,
     verify_deployment,
 )
-from dt_platform.trust.chain.errors import ROLE_IDS, ChainError, ChainUnavailable, role_id
+from dt_platform.trust.chain.errors import (
+    MAX_GRANT_DAYS,
+    ROLE_IDS,
+    ChainError,
+    ChainUnavailable,
+    role_id,
+)
 from dt_platform.trust.chain.rpc import NodeInfo, TxResult, connect_node
 
 __all__ = [
+    "DEFAULT_ADMIN_DELAY",
     "DEMO_ROLE_ACCOUNTS",
+    "MAX_ADMIN_DELAY",
+    "MAX_GRANT_DAYS",
     "PLATFORM_CONTRACTS",
     "ROLE_IDS",
+    "AdminHandover",
     "Anchor",
     "AnchorReceipt",
     "AuditChain",
@@ -41,6 +61,7 @@ __all__ = [
     "NodeInfo",
     "Twin",
     "TxResult",
+    "checked_address",
     "connect_node",
     "deploy",
     "dev_key",

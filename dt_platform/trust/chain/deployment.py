@@ -27,7 +27,9 @@ from dt_platform.trust.chain.rpc import NodeInfo, account_from_key, connect_node
 from dt_platform.trust.dev_accounts import dev_accounts
 
 __all__ = [
+    "DEFAULT_ADMIN_DELAY",
     "DEMO_ROLE_ACCOUNTS",
+    "MAX_ADMIN_DELAY",
     "ContractInfo",
     "Deployment",
     "deploy",
@@ -48,6 +50,11 @@ DEMO_ROLE_ACCOUNTS: dict[str, int] = {
 """On the local dev chain, anvil dev account index holding each demo role."""
 
 REDEPLOY_HINT = "redeploy with `dt-platform chain deploy`"
+
+DEFAULT_ADMIN_DELAY = 2 * 86_400
+"""Seconds an ADMIN handover waits before the new ADMIN may accept it (RoleHub's delay)."""
+MAX_ADMIN_DELAY = 30 * 86_400
+"""Longest handover delay ``deploy`` accepts: a longer one would make ADMIN hard to move."""
 
 
 def dev_key(role: str) -> str:
@@ -178,15 +185,24 @@ def verify_deployment(node: NodeInfo, deployment: Deployment, settings: Settings
 
 
 def deploy(
-    settings: Settings, admin_key: str | None = None, *, timeout: float = 10.0
+    settings: Settings,
+    admin_key: str | None = None,
+    *,
+    admin_delay: int = DEFAULT_ADMIN_DELAY,
+    timeout: float = 10.0,
 ) -> Deployment:
     """Deploy the platform contracts once and record them in ``DT_HOME/deployment.json``.
 
     Idempotent: if ``deployment.json`` matches the code on the chain nothing is sent. On the local
     dev chain the admin defaults to dev account 0 and the demo roles are granted to dev accounts
     1-6 (see :data:`DEMO_ROLE_ACCOUNTS`); elsewhere ``admin_key`` (or ``DT_CHAIN_KEY``) is required
-    and becomes the platform ADMIN.
+    and becomes the platform ADMIN, handed over later in two steps ``admin_delay`` seconds apart.
     """
+    if not 0 <= admin_delay <= MAX_ADMIN_DELAY:
+        raise ChainError(
+            f"the ADMIN handover delay must be 0 to {MAX_ADMIN_DELAY} seconds (30 days), got "
+            f"{admin_delay}"
+        )
     node = connect_node(settings.effective_chain_rpc, timeout)
     key = admin_key or settings.chain_key
     if key is None:
@@ -214,7 +230,7 @@ def deploy(
     for name in PLATFORM_CONTRACTS:
         artifact = load_artifact(name)
         factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        args = [account.address] if name == "RoleHub" else [addresses["RoleHub"]]
+        args = [account.address, admin_delay] if name == "RoleHub" else [addresses["RoleHub"]]
         _, receipt = send_transaction(node, account, factory.constructor(*args), f"deploy {name}")
         addresses[name] = to_checksum_address(receipt["contractAddress"])
         first_block = first_block if first_block is not None else int(receipt["blockNumber"])
@@ -225,7 +241,8 @@ def deploy(
         accounts = dev_accounts()
         for role, index in DEMO_ROLE_ACCOUNTS.items():
             member = accounts[index].address
-            if not hub.functions.hasRole(ROLE_IDS[role], member).call():
+            # ADMIN is the deployer, made so by the constructor (and never granted).
+            if role != "ADMIN" and not hub.functions.hasRole(ROLE_IDS[role], member).call():
                 call = hub.functions.grantRole(ROLE_IDS[role], member)
                 send_transaction(node, account, call, f"grant the demo {role} role")
             demo_roles[role] = member
