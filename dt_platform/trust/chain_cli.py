@@ -14,6 +14,8 @@ import click
 from dt_platform.config import load_settings
 from dt_platform.trust.anvil import chain_down, chain_up, local_chain_status
 from dt_platform.trust.chain import (
+    DEFAULT_ADMIN_DELAY,
+    MAX_ADMIN_DELAY,
     PLATFORM_CONTRACTS,
     ROLE_IDS,
     AuditChain,
@@ -63,11 +65,38 @@ def down() -> None:
 
 
 @chain.command(name="deploy")
+@click.option(
+    "--after-reset",
+    is_flag=True,
+    help="The chain was reset: deploy anew although deployment.json records this chain. "
+    "Anchors recorded before are gone; the warehouse's anchored days must be re-anchored.",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="The recorded contracts are on the chain but differ (e.g. rebuilt): replace them with "
+    "new, empty ones.",
+)
+@click.option(
+    "--admin-delay",
+    "admin_delay_hours",
+    type=click.IntRange(0, MAX_ADMIN_DELAY // 3600),
+    default=DEFAULT_ADMIN_DELAY // 3600,
+    show_default=True,
+    help="Hours a new ADMIN must wait before accepting a handover (new deployments only).",
+)
 @with_service_errors
-def deploy_cmd() -> None:
-    """Deploy the platform contracts once (idempotent) and write DT_HOME/deployment.json."""
+def deploy_cmd(after_reset: bool, replace: bool, admin_delay_hours: int) -> None:
+    """Deploy the platform contracts once and write DT_HOME/deployment.json.
+
+    Does nothing if the recorded contracts are live; refuses to deploy over a recorded deployment
+    of this chain unless --after-reset (the chain was reset) or --replace (they differ) says so.
+    The previous record is kept as deployment.previous.json.
+    """
     settings = load_settings()
-    deployment = deploy(settings)
+    deployment = deploy(
+        settings, admin_delay=admin_delay_hours * 3600, after_reset=after_reset, replace=replace
+    )
     verb = "deployed" if deployment.created else "already deployed (code matches)"
     click.echo(
         f"contracts {verb} on chain {deployment.chain_id}; record: {settings.deployment_path}"
@@ -102,7 +131,7 @@ def status() -> None:
     try:
         verify_deployment(node, deployment, settings)
     except ChainError as exc:
-        click.echo(f"code hashes: MISMATCH - {exc}")
+        click.echo(f"deployment: MISMATCH - {exc}")
         raise SystemExit(1) from exc
     click.echo("code hashes: ok (match contracts/artifacts and deployment.json)")
     client = AuditChain(node, deployment, None)

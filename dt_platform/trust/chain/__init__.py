@@ -7,7 +7,7 @@ Typical use::
     from dt_platform.trust.chain import AuditChain, ChainUnavailable, deploy
 
     settings = load_settings()
-    deploy(settings)                       # once; idempotent
+    deploy(settings)                       # once; idempotent, refuses to replace a live one
     chain = AuditChain.connect(settings)   # checks chain id and code hashes
     receipt = chain.anchor("telemetry/2026-11-20", tree.root, cid, len(tree))
 """
@@ -26,8 +26,11 @@ from dt_platform.trust.chain.deployment import (
     DEFAULT_ADMIN_DELAY,
     DEMO_ROLE_ACCOUNTS,
     MAX_ADMIN_DELAY,
+    ChainReset,
     ContractInfo,
     Deployment,
+    DeploymentMismatch,
+    DeployRefused,
     deploy,
     dev_key,
     load_deployment,
@@ -54,9 +57,12 @@ __all__ = [
     "AnchorReceipt",
     "AuditChain",
     "ChainError",
+    "ChainReset",
     "ChainUnavailable",
     "ContractInfo",
+    "DeployRefused",
     "Deployment",
+    "DeploymentMismatch",
     "Grant",
     "NodeInfo",
     "Twin",
