@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import click
+import duckdb
 
 from dt_platform.config import load_settings
 from dt_platform.trust.audit import (
@@ -80,7 +81,7 @@ def verify(partition: dt.datetime, version: int | None, as_json: bool, limit: in
     lists the offending records (source, key, field: warehouse vs snapshot value).
     """
     settings = load_settings()
-    with service_errors(AuditError, IpfsError, SnapshotError):
+    with service_errors(AuditError, IpfsError, SnapshotError, duckdb.Error):
         chain = AuditChain.connect(settings)
         with Warehouse(settings.warehouse_path).read() as con:
             report = verify_partition(
@@ -111,7 +112,7 @@ def prove(partition: dt.datetime, record: str, version: int | None) -> None:
     """
     source, key = _record_spec(record)
     settings = load_settings()
-    with service_errors(AuditError, IpfsError, SnapshotError):
+    with service_errors(AuditError, IpfsError, SnapshotError, duckdb.Error):
         chain = AuditChain.connect(settings)
         with Warehouse(settings.warehouse_path).read() as con:
             proof = prove_record(

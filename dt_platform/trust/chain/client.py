@@ -115,9 +115,6 @@ class AdminHandover:
     accept_after: int | None
     """Unix seconds; the pending admin may accept once the block time is past it."""
 
-    def acceptable_at(self, block_time: int) -> bool:
-        return self.accept_after is not None and self.accept_after < block_time
-
 
 def _uint(value: int, bits: int, what: str) -> int:
     """``value`` if it fits the contract's unsigned ``bits``-bit argument, else a ChainError."""
