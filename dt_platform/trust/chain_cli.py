@@ -2,7 +2,8 @@
 data-sharing grants.
 
 Wire into the main CLI with ``main.add_command(chain)``, ``(roles)`` and ``(grants)``.
-Exit codes: 0 ok, 1 the chain said no (or bad input), 3 the chain could not be reached (retry).
+Exit codes: 0 ok, 1 the chain said no, 2 a bad argument (one line naming it), 3 the chain could
+not be reached (retry).
 """
 
 from __future__ import annotations
