@@ -42,13 +42,11 @@ class Number(click.ParamType):
     def __init__(
         self, low: float, high: float, *, low_open: bool = False, integer: bool = False, unit: str
     ) -> None:
-        self.low, self.high, self.low_open, self.integer, self.unit = (
-            low,
-            high,
-            low_open,
-            integer,
-            unit,
-        )
+        self.low = low
+        self.high = high
+        self.low_open = low_open
+        self.integer = integer
+        self.unit = unit
 
     def _range(self) -> str:
         low = f"more than {self.low:g}" if self.low_open else f"{self.low:g}"

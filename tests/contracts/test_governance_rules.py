@@ -207,7 +207,7 @@ BLANK = [" ", "\t\n\r", "\x00", "\u00a0", "\u3000", "\u200b\u200d", "\ufeff", " 
 NOT_BLANK = ["x", " late data", "\u00a0late", "données tardives", "晚到的数据", "\u200bx"]
 
 
-def test_new_versions_need_a_reason_that_is_not_blank(dev_chain, operator: AuditChain) -> None:
+def test_new_versions_need_a_reason_that_is_not_blank(operator: AuditChain) -> None:
     partition = "blank/2026-11-20"
     operator.anchor(partition, record_leaf(b"v1"), CID, 1)
     for n, reason in enumerate(BLANK):
