@@ -38,6 +38,8 @@ try:
             "expires (UTC)": dt.datetime.fromtimestamp(g.expires_at, dt.UTC).strftime(
                 "%Y-%m-%d %H:%M"
             ),
+            "granted by": g.granted_by,
+            # inactive once expired, or once its granter lost the MANAGER role it granted under
             "active": g.active and g.expires_at > dt.datetime.now(dt.UTC).timestamp(),
         }
         for dataset in datasets
@@ -57,5 +59,7 @@ else:
 st.markdown(
     "Change them with a key that holds the role: "
     "`dt-platform roles grant QC 0x…` (ADMIN), "
-    "`dt-platform grants grant production/smt_placer 0x… --days 30` (MANAGER)."
+    "`dt-platform grants grant production/smt_placer 0x… --days 30` (MANAGER; at most 366 "
+    "days, and a grant ends when its granter loses MANAGER). ADMIN is handed over in two steps: "
+    "`dt-platform roles admin handover 0x…`."
 )

@@ -12,7 +12,8 @@ import {RoleGated} from "./RoleGated.sol";
 /// @dev One leaf per record, `leaf = keccak256(bytes.concat(keccak256(record)))` (double-hashed
 ///      like OpenZeppelin's StandardMerkleTree), pairs hashed sorted (OpenZeppelin `MerkleProof`).
 ///      An anchor is never overwritten: anchoring a partition again appends a new version, which
-///      must carry a reason. Versions are numbered from 1 and all remain readable.
+///      must carry a reason that is not blank (see `BlankReason`). Versions are numbered from 1
+///      and all remain readable.
 contract AuditAnchors is RoleGated {
     using EnumerableSet for EnumerableSet.StringSet;
 
@@ -42,6 +43,11 @@ contract AuditAnchors is RoleGated {
     /// @param partition The partition key.
     /// @param latestVersion The version already anchored.
     error ReasonRequired(string partition, uint256 latestVersion);
+    /// @notice The reason given for a new version is blank: only whitespace, control characters
+    ///         or invisible Unicode spaces (e.g. U+00A0, U+200B, U+3000, U+FEFF).
+    /// @param partition The partition key.
+    /// @param latestVersion The version already anchored.
+    error BlankReason(string partition, uint256 latestVersion);
     /// @notice The new version repeats the latest one (same root and CID): nothing to correct.
     error DuplicateAnchor(string partition, uint256 latestVersion);
     /// @notice No anchor exists for this partition and version.
@@ -68,7 +74,8 @@ contract AuditAnchors is RoleGated {
     /// @param root Merkle root over the partition's records.
     /// @param cid IPFS CID of the partition's snapshot.
     /// @param recordCount Number of records (leaves) under `root`.
-    /// @param reason Why a new version is anchored; required when the partition already has one.
+    /// @param reason Why a new version is anchored; required, and not blank, when the partition
+    ///        already has one.
     /// @return version The version number of this anchor, starting at 1.
     function anchor(
         string calldata partition,
@@ -87,6 +94,9 @@ contract AuditAnchors is RoleGated {
             _partitions.add(partition);
         } else {
             if (bytes(reason).length == 0) revert ReasonRequired(partition, existing);
+            if (_mayBeBlank(reason) && _isBlank(bytes(reason))) {
+                revert BlankReason(partition, existing);
+            }
             Anchor storage latest = versions[existing - 1];
             if (latest.root == root && keccak256(bytes(latest.cid)) == keccak256(bytes(cid))) {
                 revert DuplicateAnchor(partition, existing);
@@ -203,5 +213,43 @@ contract AuditAnchors is RoleGated {
         Anchor[] storage versions = _versions[partition];
         if (version == 0 || version > versions.length) revert UnknownAnchor(partition, version);
         return versions[version - 1];
+    }
+
+    /// @dev False when `text` starts with a visible ASCII character, as nearly every reason does:
+    ///      the cheap test that spares those the full scan of `_isBlank`.
+    function _mayBeBlank(string calldata text) private pure returns (bool maybe) {
+        assembly ("memory-safe") {
+            let first := byte(0, calldataload(text.offset)) // 0 past the end of calldata
+            maybe := or(lt(first, 0x21), gt(first, 0x7e))
+        }
+    }
+
+    /// @dev True if `text` holds nothing a reader could see: ASCII controls and space, and the
+    ///      UTF-8 encodings of U+0085, U+00A0, U+1680, U+180E, U+2000-U+200F, U+2028, U+2029,
+    ///      U+202F, U+205F, U+2060, U+3000 and U+FEFF. Stops at the first visible character.
+    function _isBlank(bytes calldata text) private pure returns (bool) {
+        uint256 i = 0;
+        while (i < text.length) {
+            uint256 width = _invisibleWidth(text, i);
+            if (width == 0) return false;
+            i += width;
+        }
+        return true;
+    }
+
+    /// @dev Byte length of the invisible character starting at `text[i]`, 0 if it is visible.
+    function _invisibleWidth(bytes calldata text, uint256 i) private pure returns (uint256) {
+        uint8 b = uint8(text[i]);
+        if (b <= 0x20 || b == 0x7f) return 1;
+        if (b == 0xc2 && i + 1 < text.length) {
+            uint8 c = uint8(text[i + 1]);
+            return c == 0x85 || c == 0xa0 ? 2 : 0;
+        }
+        if (b < 0xe1 || b > 0xef || i + 2 >= text.length) return 0;
+        uint24 cp = uint24(bytes3(text[i:i + 3]));
+        bool invisible = cp == 0xe19a80 || cp == 0xe1a08e || (cp >= 0xe28080 && cp <= 0xe2808f)
+            || cp == 0xe280a8 || cp == 0xe280a9 || cp == 0xe280af || cp == 0xe2819f
+            || cp == 0xe281a0 || cp == 0xe38080 || cp == 0xefbbbf;
+        return invisible ? 3 : 0;
     }
 }

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import click
+import duckdb
 
 from dt_platform.config import load_settings
 from dt_platform.trust.audit import (
@@ -91,7 +92,7 @@ def verify(partition: dt.datetime, version: int | None, as_json: bool, limit: in
     warehouse vs snapshot value).
     """
     settings = load_settings()
-    with service_errors(AuditError, IpfsError, SnapshotError):
+    with service_errors(AuditError, IpfsError, SnapshotError, duckdb.Error):
         chain = AuditChain.connect(settings)
         with Warehouse(settings.warehouse_path).read() as con:
             ipfs = open_ipfs(settings)
@@ -124,7 +125,7 @@ def prove(partition: dt.datetime, record: str, version: int | None) -> None:
     """
     source, key = _record_spec(record)
     settings = load_settings()
-    with service_errors(AuditError, IpfsError, SnapshotError):
+    with service_errors(AuditError, IpfsError, SnapshotError, duckdb.Error):
         chain = AuditChain.connect(settings)
         with Warehouse(settings.warehouse_path).read() as con:
             proof = prove_record(

@@ -56,7 +56,14 @@ def sign_in(message_file, dev_account: str | None) -> None:
     Paste the printed signature into the dashboard. What is signed is shown on stderr first.
     """
     try:
-        signed = sign_in_message(message_file.read(), _account(dev_account))
+        text = message_file.read()
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(
+            f"{message_file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): pass the "
+            "sign-in message exactly as the dashboard shows it"
+        ) from exc
+    try:
+        signed = sign_in_message(text, _account(dev_account))
     except WalletError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

@@ -116,7 +116,7 @@ def test_grant_expires_with_block_time(dev_chain, manager: AuditChain) -> None:
     manager.grant_access("production/smt_placer", qc, expiry)
     assert manager.has_access("production/smt_placer", qc)
     assert manager.grants("production/smt_placer") == [
-        Grant("production/smt_placer", qc, expiry, True)
+        Grant("production/smt_placer", qc, expiry, True, granted_by=manager.address)
     ]
     assert "production/smt_placer" in manager.datasets_of(qc)
 

@@ -97,7 +97,10 @@ def test_replaced_code_is_detected_and_redeploy_fixes_it(dev_chain, own_deployme
     assert "does not match contracts/artifacts/AuditAnchors.json" in message
     assert "redeploy with `dt-platform chain deploy`" in message
 
-    redeployed = deploy(own_deployment)
+    # Issue 11: deploying over contracts that are still there is refused unless asked for.
+    with pytest.raises(ChainError, match="refusing to deploy over"):
+        deploy(own_deployment)
+    redeployed = deploy(own_deployment, replace=True)
     assert redeployed.created and redeployed.address("AuditAnchors") != anchors
     assert own_deployment.deployment_path.with_name("deployment.previous.json").exists()
     AuditChain.connect(own_deployment)  # consistent again

@@ -7,40 +7,67 @@ Typical use::
     from dt_platform.trust.chain import AuditChain, ChainUnavailable, deploy
 
     settings = load_settings()
-    deploy(settings)                       # once; idempotent
+    deploy(settings)                       # once; idempotent, refuses to replace a live one
     chain = AuditChain.connect(settings)   # checks chain id and code hashes
     receipt = chain.anchor("telemetry/2026-11-20", tree.root, cid, len(tree))
 """
 
+from dt_platform.trust.chain.addresses import checked_address
 from dt_platform.trust.chain.artifacts import PLATFORM_CONTRACTS, load_artifact
-from dt_platform.trust.chain.client import Anchor, AnchorReceipt, AuditChain, Grant, Twin
+from dt_platform.trust.chain.client import (
+    AdminHandover,
+    Anchor,
+    AnchorReceipt,
+    AuditChain,
+    Grant,
+    Twin,
+)
 from dt_platform.trust.chain.deployment import (
+    DEFAULT_ADMIN_DELAY,
     DEMO_ROLE_ACCOUNTS,
+    MAX_ADMIN_DELAY,
+    ChainReset,
     ContractInfo,
     Deployment,
+    DeploymentMismatch,
+    DeployRefused,
     deploy,
     dev_key,
     load_deployment,
     verify_deployment,
 )
-from dt_platform.trust.chain.errors import ROLE_IDS, ChainError, ChainUnavailable, role_id
+from dt_platform.trust.chain.errors import (
+    MAX_GRANT_DAYS,
+    ROLE_IDS,
+    ChainError,
+    ChainUnavailable,
+    role_id,
+)
 from dt_platform.trust.chain.rpc import NodeInfo, TxResult, connect_node
 
 __all__ = [
+    "DEFAULT_ADMIN_DELAY",
     "DEMO_ROLE_ACCOUNTS",
+    "MAX_ADMIN_DELAY",
+    "MAX_GRANT_DAYS",
     "PLATFORM_CONTRACTS",
     "ROLE_IDS",
+    "AdminHandover",
     "Anchor",
     "AnchorReceipt",
     "AuditChain",
     "ChainError",
+    "ChainReset",
     "ChainUnavailable",
     "ContractInfo",
+    "DeployRefused",
     "Deployment",
+    "DeploymentMismatch",
     "Grant",
     "NodeInfo",
     "Twin",
     "TxResult",
+    "checked_address",
     "connect_node",
     "deploy",
     "dev_key",

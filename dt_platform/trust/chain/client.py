@@ -14,6 +14,7 @@ from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 
 from dt_platform.config import Settings
+from dt_platform.trust.chain.addresses import checked_address
 from dt_platform.trust.chain.artifacts import PLATFORM_CONTRACTS, error_decoder, load_artifact
 from dt_platform.trust.chain.deployment import (
     Deployment,
@@ -21,7 +22,7 @@ from dt_platform.trust.chain.deployment import (
     load_deployment,
     verify_deployment,
 )
-from dt_platform.trust.chain.errors import ROLE_IDS, ChainError, role_id
+from dt_platform.trust.chain.errors import MAX_GRANT_DAYS, ROLE_IDS, ChainError, role_id
 from dt_platform.trust.chain.rpc import (
     NodeInfo,
     TxResult,
@@ -30,7 +31,7 @@ from dt_platform.trust.chain.rpc import (
     send_transaction,
 )
 
-__all__ = ["Anchor", "AnchorReceipt", "AuditChain", "Grant", "Twin"]
+__all__ = ["AdminHandover", "Anchor", "AnchorReceipt", "AuditChain", "Grant", "Twin"]
 
 MATURITY_LEVELS = {
     1: "digital model",
@@ -98,6 +99,28 @@ class Grant:
     expires_at: int
     """Unix seconds; access holds while the block time is before it."""
     active: bool
+    """Not expired, and its granter still holds the MANAGER role it granted under."""
+    granted_by: str = ""
+    """The MANAGER who made (or last renewed) the grant."""
+
+
+@dataclass(frozen=True)
+class AdminHandover:
+    """Who is ADMIN, and the two-step handover of ADMIN to another account, if one is pending."""
+
+    admin: str
+    delay: int
+    """Seconds between starting a handover and the earliest time it may be accepted."""
+    pending_admin: str | None
+    accept_after: int | None
+    """Unix seconds; the pending admin may accept once the block time is past it."""
+
+
+def _uint(value: int, bits: int, what: str) -> int:
+    """``value`` if it fits the contract's unsigned ``bits``-bit argument, else a ChainError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
+        raise ChainError(f"{what} must be a whole number from 0 to {2**bits - 1}, got {value!r}")
+    return value
 
 
 def _b32(value: bytes, what: str) -> bytes:
@@ -212,6 +235,7 @@ class AuditChain:
         and returns that version with ``already_anchored=True``.
         """
         root = _b32(root, "the Merkle root")
+        record_count = _uint(record_count, 64, "the record count")
         latest = self.latest_anchor(partition)
         if latest is not None and latest.root == root and latest.cid == cid:
             return AnchorReceipt(
@@ -263,6 +287,7 @@ class AuditChain:
 
     def get_anchor(self, partition: str, version: int) -> Anchor:
         """One version of a partition's anchor (``ChainError`` if there is no such version)."""
+        version = _uint(version, 256, "the anchor version")
         fn = self.anchors_contract.functions.getAnchor(partition, version)
         t = self._call(fn, f"read anchor {partition!r} version {version}")
         return self._anchor_from_tuple(partition, version, t)
@@ -296,7 +321,10 @@ class AuditChain:
     ) -> bool:
         """The contract's own check that ``record`` belongs to the anchored snapshot."""
         fn = self.anchors_contract.functions.verifyRecord(
-            partition, version, bytes(record), [_b32(p, "a proof element") for p in proof]
+            partition,
+            _uint(version, 256, "the anchor version"),
+            bytes(record),
+            [_b32(p, "a proof element") for p in proof],
         )
         return bool(self._call(fn, f"verify a record of {partition!r}"))
 
@@ -305,7 +333,10 @@ class AuditChain:
     ) -> bool:
         """Like :meth:`verify_record` for an already double-hashed leaf."""
         fn = self.anchors_contract.functions.verifyLeaf(
-            partition, version, _b32(leaf, "the leaf"), [_b32(p, "a proof element") for p in proof]
+            partition,
+            _uint(version, 256, "the anchor version"),
+            _b32(leaf, "the leaf"),
+            [_b32(p, "a proof element") for p in proof],
         )
         return bool(self._call(fn, f"verify a leaf of {partition!r}"))
 
@@ -322,12 +353,12 @@ class AuditChain:
     # --- roles ----------------------------------------------------------------------------------
 
     def has_role(self, role: str, account: str) -> bool:
-        fn = self.hub.functions.hasRole(role_id(role), to_checksum_address(account))
+        fn = self.hub.functions.hasRole(role_id(role), checked_address(account))
         return bool(self._call(fn, "read roles"))
 
     def roles_of(self, account: str) -> set[str]:
         """Short names (``ADMIN``, ``OPERATOR``, …) of the roles ``account`` holds (one call)."""
-        flags = self._call(self.hub.functions.rolesOf(to_checksum_address(account)), "read roles")
+        flags = self._call(self.hub.functions.rolesOf(checked_address(account)), "read roles")
         return {name for name, held in zip(ROLE_IDS, flags, strict=True) if held}
 
     def members(self, role: str) -> list[str]:
@@ -336,14 +367,50 @@ class AuditChain:
         return [to_checksum_address(a) for a in self._call(fn, f"list {role} members")]
 
     def grant_role(self, role: str, account: str) -> TxResult:
-        """Grant ``role`` to ``account`` (ADMIN only)."""
-        fn = self.hub.functions.grantRole(role_id(role), to_checksum_address(account))
+        """Grant ``role`` to ``account`` (ADMIN only; ADMIN itself is handed over instead)."""
+        fn = self.hub.functions.grantRole(role_id(role), checked_address(account))
         return self._send(fn, "grant roles")[0]
 
     def revoke_role(self, role: str, account: str) -> TxResult:
-        """Revoke ``role`` from ``account`` (ADMIN only)."""
-        fn = self.hub.functions.revokeRole(role_id(role), to_checksum_address(account))
+        """Revoke ``role`` from ``account`` (ADMIN only; ADMIN itself is handed over instead)."""
+        fn = self.hub.functions.revokeRole(role_id(role), checked_address(account))
         return self._send(fn, "revoke roles")[0]
+
+    # --- the ADMIN handover ---------------------------------------------------------------------
+
+    def admin_handover(self) -> AdminHandover:
+        """The ADMIN, the handover delay, and the pending handover if any."""
+        admin = self._call(self.hub.functions.defaultAdmin(), "read the ADMIN")
+        delay = self._call(self.hub.functions.defaultAdminDelay(), "read the ADMIN delay")
+        pending, schedule = self._call(
+            self.hub.functions.pendingDefaultAdmin(), "read the ADMIN handover"
+        )
+        has_pending = int(schedule) != 0
+        return AdminHandover(
+            admin=to_checksum_address(admin),
+            delay=int(delay),
+            pending_admin=to_checksum_address(pending) if has_pending else None,
+            accept_after=int(schedule) if has_pending else None,
+        )
+
+    def begin_admin_handover(self, new_admin: str) -> TxResult:
+        """Start handing ADMIN over to ``new_admin`` (ADMIN only); it may accept after the delay.
+
+        Starting again replaces the pending handover (and restarts the delay).
+        """
+        account = checked_address(new_admin, "the new ADMIN", allow_zero=False)
+        fn = self.hub.functions.beginDefaultAdminTransfer(account)
+        return self._send(fn, "hand ADMIN over")[0]
+
+    def accept_admin_handover(self) -> TxResult:
+        """Accept a pending ADMIN handover; signed by the pending ADMIN, once the delay passed."""
+        fn = self.hub.functions.acceptDefaultAdminTransfer()
+        return self._send(fn, "accept the ADMIN handover")[0]
+
+    def cancel_admin_handover(self) -> TxResult:
+        """Cancel the pending ADMIN handover (ADMIN only)."""
+        fn = self.hub.functions.cancelDefaultAdminTransfer()
+        return self._send(fn, "cancel the ADMIN handover")[0]
 
     # --- twin registry --------------------------------------------------------------------------
 
@@ -352,13 +419,15 @@ class AuditChain:
     ) -> TxResult:
         """Register a twin (OPERATOR or ADMIN)."""
         fn = self.twins_contract.functions.registerTwin(
-            twin_id, machine_type, metadata_cid, maturity
+            twin_id, machine_type, metadata_cid, _uint(maturity, 8, "the maturity")
         )
         return self._send(fn, "register twins")[0]
 
     def update_twin(self, twin_id: str, metadata_cid: str, maturity: int) -> TxResult:
         """Change a twin's metadata CID and maturity (OPERATOR or ADMIN)."""
-        fn = self.twins_contract.functions.updateTwin(twin_id, metadata_cid, maturity)
+        fn = self.twins_contract.functions.updateTwin(
+            twin_id, metadata_cid, _uint(maturity, 8, "the maturity")
+        )
         return self._send(fn, "update twins")[0]
 
     def get_twin(self, twin_id: str) -> Twin | None:
@@ -379,44 +448,65 @@ class AuditChain:
     # --- data-sharing grants --------------------------------------------------------------------
 
     def grant_access(self, dataset: str, grantee: str, expires_at: int | datetime) -> TxResult:
-        """Share ``dataset`` with ``grantee`` until ``expires_at`` (MANAGER only)."""
+        """Share ``dataset`` with ``grantee`` until ``expires_at`` (MANAGER only).
+
+        The expiry must lie after the block time and at most :data:`MAX_GRANT_DAYS` after it
+        (see :meth:`latest_grant_expiry`); the grant also ends when the signer loses MANAGER.
+        """
         if isinstance(expires_at, datetime):
             if expires_at.tzinfo is None:
                 raise ChainError("expires_at must be timezone-aware (e.g. UTC)")
             expires_at = int(expires_at.timestamp())
         fn = self.grants_contract.functions.grantAccess(
-            dataset, to_checksum_address(grantee), int(expires_at)
+            dataset,
+            checked_address(grantee, "the grantee"),
+            _uint(expires_at, 64, "the expiry (unix seconds)"),
         )
         return self._send(fn, "grant data access")[0]
 
+    def latest_grant_expiry(self) -> int:
+        """The latest expiry a grant may have if sent now: the latest block's time plus
+        ``DataGrants.MAX_GRANT_DURATION`` (a later block only moves it later)."""
+        with error_decoder().guard("read the block time", self.node.url):
+            block_time = int(self.node.w3.eth.get_block("latest")["timestamp"])
+        return block_time + MAX_GRANT_DAYS * 86_400
+
     def revoke_access(self, dataset: str, grantee: str) -> TxResult:
         """End ``grantee``'s access to ``dataset`` now (MANAGER only)."""
-        fn = self.grants_contract.functions.revokeAccess(dataset, to_checksum_address(grantee))
+        fn = self.grants_contract.functions.revokeAccess(
+            dataset, checked_address(grantee, "the grantee")
+        )
         return self._send(fn, "revoke data access")[0]
 
     def has_access(self, dataset: str, account: str) -> bool:
-        """Whether ``account`` may read ``dataset`` at the current block time."""
-        fn = self.grants_contract.functions.hasAccess(dataset, to_checksum_address(account))
+        """Whether ``account`` may read ``dataset`` now: granted, not expired at the current block
+        time, and granted by an account that still holds the MANAGER role it granted under."""
+        fn = self.grants_contract.functions.hasAccess(dataset, checked_address(account))
         return bool(self._call(fn, "read grants"))
 
     def grants(self, dataset: str) -> list[Grant]:
-        """Every grant of ``dataset`` (expired ones marked inactive)."""
+        """Every grant of ``dataset`` (expired or ended ones marked inactive)."""
         rows = self._call(self.grants_contract.functions.grantsOf(dataset), "list grants")
-        result = []
-        for grantee, expires_at in rows:
-            active = self.has_access(dataset, grantee)
-            result.append(Grant(dataset, to_checksum_address(grantee), int(expires_at), active))
-        return result
+        return [
+            Grant(
+                dataset,
+                to_checksum_address(grantee),
+                int(expires_at),
+                bool(active),
+                to_checksum_address(granted_by),
+            )
+            for grantee, expires_at, granted_by, active in rows
+        ]
 
     def grant_expiry(self, dataset: str, account: str) -> datetime | None:
         """When ``account``'s access to ``dataset`` ends, or ``None`` if it has none now."""
-        account = to_checksum_address(account)
+        account = checked_address(account)
         if not self.has_access(dataset, account):
             return None
         fn = self.grants_contract.functions.expiryOf(dataset, account)
         return datetime.fromtimestamp(int(self._call(fn, "read grants")), UTC)
 
     def datasets_of(self, account: str) -> list[str]:
-        """Datasets shared with ``account`` (expired grants included)."""
-        fn = self.grants_contract.functions.datasetsOf(to_checksum_address(account))
+        """Datasets shared with ``account`` (expired and ended grants included)."""
+        fn = self.grants_contract.functions.datasetsOf(checked_address(account))
         return list(self._call(fn, "list grants"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -29,6 +30,7 @@ from web3.exceptions import (
 )
 
 __all__ = [
+    "MAX_GRANT_DAYS",
     "ROLE_IDS",
     "ROLE_WHO",
     "ChainError",
@@ -44,6 +46,9 @@ ROLE_IDS: dict[str, bytes] = {"ADMIN": ADMIN_ROLE_ID} | {
     for name in ("OPERATOR", "MANAGER", "QC", "MAINTAINER", "AUDITOR", "SUPPLIER")
 }
 """Platform roles by short name; ADMIN is OpenZeppelin's DEFAULT_ADMIN_ROLE (0x00)."""
+
+MAX_GRANT_DAYS = 366
+"""DataGrants.MAX_GRANT_DURATION in days: the longest a data-sharing grant may run."""
 
 ROLE_WHO: dict[str, str] = {
     "ADMIN": "an administrator",
@@ -117,22 +122,70 @@ def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _sentence(name: str, args: Mapping[str, Any], action: str) -> str:
-    """A readable sentence for each of our custom errors and OpenZeppelin's."""
-    a = args
+def _utc(seconds: int) -> str:
+    try:
+        return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {seconds}"
+
+
+HANDOVER_HOW = (
+    "there is exactly one ADMIN, handed over in two steps: the ADMIN runs `dt-platform roles "
+    "admin handover ADDRESS`, and after the delay the new ADMIN runs `dt-platform roles admin "
+    "accept`"
+)
+
+
+def _governance_sentence(name: str, a: Mapping[str, Any], action: str) -> str | None:
+    """Sentences for RoleHub's errors (OpenZeppelin's access control and default-admin rules)."""
     match name:
         case "AccessControlUnauthorizedAccount":
             role = a["neededRole"]
-            short = _short_role(role)
-            who = ROLE_WHO.get(short or "", "holders of that role")
+            who = ROLE_WHO.get(_short_role(role) or "", "holders of that role")
             account = to_checksum_address(a["account"])
             return f"{account} lacks {role_name(role)}: only {who} may {action}"
         case "AccessControlBadConfirmation":
             return "an account can only renounce its own roles"
+        case "AccessControlEnforcedDefaultAdminRules":
+            return f"cannot {action}: ADMIN is never granted or revoked directly; {HANDOVER_HOW}"
+        case "AccessControlEnforcedDefaultAdminDelay":
+            if a["schedule"] == 0:
+                return f"cannot {action}: no ADMIN handover is pending"
+            return (
+                f"cannot {action}: the ADMIN handover may be accepted only after "
+                f"{_utc(a['schedule'])} (the handover delay has not passed)"
+            )
+        case "AccessControlInvalidDefaultAdmin":
+            account = to_checksum_address(a["defaultAdmin"])
+            if int(account, 16) == 0:
+                return "the zero address cannot be the ADMIN"
+            return (
+                f"cannot {action}: {account} is not the pending ADMIN; only the account the "
+                "handover names may accept it"
+            )
+        case "LastAdmin":
+            return (
+                f"cannot {action}: the platform must always have an ADMIN, so ADMIN cannot be "
+                "renounced or handed to the zero address; hand it over to another account"
+            )
+        case "NotARoleHub":
+            return f"{to_checksum_address(a['hub'])} is not a role hub (IAccessControl)"
+    return None
+
+
+def _anchor_sentence(name: str, a: Mapping[str, Any]) -> str | None:
+    """Sentences for AuditAnchors' errors."""
+    match name:
         case "ReasonRequired":
             return (
                 f"partition {a['partition']!r} is already anchored (version "
                 f"{a['latestVersion']}): a new version needs a non-empty reason"
+            )
+        case "BlankReason":
+            return (
+                f"partition {a['partition']!r} is already anchored (version "
+                f"{a['latestVersion']}): a new version needs a reason, and the one given is "
+                "blank (only spaces or invisible characters)"
             )
         case "DuplicateAnchor":
             return (
@@ -151,6 +204,12 @@ def _sentence(name: str, args: Mapping[str, Any], action: str) -> str:
             return "the snapshot CID is empty"
         case "ZeroRecords":
             return "a partition without records has no Merkle root to anchor"
+    return None
+
+
+def _registry_sentence(name: str, a: Mapping[str, Any]) -> str | None:
+    """Sentences for TwinRegistry's and DataGrants' errors."""
+    match name:
         case "TwinAlreadyRegistered":
             return f"twin {a['twinId']!r} is already registered: update it instead"
         case "UnknownTwin":
@@ -168,17 +227,32 @@ def _sentence(name: str, args: Mapping[str, Any], action: str) -> str:
             return "the grantee is the zero address"
         case "ExpiryNotInFuture":
             return (
-                f"expiry {a['expiresAt']} is not after the current block time {a['blockTime']}: "
+                f"expiry {_utc(a['expiresAt'])} is not after the current block time "
+                f"{_utc(a['blockTime'])}: "
                 "choose a future expiry"
+            )
+        case "ExpiryTooLate":
+            return (
+                f"expiry {_utc(a['expiresAt'])} is too far ahead: a grant runs at most "
+                f"{MAX_GRANT_DAYS} days, so its expiry may be {_utc(a['latestAllowed'])} at the "
+                "latest; renew the grant before it ends instead"
             )
         case "NoSuchGrant":
             grantee = to_checksum_address(a["grantee"])
             return f"{grantee} holds no grant on dataset {a['dataset']!r}"
-        case "NotARoleHub":
-            return f"{to_checksum_address(a['hub'])} is not a role hub (IAccessControl)"
-        case "ZeroAdmin":
-            return "the initial administrator must not be the zero address"
-    rendered = ", ".join(f"{k}={_fmt(v)}" for k, v in a.items())
+    return None
+
+
+def _sentence(name: str, args: Mapping[str, Any], action: str) -> str:
+    """A readable sentence for each of our custom errors and OpenZeppelin's."""
+    sentence = (
+        _governance_sentence(name, args, action)
+        or _anchor_sentence(name, args)
+        or _registry_sentence(name, args)
+    )
+    if sentence is not None:
+        return sentence
+    rendered = ", ".join(f"{k}={_fmt(v)}" for k, v in args.items())
     return f"{name}({rendered})"
 
 

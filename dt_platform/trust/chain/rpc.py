@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import TimeExhausted, Web3RPCError
+from web3.exceptions import BadResponseFormat, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from dt_platform.config import LOCAL_CHAIN_ID
@@ -69,9 +69,16 @@ def connect_node(url: str, timeout: float = 10.0) -> NodeInfo:
         url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
     )
     w3 = Web3(provider)
-    with error_decoder().guard("connect to the chain", url):
-        chain_id = int(w3.eth.chain_id)
-        client_version = str(w3.client_version)
+    try:
+        with error_decoder().guard("connect to the chain", url):
+            chain_id = int(w3.eth.chain_id)
+            client_version = str(w3.client_version)
+    except (ValueError, TypeError, BadResponseFormat) as exc:
+        # Something answers HTTP there, but not as an Ethereum node (a web page, another API).
+        raise ChainError(
+            f"cannot connect to the chain: {url} does not answer as an Ethereum JSON-RPC node "
+            f"({type(exc).__name__}): check DT_CHAIN_RPC"
+        ) from exc
     return NodeInfo(w3=w3, url=url, chain_id=chain_id, client_version=client_version)
 
 
@@ -148,8 +155,28 @@ def send_transaction(
         block_number=int(receipt["blockNumber"]),
     )
     if receipt["status"] != 1:
-        raise ChainError(
-            f"cannot {action}: transaction {result.tx_hash} was mined in block "
-            f"{result.block_number} but reverted"
-        )
+        raise _mined_revert(node, account, call, action, result)
     return result, receipt
+
+
+def _mined_revert(
+    node: NodeInfo,
+    account: LocalAccount,
+    call: ContractFunction | ContractConstructor,
+    action: str,
+    result: TxResult,
+) -> ChainError:
+    """Why a transaction that passed estimation reverted once mined (the block time or state
+    moved in between): the call replayed against its block, decoded like any revert."""
+    where = f"transaction {result.tx_hash} was mined in block {result.block_number} but reverted"
+    if isinstance(call, ContractFunction):
+        try:
+            with error_decoder().guard(action, node.url):
+                call.call({"from": account.address}, block_identifier=result.block_number)
+        except ChainUnavailable:
+            pass
+        except ChainError as exc:
+            return ChainError(
+                f"{exc.message} ({where})", error_name=exc.error_name, error_args=exc.error_args
+            )
+    return ChainError(f"cannot {action}: {where}")
