@@ -40,6 +40,7 @@ from dt_platform.demo import (
     start_chain,
     summarize_prognostics,
 )
+from dt_platform.trust.cli_errors import service_errors
 from dt_platform.warehouse import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -203,15 +204,16 @@ def run_demo(
 @click.option("--dashboard-port", default=8501, show_default=True, help="Dashboard port.")
 def demo(machines: int, days: int, seed: int, ui: bool, port: int, dashboard_port: int) -> None:
     """Local chain, simulated line, full materialization, then the UIs (re-runnable)."""
-    report = run_demo(
-        load_settings(),
-        machines=machines,
-        days=days,
-        seed=seed,
-        ui=ui,
-        ui_port=port,
-        dashboard_port=dashboard_port,
-    )
+    with service_errors():  # a chain that is down or was reset: one line saying what to do
+        report = run_demo(
+            load_settings(),
+            machines=machines,
+            days=days,
+            seed=seed,
+            ui=ui,
+            ui_port=port,
+            dashboard_port=dashboard_port,
+        )
     if report.failed_partitions:
         raise SystemExit(
             f"{len(report.failed_partitions)} daily partitions failed: {report.failed_partitions}"

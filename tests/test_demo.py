@@ -143,3 +143,21 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=60)
+
+
+def test_demo_over_a_reset_chain_says_what_to_do_in_one_line(settings: Settings) -> None:
+    from click.testing import CliRunner
+
+    from dt_platform.cli import main
+
+    env = {"DT_HOME": str(settings.home), "DT_CHAIN_PORT": str(settings.chain_port)}
+    runner = CliRunner()
+    assert runner.invoke(main, ["chain", "up"], env=env).exit_code == 0
+    assert runner.invoke(main, ["chain", "deploy"], env=env).exit_code == 0
+    assert runner.invoke(main, ["chain", "down"], env=env).exit_code == 0
+    (settings.chain_dir / "state.json").unlink()  # the chain was reset under the demo's home
+
+    result = runner.invoke(main, ["demo", "--no-ui", "--machines", "4", "--days", "1"], env=env)
+    assert result.exit_code == 1
+    assert "--after-reset" in result.output and "Traceback" not in result.output
+    assert not settings.landing_dir.exists()  # stopped before simulating anything
