@@ -105,6 +105,27 @@ class Settings:
         "command line)",
         secret=True,
     )
+    backfill_days: float = setting(
+        "DT_BACKFILL_DAYS",
+        7.0,
+        default="`7`",
+        meaning="readings may be stamped up to this many days before `DT_PARTITIONS_START`; "
+        "earlier ones are rejected (`early_timestamp`)",
+    )
+    future_hours: float = setting(
+        "DT_FUTURE_HOURS",
+        24.0,
+        default="`24`",
+        meaning="readings may be stamped up to this many hours after the ingestion time; "
+        "later ones are rejected (`future_timestamp`)",
+    )
+    max_dump_mb: float = setting(
+        "DT_MAX_DUMP_MB",
+        1024.0,
+        default="`1024`",
+        meaning="a landed dump larger than this is not read; it is quarantined "
+        "(`file_too_large`)",
+    )
     from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Names of the fields :func:`load_settings` read from the environment (so the Dagster
     resources can bind secrets by variable name instead of by value)."""
@@ -193,6 +214,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise ValueError(value)
+    return value
+
+
 def _http_url(text: str) -> str:
     url = urllib.parse.urlsplit(text)
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -209,6 +237,9 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "partitions_start": (dt.date.fromisoformat, "a date as YYYY-MM-DD"),
     "freshness_hours": (_positive, "a positive number of hours"),
     "dashboard_url": (_http_url, "an http(s) URL with a host, e.g. http://localhost:8501"),
+    "backfill_days": (_non_negative, "a number of days, 0 or more"),
+    "future_hours": (_non_negative, "a number of hours, 0 or more"),
+    "max_dump_mb": (_positive, "a positive number of megabytes"),
 }
 """How each field's text becomes its value, and what is expected (other fields stay text)."""
 

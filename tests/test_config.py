@@ -45,6 +45,9 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
         "DT_FRESHNESS_HOURS": "4.5",
         "DT_DASHBOARD_URL": "https://twin.example.org",
         "DT_WALLET_KEY": KEY,
+        "DT_BACKFILL_DAYS": "0",
+        "DT_FUTURE_HOURS": "0.5",
+        "DT_MAX_DUMP_MB": "64",
     }
     settings = load_settings(environ=environ)
     assert settings.home == tmp_path / "h" and settings.registry_path == tmp_path / "reg.yaml"
@@ -53,6 +56,7 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
     assert settings.ipfs_api == "/ip4/127.0.0.1/tcp/5001/http"
     assert settings.partitions_start == dt.date(2025, 6, 1) and settings.freshness_hours == 4.5
     assert settings.dashboard_url == "https://twin.example.org"
+    assert (settings.backfill_days, settings.future_hours, settings.max_dump_mb) == (0, 0.5, 64)
     assert settings.from_environment == {f.name for f in variables()}
     # an explicit home wins over DT_HOME, and then home is not "from the environment"
     explicit = load_settings(tmp_path / "other", environ=environ)
@@ -90,6 +94,11 @@ def test_every_bad_value_is_named_at_once_and_secrets_are_not_shown(tmp_path) ->
             load_settings(tmp_path, environ={"DT_CHAIN_PORT": port})
     with pytest.raises(ConfigError, match="positive number"):
         load_settings(tmp_path, environ={"DT_FRESHNESS_HOURS": "inf"})
+    for variable, text in (("DT_BACKFILL_DAYS", "-1"), ("DT_FUTURE_HOURS", "nan")):
+        with pytest.raises(ConfigError, match="0 or more"):
+            load_settings(tmp_path, environ={variable: text})
+    with pytest.raises(ConfigError, match="positive number of megabytes"):
+        load_settings(tmp_path, environ={"DT_MAX_DUMP_MB": "0"})
 
 
 def test_secrets_never_show(tmp_path) -> None:
