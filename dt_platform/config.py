@@ -123,8 +123,7 @@ class Settings:
         "DT_MAX_DUMP_MB",
         1024.0,
         default="`1024`",
-        meaning="a landed dump larger than this is not read; it is quarantined "
-        "(`file_too_large`)",
+        meaning="a landed dump larger than this is not read; it is quarantined (`file_too_large`)",
     )
     from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Names of the fields :func:`load_settings` read from the environment (so the Dagster
