@@ -98,9 +98,11 @@ def _read_delivery(rel: str, path: Path, arrival: _Arrival) -> _Delivery:
             raise _Refused(*arrival.problem)
         data, before, after = _read_regular_file(arrival)
     except _Refused as refused:
-        return _Delivery.refused_entry(rel, path, arrival.stat, refused.reason, refused.detail)
+        return _Delivery.refused_entry(
+            rel, path, _now(path, arrival), refused.reason, refused.detail
+        )
     except OSError as exc:
-        return _Delivery.refused_entry(rel, path, arrival.stat, *describe_os_error(exc))
+        return _Delivery.refused_entry(rel, path, _now(path, arrival), *describe_os_error(exc))
     return _Delivery(
         rel,
         path,
@@ -109,6 +111,15 @@ def _read_delivery(rel: str, path: Path, arrival: _Arrival) -> _Delivery:
         hashlib.sha256(data).hexdigest(),
         (after.st_size, after.st_mtime_ns),
     )
+
+
+def _now(path: Path, arrival: _Arrival) -> os.stat_result | None:
+    """The entry as it is now (it may have changed since it was listed): what a refusal records,
+    so that the entry is looked at again only when it changes again."""
+    try:
+        return os.lstat(path)
+    except OSError:
+        return arrival.stat
 
 
 def _read_regular_file(arrival: _Arrival) -> tuple[bytes, os.stat_result, os.stat_result]:

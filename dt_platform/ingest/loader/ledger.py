@@ -13,7 +13,9 @@ the loader failed on included.
   the current version of the file it copied, following later versions whatever their names.
 
 A copy is followed only to a file that loaded readings: two files that merely share contentless
-bytes (an empty export, a header alone) are not one document.
+bytes (an empty export, a header alone) are not one document. A version that cannot be loaded at
+all (quarantined, refused, or failed) supersedes nothing: a truncated or garbled re-send does not
+take a day's readings away.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def _ingest_one(con, delivery: _Delivery, prev: _Known | None, now, limits: Inge
         )
         return None
     file_id, version = _new_entry(con, delivery, prev, now)
-    original = _first_with_content(con, delivery.sha, file_id)
+    # No bytes carry nothing to repeat: every empty file is reported as such.
+    original = _first_with_content(con, delivery.sha, file_id) if delivery.data else None
     if original is not None:
         result = FileResult(
             file_id,
@@ -80,9 +83,14 @@ def _ingest_one(con, delivery: _Delivery, prev: _Known | None, now, limits: Inge
             + "; not loaded again",
         )
     else:
-        superseded_days = _supersede(con, _superseded_by_new_content(con, prev), file_id)
+        # Superseded first, so that the new version's readings are not compared with them.
+        targets = _superseded_by_new_content(con, prev)
+        superseded_days = _supersede(con, targets, file_id)
         result = _load_dump(con, file_id, delivery, now, version, limits)
-        result.days = sorted(set(result.days) | set(superseded_days))
+        if result.status == "quarantined":
+            _restore(con, targets)  # a version that cannot be loaded takes nothing away
+        else:
+            result.days = sorted(set(result.days) | set(superseded_days))
     return _finish_ledger(con, result)
 
 
@@ -185,6 +193,15 @@ def _supersede(con, targets: list[int], new_id: int) -> list[dt.date]:
         {"new": new_id, "targets": targets},
     ).fetchall()
     return sorted({d for (ds,) in days for d in (ds or [])})
+
+
+def _restore(con, targets: list[int]) -> None:
+    if targets:
+        con.execute(
+            """UPDATE file_ledger SET status='loaded', superseded_by=NULL
+               WHERE list_contains($targets, file_id)""",
+            {"targets": targets},
+        )
 
 
 def _finish_ledger(con, r: FileResult) -> FileResult:

@@ -179,7 +179,7 @@ def _reparse_wide_line(text: str, number: int, columns, errors=()) -> list[dict]
     expected = len(columns) + 2
     if "INVALID UTF-8" in errors:
         return _malformed_row(number, text, expected, detail="not UTF-8 text")
-    if "LINE_SIZE_OVER_MAXIMUM" in errors:
+    if "LINE SIZE OVER MAXIMUM" in errors:
         return _malformed_row(number, text, expected, detail="longer than the 2 MiB line limit")
     try:
         fields = next(csv.reader([text], strict=True))
