@@ -226,7 +226,7 @@ ENTRIES = [
             "entries",
             title,
             _glob_siblings(name),
-            dict.fromkeys(GLOB_SIBLINGS + (f"gw/{name}",), OK1),
+            dict.fromkeys((*GLOB_SIBLINGS, f"gw/{name}"), OK1),
         )
         for title, name in (
             ("star in name", "b*.csv"),
