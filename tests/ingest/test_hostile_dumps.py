@@ -410,6 +410,12 @@ TIME = [
     ),
     Case(
         "time",
+        "offsets as +hhmm and -hh",
+        _drops(("a.csv", HEADER + row("2026-11-20T05:30:00+0530") + row("2026-11-19T16:01:00-08"))),
+        {"a.csv": Expect("loaded", 6, 6)},
+    ),
+    Case(
+        "time",
         "offset minutes 75",
         _drops(("a.csv", HEADER + row("2026-11-20T00:00:00+05:75"))),
         {"a.csv": Expect("loaded", T3, 0, {"invalid_utc_offset": T3})},

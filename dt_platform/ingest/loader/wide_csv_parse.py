@@ -48,7 +48,8 @@ def _unbalanced_quote_lines(data: bytes) -> list[tuple[int, bytes]]:
     parser that meets an unbalanced quote reads on into the next lines looking for its end and,
     in a large file, swallows thousands of good records into one bad field. Such lines are taken
     out before parsing and rejected on their own (``malformed_line``)."""
-    if b'"' not in data:
+    body = data.find(b"\n") + 1  # a quoted header alone is common: no need to look further
+    if body == 0 or b'"' not in data[body:]:
         return []
     return [
         (number, raw)
@@ -75,17 +76,22 @@ def _undecodable_lines(data: bytes) -> list[tuple[int, bytes]]:
     return found
 
 
-_DIGIT_UNDERSCORE_DIGIT = re.compile(rb"\d_\d")
+# A literal first character lets the regex engine skip ahead (a leading \d is 20 times slower).
+_UNDERSCORE_DIGIT = re.compile(rb"_(?=\d)")
+
+
+def _has_digit_underscore_digit(data: bytes) -> bool:
+    return any(data[m.start() - 1 : m.start()].isdigit() for m in _UNDERSCORE_DIGIT.finditer(data))
 
 
 def _underscore_number_lines(data: bytes) -> list[tuple[int, bytes]]:
     """Data lines with an underscore between digits in a value field: DuckDB reads ``6_2.8`` as
     62.8, so these lines are parsed one by one, where such a value is not a number."""
-    if not _DIGIT_UNDERSCORE_DIGIT.search(data):
+    if not _has_digit_underscore_digit(data):
         return []
     found = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
-        if number == 1 or not _DIGIT_UNDERSCORE_DIGIT.search(raw):
+        if number == 1 or not _has_digit_underscore_digit(raw):
             continue
         text = raw.rstrip(b"\r").decode("utf-8", "replace")
         try:
