@@ -213,11 +213,16 @@ def _positive(text: str) -> float:
     return value
 
 
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < float("inf"):
-        raise ValueError(value)
-    return value
+def _up_to(limit: float) -> Callable[[str], float]:
+    """A parser for a number from 0 to ``limit``."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not 0 <= value <= limit:
+            raise ValueError(value)
+        return value
+
+    return parse
 
 
 def _http_url(text: str) -> str:
@@ -236,8 +241,8 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "partitions_start": (dt.date.fromisoformat, "a date as YYYY-MM-DD"),
     "freshness_hours": (_positive, "a positive number of hours"),
     "dashboard_url": (_http_url, "an http(s) URL with a host, e.g. http://localhost:8501"),
-    "backfill_days": (_non_negative, "a number of days, 0 or more"),
-    "future_hours": (_non_negative, "a number of hours, 0 or more"),
+    "backfill_days": (_up_to(36_500), "a number of days from 0 to 36500"),
+    "future_hours": (_up_to(8_784), "a number of hours from 0 to 8784 (a year)"),
     "max_dump_mb": (_positive, "a positive number of megabytes"),
 }
 """How each field's text becomes its value, and what is expected (other fields stay text)."""

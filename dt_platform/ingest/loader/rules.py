@@ -45,8 +45,10 @@ class IngestLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestLimits:
         first = dt.datetime.combine(settings.partitions_start, dt.time(), tzinfo=dt.UTC)
+        # Never earlier than the epoch floor (nor past year 1, which Python cannot represent).
+        backfill = min(settings.backfill_days, max((first - EPOCH_FLOOR).days, 0))
         return cls(
-            earliest=max(EPOCH_FLOOR, first - dt.timedelta(days=settings.backfill_days)),
+            earliest=max(EPOCH_FLOOR, first - dt.timedelta(days=backfill)),
             ahead=dt.timedelta(hours=settings.future_hours),
             max_file_bytes=int(settings.max_dump_mb * 2**20),
         )
