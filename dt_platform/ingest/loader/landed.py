@@ -6,8 +6,8 @@ platform copy any local file into ``telemetry_rejects``), a link to ``/dev/zero`
 blocks a reader for ever, while the run holds the warehouse's writer lock), a socket or a device;
 it could replace a folder with a link between discovery and read, or a file with another. So every
 path component below landing is opened with ``O_NOFOLLOW`` relative to its parent's descriptor,
-the entry is examined with ``lstat`` before it is opened, and the descriptor is checked again
-(``fstat``) to be that same regular file. Whatever is refused or fails is described by a reason
+the entry is examined with ``lstat`` before it is opened (``O_NONBLOCK``, in case it was swapped
+for a FIFO in between), and the descriptor is checked again (``fstat``) to be a regular file. Whatever is refused or fails is described by a reason
 code and recorded in the ledger like any quarantined file.
 
 Parsers that need a path (DuckDB's CSV and Parquet readers) get a private copy of the bytes under a
@@ -74,7 +74,8 @@ def describe_os_error(exc: OSError) -> tuple[str, str]:
     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
         return (
             "not_a_regular_file",
-            "a symbolic link (or a folder replaced by one) in its path; links are not followed",
+            "a symbolic link in its path (a folder replaced by a link or a file); links are "
+            "not followed",
         )
     if exc.errno == errno.ENXIO:
         return "not_a_regular_file", "a socket or device; only regular files are read"

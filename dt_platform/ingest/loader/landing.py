@@ -23,7 +23,12 @@ from dt_platform.ingest.loader.ledger import (
     _record_failure,
 )
 from dt_platform.ingest.loader.readahead import _ReadAhead, _Scratch
-from dt_platform.ingest.loader.records import FileChangedDuringLoad, IngestSummary, _Delivery
+from dt_platform.ingest.loader.records import (
+    FileChangedDuringLoad,
+    IngestSummary,
+    _Delivery,
+    signature_of,
+)
 from dt_platform.ingest.loader.rules import IngestLimits
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
@@ -90,8 +95,7 @@ def _arrivals(
         arrival = examine(landing, path, limits)
         rel = ledger_name(path.relative_to(landing).as_posix())
         prev = known.get(rel)
-        stat = arrival.stat
-        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) if stat else (0, 0, 0)
+        signature = signature_of(arrival.stat)
         if prev and prev.signature == signature:
             continue
         candidates.append((signature[1], rel, path, arrival))

@@ -110,7 +110,13 @@ class _Delivery:
 
     @property
     def signature(self) -> tuple[int, int, int]:
-        """(size, mtime_ns, ctime_ns) as listed: a file whose signature is unchanged is not read
-        again. The ctime changes with every write, even one that restores size and mtime."""
-        s = self.stat
-        return (s.st_size, s.st_mtime_ns, s.st_ctime_ns) if s is not None else (0, 0, 0)
+        return signature_of(self.stat)
+
+
+def signature_of(stat: os.stat_result | None) -> tuple[int, int, int]:
+    """(size, mtime_ns, ctime_ns) of an entry (zeros when it could not be examined): an entry
+    whose signature is what the ledger holds is not read again. The ctime changes with every
+    write, even one that restores size and mtime."""
+    if stat is None:
+        return (0, 0, 0)
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)

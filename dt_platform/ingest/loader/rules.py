@@ -58,6 +58,10 @@ class IngestLimits:
         """The bounds the ``DT_*`` environment sets (defaults on a fresh clone)."""
         return cls.from_settings(load_settings())
 
+    def earliest_of(self, machine_type: str) -> dt.datetime:
+        """The earliest accepted time of a reading of ``machine_type``."""
+        return EPOCH_FLOOR if machine_type in CYCLE_TIME_TYPES else self.earliest
+
     def params(self, now: dt.datetime) -> dict:
         """SQL parameters: ``$future`` (latest accepted), ``$earliest`` and ``$floor``."""
         return {"future": now + self.ahead, "earliest": self.earliest, "floor": EPOCH_FLOOR}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from dt_platform.ingest.loader.records import FileResult, _Delivery
-from dt_platform.ingest.loader.rules import EPOCH_FLOOR, IngestLimits, earliest_for, used_params
+from dt_platform.ingest.loader.rules import IngestLimits, earliest_for, used_params
 from dt_platform.ingest.loader.stage import _append_long_rows, _count_records, _sensor_keys
 from dt_platform.ingest.loader.wide_csv_parse import (
     _parse_wide_csv,
@@ -64,10 +64,7 @@ def _stage_wide_csv(
     row_ok = _row_ok_sql(wide, present)
     params = limits.params(now)
     # The span counts only times some machine of the file may have (and Python can hold).
-    lowest = min(
-        (EPOCH_FLOOR if earliest_for(t) == "$floor" else limits.earliest for t in present),
-        default=limits.earliest,
-    )
+    lowest = min((limits.earliest_of(t) for t in present), default=limits.earliest)
     lo, hi, span_lo, span_hi, days = _time_span(con, stage, params | {"lowest": lowest})
     blocked = _block_repeated_keys(con, stage, lo, hi) if lo is not None else 0
     fast_loaded = _load_clean_rows(con, file_id, wide, present, row_ok, blocked, params)
