@@ -236,6 +236,21 @@ ENTRIES = [
     ),
     Case(
         "entries",
+        "star in a Parquet name",
+        _drops(
+            ("hist/h1.parquet", parquet([dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)])),
+            ("hist/h*.parquet", parquet([dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC)])),
+        ),
+        {"hist/h1.parquet": Expect("loaded", 1, 1), "hist/h*.parquet": Expect("loaded", 1, 1)},
+    ),
+    Case(
+        "entries",
+        "question mark in a JSON Lines name",
+        _drops(("mq/a1.jsonl", jl()), ("mq/a?.jsonl", jl(ts="2026-11-20T00:01:00Z"))),
+        {"mq/a1.jsonl": Expect("loaded", 1, 1), "mq/a?.jsonl": Expect("loaded", 1, 1)},
+    ),
+    Case(
+        "entries",
         "name not UTF-8",
         _drops((b"gw/caf\xe9.csv", HEADER + row())),
         {"gw/caf\\xe9.csv": OK1},
