@@ -124,6 +124,9 @@ def _snapshot(warehouse: Path) -> dict:
 
 
 def _child(warehouse: Path, landing: Path) -> subprocess.Popen:
+    # The private copies a killed child leaves behind land in the test's own folder.
+    scratch = warehouse.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
     return subprocess.Popen(
         [
             sys.executable,
@@ -136,6 +139,7 @@ def _child(warehouse: Path, landing: Path) -> subprocess.Popen:
         ],
         stdout=subprocess.PIPE,
         text=True,
+        env=os.environ | {"TMPDIR": str(scratch)},
     )
 
 
