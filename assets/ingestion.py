@@ -11,7 +11,7 @@ from assets.partitions import daily_partitions, day_bounds
 from assets.resources import LandingResource, WarehouseResource
 from dt_platform.config import load_settings
 from dt_platform.ingest.fingerprint import landing_fingerprint
-from dt_platform.ingest.loader import ingest_landing
+from dt_platform.ingest.loader import IngestLimits, IngestSummary, ingest_landing
 from dt_platform.ingest.maintenance import (
     UNBALANCED_COLUMNS,
     exports_without_work_orders,
@@ -97,6 +97,13 @@ def machine_registry(
             asset="raw_dumps",
             description=f"The newest reading is less than {FRESHNESS_HOURS:g} h old.",
         ),
+        dg.AssetCheckSpec(
+            "every_new_file_loads_readings",
+            asset="raw_dumps",
+            description="Every file ingested in this run loaded at least one reading; the others "
+            "(duplicates, quarantined files, files whose readings were all rejected) are named "
+            "with the reasons of their rows.",
+        ),
     ],
     pool=WRITER_POOL,
 )
@@ -105,20 +112,15 @@ def raw_dumps(
 ):
     now = dt.datetime.now(dt.UTC)
     with warehouse.write() as con:
-        summary = ingest_landing(con, landing.landing_dir, now=now, log=context.log.info)
-        unbalanced = con.execute(
-            """SELECT f.path, f.rows_in, f.rows_loaded, f.rows_rejected,
-                      (SELECT count(*) FROM readings r WHERE r.file_id = f.file_id),
-                      (SELECT count(*) FROM telemetry_rejects j WHERE j.file_id = f.file_id)
-               FROM file_ledger f
-               WHERE f.status <> 'duplicate_file' AND (
-                   f.rows_in <> f.rows_loaded + f.rows_rejected
-                   OR f.rows_loaded <> (SELECT count(*) FROM readings r WHERE r.file_id = f.file_id)
-                   OR f.rows_rejected <> (SELECT count(*) FROM telemetry_rejects j
-                                          WHERE j.file_id = f.file_id)
-                   OR (f.records_in IS NOT NULL
-                       AND f.records_in <> f.records_parsed + f.records_malformed))"""
-        ).fetchall()
+        summary = ingest_landing(
+            con,
+            landing.landing_dir,
+            now=now,
+            log=context.log.info,
+            limits=IngestLimits.configured(),
+        )
+        empty_files = _files_loading_nothing(con, summary)
+        unbalanced = con.execute(_UNBALANCED_SQL).fetchall()
         files_total, newest = con.execute(
             """SELECT count(*), (SELECT max(last_ts) FROM file_ledger WHERE status = 'loaded')
                FROM file_ledger"""
@@ -179,6 +181,63 @@ def raw_dumps(
             "newest_reading_age_h": dg.MetadataValue.float(round(age_h, 2) if age_h else -1.0)
         },
     )
+    yield _loads_readings_check(len(summary.files), empty_files)
+
+
+_UNBALANCED_SQL = """SELECT f.path, f.rows_in, f.rows_loaded, f.rows_rejected,
+          (SELECT count(*) FROM readings r WHERE r.file_id = f.file_id),
+          (SELECT count(*) FROM telemetry_rejects j WHERE j.file_id = f.file_id)
+   FROM file_ledger f
+   WHERE f.status <> 'duplicate_file' AND (
+       f.rows_in <> f.rows_loaded + f.rows_rejected
+       OR f.rows_loaded <> (SELECT count(*) FROM readings r WHERE r.file_id = f.file_id)
+       OR f.rows_rejected <> (SELECT count(*) FROM telemetry_rejects j
+                              WHERE j.file_id = f.file_id)
+       OR (f.records_in IS NOT NULL
+           AND f.records_in <> f.records_parsed + f.records_malformed))"""
+
+
+def _loads_readings_check(new_files: int, empty_files: list[tuple]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name="every_new_file_loads_readings",
+        asset_key="raw_dumps",
+        passed=not empty_files,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "new_files": dg.MetadataValue.int(new_files),
+            "loaded_nothing": dg.MetadataValue.int(len(empty_files)),
+            "files": markdown_table(
+                ["file", "status", "rows in", "reasons"], empty_files[:50], total=len(empty_files)
+            ),
+        },
+    )
+
+
+def _files_loading_nothing(con, summary: IngestSummary) -> list[tuple[str, str, int, str]]:
+    """(file, status, rows in, reasons) of every file of this run that loaded no reading: a
+    gateway re-sending a day under a new name, a file quarantined, every reading rejected."""
+    empty = [f for f in summary.files if f.rows_loaded == 0]
+    counts: dict[int, str] = {}
+    if empty:
+        counts = dict(
+            con.execute(
+                """SELECT file_id, string_agg(reason || ' ×' || n, ', ' ORDER BY n DESC, reason)
+                   FROM (SELECT file_id, reason, count(*) AS n FROM telemetry_rejects
+                         WHERE list_contains($ids, file_id) GROUP BY ALL)
+                   GROUP BY file_id""",
+                {"ids": [f.file_id for f in empty]},
+            ).fetchall()
+        )
+    rows = []
+    for f in empty:
+        if f.status == "duplicate_file":
+            reasons = f"duplicate_file: {f.detail}"
+        elif f.status == "quarantined":
+            reasons = f"{f.reason}: {f.detail}"
+        else:
+            reasons = counts.get(f.file_id) or "no readings in the file"
+        rows.append((f.path, f.status, f.rows_in, reasons))
+    return rows
 
 
 @dg.asset(

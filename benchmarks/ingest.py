@@ -91,7 +91,7 @@ def generate(root: Path, n_readings: int, n_files: int, bad_rate: float, seed: i
 
 
 def _platform(root: str, queue) -> None:
-    from dt_platform.ingest.loader import ingest_landing
+    from dt_platform.ingest.loader import IngestLimits, ingest_landing
     from dt_platform.ingest.registry import load_registry, sync_registry
     from dt_platform.warehouse import Warehouse
 
@@ -101,7 +101,8 @@ def _platform(root: str, queue) -> None:
         sync_registry(con, load_registry(base / "machines.yaml"))
     start = time.perf_counter()
     with warehouse.write() as con:
-        summary = ingest_landing(con, base / "landing")
+        # The generated readings start in 2025: open the plausibility window there.
+        summary = ingest_landing(con, base / "landing", limits=IngestLimits(earliest=START))
     elapsed = time.perf_counter() - start
     queue.put(
         {

@@ -112,6 +112,26 @@ class Settings:
         meaning="blocks (the anchor's own included) before an anchor counts as confirmed; "
         "shallower ones are reported unconfirmed by the anchor reconciliation, not missing",
     )
+    backfill_days: float = setting(
+        "DT_BACKFILL_DAYS",
+        7.0,
+        default="`7`",
+        meaning="readings may be stamped up to this many days before `DT_PARTITIONS_START`; "
+        "earlier ones are rejected (`early_timestamp`)",
+    )
+    future_hours: float = setting(
+        "DT_FUTURE_HOURS",
+        24.0,
+        default="`24`",
+        meaning="readings may be stamped up to this many hours after the ingestion time; "
+        "later ones are rejected (`future_timestamp`)",
+    )
+    max_dump_mb: float = setting(
+        "DT_MAX_DUMP_MB",
+        1024.0,
+        default="`1024`",
+        meaning="a landed dump larger than this is not read; it is quarantined (`file_too_large`)",
+    )
     from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Names of the fields :func:`load_settings` read from the environment (so the Dagster
     resources can bind secrets by variable name instead of by value)."""
@@ -207,6 +227,18 @@ def _confirmations(text: str) -> int:
     return value
 
 
+def _up_to(limit: float) -> Callable[[str], float]:
+    """A parser for a number from 0 to ``limit``."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not 0 <= value <= limit:
+            raise ValueError(value)
+        return value
+
+    return parse
+
+
 def _http_url(text: str) -> str:
     url = urllib.parse.urlsplit(text)
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -224,6 +256,9 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "freshness_hours": (_positive, "a positive number of hours"),
     "dashboard_url": (_http_url, "an http(s) URL with a host, e.g. http://localhost:8501"),
     "anchor_confirmations": (_confirmations, "a whole number of blocks from 1 to 10000"),
+    "backfill_days": (_up_to(36_500), "a number of days from 0 to 36500"),
+    "future_hours": (_up_to(8_784), "a number of hours from 0 to 8784 (a year)"),
+    "max_dump_mb": (_positive, "a positive number of megabytes"),
 }
 """How each field's text becomes its value, and what is expected (other fields stay text)."""
 

@@ -70,8 +70,11 @@ _DDL = [
         first_ts TIMESTAMPTZ,  -- span of the valid timestamps the file covers
         last_ts TIMESTAMPTZ,
         days DATE[],
-        ingested_at TIMESTAMPTZ NOT NULL
+        ingested_at TIMESTAMPTZ NOT NULL,
+        ctime_ns BIGINT  -- with size and mtime, how the file looked when read (see loader)
     )""",
+    # Warehouses created before the column existed get it; their files are read once more.
+    "ALTER TABLE file_ledger ADD COLUMN IF NOT EXISTS ctime_ns BIGINT",
     """CREATE TABLE IF NOT EXISTS readings (
         machine_key USMALLINT NOT NULL,
         sensor_key USMALLINT NOT NULL,

@@ -46,6 +46,9 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
         "DT_DASHBOARD_URL": "https://twin.example.org",
         "DT_WALLET_KEY": KEY,
         "DT_ANCHOR_CONFIRMATIONS": "3",
+        "DT_BACKFILL_DAYS": "0",
+        "DT_FUTURE_HOURS": "0.5",
+        "DT_MAX_DUMP_MB": "64",
     }
     settings = load_settings(environ=environ)
     assert settings.home == tmp_path / "h" and settings.registry_path == tmp_path / "reg.yaml"
@@ -55,6 +58,7 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
     assert settings.partitions_start == dt.date(2025, 6, 1) and settings.freshness_hours == 4.5
     assert settings.dashboard_url == "https://twin.example.org"
     assert settings.anchor_confirmations == 3
+    assert (settings.backfill_days, settings.future_hours, settings.max_dump_mb) == (0, 0.5, 64)
     assert settings.from_environment == {f.name for f in variables()}
     # an explicit home wins over DT_HOME, and then home is not "from the environment"
     explicit = load_settings(tmp_path / "other", environ=environ)
@@ -95,6 +99,16 @@ def test_every_bad_value_is_named_at_once_and_secrets_are_not_shown(tmp_path) ->
     for depth in ("0", "1.5", "10001"):
         with pytest.raises(ConfigError, match="whole number of blocks from 1 to 10000"):
             load_settings(tmp_path, environ={"DT_ANCHOR_CONFIRMATIONS": depth})
+    for variable, text in (
+        ("DT_BACKFILL_DAYS", "-1"),
+        ("DT_BACKFILL_DAYS", "1e9"),
+        ("DT_FUTURE_HOURS", "nan"),
+        ("DT_FUTURE_HOURS", "9000"),
+    ):
+        with pytest.raises(ConfigError, match=f"{variable}='{text}' is not a number of"):
+            load_settings(tmp_path, environ={variable: text})
+    with pytest.raises(ConfigError, match="positive number of megabytes"):
+        load_settings(tmp_path, environ={"DT_MAX_DUMP_MB": "0"})
 
 
 def test_secrets_never_show(tmp_path) -> None:

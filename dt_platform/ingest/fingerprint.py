@@ -1,12 +1,18 @@
 """What landing holds now, as one digest: the landing sensor starts ingestion when it changes.
 
-The digest covers every complete dump (path, size, modification time), the CMMS exports and the
-machine registry files, so a new file, a corrected file or an edited registry each change it.
+The digest covers every complete dump entry (path, type, size, modification and change time), the
+CMMS exports and the machine registry files, so a new file, a corrected file (even one with the
+same size and mtime: its ctime changes) or an edited registry each change it.
+
+Landing is examined with ``lstat`` only: a link is not followed and a FIFO or device is never
+opened, so nothing a gateway puts there can block the sensor or make it fail; an entry that
+disappears while it is listed is left out.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from dt_platform.cmms import MAINTENANCE_FOLDER
@@ -17,11 +23,30 @@ from dt_platform.ingest.registry import registry_files
 
 def landing_fingerprint(landing: Path, registry_path: Path) -> tuple[str, int]:
     """A digest of what is in landing and the registry, and the number of landed files."""
-    files = discover_dumps(landing) + sorted(export_files(landing / MAINTENANCE_FOLDER))
+    files = discover_dumps(landing) + _exports(landing / MAINTENANCE_FOLDER)
     digest = hashlib.sha256()
     for path in files:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(landing)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        try:
+            s = os.lstat(path)
+        except OSError:
+            continue
+        digest.update(
+            f"{path.relative_to(landing)}\0{s.st_mode}\0{s.st_size}\0{s.st_mtime_ns}\0"
+            f"{s.st_ctime_ns}\n".encode("utf-8", "surrogateescape")
+        )
     for path in registry_files(registry_path):
-        digest.update(f"{path}\0{path.stat().st_mtime_ns}\n".encode())
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            mtime = -1
+        digest.update(f"{path}\0{mtime}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest(), len(files)
+
+
+def _exports(folder: Path) -> list[Path]:
+    """The CMMS export files; listed by name when one of them cannot be examined (a dangling
+    link makes the maintenance log's own listing fail)."""
+    try:
+        return sorted(export_files(folder))
+    except OSError:
+        return sorted(p for p in folder.glob("*.csv") if not p.name.startswith("."))

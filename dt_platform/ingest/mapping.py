@@ -12,7 +12,8 @@ from dt_platform.catalog import MACHINE_TYPES, QUANTITIES, canonical_unit_name
 
 # Reason codes written to telemetry_rejects.reason (and file_ledger.reason for whole files).
 REASONS: dict[str, str] = {
-    "malformed_line": "the line cannot be parsed (broken quoting, invalid JSON, bad encoding)",
+    "malformed_line": "the line cannot be parsed (broken quoting, invalid JSON, a key twice in "
+    "one JSON object, not UTF-8, longer than DuckDB's 2 MiB line limit)",
     "wrong_column_count": "the CSV line has a different number of fields than the header",
     "missing_field": "a required field (ts, machine, sensor, value) is absent",
     "unknown_machine": "the machine id is not in the machine registry (machines.yaml)",
@@ -21,15 +22,26 @@ REASONS: dict[str, str] = {
     "unit_mismatch": "the declared unit measures a different quantity than the sensor",
     "missing_timezone": "the timestamp has no UTC offset; local time is ambiguous",
     "unparseable_timestamp": "the timestamp is not ISO 8601",
-    "future_timestamp": "the timestamp is more than a day ahead of the ingestion time",
-    "non_numeric_value": "the value is not a number",
+    "invalid_utc_offset": "the UTC offset is beyond ±14:00, or its minutes beyond 59",
+    "future_timestamp": "the timestamp is later than the ingestion time plus DT_FUTURE_HOURS "
+    "(default a day)",
+    "early_timestamp": "the timestamp is before the accepted window: more than DT_BACKFILL_DAYS "
+    "before DT_PARTITIONS_START, or before 1970 (the only bound for cycle-stamped data)",
+    "non_numeric_value": "the value is not a number in ASCII decimal notation",
     "non_finite_value": "the value is NaN or infinite",
-    "out_of_range": "the value is physically implausible for the sensor",
+    "out_of_range": "the value is physically implausible for the sensor (outside the "
+    "catalogue's low/high)",
     "duplicate_reading": "the same reading (machine, sensor, time, value) was already loaded",
     "conflicting_reading": "a different value for the same machine, sensor and time was already loaded",
     "empty_file": "the file has no bytes",
     "not_a_dump": "the file is not a sensor dump in a known format (see docs/dumps.md)",
-    "unreadable_file": "the file cannot be read (truncated or corrupt)",
+    "unreadable_file": "the file cannot be read (truncated or corrupt, or denied to the platform)",
+    "not_a_regular_file": "a symbolic link (to a file or a folder, in landing or out), FIFO, "
+    "socket or device: only regular files are read",
+    "vanished_file": "the file disappeared (deleted or renamed) between discovery and read",
+    "file_too_large": "the file is larger than DT_MAX_DUMP_MB",
+    "loader_error": "the loader failed on this file (a bug; the error is in the detail); retried "
+    "when the file's content changes",
 }
 
 

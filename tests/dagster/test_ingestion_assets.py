@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -117,6 +118,67 @@ def test_rematerializing_is_idempotent(home: Path) -> None:
     _ingest(home)
     with Warehouse(home / "warehouse.duckdb").read() as con:
         assert con.execute("SELECT count(*) FROM readings").fetchone()[0] == before
+
+
+def test_a_file_that_loads_no_reading_is_named_with_its_reasons(home: Path) -> None:
+    first = _ingest(home)
+    assert first.success
+    # A gateway re-sends a day under new names: the same bytes, and a re-export (CRLF line ends)
+    # whose every reading is already loaded. Both load nothing; the check says so, and why.
+    dump = next(p for p in sorted((home / "landing").rglob("*.csv")) if "cmms" not in p.parts)
+    data = dump.read_bytes()
+    (dump.parent / "again.csv").write_bytes(data)
+    (dump.parent / "again_crlf.csv").write_bytes(data.replace(b"\n", b"\r\n"))
+    second = _ingest(home)
+    checks = {c.check_name: c for c in second.get_asset_check_evaluations()}
+    check = checks["every_new_file_loads_readings"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["loaded_nothing"].value == 2
+    table = check.metadata["files"].value
+    assert "again.csv | duplicate_file" in table and "same bytes as file" in table
+    assert "again_crlf.csv | loaded" in table and "duplicate_reading ×" in table
+    assert checks["every_file_balances"].passed
+    third = _ingest(home)  # nothing new: nothing to flag
+    assert {c.check_name: c.passed for c in third.get_asset_check_evaluations()}[
+        "every_new_file_loads_readings"
+    ]
+
+
+@pytest.mark.timeout(120)
+def test_links_fifos_and_devices_in_landing_neither_hang_nor_stop_ingestion(
+    home: Path, tmp_path: Path
+) -> None:
+    """A FIFO (which blocks whoever opens it), a link to /dev/zero, a dangling link and a link to
+    a file outside landing: the sensor still answers and ingestion records each as refused."""
+    gateway = home / "landing" / "gw-hostile"
+    gateway.mkdir()
+    os.mkfifo(gateway / "pipe.csv")
+    (gateway / "zero.csv").symlink_to("/dev/zero")
+    (gateway / "dangling.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("timestamp,machine_id,vacuum [kPa]\nSECRET,SECRET,1\n")
+    (gateway / "secret.csv").symlink_to(secret)
+    platform = platform_resources(Settings(home=home))
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, resources=platform)
+        assert isinstance(ingestion.landing_sensor(ctx), dg.RunRequest)
+    result = _ingest(home)
+    assert result.success
+    with Warehouse(home / "warehouse.duckdb").read() as con:
+        refused = con.execute(
+            """SELECT path, reason FROM file_ledger WHERE gateway = 'gw-hostile' ORDER BY path"""
+        ).fetchall()
+        leaked = con.execute(
+            "SELECT count(*) FROM telemetry_rejects WHERE contains(coalesce(raw_value, '') || "
+            "coalesce(machine_id, '') || coalesce(ts_text, ''), 'SECRET')"
+        ).fetchone()[0]
+    assert refused == [
+        (f"gw-hostile/{name}", "not_a_regular_file")
+        for name in ("dangling.jsonl", "pipe.csv", "secret.csv", "zero.csv")
+    ]
+    assert leaked == 0
+    raw = result.asset_materializations_for_node("raw_dumps")[0].metadata
+    assert raw["rows_loaded"].value > 10_000  # the other files loaded
 
 
 def test_broken_registry_fails_with_the_reason(home: Path) -> None:

@@ -7,7 +7,8 @@ import pyarrow as pa
 
 from dt_platform.ingest.loader.duplicates import _reject_duplicates
 from dt_platform.ingest.loader.records import FileResult
-from dt_platform.ingest.loader.stage import FUTURE_TOLERANCE, _sensor_keys
+from dt_platform.ingest.loader.rules import IngestLimits, cap_sql, earliest_sql
+from dt_platform.ingest.loader.stage import _sensor_keys
 from dt_platform.ingest.mapping import resolve_sensor
 
 
@@ -40,7 +41,8 @@ _UNIT_MAP_SCHEMA = pa.schema(
 )
 
 _CLASSIFY_SQL = """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (verdict),
-           verdict.reason AS reason, verdict.detail AS detail FROM (
+           verdict.reason AS reason, verdict.detail AS detail,
+           CAST(NULL AS INTEGER) AS copied_from FROM (
     SELECT l.line, l.machine_id, l.tag, l.unit, l.ts_text, l.ts, l.value_text,
            m.machine_key, u.sensor_key, l.value * u.scale + u.offset AS si_value,
            -- the first rule a reading breaks gives its reason
@@ -58,6 +60,11 @@ _CLASSIFY_SQL = """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (
              WHEN l.ts > $future
                THEN {'reason': 'future_timestamp',
                      'detail': 'timestamp ' || l.ts_text || ' is in the future'}
+             WHEN l.ts < EARLIEST
+               THEN {'reason': 'early_timestamp',
+                     'detail': 'timestamp ' || l.ts_text || ' is before '
+                               || strftime(EARLIEST, '%Y-%m-%d %H:%M UTC')
+                               || ', the start of the accepted window'}
              WHEN u.problem IS NOT NULL THEN {'reason': u.problem, 'detail': u.detail}
              WHEN l.value IS NULL
                THEN {'reason': 'non_numeric_value', 'detail': NULL}
@@ -71,7 +78,9 @@ _CLASSIFY_SQL = """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (
     FROM long_stage l
     LEFT JOIN machines m ON m.machine_id = l.machine_id AND m.active
     LEFT JOIN py_unit_map u ON u.machine_type = m.machine_type
-         AND u.tag = coalesce(l.tag, '') AND u.unit = coalesce(l.unit, ''))"""
+         AND u.tag = coalesce(l.tag, '') AND u.unit = coalesce(l.unit, ''))""".replace(
+    "EARLIEST", earliest_sql("m.machine_type")
+)
 
 
 def _unit_map(con) -> pa.Table:
@@ -104,11 +113,17 @@ def _unit_map(con) -> pa.Table:
     )
 
 
-def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
+_REJECT_SQL = f"""INSERT INTO telemetry_rejects
+    SELECT $file_id, $rel, line, {cap_sql("machine_id")}, {cap_sql("tag")}, {cap_sql("unit")},
+           {cap_sql("ts_text")}, {cap_sql("value_text")}, reason, {cap_sql("detail")}, $now
+    FROM classified WHERE reason IS NOT NULL"""
+
+
+def _classify_long_stage(con, file_id, rel, now, limits: IngestLimits, result: FileResult) -> None:
     """Give every staged reading its verdict, mark duplicates, then load the clean readings and
-    reject the others with their reasons."""
+    reject the others with their reasons (their raw text capped)."""
     con.register("py_unit_map", _unit_map(con))
-    con.execute(_CLASSIFY_SQL, {"future": now + FUTURE_TOLERANCE})
+    con.execute(_CLASSIFY_SQL, limits.params(now))
     con.unregister("py_unit_map")
     _reject_duplicates(con, file_id)
     loaded = con.execute(
@@ -116,13 +131,21 @@ def _classify_long_stage(con, file_id, rel, now, result: FileResult) -> None:
             FROM classified WHERE reason IS NULL"""
     ).fetchone()[0]
     _note_loaded_span(con, result, "classified", "reason IS NULL")
-    rejected = con.execute(
-        """INSERT INTO telemetry_rejects
-           SELECT $file_id, $rel, line, machine_id, tag, unit, ts_text, value_text, reason,
-                  detail, $now
-           FROM classified WHERE reason IS NOT NULL""",
-        {"file_id": file_id, "rel": rel, "now": now},
-    ).fetchone()[0]
-    con.execute("DROP TABLE IF EXISTS classified")
+    rejected = con.execute(_REJECT_SQL, {"file_id": file_id, "rel": rel, "now": now}).fetchone()[0]
     result.rows_loaded += loaded
     result.rows_rejected += rejected
+    if result.rows_loaded == 0:
+        result.duplicate_of = _copied_from(con)
+    con.execute("DROP TABLE IF EXISTS classified")
+
+
+def _copied_from(con) -> int | None:
+    """The one earlier file this file repeats, when it loaded nothing because each of its readings
+    had already been loaded from that file (a copy with other bytes: re-exported, other line
+    ends). A correction that later arrives under this file's name then supersedes that file."""
+    sources, conflicts = con.execute(
+        """SELECT list(DISTINCT copied_from) FILTER (WHERE reason = 'duplicate_reading'),
+                  count(*) FILTER (WHERE reason = 'conflicting_reading' AND copied_from IS NOT NULL)
+           FROM classified WHERE copied_from IS NOT NULL"""
+    ).fetchone()
+    return sources[0] if sources and len(sources) == 1 and not conflicts else None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dt_platform.ingest.loader.classify import _classify_long_stage
 from dt_platform.ingest.loader.jsonl import _stage_jsonl
+from dt_platform.ingest.loader.landed import still_holds
 from dt_platform.ingest.loader.parquet import _stage_parquet
 from dt_platform.ingest.loader.records import (
     FileChangedDuringLoad,
@@ -16,13 +17,14 @@ from dt_platform.ingest.loader.records import (
     _format_of,
     _Quarantine,
 )
+from dt_platform.ingest.loader.rules import IngestLimits
 from dt_platform.ingest.loader.stage import _create_long_stage
 from dt_platform.ingest.loader.wide_csv import _stage_wide_csv
 
 
-def _load_dump(con, file_id, delivery: _Delivery, now, version) -> FileResult:
+def _load_dump(con, file_id, delivery: _Delivery, now, version, limits: IngestLimits) -> FileResult:
     """Stage, classify and account for one dump inside the caller's transaction."""
-    rel, path, data = delivery.rel, delivery.path, delivery.data
+    rel, data = delivery.rel, delivery.data
     result = FileResult(file_id, rel, "loaded", version)
     try:
         if not data:
@@ -36,22 +38,20 @@ def _load_dump(con, file_id, delivery: _Delivery, now, version) -> FileResult:
         _create_long_stage(con)
         fast_rows = 0
         if fmt == "wide_csv":
-            fast_rows = _stage_wide_csv(con, file_id, delivery, now, result)
+            fast_rows = _stage_wide_csv(con, file_id, delivery, now, limits, result)
         elif fmt == "jsonl":
-            _stage_jsonl(con, path, data, result)
+            _stage_jsonl(con, data, result)
         else:
-            _stage_parquet(con, path, result)
-        # CSV and Parquet are parsed from the path: make sure it still holds the hashed bytes
-        # (the file is read ahead of its turn), or the ledger would vouch for other content.
-        if fmt != "jsonl":
-            now_stat = path.stat()
-            if (now_stat.st_size, now_stat.st_mtime_ns) != delivery.read_stat:
-                raise FileChangedDuringLoad(
-                    f"{rel}: the file changed while it was being loaded; it was not loaded and "
-                    "will be retried on the next run"
-                )
+            _stage_parquet(con, data, result)
+        # Every reader parses the bytes hashed; a CSV or Parquet file that changed on disk since
+        # is still being written: it waits for the next run rather than load a passing state.
+        if fmt != "jsonl" and not still_holds(delivery.path, delivery.read_stat):
+            raise FileChangedDuringLoad(
+                f"{rel}: the file changed while it was being loaded; it was not loaded and "
+                "will be retried on the next run"
+            )
         result.rows_loaded += fast_rows
-        _classify_long_stage(con, file_id, rel, now, result)
+        _classify_long_stage(con, file_id, rel, now, limits, result)
     except _Quarantine as q:
         return _quarantine(con, file_id, rel, version, q, now)
     finally:
@@ -97,12 +97,12 @@ def _check_accounting(con, result: FileResult) -> None:
         raise IngestError(
             f"{rel}: accounting does not balance (rows in {result.rows_in}, loaded "
             f"{result.rows_loaded}/{stored[0]} stored, rejected {result.rows_rejected}/{stored[1]} "
-            "stored); the file was not loaded and will be retried"
+            "stored); the file was not loaded"
         )
     if result.records_in is not None and result.records_in != (
         result.records_parsed + result.records_malformed
     ):
         raise IngestError(
             f"{rel}: {result.records_in} records in the file but {result.records_parsed} parsed + "
-            f"{result.records_malformed} malformed; the file was not loaded and will be retried"
+            f"{result.records_malformed} malformed; the file was not loaded"
         )

@@ -30,7 +30,8 @@ def _reject_duplicates(con, file_id: int) -> None:
                            ELSE 'conflicting_reading' END,
              detail = CASE WHEN seen.file_id = $file_id THEN 'already loaded from this file'
                            ELSE printf('already loaded from file %d (value %.6g)', seen.file_id,
-                                       seen.value) END
+                                       seen.value) END,
+             copied_from = CASE WHEN seen.file_id <> $file_id THEN seen.file_id END
            FROM seen
            WHERE classified.reason IS NULL AND seen.machine_key = classified.machine_key
              AND seen.sensor_key = classified.sensor_key AND seen.ts = classified.ts""",

@@ -1,36 +1,57 @@
 """Ingest a landing folder: find the complete dumps, take them in arrival order, and load each in
-its own transaction."""
+its own transaction; whatever goes wrong with one file is recorded for that file and the run goes
+on with the others."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 
 from dt_platform.cmms import MAINTENANCE_FOLDER
-from dt_platform.ingest.loader.ledger import _ingest_one
+from dt_platform.ingest.loader.landed import _Arrival, examine, ledger_name
+from dt_platform.ingest.loader.ledger import (
+    _ingest_one,
+    _Known,
+    _known_paths,
+    _known_shas,
+    _record_failure,
+)
 from dt_platform.ingest.loader.readahead import _ReadAhead, _Scratch
-from dt_platform.ingest.loader.records import FileChangedDuringLoad, IngestSummary, _Delivery
+from dt_platform.ingest.loader.records import (
+    FileChangedDuringLoad,
+    IngestSummary,
+    _Delivery,
+    signature_of,
+)
+from dt_platform.ingest.loader.rules import IngestLimits
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 
 
 def discover_dumps(landing: Path) -> list[Path]:
-    """Complete dump files under ``landing`` (hidden, partial and maintenance files excluded)."""
+    """Complete dump entries under ``landing`` (hidden, partial and maintenance files excluded),
+    without following links: a symbolic link (to a file or to a folder), a FIFO or a device is
+    listed too, so that the loader can refuse it on the record."""
     found = []
     if not landing.exists():
         return found
     for root, dirs, files in os.walk(landing):
         rel_root = Path(root).relative_to(landing)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".") and not (rel_root == Path(".") and d == MAINTENANCE_FOLDER)
-        )
+        kept = []
+        for d in sorted(dirs):
+            if d.startswith(".") or (rel_root == Path(".") and d == MAINTENANCE_FOLDER):
+                continue
+            if os.path.islink(os.path.join(root, d)):
+                found.append(Path(root) / d)  # not walked into: refused as a link
+            else:
+                kept.append(d)
+        dirs[:] = kept
         for name in sorted(files):
             if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
                 continue
@@ -44,74 +65,87 @@ def ingest_landing(
     *,
     now: dt.datetime | None = None,
     log: Callable[[str], None] | None = None,
+    limits: IngestLimits | None = None,
 ) -> IngestSummary:
-    """Ingest every new or changed dump under ``landing``; re-running is a no-op."""
+    """Ingest every new or changed dump under ``landing``; re-running is a no-op.
+
+    ``limits`` are the plausibility bounds; by default those the ``DT_*`` settings configure."""
     now = now or dt.datetime.now(dt.UTC)
+    limits = limits or IngestLimits.configured()
     summary = IngestSummary()
-    known = {
-        path: (file_id, sha, size, mtime, version)
-        for file_id, path, sha, size, mtime, version in con.execute(
-            """SELECT file_id, path, sha256, size_bytes, mtime_ns, version FROM file_ledger
-               QUALIFY row_number() OVER (PARTITION BY path ORDER BY version DESC) = 1"""
-        ).fetchall()
-    }
-    # Arrival order: files that landed first are loaded first, so "first delivery wins" holds.
-    candidates = []
-    for path in discover_dumps(landing):
-        rel = path.relative_to(landing).as_posix()
-        stat = path.stat()
-        prev = known.get(rel)
-        if prev and prev[2] == stat.st_size and prev[3] == stat.st_mtime_ns:
-            continue
-        candidates.append((stat.st_mtime_ns, rel, path, stat))
-    arrivals = [(rel, path, stat) for _, rel, path, stat in sorted(candidates)]
+    known = _known_paths(con)
+    arrivals = _arrivals(landing, known, limits)
     if not arrivals:
         return summary
-    with _single_threaded(con), _Scratch(con, known) as scratch:
+    with _single_threaded(con), _Scratch(con, _known_shas(con)) as scratch:
         with _ReadAhead(arrivals, prepare=scratch.prepare) as deliveries:
-            _ingest_deliveries(con, deliveries, known, now, log, summary, scratch)
+            for delivery in deliveries:
+                _ingest_delivery(con, delivery, known, now, limits, log, summary, scratch)
     return summary
 
 
-def _ingest_deliveries(
+def _arrivals(
+    landing: Path, known: dict[str, _Known], limits: IngestLimits
+) -> list[tuple[str, Path, _Arrival]]:
+    """The entries to read, in arrival order (files that landed first are loaded first, so
+    "first delivery wins" holds): every entry whose size, mtime or ctime differ from the
+    ledger's. A corrected file with the same size and mtime has a new ctime."""
+    candidates = []
+    for path in discover_dumps(landing):
+        arrival = examine(landing, path, limits)
+        rel = ledger_name(path.relative_to(landing).as_posix())
+        prev = known.get(rel)
+        signature = signature_of(arrival.stat)
+        if prev and prev.signature == signature:
+            continue
+        candidates.append((signature[1], rel, path, arrival))
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    return [(rel, path, arrival) for _, rel, path, arrival in candidates]
+
+
+def _ingest_delivery(
     con: duckdb.DuckDBPyConnection,
-    deliveries: Iterable[_Delivery],
-    known: dict,
+    delivery: _Delivery,
+    known: dict[str, _Known],
     now: dt.datetime,
+    limits: IngestLimits,
     log: Callable[[str], None] | None,
     summary: IngestSummary,
     scratch: _Scratch,
 ) -> None:
-    """Load each delivery in its own transaction: a crash or error never leaves a file
-    half-loaded."""
-    for delivery in deliveries:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            result = _ingest_one(con, delivery, known.get(delivery.rel), now)
-        except FileChangedDuringLoad as exc:
-            con.execute("ROLLBACK")
-            scratch.release(delivery)
-            summary.retry_later.append(delivery.rel)
-            if log:
-                log(str(exc))
-            continue
-        except Exception:
-            con.execute("ROLLBACK")
-            scratch.release(delivery)
-            raise
+    """Load one delivery in its own transaction: a crash or error never leaves a file half-loaded,
+    and an error on one file is recorded for it (``loader_error``) instead of stopping the run."""
+    prev = known.get(delivery.rel)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = _ingest_one(con, delivery, prev, now, limits)
+    except FileChangedDuringLoad as exc:
+        con.execute("ROLLBACK")
+        scratch.release(delivery)
+        summary.retry_later.append(delivery.rel)
+        if log:
+            log(str(exc))
+        return
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        scratch.release(delivery)
+        if log:
+            log(f"{delivery.rel}: the loader failed\n{traceback.format_exc()}")
+        result = _record_failure(con, delivery, prev, now, exc)
+    else:
         con.execute("COMMIT")
         scratch.release(delivery)  # its own statement: a transaction writes to one database
-        if result is None:
-            continue
-        summary.files.append(result)
-        summary.touched_days.update(result.days)
-        if log:
-            log(
-                f"{result.path}: {result.status}"
-                + (f" ({result.reason})" if result.reason else "")
-                + f" rows in={result.rows_in} loaded={result.rows_loaded}"
-                + f" rejected={result.rows_rejected}"
-            )
+    if result is None:
+        return
+    summary.files.append(result)
+    summary.touched_days.update(result.days)
+    if log:
+        log(
+            f"{result.path}: {result.status}"
+            + (f" ({result.reason})" if result.reason else "")
+            + f" rows in={result.rows_in} loaded={result.rows_loaded}"
+            + f" rejected={result.rows_rejected}"
+        )
 
 
 @contextlib.contextmanager

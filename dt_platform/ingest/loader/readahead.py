@@ -3,9 +3,7 @@ loads."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,7 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+from dt_platform.ingest.loader.landed import _Arrival, _read_delivery
 from dt_platform.ingest.loader.records import _Delivery, _format_of
+from dt_platform.ingest.loader.rules import cap_text
 from dt_platform.ingest.loader.wide_csv_parse import _parse_wide_csv, _parse_wide_header
 
 
@@ -30,8 +30,8 @@ class _Scratch:
 
     NAME = "dt_ingest_scratch"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, known: dict) -> None:
-        self._con, self._known_shas = con, {v[1] for v in known.values()}
+    def __init__(self, con: duckdb.DuckDBPyConnection, known_shas: set[str]) -> None:
+        self._con, self._known_shas = con, known_shas
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._count = itertools.count(1)
 
@@ -48,7 +48,7 @@ class _Scratch:
 
     def prepare(self, delivery: _Delivery) -> None:
         """Runs on the reader thread, right after the file was read and hashed."""
-        if _format_of(delivery.rel) != "wide_csv" or not delivery.data:
+        if delivery.refused or _format_of(delivery.rel) != "wide_csv" or not delivery.data:
             return
         if delivery.sha in self._known_shas:
             return  # a re-delivery: nothing will be parsed
@@ -57,12 +57,7 @@ class _Scratch:
         try:
             names = [f"c{i}" for i in range(len(_parse_wide_header(delivery.data)))]
             refused = _parse_wide_csv(
-                self._cursor,
-                f"ahead_{number}",
-                delivery.path,
-                delivery.data,
-                names,
-                into=f"TABLE {table}",
+                self._cursor, f"ahead_{number}", delivery.data, names, into=f"TABLE {table}"
             )
         except BaseException as exc:  # re-raised in the file's turn, in its transaction
             delivery.prepared = exc
@@ -75,21 +70,13 @@ class _Scratch:
             self._con.execute(f"DROP TABLE IF EXISTS {delivery.prepared[0]}")
 
 
-def _read_delivery(rel: str, path: Path, stat: os.stat_result) -> _Delivery:
-    data = path.read_bytes()
-    after = path.stat()
-    return _Delivery(
-        rel, path, stat, data, hashlib.sha256(data).hexdigest(), (after.st_size, after.st_mtime_ns)
-    )
-
-
 class _ReadAhead:
     """Yield the deliveries of ``arrivals`` in order while the next one is read and hashed in a
     worker thread (file reads and sha256 release the GIL), overlapping the previous file's load."""
 
     def __init__(
         self,
-        arrivals: list[tuple[str, Path, os.stat_result]],
+        arrivals: list[tuple[str, Path, _Arrival]],
         depth: int = 1,
         prepare: Callable[[_Delivery], None] | None = None,
     ):
@@ -97,8 +84,13 @@ class _ReadAhead:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dt-ingest-read")
         self._pending: deque[Future[_Delivery]] = deque()
 
-    def _read(self, rel: str, path: Path, stat: os.stat_result) -> _Delivery:
-        delivery = _read_delivery(rel, path, stat)
+    def _read(self, rel: str, path: Path, arrival: _Arrival) -> _Delivery:
+        try:
+            delivery = _read_delivery(rel, path, arrival)
+        except Exception as exc:  # a bug must cost this file, not the run
+            return _Delivery.refused_entry(
+                rel, path, arrival.stat, "loader_error", cap_text(f"{type(exc).__name__}: {exc}")
+            )
         if self._prepare is not None:
             self._prepare(delivery)
         return delivery

@@ -8,9 +8,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dt_platform.ingest.loader.rules import cap_text
+
 
 class IngestError(RuntimeError):
-    """A file could not be accounted for; it stays in landing and is retried on the next run."""
+    """A file could not be accounted for (a bug): nothing of it is kept, and it is quarantined
+    (``loader_error``) until its content changes."""
 
 
 class FileChangedDuringLoad(IngestError):
@@ -77,6 +80,7 @@ class _Quarantine(Exception):
     """The file is not a usable dump: nothing of it is loaded, the ledger says why."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        detail = cap_text(detail)
         super().__init__(detail)
         self.reason, self.detail = reason, detail
 
@@ -87,10 +91,32 @@ class _Delivery:
 
     rel: str
     path: Path
-    stat: os.stat_result
+    stat: os.stat_result | None
     data: bytes
     sha: str
     read_stat: tuple[int, int]  # (size, mtime_ns) right after the bytes were read
     prepared: tuple[str, list[tuple]] | BaseException | None = None
     """A wide CSV parsed ahead of its turn: (scratch table, refused lines), or what stopped the
     parse (re-raised when the file's turn comes), or None (parsed in turn)."""
+    refused: tuple[str, str] | None = None
+    """(reason, detail) when the entry was not read at all: not a regular file, gone, too large,
+    unreadable. Such a delivery has no bytes and no hash."""
+
+    @classmethod
+    def refused_entry(
+        cls, rel: str, path: Path, stat: os.stat_result | None, reason: str, detail: str
+    ) -> _Delivery:
+        return cls(rel, path, stat, b"", "", (0, 0), refused=(reason, detail))
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        return signature_of(self.stat)
+
+
+def signature_of(stat: os.stat_result | None) -> tuple[int, int, int]:
+    """(size, mtime_ns, ctime_ns) of an entry (zeros when it could not be examined): an entry
+    whose signature is what the ledger holds is not read again. The ctime changes with every
+    write, even one that restores size and mtime."""
+    if stat is None:
+        return (0, 0, 0)
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)

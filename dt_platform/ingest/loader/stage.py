@@ -3,25 +3,9 @@ timestamp checks in SQL, record counting, rows parsed in Python."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pyarrow as pa
 
-FUTURE_TOLERANCE = dt.timedelta(days=1)
-
-
-# A timestamp carries an offset when its time part ends in Z or ±hh[:mm].
-_TZ_REGEX = r"\d\d:\d\d(:\d\d(\.\d*)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)$"
-
-
-def _ts_problem_sql(expr: str) -> str:
-    return f"""CASE
-        WHEN {expr} IS NULL OR trim({expr}) = '' THEN 'unparseable_timestamp'
-        WHEN NOT regexp_matches(trim({expr}), '{_TZ_REGEX}') THEN
-            CASE WHEN try_cast(trim({expr}) AS TIMESTAMP) IS NULL THEN 'unparseable_timestamp'
-                 ELSE 'missing_timezone' END
-        WHEN try_cast(trim({expr}) AS TIMESTAMPTZ) IS NULL THEN 'unparseable_timestamp'
-    END"""
+from dt_platform.ingest.loader.rules import cap_text, parse_number, ts_problem_sql
 
 
 def _create_long_stage(con) -> None:
@@ -56,20 +40,11 @@ def _append_long_rows(con, rows: list[dict]) -> None:
     con.execute(
         f"""INSERT INTO long_stage
             SELECT line, machine_id, tag, unit, ts_text,
-                   try_cast(trim(ts_text) AS TIMESTAMPTZ), {_ts_problem_sql("ts_text")},
+                   try_cast(trim(ts_text) AS TIMESTAMPTZ), {ts_problem_sql("ts_text")},
                    value_text, value, problem, detail
             FROM py_long_rows"""
     )
     con.unregister("py_long_rows")
-
-
-def _to_float(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def _count_records(data: bytes, skip_header: bool) -> tuple[int, list[int]]:
@@ -84,9 +59,12 @@ def _count_records(data: bytes, skip_header: bool) -> tuple[int, list[int]]:
     return n_records, blank
 
 
-def _malformed_row(number: int, text: str, expected: int, found: int | None = None) -> dict:
+def _malformed_row(
+    number: int, text: str, expected: int, found: int | None = None, detail: str | None = None
+) -> dict:
+    """The reject row of a line that cannot be split into readings (its text capped)."""
     if found is None:
-        problem, detail = "malformed_line", "unbalanced quotes or unparseable CSV"
+        problem, detail = "malformed_line", detail or "unbalanced quotes or unparseable CSV"
     else:
         problem, detail = "wrong_column_count", f"expected {expected} fields, found {found}"
     return {
@@ -95,10 +73,25 @@ def _malformed_row(number: int, text: str, expected: int, found: int | None = No
         "tag": None,
         "unit": None,
         "ts_text": None,
-        "value_text": text[:500],
+        "value_text": cap_text(text),
         "value": None,
         "problem": problem,
         "detail": detail,
+    }
+
+
+def _reading_row(number: int, machine, tag, unit, ts_text, value_text, value=None) -> dict:
+    """A reading parsed in Python; ``value`` defaults to ``value_text`` in ASCII decimal notation."""
+    return {
+        "line": number,
+        "machine_id": machine,
+        "tag": tag,
+        "unit": unit,
+        "ts_text": ts_text,
+        "value_text": value_text,
+        "value": parse_number(value_text) if value is None else value,
+        "problem": None,
+        "detail": None,
     }
 
 

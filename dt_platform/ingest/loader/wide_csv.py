@@ -12,12 +12,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from dt_platform.ingest.loader.records import FileResult, _Delivery
-from dt_platform.ingest.loader.stage import (
-    FUTURE_TOLERANCE,
-    _append_long_rows,
-    _count_records,
-    _sensor_keys,
-)
+from dt_platform.ingest.loader.rules import IngestLimits, earliest_for, used_params
+from dt_platform.ingest.loader.stage import _append_long_rows, _count_records, _sensor_keys
 from dt_platform.ingest.loader.wide_csv_parse import (
     _parse_wide_csv,
     _parse_wide_header,
@@ -37,7 +33,9 @@ class _WideFile:
     mappings: dict[tuple[str, int], SensorMapping]
 
 
-def _stage_wide_csv(con, file_id, delivery: _Delivery, now, result: FileResult) -> int:
+def _stage_wide_csv(
+    con, file_id, delivery: _Delivery, now, limits: IngestLimits, result: FileResult
+) -> int:
     """Stage a wide CSV; load clean rows directly and return how many readings that loaded.
 
     The file is materialized once, in file order (so a row's position gives its line), with the
@@ -64,8 +62,10 @@ def _stage_wide_csv(con, file_id, delivery: _Delivery, now, result: FileResult) 
 
     present = _file_machine_types(con, stage)
     row_ok = _row_ok_sql(wide, present)
-    params = {"now": now + FUTURE_TOLERANCE}
-    lo, hi, span_lo, span_hi, days = _time_span(con, stage, params)
+    params = limits.params(now)
+    # The span counts only times some machine of the file may have (and Python can hold).
+    lowest = min((limits.earliest_of(t) for t in present), default=limits.earliest)
+    lo, hi, span_lo, span_hi, days = _time_span(con, stage, params | {"lowest": lowest})
     blocked = _block_repeated_keys(con, stage, lo, hi) if lo is not None else 0
     fast_loaded = _load_clean_rows(con, file_id, wide, present, row_ok, blocked, params)
     if fast_loaded and span_lo is not None:
@@ -112,7 +112,7 @@ def _parsed_stage(
     if isinstance(prepared, BaseException):
         raise prepared
     if prepared is None:
-        return "stage", _parse_wide_csv(con, file_id, delivery.path, delivery.data, names)
+        return "stage", _parse_wide_csv(con, file_id, delivery.data, names)
     return prepared
 
 
@@ -123,7 +123,7 @@ def _reparse_refused_lines(
     numbers; counts the records parsed and malformed."""
     slow_rows: list[dict] = []
     consumed: list[int] = []
-    for first_line, text, _ in bad_lines:
+    for first_line, text, errors in bad_lines:
         physical = (text or "").lstrip("\n").split("\n")
         for offset, line_text in enumerate(physical):
             number = first_line + offset
@@ -131,7 +131,7 @@ def _reparse_refused_lines(
             line_text = line_text.rstrip("\r")
             if not line_text:
                 continue
-            parsed = _reparse_wide_line(line_text, number, columns)
+            parsed = _reparse_wide_line(line_text, number, columns, errors)
             if isinstance(parsed, dict):
                 result.records_malformed += 1
                 slow_rows.append(parsed)
@@ -177,36 +177,36 @@ def _row_ok_sql(wide: _WideFile, present: list[str]) -> str:
             for i in range(len(wide.columns))
         )
 
-    type_ok = " ".join(f"WHEN '{t}' THEN ({values_ok(t)})" for t in present)
+    type_ok = " ".join(
+        f"WHEN '{t}' THEN (s.ts >= {earliest_for(t)} AND {values_ok(t)})" for t in present
+    )
     return (
-        f"(s.ts_problem IS NULL AND s.ts <= $now AND fm.machine_key IS NOT NULL "
+        f"(s.ts_problem IS NULL AND s.ts <= $future AND fm.machine_key IS NOT NULL "
         f"AND {f'CASE fm.machine_type {type_ok} ELSE false END' if present else 'false'})"
     )
 
 
 def _time_span(con, stage: str, params: dict) -> tuple:
     """(lo, hi, span_lo, span_hi, days): the bounds of the valid timestamps, and the span and days
-    of those not in the future.
+    of those within the accepted window (from ``$lowest`` to ``$future``).
 
     One scan gives the time bounds for the history lookup and the span the file covers (its days
-    may include a day whose readings all turn out duplicates: a harmless extra refresh)."""
-    lo, hi, span_lo, span_hi = con.execute(
-        f"""SELECT min(ts), max(ts), min(ts) FILTER (WHERE ts <= $now),
-                  max(ts) FILTER (WHERE ts <= $now)
-           FROM {stage} WHERE ts_problem IS NULL""",
-        params,
-    ).fetchone()
+    may include a day whose readings all turn out duplicates: a harmless extra refresh). Times
+    outside the window are rejected anyway, and a year 0 or 99999 would not fit Python's
+    datetime."""
+    sql = f"""SELECT min(ts), max(ts), min(ts) FILTER (WHERE ts >= $lowest),
+                     max(ts) FILTER (WHERE ts >= $lowest)
+              FROM {stage} WHERE ts_problem IS NULL AND ts BETWEEN $floor AND $future"""
+    lo, hi, span_lo, span_hi = con.execute(sql, used_params(sql, params)).fetchone()
     days: list[dt.date] = []
     if span_lo is not None:
         first_day, last_day = span_lo.date(), span_hi.date()
         if (last_day - first_day).days <= 1:
             days = sorted({first_day, last_day})  # both hold rows: exact without another pass
         else:
-            days = con.execute(
-                f"""SELECT list(DISTINCT CAST(ts AS DATE)) FROM {stage}
-                   WHERE ts_problem IS NULL AND ts <= $now""",
-                params,
-            ).fetchone()[0]
+            sql = f"""SELECT list(DISTINCT CAST(ts AS DATE)) FROM {stage}
+                      WHERE ts_problem IS NULL AND ts BETWEEN $lowest AND $future"""
+            days = con.execute(sql, used_params(sql, params)).fetchone()[0]
     return lo, hi, span_lo, span_hi, days
 
 
@@ -259,7 +259,8 @@ def _load_clean_rows(
         )
     if not selects:
         return 0
-    return con.execute("INSERT INTO readings " + " UNION ALL ".join(selects), params).fetchone()[0]
+    sql = "INSERT INTO readings " + " UNION ALL ".join(selects)
+    return con.execute(sql, used_params(sql, params)).fetchone()[0]
 
 
 def _stage_other_rows(
@@ -271,13 +272,11 @@ def _stage_other_rows(
         " LEFT JOIN blocked b ON b.machine_id = s.machine_id AND b.ts = s.ts" if blocked else ""
     )
     fast_test = f"coalesce({row_ok}, false)" + (" AND b.machine_id IS NULL" if blocked else "")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE slow AS
-            SELECT s.rowid - {first_rowid or 0} AS rid, s.*
-            FROM {wide.stage} s LEFT JOIN file_machines fm ON fm.machine_id = s.machine_id{blocked_join}
-            WHERE NOT ({fast_test})""",
-        params,
-    )
+    sql = f"""CREATE OR REPLACE TEMP TABLE slow AS
+              SELECT s.rowid - {first_rowid or 0} AS rid, s.*
+              FROM {wide.stage} s LEFT JOIN file_machines fm ON fm.machine_id = s.machine_id{blocked_join}
+              WHERE NOT ({fast_test})"""
+    con.execute(sql, used_params(sql, params))
     slow_rids = [r for (r,) in con.execute("SELECT rid FROM slow ORDER BY rid").fetchall()]
     line_expr = "rid + 2"
     if excluded and slow_rids:

@@ -4,15 +4,15 @@ refuses), and the re-parse of each refused line in Python."""
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import duckdb
 
+from dt_platform.ingest.loader.landed import private_copy
 from dt_platform.ingest.loader.records import _Quarantine
-from dt_platform.ingest.loader.stage import _malformed_row, _to_float, _ts_problem_sql
+from dt_platform.ingest.loader.rules import cap_text, offset_ok_fast_sql, ts_problem_sql
+from dt_platform.ingest.loader.stage import _malformed_row, _reading_row
 
 _WIDE_COLUMN = re.compile(r"^\s*(?P<tag>[^\[\]]+?)\s*(?:\[(?P<unit>[^\]]*)\])?\s*$")
 
@@ -41,53 +41,113 @@ def _parse_wide_header(data: bytes) -> list[tuple[str, str | None]]:
     return columns
 
 
-def _unbalanced_quote_lines(data: bytes) -> list[tuple[int, str]]:
-    """Lines (number, text) holding an odd number of double quotes.
+def _unbalanced_quote_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """Lines (number, bytes) holding an odd number of double quotes.
 
     A dump holds one record per line, so a quote never legitimately spans lines; but a CSV
     parser that meets an unbalanced quote reads on into the next lines looking for its end and,
     in a large file, swallows thousands of good records into one bad field. Such lines are taken
     out before parsing and rejected on their own (``malformed_line``)."""
-    if b'"' not in data:
+    body = data.find(b"\n") + 1  # a quoted header alone is common: no need to look further
+    if body == 0 or b'"' not in data[body:]:
         return []
+    return [
+        (number, raw)
+        for number, raw in enumerate(data.split(b"\n"), start=1)
+        if raw.count(b'"') % 2
+    ]
+
+
+def _undecodable_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """Lines (number, bytes) that are not UTF-8: each is rejected on its own, the others load."""
+    if data.isascii():
+        return []
+    try:
+        data.decode("utf-8")
+        return []
+    except UnicodeDecodeError:
+        pass
     found = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
-        if raw.count(b'"') % 2:
-            found.append((number, raw.rstrip(b"\r").decode("utf-8", errors="replace")))
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            found.append((number, raw))
     return found
 
 
-def _parse_wide_csv(
-    con, tag: int | str, path: Path, data: bytes, names: list[str], into: str = "TEMP TABLE stage"
-) -> list[tuple]:
-    """Parse a wide CSV into ``into`` (the temp table ``stage``, or a scratch table) with typed
-    columns, in file order (so a row's rowid gives its position), checking each timestamp as it
-    is read. Returns the lines refused (line number, text, errors): those with unbalanced
-    quotes, and those DuckDB refused (from its reject table, named after ``tag``).
-    """
-    unbalanced = _unbalanced_quote_lines(data)
-    if unbalanced:
-        # Parse the hashed bytes with those lines emptied (an empty line is skipped, so the other
-        # lines keep their numbers); the original file is left as it is.
-        lines = data.split(b"\n")
-        for number, _ in unbalanced:
-            lines[number - 1] = b""
-        with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as fh:
-            fh.write(b"\n".join(lines))
+# A literal first character lets the regex engine skip ahead (a leading \d is 20 times slower).
+_UNDERSCORE_DIGIT = re.compile(rb"_(?=\d)")
+
+
+def _has_digit_underscore_digit(data: bytes) -> bool:
+    return any(data[m.start() - 1 : m.start()].isdigit() for m in _UNDERSCORE_DIGIT.finditer(data))
+
+
+def _underscore_number_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """Data lines with an underscore between digits in a value field: DuckDB reads ``6_2.8`` as
+    62.8, so these lines are parsed one by one, where such a value is not a number."""
+    if not _has_digit_underscore_digit(data):
+        return []
+    found = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if number == 1 or not _has_digit_underscore_digit(raw):
+            continue
+        text = raw.rstrip(b"\r").decode("utf-8", "replace")
         try:
-            refused = _parse_wide_csv(con, tag, Path(fh.name), b"", names, into)
-        finally:
-            os.unlink(fh.name)
-        quoted = [(n, text, ["UNBALANCED QUOTE"]) for n, text in unbalanced]
-        return sorted(quoted + refused, key=lambda item: item[0])
-    # Cheap timestamp test first (parses, and ends in Z or a ±hh[:mm] offset); the full diagnosis
-    # only runs on rows failing it. Character tests cost a quarter of slicing or regexes.
+            fields = next(csv.reader([text]))
+        except (csv.Error, StopIteration):
+            fields = text.split(",")
+        if any("_" in field for field in fields[2:]):
+            found.append((number, raw))
+    return found
+
+
+def _diverted_lines(data: bytes) -> dict[int, tuple[str, list[str]]]:
+    """Lines taken out before DuckDB parses the file, by number: (text, why) — the first reason
+    found wins (encoding, then quoting, then numbers)."""
+    diverted: dict[int, tuple[str, list[str]]] = {}
+    for why, lines in (
+        ("INVALID UTF-8", _undecodable_lines(data)),
+        ("UNBALANCED QUOTE", _unbalanced_quote_lines(data)),
+        ("UNDERSCORE IN NUMBER", _underscore_number_lines(data)),
+    ):
+        for number, raw in lines:
+            if number > 1 and number not in diverted:
+                text = raw.rstrip(b"\r").decode("utf-8", "backslashreplace")
+                diverted[number] = (text, [why])
+    return diverted
+
+
+def _parse_wide_csv(
+    con, tag: int | str, data: bytes, names: list[str], into: str = "TEMP TABLE stage"
+) -> list[tuple]:
+    """Parse a wide CSV's bytes into ``into`` (the temp table ``stage``, or a scratch table) with
+    typed columns, in file order (so a row's rowid gives its position), checking each timestamp
+    as it is read. Returns the lines refused (line number, text, errors): those taken out before
+    the parse (:func:`_diverted_lines`), and those DuckDB refused (from its reject table, named
+    after ``tag``).
+
+    DuckDB reads a private copy of the bytes hashed, never the landed path: a file name holding
+    ``*`` or ``?`` would be a glob to DuckDB, and the landed file could change after hashing."""
+    diverted = _diverted_lines(data)
+    if diverted:
+        # Empty those lines (an empty line is skipped, so the others keep their numbers).
+        lines = data.split(b"\n")
+        for number in diverted:
+            lines[number - 1] = b""
+        data = b"\n".join(lines)
+    with private_copy(data, ".csv") as copy:
+        refused = _read_csv(con, tag, copy, names, into)
+    taken_out = [(n, text, why) for n, (text, why) in diverted.items()]
+    return sorted(taken_out + refused, key=lambda item: item[0])
+
+
+def _read_csv(con, tag: int | str, path: Path, names: list[str], into: str) -> list[tuple]:
+    """DuckDB's typed parse of the CSV at ``path`` (a private copy) and the lines it refused."""
+    # Cheap timestamp test first (parses, and ends in Z or an offset within ±14:00); the full
+    # diagnosis only runs on rows failing it. Character tests cost a quarter of regexes.
     ts_raw = '"timestamp"'
-    has_offset = (
-        f"(length({ts_raw}) > 16 AND (suffix({ts_raw}, 'Z') OR suffix({ts_raw}, 'z') "
-        f"OR {ts_raw}[-6] IN ('+', '-') OR {ts_raw}[-5] IN ('+', '-') "
-        f"OR {ts_raw}[-3] IN ('+', '-')))"
-    )
     spec = {"timestamp": "VARCHAR", "machine_id": "VARCHAR", **{n: "DOUBLE" for n in names}}
     rejects_table, rejects_scan = f"csv_rejects_{tag}", f"csv_scans_{tag}"
     con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
@@ -96,8 +156,9 @@ def _parse_wide_csv(
         con.execute(
             f"""CREATE OR REPLACE {into} AS
                 SELECT machine_id, {ts_raw} AS ts_text, try_cast({ts_raw} AS TIMESTAMPTZ) AS ts,
-                       CASE WHEN {has_offset} AND try_cast({ts_raw} AS TIMESTAMPTZ) IS NOT NULL
-                            THEN NULL ELSE {_ts_problem_sql(ts_raw)} END AS ts_problem,
+                       CASE WHEN {offset_ok_fast_sql(ts_raw)}
+                                 AND try_cast({ts_raw} AS TIMESTAMPTZ) IS NOT NULL
+                            THEN NULL ELSE {ts_problem_sql(ts_raw)} END AS ts_problem,
                        {", ".join(names)}
                 FROM read_csv(?, header=true, columns={spec!r}, auto_detect=false, delim=',',
                      quote='"', escape='"', store_rejects=true,
@@ -109,16 +170,23 @@ def _parse_wide_csv(
                 FROM {rejects_table} GROUP BY line ORDER BY line"""
         ).fetchall()
     except duckdb.Error as exc:
-        raise _Quarantine("unreadable_file", f"DuckDB could not read the CSV: {exc}") from None
+        raise _Quarantine(
+            "unreadable_file", cap_text(f"DuckDB could not read the CSV: {exc}")
+        ) from None
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
         con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
     return bad_lines
 
 
-def _reparse_wide_line(text: str, number: int, columns) -> list[dict] | dict:
-    """Readings of one CSV line DuckDB refused, or the reject row if the line is malformed."""
+def _reparse_wide_line(text: str, number: int, columns, errors=()) -> list[dict] | dict:
+    """Readings of one CSV line refused by the typed parse, or the reject row if the line is
+    malformed (not UTF-8, too long for DuckDB, bad quoting, wrong field count)."""
     expected = len(columns) + 2
+    if "INVALID UTF-8" in errors:
+        return _malformed_row(number, text, expected, detail="not UTF-8 text")
+    if "LINE SIZE OVER MAXIMUM" in errors:
+        return _malformed_row(number, text, expected, detail="longer than the 2 MiB line limit")
     try:
         fields = next(csv.reader([text], strict=True))
     except (csv.Error, StopIteration):
@@ -128,21 +196,8 @@ def _reparse_wide_line(text: str, number: int, columns) -> list[dict] | dict:
     if len(fields) != expected:
         return _malformed_row(number, text, expected, found=len(fields))
     ts_text, machine_id = fields[0], fields[1]
-    rows = []
-    for (tag, unit), raw in zip(columns, fields[2:], strict=True):
-        if raw.strip() == "":
-            continue
-        rows.append(
-            {
-                "line": number,
-                "machine_id": machine_id or None,
-                "tag": tag,
-                "unit": unit,
-                "ts_text": ts_text,
-                "value_text": raw,
-                "value": _to_float(raw.strip()),
-                "problem": None,
-                "detail": None,
-            }
-        )
-    return rows
+    return [
+        _reading_row(number, machine_id or None, tag, unit, ts_text, raw)
+        for (tag, unit), raw in zip(columns, fields[2:], strict=True)
+        if raw.strip(" \t") != ""
+    ]
