@@ -107,9 +107,9 @@ with left:
             else:
                 if checked.ok:
                     st.success(
-                        f"{day} verified: every anchored version matches its snapshot, and the "
-                        f"warehouse's {checked.latest.warehouse_record_count:,} records match "
-                        "the newest."
+                        f"{day} verified: the warehouse's "
+                        f"{checked.latest.warehouse_record_count:,} records match the newest "
+                        "anchored version, and every anchored version matches its IPFS snapshot."
                     )
                 else:
                     failing = checked.failing_versions()
