@@ -17,13 +17,14 @@ from pathlib import Path
 
 from dt_platform.cmms import MAINTENANCE_FOLDER
 from dt_platform.ingest.loader import discover_dumps
-from dt_platform.ingest.maintenance import export_files
+from dt_platform.ingest.maintenance import export_entries
 from dt_platform.ingest.registry import registry_files
 
 
 def landing_fingerprint(landing: Path, registry_path: Path) -> tuple[str, int]:
     """A digest of what is in landing and the registry, and the number of landed files."""
-    files = discover_dumps(landing) + _exports(landing / MAINTENANCE_FOLDER)
+    # every entry the loaders would examine, links and FIFOs included: they are refused on record
+    files = discover_dumps(landing) + sorted(export_entries(landing / MAINTENANCE_FOLDER))
     digest = hashlib.sha256()
     for path in files:
         try:
@@ -41,12 +42,3 @@ def landing_fingerprint(landing: Path, registry_path: Path) -> tuple[str, int]:
             mtime = -1
         digest.update(f"{path}\0{mtime}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest(), len(files)
-
-
-def _exports(folder: Path) -> list[Path]:
-    """The CMMS export files; listed by name when one of them cannot be examined (a dangling
-    link makes the maintenance log's own listing fail)."""
-    try:
-        return sorted(export_files(folder))
-    except OSError:
-        return sorted(p for p in folder.glob("*.csv") if not p.name.startswith("."))

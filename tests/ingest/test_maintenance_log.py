@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dt_platform.ingest.fingerprint import landing_fingerprint
-from dt_platform.ingest.maintenance import REASONS, export_files
+from dt_platform.ingest.maintenance import REASONS, export_entries, export_files
 from dt_platform.ingest.registry import parse_registry, sync_registry
 from tests.ingest.cmms_fixtures import REGISTRY, Cmms, export, wo
 
@@ -160,9 +160,11 @@ def test_export_files_lists_regular_exports_oldest_first(cmms: Cmms, tmp_path: P
     (cmms.folder / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
     assert export_files(cmms.folder) == [cmms.folder / "z_old.csv", cmms.folder / "a_new.csv"]
     assert export_files(tmp_path / "absent") == []
-    # the landing sensor stats what export_files lists: a dangling link cannot break it
+    # the landing sensor counts every entry the log examines (the two links are refused on
+    # record, so adding one must start a run), and a dangling link cannot break it
+    assert len(export_entries(cmms.folder)) == 4  # the two exports and the two links
     digest, n = landing_fingerprint(cmms.landing, tmp_path / "machines.yaml")
-    assert n == 2 and len(digest) == 64
+    assert n == 4 and len(digest) == 64
 
 
 def test_every_reason_code_is_documented() -> None:

@@ -16,7 +16,7 @@ Modules: ``files`` (which entries are exports; reading one without following lin
 ``parse`` (one export), ``ledger`` (arrival order, the ledger, the balance), ``load`` (the run).
 """
 
-from dt_platform.ingest.maintenance.files import MAX_EXPORT_BYTES, export_files
+from dt_platform.ingest.maintenance.files import MAX_EXPORT_BYTES, export_entries, export_files
 from dt_platform.ingest.maintenance.ledger import (
     UNBALANCED_COLUMNS,
     exports_without_work_orders,
@@ -34,6 +34,7 @@ __all__ = [
     "REASONS",
     "UNBALANCED_COLUMNS",
     "MaintenanceSummary",
+    "export_entries",
     "export_files",
     "exports_without_work_orders",
     "load_maintenance_log",

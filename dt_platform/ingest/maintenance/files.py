@@ -108,18 +108,27 @@ def scan(folder_fd: int) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.mtime_ns, e.name))
 
 
+def _entries(folder: Path) -> list[Entry]:
+    try:
+        with open_folder(folder) as fd:
+            return [] if fd is None else scan(fd)
+    except Refused:
+        return []  # a folder that is itself a symlink holds nothing
+
+
+def export_entries(folder: Path) -> list[Path]:
+    """Every ``*.csv`` entry the maintenance log examines, oldest first, whatever its type: the
+    regular files it reads and the links, FIFOs or folders it records as refused (examined
+    without following links)."""
+    return [folder / e.name for e in _entries(folder)]
+
+
 def export_files(folder: Path) -> list[Path]:
     """The export files, oldest first, so that the latest export of a work order wins.
 
     Only regular files count (symlinks, FIFOs, devices and folders are not exports), checked
     without following links; a folder that is itself a symlink holds no exports."""
-    try:
-        with open_folder(folder) as fd:
-            if fd is None:
-                return []
-            return [folder / e.name for e in scan(fd) if e.regular]
-    except Refused:
-        return []
+    return [folder / e.name for e in _entries(folder) if e.regular]
 
 
 def read_export(folder_fd: int, entry: Entry) -> Export:
