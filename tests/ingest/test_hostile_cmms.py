@@ -312,9 +312,10 @@ def test_the_suite_is_broad_enough() -> None:
     assert len({c.cls for c in CASES}) >= 8
     assert {r for c in CASES for _, r in c.rejects} >= set(REASONS) - {
         "not_a_regular_file",
+        "vanished_file",
         "unreadable_file",
         "file_too_large",
-        "unexpected_error",  # these four: the tests below
+        "unexpected_error",  # these five: the tests below
     }
 
 
@@ -399,7 +400,7 @@ def test_oversized_vanished_and_crashing_files_are_quarantined(tmp_path, monkeyp
     ledger = cmms.ledger()
     assert ledger["big.csv"][:2] == ("quarantined", "file_too_large")
     assert ledger["many_lines.csv"][:2] == ("quarantined", "file_too_large")
-    assert ledger["vanishing.csv"][:2] == ("quarantined", "unreadable_file")
+    assert ledger["vanishing.csv"][:2] == ("quarantined", "vanished_file")
     assert ledger["crashing.csv"][:2] == ("quarantined", "unexpected_error")
     assert set(cmms.orders()) == {"WO-000070"}
     assert sorted(summary.quarantined) == [

@@ -17,11 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from dt_platform.ingest.safe_read import (
+    DIR_FLAGS,
+    Refused,
+    describe_os_error,
+    kind_of,
+    read_regular_at,
+)
+
 MAX_EXPORT_BYTES = 64 * 1024 * 1024
 """A CMMS export holds hundreds of work orders a year; anything this large is not one."""
-
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -38,25 +43,7 @@ class Entry:
         return stat.S_ISREG(self.mode)
 
     def kind(self) -> str:
-        for test, kind in (
-            (stat.S_ISLNK, "a symlink"),
-            (stat.S_ISFIFO, "a FIFO"),
-            (stat.S_ISDIR, "a folder"),
-            (stat.S_ISSOCK, "a socket"),
-            (stat.S_ISCHR, "a character device"),
-            (stat.S_ISBLK, "a block device"),
-        ):
-            if test(self.mode):
-                return kind
-        return "a regular file" if self.regular else "not a regular file"
-
-
-class Refused(Exception):
-    """The entry is not read; ``reason`` is a code of ``reasons.FILE_REASONS``."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
+        return "a regular file" if self.regular else kind_of(self.mode)
 
 
 @dataclass(frozen=True)
@@ -77,7 +64,7 @@ def open_folder(folder: Path) -> Iterator[int | None]:
     """A descriptor of ``folder`` (None when it does not exist); a symlinked folder raises
     ``Refused``."""
     try:
-        fd = os.open(folder, _DIR_FLAGS)
+        fd = os.open(folder, DIR_FLAGS)
     except FileNotFoundError:
         yield None
         return
@@ -139,31 +126,13 @@ def read_export(folder_fd: int, entry: Entry) -> Export:
             f"{entry.kind()}; only regular files in landing/cmms are read",
         )
     if entry.size > MAX_EXPORT_BYTES:
-        raise Refused("file_too_large", f"{entry.size} bytes; at most {MAX_EXPORT_BYTES} are read")
+        raise Refused("file_too_large", _too_large(entry.size, MAX_EXPORT_BYTES))
     try:
-        fd = os.open(entry.name, _OPEN_FLAGS, dir_fd=folder_fd)
-    except FileNotFoundError as exc:
-        raise Refused("unreadable_file", "vanished between listing and reading") from exc
+        data, _, _ = read_regular_at(folder_fd, entry.name, MAX_EXPORT_BYTES, _too_large)
     except OSError as exc:
-        # ELOOP: replaced by a symlink since the listing.
-        raise Refused("unreadable_file", f"cannot open: {os.strerror(exc.errno or 0)}") from exc
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Refused("not_a_regular_file", "replaced by something other than a regular file")
-        data = _read_capped(fd)
-    except OSError as exc:
-        raise Refused("unreadable_file", f"read failed: {os.strerror(exc.errno or 0)}") from exc
-    finally:
-        os.close(fd)
+        raise Refused(*describe_os_error(exc)) from exc
     return Export(entry.name, data, hashlib.sha256(data).hexdigest())
 
 
-def _read_capped(fd: int) -> bytes:
-    chunks, total = [], 0
-    while chunk := os.read(fd, 1 << 20):
-        total += len(chunk)
-        if total > MAX_EXPORT_BYTES:
-            raise Refused("file_too_large", f"grew past {MAX_EXPORT_BYTES} bytes while read")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _too_large(size: int, limit: int) -> str:
+    return f"{size} bytes; at most {limit} are read"

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from dt_platform.cmms import MAINTENANCE_FOLDER
-from dt_platform.ingest.maintenance.files import Entry, Refused, open_folder, read_export, scan
+from dt_platform.ingest.maintenance.files import Entry, open_folder, read_export, scan
 from dt_platform.ingest.maintenance.ledger import (
     FileRow,
     assign_seqs,
@@ -25,6 +25,7 @@ from dt_platform.ingest.maintenance.ledger import (
 )
 from dt_platform.ingest.maintenance.parse import Parsed, parse_export
 from dt_platform.ingest.maintenance.reasons import clip
+from dt_platform.ingest.safe_read import Refused
 
 
 @dataclass

@@ -7,7 +7,8 @@ from __future__ import annotations
 # Whole files: the file counts as one row, rejected with one of these.
 FILE_REASONS: dict[str, str] = {
     "not_a_regular_file": "the entry is a symlink, FIFO, device, socket or folder; it is not read",
-    "unreadable_file": "the file could not be read (it vanished, or the system refused)",
+    "vanished_file": "the file disappeared (deleted or renamed) between listing and reading",
+    "unreadable_file": "the file could not be read (the system refused it)",
     "file_too_large": "larger than an export can be (64 MiB, or 200,000 lines); not loaded",
     "empty_file": "the file has no header (no bytes, or only blank lines)",
     "not_a_maintenance_log": "the header has fewer than half the CMMS columns: not an export",
