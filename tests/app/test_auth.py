@@ -11,20 +11,9 @@ from eth_account.messages import encode_defunct
 
 from app.auth import NonceStore, SignIn, SignInError
 from dt_platform.trust.dev_accounts import dev_accounts
+from tests.app.clock import START, Clock
 
 URI = "http://localhost:8501"
-START = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @pytest.fixture

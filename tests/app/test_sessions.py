@@ -13,21 +13,10 @@ import pytest
 
 from app.auth import SignedIn
 from app.sessions import SessionLimit, SessionStore, sessions_path
+from tests.app.clock import START, Clock
 
-START = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 ALICE = "0x" + "a1" * 20
 BOB = "0x" + "b2" * 20
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @pytest.fixture

@@ -14,21 +14,11 @@ from eth_account.messages import encode_defunct
 
 from app.auth import NonceStore, SignedIn, SignIn, SignInError
 from app.sessions import SessionLimit, SessionStore, sessions_path
+from tests.app.clock import Clock
 
 URI = "http://localhost:8501"
 REAL = "192.0.2.10"  # the real user's network (TEST-NET addresses: nothing is sent anywhere)
 ATTACKER = "203.0.113.66"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 def sign(account, message: str) -> str:
