@@ -1,12 +1,17 @@
 """C-MAPSS benchmark of the hybrid RUL model: physics vs. XGBoost vs. fused, standard protocol.
 
 Trains on train_<subset> only, predicts the last cycle of every test unit and scores against
-RUL_<subset>.txt as given (uncapped). Prints exactly one JSON line on stdout; progress goes to
-stderr. ``--select`` instead compares the physics-branch designs of :data:`CANDIDATES` by
-unit-grouped CV on the training file only (the test and RUL files are not read) and prints that
-table. Usage::
+RUL_<subset>.txt as given (uncapped), once per seed (``--seeds``, default 0-4): every figure is
+the mean over the seeds with its ``_sd`` next to it, and ``per_seed`` keeps each run. Prints
+exactly one JSON line on stdout; progress goes to stderr. ``--synthetic NAME`` runs the same
+protocol on a synthetic fleet in the same layout with known truth (one of
+:data:`~dt_platform.phm.cmapss.synthetic.SYNTHETIC_VARIANTS`: one or six regimes, one or two
+fault modes, short or long lives, few units), written to a temporary folder first.
+``--select`` instead compares the physics-branch designs of :data:`CANDIDATES` by unit-grouped CV
+on the training file only (the test and RUL files are not read) and prints that table. Usage::
 
-    python benchmarks/cmapss.py [--data DIR] [--subset FD001] [--select]
+    python benchmarks/cmapss.py [--data DIR] [--subset FD001] [--seeds 0,1,2,3,4] [--select]
+    python benchmarks/cmapss.py --synthetic two_faults [--data-seed 0]
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -24,9 +30,12 @@ sys.path.insert(0, str(REPO))
 from dt_platform.phm.cmapss import (  # noqa: E402
     PipelineConfig,
     load_train,
-    run_benchmark,
+    make_synthetic_subset,
+    run_seeds,
     select_physics,
+    write_subset,
 )
+from dt_platform.phm.cmapss.synthetic import SYNTHETIC_VARIANTS  # noqa: E402
 from dt_platform.phm.ml import QUANTILE_PARAMS, XGBParams  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "cmapss"
@@ -78,7 +87,7 @@ CANDIDATES: list[dict] = [
 """Physics-branch designs compared by ``--select``; the first is the incumbent."""
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--data", type=Path, default=None, help=f"folder with the files (default {DEFAULT_DATA})"
@@ -86,7 +95,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subset", default="FD001", help="FD001..FD004 (default FD001)")
     parser.add_argument("--cap", type=float, default=None, help="ML target cap (default 125)")
     parser.add_argument("--horizon", type=float, default=None, help="fusion horizon (default 150)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        default="0,1,2,3,4",
+        help="comma-separated seeds; figures are means over them (default 0,1,2,3,4)",
+    )
+    parser.add_argument(
+        "--synthetic",
+        choices=sorted(SYNTHETIC_VARIANTS),
+        default=None,
+        help="run on a synthetic fleet of this layout instead of --data",
+    )
+    parser.add_argument(
+        "--data-seed", type=int, default=0, help="seed of the synthetic fleet (default 0)"
+    )
+    parser.add_argument(
+        "--units",
+        type=int,
+        default=100,
+        help="synthetic training and test engines each (default 100; few_units keeps its own)",
+    )
     parser.add_argument(
         "--n-estimators", type=int, default=None, help="point booster rounds (default 300)"
     )
@@ -110,10 +138,91 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="compare the physics designs by grouped CV on the training file only, no test",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    data = args.data or DEFAULT_DATA
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SystemExit(f"error: --seeds takes comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise SystemExit("error: --seeds needs at least one seed")
+    return seeds
+
+
+def _config(args: argparse.Namespace) -> PipelineConfig:
+    params = XGBParams()
+    if args.n_estimators is not None:
+        params = replace(params, n_estimators=args.n_estimators)
+    qparams = QUANTILE_PARAMS
+    if args.quantile_estimators is not None:
+        qparams = replace(qparams, n_estimators=args.quantile_estimators)
+    config = PipelineConfig(
+        physics_features=args.physics_features, params=params, quantile_params=qparams
+    )
+    if args.cap is not None:
+        config = replace(config, cap=args.cap)
+    if args.horizon is not None:
+        config = replace(config, horizon=args.horizon)
+    if args.physics is not None:
+        config = replace(config, physics_method=args.physics)
+    return config
+
+
+def _write_synthetic(args: argparse.Namespace, folder: Path, subset: str) -> dict[str, object]:
+    """Write the synthetic fleet ``args.synthetic`` as ``subset`` into ``folder``."""
+    layout = dict(SYNTHETIC_VARIANTS[args.synthetic])
+    if args.synthetic != "few_units":
+        layout.update(n_train=args.units, n_test=args.units)
+    print(f"cmapss: writing synthetic fleet {args.synthetic} {layout} …", file=sys.stderr)
+    train, test, rul = make_synthetic_subset(seed=args.data_seed, **layout)
+    write_subset(folder, subset, train, test, rul)
+    return {"synthetic": args.synthetic, "data_seed": args.data_seed, **layout}
+
+
+def _select(data: Path, subset: str, config: PipelineConfig) -> dict[str, object]:
+    print(f"cmapss: CV selection of the physics branch on train_{subset} …", file=sys.stderr)
+    start = time.perf_counter()
+    table = select_physics(load_train(data, subset), CANDIDATES, config)
+    table.update(benchmark="cmapss_select", subset=subset, total_s=time.perf_counter() - start)
+    for row in table["candidates"]:
+        print(
+            f"  {row['design']}: fused {row['rmse_fused']:.3f}, ml {row['rmse_ml']:.3f}, "
+            f"physics {row['rmse_physics']:.3f}",
+            file=sys.stderr,
+        )
+    return table
+
+
+def _run(data: Path, subset: str, config: PipelineConfig, seeds: list[int]) -> dict[str, object]:
+    print(f"cmapss: training on {data / f'train_{subset}.txt'}, seeds {seeds} …", file=sys.stderr)
+    start = time.perf_counter()
+    result = run_seeds(data, subset, config, seeds)
+    result["total_s"] = time.perf_counter() - start
+    result["selection"] = SELECTION
+    print(
+        f"cmapss: fused RMSE {result['rmse_fused']:.2f} ± {result['rmse_fused_sd']:.2f}, "
+        f"score {result['score_fused']:.1f} ± {result['score_fused_sd']:.1f}",
+        file=sys.stderr,
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    seeds = _seeds(args.seeds)
+    config = _config(args)
     subset = args.subset.upper()
+    if args.synthetic is not None:
+        with tempfile.TemporaryDirectory(prefix="cmapss-synthetic-") as tmp:
+            layout = _write_synthetic(args, Path(tmp), subset)
+            result = _select(Path(tmp), subset, config) if args.select else None
+            result = result or _run(Path(tmp), subset, config, seeds)
+        result["data"] = layout
+        print(json.dumps(result, default=float))
+        return 0
+    data = args.data or DEFAULT_DATA
     if not (data / f"train_{subset}.txt").is_file():
         message = f"C-MAPSS {subset} not found in {data} (train_{subset}.txt missing)"
         if args.data is None:
@@ -122,50 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"error: {message}; pass --data DIR", file=sys.stderr)
         return 2
-
-    params = XGBParams(seed=args.seed)
-    if args.n_estimators is not None:
-        params = replace(params, n_estimators=args.n_estimators)
-    qparams = replace(QUANTILE_PARAMS, seed=args.seed)
-    if args.quantile_estimators is not None:
-        qparams = replace(qparams, n_estimators=args.quantile_estimators)
-    config = PipelineConfig(
-        seed=args.seed,
-        physics_features=args.physics_features,
-        params=params,
-        quantile_params=qparams,
-    )
-    if args.cap is not None:
-        config = replace(config, cap=args.cap)
-    if args.horizon is not None:
-        config = replace(config, horizon=args.horizon)
-    if args.physics is not None:
-        config = replace(config, physics_method=args.physics)
     if args.select:
-        print(f"cmapss: CV selection of the physics branch on train_{subset} …", file=sys.stderr)
-        start = time.perf_counter()
-        train = load_train(data, subset)
-        table = select_physics(train, CANDIDATES, config)
-        table.update(benchmark="cmapss_select", subset=subset, total_s=time.perf_counter() - start)
-        for row in table["candidates"]:
-            print(
-                f"  {row['design']}: fused {row['rmse_fused']:.3f}, ml {row['rmse_ml']:.3f}, "
-                f"physics {row['rmse_physics']:.3f}",
-                file=sys.stderr,
-            )
-        print(json.dumps(table, default=float))
+        print(json.dumps(_select(data, subset, config), default=float))
         return 0
-    print(f"cmapss: training on {data / f'train_{subset}.txt'} …", file=sys.stderr)
-    start = time.perf_counter()
-    result = run_benchmark(data, subset, config)
-    result["total_s"] = time.perf_counter() - start
-    result["selection"] = SELECTION
-    print(
-        f"cmapss: fused RMSE {result['rmse_fused']:.2f}, score {result['score_fused']:.1f}, "
-        f"train {result['train_s']:.0f} s",
-        file=sys.stderr,
-    )
-    print(json.dumps(result, sort_keys=False, default=float))
+    print(json.dumps(_run(data, subset, config, seeds), default=float))
     return 0
 
 

@@ -45,6 +45,8 @@ _Z90 = 1.6448536269514722
 PHYSICS_COLS: tuple[str, str, str] = ("rul_phys", "rul_phys_lo", "rul_phys_hi")
 ML_COLS: tuple[str, str, str] = ("rul_mean", "rul_p05", "rul_p95")
 METHODS = ("stack", "ivw")
+BRANCHES = ("ml", "physics")
+"""The branches a fuser can fall back to."""
 
 
 def hat_basis(z: np.ndarray, knots: Sequence[float]) -> np.ndarray:
@@ -92,19 +94,31 @@ class Fuser:
     """Cross-fitted (held-out unit) metrics: rmse/score of fused, ml, physics; coverage."""
     asymmetry: float = 1.0
     """Late/early error weight the stack was fitted with (1 = plain least squares)."""
+    input_max: dict[str, float] = field(default_factory=dict)
+    """Largest point estimate of each branch (by column) on the rows the fuser was fitted on;
+    inputs are clipped to it. Empty in bundles from before the clipping: no clipping."""
+    basis: str = "fused"
+    """What the fused value rests on: ``"fused"``, or the branch it fell back to (``"ml"`` or
+    ``"physics"``) because, on held-out training units, fusing did not beat that branch alone
+    (see :meth:`fit`, ``fallback``). A fallback keeps its own conformal interval."""
 
     # -- shared pieces -------------------------------------------------------------------------
 
     def _z(self, frame: pl.DataFrame) -> np.ndarray:
         if self.context is not None:
             return frame[self.context].cast(pl.Float64).to_numpy()
-        ml = frame[self.ml_cols[0]].cast(pl.Float64).to_numpy()
-        ph = frame[self.physics_cols[0]].cast(pl.Float64).to_numpy()
+        ml = self._branches(frame, self.ml_cols)[0]
+        ph = self._branches(frame, self.physics_cols)[0]
         return 0.5 * (ml + ph)
 
-    @staticmethod
-    def _branches(frame: pl.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _branches(self, frame: pl.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         mean, lo, hi = (frame[c].cast(pl.Float64).to_numpy() for c in cols)
+        top = self.input_max.get(cols[0])
+        if top is not None:
+            # Never extrapolate the fit: a branch estimate beyond anything it produced on the
+            # training rows (a degradation model that sees no failure in a unit of an unseen
+            # fault mode) enters the fusion at the largest value the fuser was fitted on.
+            mean, lo, hi = (np.clip(v, 0.0, top) for v in (mean, lo, hi))
         # A band clipped at zero RUL (or collapsed at a cap) can be arbitrarily narrow; one time
         # unit of irreducible spread keeps the weights finite and the calibration meaningful.
         sigma = np.hypot(np.clip((hi - lo) / (2 * _Z90), 0.0, None), 1.0)
@@ -116,7 +130,10 @@ class Fuser:
         basis = hat_basis(z, self.knots)
         ml, s_ml = self._branches(frame, self.ml_cols)
         ph, s_ph = self._branches(frame, self.physics_cols)
-        if self.method == "stack":
+        if self.basis in BRANCHES:
+            fused = ml if self.basis == "ml" else ph
+            w_ph = np.full(len(fused), 1.0 if self.basis == "physics" else 0.0)
+        elif self.method == "stack":
             coef = np.asarray(self.coef).reshape(len(self.knots), 3)
             b0, b_ml, b_ph = (basis @ coef[:, i] for i in range(3))
             fused = b0 + b_ml * ml + b_ph * ph
@@ -153,14 +170,21 @@ class Fuser:
         ml_cols: tuple[str, str, str],
         coverage: float,
         asymmetry: float = 1.0,
+        basis: str = "fused",
     ) -> Fuser:
         fuser = cls(method, knots, context, [], [], 0.0, coverage, physics_cols, ml_cols)
         fuser.asymmetry = asymmetry
-        basis = hat_basis(fuser._z(frame), knots)
-        ml, s_ml = cls._branches(frame, ml_cols)
-        ph, s_ph = cls._branches(frame, physics_cols)
-        if method == "stack":
-            design = np.hstack([basis, basis * ml[:, None], basis * ph[:, None]])
+        fuser.basis = basis
+        fuser.input_max = {
+            c: float(frame[c].cast(pl.Float64).max()) for c in (ml_cols[0], physics_cols[0])
+        }
+        basis_rows = hat_basis(fuser._z(frame), knots)
+        ml, s_ml = fuser._branches(frame, ml_cols)
+        ph, s_ph = fuser._branches(frame, physics_cols)
+        if basis in BRANCHES:
+            fuser.coef = []
+        elif method == "stack":
+            design = np.hstack([basis_rows, basis_rows * ml[:, None], basis_rows * ph[:, None]])
             beta = _ridge(design, y, ridge)
             for _ in range(20 if asymmetry != 1.0 else 0):
                 # Asymmetric least squares (expectile) by iterative reweighting: late errors
@@ -176,11 +200,11 @@ class Fuser:
             )
         else:
             # Per-context bias and variance scale of each branch (hat-weighted averages).
-            weight = basis / np.clip(basis.sum(axis=0), 1e-9, None)
+            weight = basis_rows / np.clip(basis_rows.sum(axis=0), 1e-9, None)
             e_ml, e_ph = ml - y, ph - y
             bias_ml, bias_ph = weight.T @ e_ml, weight.T @ e_ph
-            u_ml = (e_ml - basis @ bias_ml) / s_ml
-            u_ph = (e_ph - basis @ bias_ph) / s_ph
+            u_ml = (e_ml - basis_rows @ bias_ml) / s_ml
+            u_ph = (e_ph - basis_rows @ bias_ph) / s_ph
             k_ml = np.sqrt(np.clip(weight.T @ u_ml**2, 1e-6, None))
             k_ph = np.sqrt(np.clip(weight.T @ u_ph**2, 1e-6, None))
             fuser.ivw = {
@@ -191,9 +215,9 @@ class Fuser:
                 "rho": np.clip((weight.T @ (u_ml * u_ph)) / (k_ml * k_ph), -0.95, 0.95).tolist(),
             }
             fuser.coef = []
-        fused, _, basis = fuser._point(frame)
+        fused, _, basis_rows = fuser._point(frame)
         # Scale of the residual as a function of context: hat-basis fit of |residual|.
-        scale = _ridge(basis, np.abs(y - fused), ridge)
+        scale = _ridge(basis_rows, np.abs(y - fused), ridge)
         fuser.scale_coef = np.clip(scale, 1e-3, None).tolist()
         return fuser
 
@@ -214,12 +238,18 @@ class Fuser:
         physics_cols: Sequence[str] = PHYSICS_COLS,
         ml_cols: Sequence[str] = ML_COLS,
         seed: int = 0,
+        fallback: bool = False,
     ) -> Fuser:
         """Fit on out-of-fold branch predictions with the true RUL in ``truth``.
 
         ``groups`` (the unit column) enables cross-fitting: the fuser is refitted without each
         group of units to get held-out fused predictions, which calibrate the interval and fill
         :attr:`cv`. Without ``groups`` the interval is calibrated on the fit rows (optimistic).
+
+        ``fallback`` (needs ``groups``): the fusion must earn its place. If its cross-fitted
+        RMSE is not below that of the better branch alone on the same held-out rows, the fuser
+        reports that branch instead (:attr:`basis`), with an interval conformally calibrated the
+        same way. Decided on the training units' out-of-fold rows only.
         """
         if method not in METHODS:
             raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
@@ -240,11 +270,12 @@ class Fuser:
             coverage=coverage,
             asymmetry=asymmetry,
         )
+        if fallback and groups is None:
+            raise ValueError("Fuser.fit: fallback is decided on held-out units; pass groups.")
         if groups is not None:
-            fused_cf, scale_cf = cls._cross_fitted(
-                data, y, data[groups].to_numpy(), n_splits, seed, kwargs
+            fuser, fused_cf, scale_cf, fusion_rmse = cls._fit_held_out(
+                data, y, data[groups].to_numpy(), n_splits, seed, kwargs, fallback=fallback
             )
-            fuser = cls._fit_once(data, y, **kwargs)
         else:
             fuser = cls._fit_once(data, y, **kwargs)
             fused_cf, _, basis = fuser._point(data)
@@ -263,7 +294,34 @@ class Fuser:
             data[groups].to_numpy() if groups is not None else None,
             seed,
         )
+        fuser.cv["basis"] = fuser.basis
+        if groups is not None:
+            fuser.cv["rmse_fusion_held_out"] = fusion_rmse
         return fuser
+
+    @classmethod
+    def _fit_held_out(
+        cls,
+        data: pl.DataFrame,
+        y: np.ndarray,
+        groups: np.ndarray,
+        n_splits: int,
+        seed: int,
+        kwargs: dict[str, Any],
+        *,
+        fallback: bool,
+    ) -> tuple[Fuser, np.ndarray, np.ndarray, float]:
+        """The fuser on all rows with its cross-fitted predictions and residual scales, after
+        the fallback rule; also the fusion's own held-out RMSE (before any fallback)."""
+        fused_cf, scale_cf = cls._cross_fitted(data, y, groups, n_splits, seed, kwargs)
+        fusion_rmse = rmse(fused_cf, y)
+        branch = None
+        if fallback:
+            branch = _fallback_branch(data, y, fused_cf, kwargs["physics_cols"], kwargs["ml_cols"])
+        if branch is not None:
+            kwargs = {**kwargs, "basis": branch}
+            fused_cf, scale_cf = cls._cross_fitted(data, y, groups, n_splits, seed, kwargs)
+        return cls._fit_once(data, y, **kwargs), fused_cf, scale_cf, fusion_rmse
 
     @classmethod
     def _cross_fitted(
@@ -313,6 +371,22 @@ class Fuser:
         data["physics_cols"] = tuple(data["physics_cols"])
         data["ml_cols"] = tuple(data["ml_cols"])
         return cls(**data)
+
+
+def _fallback_branch(
+    data: pl.DataFrame,
+    y: np.ndarray,
+    fused_cf: np.ndarray,
+    physics_cols: Sequence[str],
+    ml_cols: Sequence[str],
+) -> str | None:
+    """The branch to report instead of the fusion, or None when fusing beats both held out."""
+    errors = {
+        "ml": rmse(data[ml_cols[0]].cast(pl.Float64).to_numpy(), y),
+        "physics": rmse(data[physics_cols[0]].cast(pl.Float64).to_numpy(), y),
+    }
+    best = min(errors, key=errors.__getitem__)
+    return None if rmse(fused_cf, y) < errors[best] else best
 
 
 def _complete_rows(

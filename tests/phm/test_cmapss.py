@@ -207,6 +207,8 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
             "20",
             "--quantile-estimators",
             "10",
+            "--seeds",
+            "0,1",
         ],
         capture_output=True,
         text=True,
@@ -217,6 +219,40 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     assert len(lines) == 1
     out = json.loads(lines[0])
     assert REQUIRED <= set(out) and out["benchmark"] == "cmapss" and out["n_test_units"] == 8
+    assert out["seeds"] == [0, 1] and len(out["per_seed"]) == 2
+    runs = [run["rmse_fused"] for run in out["per_seed"]]
+    assert out["rmse_fused"] == pytest.approx(np.mean(runs))
+    assert out["rmse_fused_sd"] == pytest.approx(np.std(runs, ddof=1))
+    assert {"score_fused_sd", "coverage_90", "rmse_perfect_capped"} <= set(out)
+    synthetic = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "cmapss.py"),
+            "--synthetic",
+            "two_faults",
+            "--units",
+            "12",
+            "--seeds",
+            "3",
+            "--n-estimators",
+            "20",
+            "--quantile-estimators",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    out = json.loads(synthetic.stdout)
+    assert out["data"]["synthetic"] == "two_faults" and out["data"]["fault_modes"] == 2
+    assert out["seeds"] == [3] and out["n_test_units"] == 12
+    bad = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), "--seeds", "one"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "--seeds takes comma-separated integers" in bad.stderr
     missing = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), "--data", str(tmp_path / "none")],
         capture_output=True,

@@ -92,6 +92,64 @@ def test_hat_basis_partition_of_unity_and_interpolation() -> None:
     assert basis[5].tolist() == [0.0, 0.0, 1.0]
 
 
+def _one_branch_is_all_there_is(n_units: int, seed: int, best: str) -> pl.DataFrame:
+    """``best`` is the conditional mean of the truth (truth = best + noise) and the other
+    branch is pure noise: no fusion can add anything, it can only add its fitting error."""
+    rng = np.random.default_rng(seed)
+    frame = _branches(n_units, seed)
+    n = frame.height
+    good = rng.uniform(0.0, 200.0, size=n)
+    noise = rng.uniform(0.0, 200.0, size=n)
+    ml, ph = (good, noise) if best == "ml" else (noise, good)
+    return frame.with_columns(
+        rul=pl.Series(good + rng.normal(0.0, 8.0, size=n)),
+        rul_mean=pl.Series(ml),
+        rul_p05=pl.Series(np.clip(ml - 13.0, 0.0, None)),
+        rul_p95=pl.Series(ml + 13.0),
+        rul_phys=pl.Series(ph),
+        rul_phys_lo=pl.Series(np.clip(ph - 13.0, 0.0, None)),
+        rul_phys_hi=pl.Series(ph + 13.0),
+    )
+
+
+@pytest.mark.parametrize("best", ["ml", "physics"])
+def test_fuser_falls_back_to_the_better_branch_when_fusing_cannot_add(best: str) -> None:
+    data = _one_branch_is_all_there_is(30, seed=8, best=best)
+    fuser = Fuser.fit(data, truth="rul", groups="unit", fallback=True)
+    assert fuser.basis == best and fuser.cv["basis"] == best
+    assert fuser.cv["rmse_fusion_held_out"] >= fuser.cv[f"rmse_{best}"]
+    fresh = _one_branch_is_all_there_is(10, seed=9, best=best)
+    pred = fuser.predict(fresh)
+    column = "rul_mean" if best == "ml" else "rul_phys"
+    assert np.array_equal(pred["rul_fused"].to_numpy(), fresh[column].to_numpy())
+    assert (pred["w_physics"] == (1.0 if best == "physics" else 0.0)).all()
+    y = fresh["rul"].to_numpy()
+    inside = (y >= pred["rul_fused_lo"].to_numpy()) & (y <= pred["rul_fused_hi"].to_numpy())
+    assert 0.82 <= inside.mean() <= 0.97  # the fallback keeps a calibrated interval
+    assert Fuser.from_dict(fuser.to_dict()).predict(fresh).equals(pred)
+    # Without the rule the same rows keep the fusion; where fusing adds, the rule keeps it too.
+    assert Fuser.fit(data, truth="rul", groups="unit").basis == "fused"
+    assert Fuser.fit(_branches(40, seed=1), truth="rul", groups="unit", fallback=True).basis == (
+        "fused"
+    )
+    with pytest.raises(ValueError, match="pass groups"):
+        Fuser.fit(data, truth="rul", fallback=True)
+
+
+def test_fuser_never_extrapolates_a_branch_beyond_its_fitted_range() -> None:
+    data = _branches(20, seed=10)
+    fuser = Fuser.fit(data, truth="rul", groups="unit")
+    top = fuser.input_max["rul_phys"]
+    assert top == pytest.approx(data["rul_phys"].max())
+    wild = data.head(50).with_columns(
+        rul_phys=pl.lit(1e6), rul_phys_lo=pl.lit(9e5), rul_phys_hi=pl.lit(2e6)
+    )
+    at_top = data.head(50).with_columns(
+        rul_phys=pl.lit(top), rul_phys_lo=pl.lit(top), rul_phys_hi=pl.lit(top)
+    )
+    assert fuser.predict(wild).equals(fuser.predict(at_top))
+
+
 def test_round_trip_and_input_errors() -> None:
     data = _branches(12, seed=6)
     fuser = Fuser.fit(data, truth="rul", groups="unit", n_splits=3)

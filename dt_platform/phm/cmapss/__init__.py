@@ -14,13 +14,17 @@ Pipeline (:func:`fit_hybrid`), one unit-grouped K-fold split shared by every sta
    its health index is also an XGBoost input (out of fold for training rows);
 3. XGBoost branch (:class:`~dt_platform.phm.ml.RulModel`) with its own out-of-fold predictions;
 4. fuser (:class:`~dt_platform.phm.fusion.Fuser`) on the out-of-fold rows whose true RUL is
-   within ``horizon``, cross-fitted for its interval and the held-out metrics in ``cv``.
+   within ``horizon``, cross-fitted for its interval and the held-out metrics in ``cv``; if on
+   those held-out rows fusing does not beat the better branch alone, the fuser reports that
+   branch (``fuser.basis``), and a branch value beyond anything it produced in training enters
+   the fusion clipped (no extrapolation).
 
 Nothing here is FD001-specific: any subset in the same layout works, including the
-six-regime FD002/FD004 (:func:`make_synthetic_subset` builds such a fleet for tests).
+six-regime FD002/FD004 and the two-fault-mode FD003/FD004 (:func:`make_synthetic_subset` and
+:data:`SYNTHETIC_VARIANTS` build such fleets, with known truth, for tests and benchmarks).
 """
 
-from dt_platform.phm.cmapss.benchmark import run_benchmark
+from dt_platform.phm.cmapss.benchmark import run_benchmark, run_seeds, score_test
 from dt_platform.phm.cmapss.config import PipelineConfig
 from dt_platform.phm.cmapss.data import (
     COLUMNS,
@@ -36,7 +40,12 @@ from dt_platform.phm.cmapss.data import (
 from dt_platform.phm.cmapss.hybrid import HybridModel, fit_hybrid
 from dt_platform.phm.cmapss.selection import PHYSICS_DESIGN_KEYS, choose_design, select_physics
 from dt_platform.phm.cmapss.stages import PHYS_OUT
-from dt_platform.phm.cmapss.synthetic import OPERATING_CONDITIONS, make_synthetic_subset
+from dt_platform.phm.cmapss.synthetic import (
+    OPERATING_CONDITIONS,
+    SYNTHETIC_VARIANTS,
+    make_synthetic_subset,
+    synthetic_variant,
+)
 
 __all__ = [
     "COLUMNS",
@@ -45,6 +54,7 @@ __all__ = [
     "PHYS_OUT",
     "SENSORS",
     "SETTINGS",
+    "SYNTHETIC_VARIANTS",
     "TIME",
     "UNIT",
     "HybridModel",
@@ -56,6 +66,9 @@ __all__ = [
     "load_train",
     "make_synthetic_subset",
     "run_benchmark",
+    "run_seeds",
+    "score_test",
     "select_physics",
+    "synthetic_variant",
     "write_subset",
 ]

@@ -43,6 +43,9 @@ class PipelineConfig:
     fusion_knots: int = 6
     fusion_asymmetry: float = field(default_factory=phm08_asymmetry)
     """Late/early weight of the fuser's loss: the PHM08 score's own asymmetry at 10 cycles."""
+    fusion_fallback: bool = True
+    """Report the better branch instead of the fusion when fusing does not beat it on held-out
+    training units (:meth:`~dt_platform.phm.fusion.Fuser.fit`)."""
     coverage: float = 0.9
 
     def describe(self) -> dict[str, Any]:
@@ -55,6 +58,7 @@ class PipelineConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
         data = dict(data)
+        data.setdefault("fusion_fallback", False)  # bundles from before the fallback existed
         data["params"] = XGBParams(**data["params"])
         if data.get("quantile_params"):
             data["quantile_params"] = XGBParams(**data["quantile_params"])

@@ -146,7 +146,7 @@ def _no_physics_baseline(
     un-capped) along its own output: a physics branch earns its place only by beating this, not
     merely by beating raw ML."""
     base = feats.select(UNIT, TIME, "rul").hstack(ml_oof).filter(pl.col("rul") <= config.horizon)
-    alone = _fit_fuser(base, config, physics_cols=ML_COLS).cv
+    alone = _fit_fuser(base, config, physics_cols=ML_COLS, fallback=False).cv
     return {
         "rmse_fused": alone["rmse_fused"],
         "score_fused_per_row": alone["score_fused_per_row"],

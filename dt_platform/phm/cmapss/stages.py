@@ -124,7 +124,7 @@ def _fit_fuser(rows: pl.DataFrame, config: PipelineConfig, **options: Any) -> Fu
         coverage=config.coverage,
         n_splits=config.n_splits,
         seed=config.seed,
-        **options,
+        **{"fallback": config.fusion_fallback, **options},
     )
 
 
