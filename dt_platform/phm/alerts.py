@@ -21,8 +21,9 @@ corrective work order is open) raises none: the repair is under way.
 with each branch's own probability), the health sensor closest to its failure limit with its
 trend, and the dominant stress of the damage law.
 
-**Scoring against ground truth** (simulator, benchmark): :func:`lead_times` and
-:func:`false_alarm_rate` define the alert figures.
+**Scoring against ground truth** (simulator, benchmark): :mod:`dt_platform.phm.alert_scoring`
+(lead times, false alarms per prediction and per episode, expected cost); :func:`lead_times` and
+:func:`false_alarm_rate` are re-exported here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,21 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy import special
+
+from dt_platform.phm.alert_scoring import false_alarm_rate, lead_times
+
+__all__ = [
+    "ALERT_SCHEMA",
+    "Z95",
+    "AlertRule",
+    "alert_reason",
+    "driving_branch",
+    "evaluate_alerts",
+    "failure_probability",
+    "false_alarm_rate",
+    "lead_times",
+    "trend_text",
+]
 
 Z95 = 1.6448536269514722
 """Standard normal 95 % quantile: a 90 % central interval spans ±Z95 σ."""
@@ -268,89 +284,3 @@ def evaluate_alerts(
 
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
-
-
-# --- scoring against ground truth (simulator only) ---------------------------------------------
-
-
-def lead_times(
-    evaluations: pl.DataFrame, failures: pl.DataFrame, *, max_gap_h: float = 24.0
-) -> pl.DataFrame:
-    """Warning time before each failure.
-
-    ``evaluations``: ``machine_id, ts, alert`` — every time a prediction was made (hourly or
-    daily), whether it alerted. ``failures``: ``machine_id, failed_at`` (truth), optionally
-    ``life_start`` (the failed component's install; default: the previous failure of the machine).
-
-    The warning of a failure at F starts at the first prediction of the uninterrupted run of
-    alerting predictions that ends with the last prediction before F (a run is broken by a
-    non-alerting prediction, or by a silence longer than ``max_gap_h``); ``lead_h = F − start``.
-    If the last prediction before F did not alert, the failure was missed: ``lead_h = 0``.
-    Failures with no prediction in the life before them are left out (``evaluated`` False).
-    """
-    out = []
-    ev = evaluations.select("machine_id", "ts", "alert").sort("machine_id", "ts")
-    by_machine = {m: part for (m,), part in ev.group_by("machine_id")}
-    fails = failures.sort("machine_id", "failed_at")
-    previous: dict[str, Any] = {}
-    for row in fails.iter_rows(named=True):
-        machine, failed_at = row["machine_id"], row["failed_at"]
-        start = row.get("life_start") or previous.get(machine)
-        previous[machine] = failed_at
-        part = by_machine.get(machine)
-        rows = None
-        if part is not None:
-            cond = pl.col("ts") < failed_at
-            if start is not None:
-                cond = cond & (pl.col("ts") > start)
-            rows = part.filter(cond)
-        if rows is None or rows.is_empty():
-            out.append({"machine_id": machine, "failed_at": failed_at, "evaluated": False})
-            continue
-        ts = rows["ts"].to_list()
-        alerts = rows["alert"].to_list()
-        k = len(ts) - 1
-        if not alerts[k]:
-            lead = 0.0
-        else:
-            while (
-                k > 0
-                and alerts[k - 1]
-                and (ts[k] - ts[k - 1]).total_seconds() / 3600.0 <= max_gap_h
-            ):
-                k -= 1
-            lead = (failed_at - ts[k]).total_seconds() / 3600.0
-        out.append(
-            {"machine_id": machine, "failed_at": failed_at, "evaluated": True, "lead_h": lead}
-        )
-    schema = {
-        "machine_id": pl.String(),
-        "failed_at": pl.Datetime("us", "UTC"),
-        "evaluated": pl.Boolean(),
-        "lead_h": pl.Float64(),
-    }
-    return pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
-
-
-def false_alarm_rate(evaluations: pl.DataFrame, failures: pl.DataFrame, horizon_h: float) -> float:
-    """Share of alerting predictions not followed by a failure of that machine within the horizon.
-
-    An alert at t is *true* if the machine fails in (t, t + ``horizon_h``]; every other alert is
-    false. Counted per prediction (a machine alerting for 30 hourly predictions before one
-    failure contributes 30 true alerts). NaN when there is no alert at all.
-    """
-    alerts = evaluations.filter(pl.col("alert")).select("machine_id", "ts")
-    if alerts.is_empty():
-        return math.nan
-    horizon = pl.duration(seconds=round(horizon_h * 3600))
-    matched = (
-        alerts.join(failures.select("machine_id", "failed_at"), on="machine_id", how="left")
-        .with_columns(
-            ((pl.col("failed_at") > pl.col("ts")) & (pl.col("failed_at") <= pl.col("ts") + horizon))
-            .fill_null(False)
-            .alias("hit")
-        )
-        .group_by("machine_id", "ts")
-        .agg(pl.col("hit").any())
-    )
-    return float(1.0 - matched["hit"].mean())
