@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ __all__ = [
     "ALERT_SCHEMA",
     "Z95",
     "AlertRule",
+    "alert_flags",
     "alert_reason",
     "driving_branch",
     "evaluate_alerts",
@@ -87,7 +88,15 @@ def failure_probability(
 
 @dataclass(frozen=True)
 class AlertRule:
-    """When a prediction becomes an alert."""
+    """When a prediction becomes an alert.
+
+    Over a machine's timeline (one component life, ordered by ``ts``) the probability is first
+    averaged over the trailing ``smoothing_h`` hours, then an alert starts when it reaches
+    ``threshold`` and lasts until it falls below ``release`` (hysteresis: a probability wavering
+    around the threshold makes one alert, not a dozen). The defaults (no smoothing, release at the
+    threshold) make every row its own decision. The fleet model carries a rule chosen by expected
+    cost on its training fleet (:mod:`dt_platform.phm.fleet.alerting`).
+    """
 
     horizon_h: float = 72.0
     """Three days: enough to plan a replacement into a shift change."""
@@ -95,6 +104,10 @@ class AlertRule:
     """Alert when failure within the horizon is at least as likely as not."""
     critical: float = 0.9
     coverage: float = 0.9
+    release: float | None = None
+    """An alert lasts while the probability stays at or above this (None: the threshold)."""
+    smoothing_h: float = 1.0
+    """Trailing window (hours) the probability is averaged over; 1 h: hourly values as they are."""
 
     def __post_init__(self) -> None:
         if self.horizon_h <= 0:
@@ -104,6 +117,75 @@ class AlertRule:
                 f"AlertRule: need 0 < threshold <= critical <= 1, got {self.threshold}, "
                 f"{self.critical}"
             )
+        if self.release is not None and not 0.0 < self.release <= self.threshold:
+            raise ValueError(
+                f"AlertRule: need 0 < release <= threshold, got {self.release}, {self.threshold}"
+            )
+        if self.smoothing_h < 1.0:
+            raise ValueError(f"AlertRule: smoothing_h must be >= 1 h, got {self.smoothing_h}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AlertRule:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def alert_flags(
+    frame: pl.DataFrame, probability: np.ndarray, rule: AlertRule
+) -> tuple[np.ndarray, np.ndarray]:
+    """The smoothed probability and the alert decision of every row of a prediction timeline.
+
+    ``frame`` has ``machine_id, ts`` and optionally ``component_installed_at`` (a life) and
+    ``stage``; ``probability`` is aligned with its rows (NaN counts as 0). Each life is walked
+    in time order with :class:`AlertRule`'s smoothing and hysteresis; a failed component
+    (stage ``failed``) raises nothing and ends the alert. Rows keep their order.
+    """
+    raw = np.asarray(probability, dtype=np.float64)
+    p = np.nan_to_num(raw, nan=0.0)
+    keys = [pl.col("machine_id")]
+    if "component_installed_at" in frame.columns:
+        keys.append(pl.col("component_installed_at").cast(pl.Int64).fill_null(-1))
+    order = frame.select(
+        pl.arange(0, frame.height).alias("_i"),
+        pl.struct(keys).rank("dense").alias("_life"),
+        (pl.col("ts").dt.epoch("s") / 3600.0).alias("_h"),
+        (
+            (pl.col("stage") == "failed").fill_null(False)
+            if "stage" in frame.columns
+            else pl.lit(False)
+        ).alias("_failed"),
+    ).sort("_life", "_h")
+    idx = order["_i"].to_numpy()
+    life = order["_life"].to_numpy()
+    hours = order["_h"].to_numpy()
+    failed = order["_failed"].to_numpy()
+    ps = p[idx]
+    smooth = ps.copy()
+    if rule.smoothing_h > 1.0:
+        csum = np.r_[0.0, np.cumsum(ps)]
+        # trailing window (t - smoothing_h, t] within the same life: lives laid end to end on
+        # one time axis, far enough apart that no window reaches into the previous life
+        span = float(hours.max() - hours.min()) + 2.0 * rule.smoothing_h + 1.0
+        key = (hours - hours.min()) + (life - life.min()) * span
+        starts = np.searchsorted(life, life, side="left")
+        first = np.maximum(starts, np.searchsorted(key, key - rule.smoothing_h + 1e-6))
+        n = np.arange(len(ps)) + 1 - first
+        smooth = (csum[np.arange(len(ps)) + 1] - csum[first]) / n
+    release = rule.threshold if rule.release is None else rule.release
+    alert = np.zeros(len(ps), dtype=bool)
+    on, prev = False, None
+    for i in range(len(ps)):
+        if life[i] != prev:
+            on, prev = False, life[i]
+        on = not failed[i] and smooth[i] >= (release if on else rule.threshold)
+        alert[i] = on
+    out_p = np.empty_like(smooth)
+    out_a = np.empty_like(alert)
+    out_p[idx] = np.where(np.isnan(raw[idx]), np.nan, smooth)
+    out_a[idx] = alert
+    return out_p, out_a
 
 
 BRANCH_NAMES = {"physics": "physics", "ml": "data", "both": "physics and data"}
@@ -222,7 +304,8 @@ def evaluate_alerts(
 ) -> pl.DataFrame:
     """Failure probability within the horizon for every prediction row, and the alert decision.
 
-    ``predictions`` has ``machine_id, machine_type, ts`` and the physics, ML and fused RUL
+    ``predictions`` has ``machine_id, machine_type, ts`` (a timeline: one or many rows per
+    machine, see :func:`alert_flags`; ``probability`` is the smoothed one) and the physics, ML and fused RUL
     columns (``rul_*_h``, ``rul_*_lo_h``, ``rul_*_hi_h``), ``w_physics``, ``basis`` and
     ``stage``. ``context`` (optional, by ``machine_id``) may add ``dominant_stress`` and the
     :func:`~dt_platform.phm.fleet.sensor_trends` columns. Returns :data:`ALERT_SCHEMA` rows, one
@@ -245,10 +328,8 @@ def evaluate_alerts(
             coverage=rule.coverage,
         )
 
-    p_fused, p_phys, p_ml = prob("fused"), prob("physics"), prob("ml")
-    failed = (frame["stage"].cast(pl.String) == "failed").fill_null(False).to_numpy()
-    alert = np.nan_to_num(p_fused, nan=0.0) >= rule.threshold
-    alert &= ~failed
+    p_fused, alert = alert_flags(frame, prob("fused"), rule)
+    p_phys, p_ml = prob("physics"), prob("ml")
     rows = []
     for i, row in enumerate(frame.iter_rows(named=True)):
         out = {
