@@ -206,9 +206,9 @@ def _fmt(value: Any, digits: int = 0) -> str:
 
 def driving_branch(basis: str | None, w_physics: float | None) -> str:
     """``physics``, ``ml`` or ``both``: which branch the fused estimate rests on."""
-    if basis == "physics_only":
+    if basis in ("physics_only", "physics_fallback"):
         return "physics"
-    if basis == "ml_only":
+    if basis in ("ml_only", "ml_fallback"):
         return "ml"
     if w_physics is None or not math.isfinite(w_physics):
         return "both"

@@ -65,6 +65,7 @@ modules import each other directly.
 from dt_platform.phm.fleet.config import FleetConfig
 from dt_platform.phm.fleet.daily import (
     active_machines,
+    alert_timeline,
     current_lives,
     feature_gaps,
     interval_violations,
@@ -125,6 +126,7 @@ __all__ = [
     "RetrainPolicy",
     "StoredBundle",
     "active_machines",
+    "alert_timeline",
     "assemble_base",
     "bundle_path",
     "combine_branches",
