@@ -1,33 +1,52 @@
-"""Hybrid RUL on the simulated phone line: train on one fleet, predict another, score against truth.
+"""Hybrid RUL on the simulated phone line: train on one fleet, predict others, score against truth.
 
-The platform's own path, end to end, on two simulated fleets with different seeds:
+The platform's own path, end to end, on simulated fleets with different seeds:
 
-1. simulate a training fleet and a separate evaluation fleet (:func:`dt_platform.sim.simulate_line`);
+1. simulate a training fleet and one or more separate evaluation fleets
+   (:func:`dt_platform.sim.simulate_line`; ``--eval-seed S`` or ``--eval-seeds 8,11,12``);
 2. load each through the ingestion functions (registry, dumps, maintenance log, daily telemetry);
 3. fit the damage laws on the training fleet and train the data branch and the fuser
-   (:func:`~dt_platform.phm.fleet.fit_fleet_robust`, :func:`~dt_platform.phm.fleet.train_fleet_model`);
-4. on the evaluation fleet, predict every hour (``--cadence hourly``) or at every UTC midnight
-   (``daily``, as the daily partitions do) with the training fleet's models; every prediction at
+   (:func:`~dt_platform.phm.fleet.fit_fleet_robust`, :func:`~dt_platform.phm.fleet.train_fleet_model`).
+   Training also decides, on the training fleet's cross-fitted (held-out machine) rows only, the
+   per-type fallback of the fusion, the fallback types' interval scale and the alert rule, by
+   expected cost (:mod:`dt_platform.phm.fleet.calibration`, :mod:`dt_platform.phm.fleet.alerting`);
+   the evaluation fleets are never looked at for any of it;
+4. on each evaluation fleet, predict every hour (``--cadence hourly``) or at every UTC midnight
+   (``daily``, as the daily partitions do; the alert rule still runs over the hourly timeline of
+   each life, as the alert asset does) with the training fleet's models; every prediction at
    ``ts`` uses data before ``ts`` only;
 5. score against the evaluation fleet's ground truth, which the platform never reads.
 
-Figures (one JSON line on stdout; progress on stderr):
+Figures (one JSON line on stdout; progress on stderr). The top level holds the first evaluation
+seed's figures (the layout of a single ``--eval-seed`` run); with several seeds ``per_seed`` holds
+each seed's and ``mean`` the means of the headline figures and per-type RMSE.
 
 * ``rmse`` — ``{type: {physics, ml, fused}}`` in hours, over prediction times where the true RUL
   is at most the horizon (336 h, the range the model is built for) and both branches have a value;
-  ``rmse["all"]`` pools the types.
-* ``coverage_90`` — share of those rows whose true RUL is inside the fused 90 % interval.
-* alerts, with the platform's rule (P(RUL ≤ 72 h) ≥ 0.5): ``alert_lead_time_h`` is the median
-  warning time over the failures in the evaluation window (the start of the uninterrupted run of
-  alerting predictions that reaches the failure; a failure without an alert just before it counts
-  0 h); ``warned_24h_share`` the share of failures warned at least 24 h ahead;
-  ``false_alarm_rate`` the share of alerting predictions not followed by a failure of that
-  machine within the 72 h horizon (:func:`~dt_platform.phm.alerts.false_alarm_rate`).
-  ``alert_sweep`` repeats the three for other thresholds (``--sweep-thresholds``).
+  ``rmse["all"]`` pools the types. ``fused`` is the value reported: the fusion, or for a type in
+  ``fallback`` the branch that beat it on the training fleet's held-out rows (``basis`` counts
+  the rows of each; ``per_type_held_out`` has the training figures the decision was made on).
+* ``coverage_90`` (and ``coverage_90_by_type``) — share of those rows whose true RUL is inside
+  the reported 90 % interval (target 85-95 %).
+* alerts, with the rule the model chose on its training fleet (``alert_rule``;
+  ``alert_rule_chosen_on_training`` has the assumed costs, its training figures and the
+  runners-up): ``alert_lead_time_h`` is the median warning time over the failures in the
+  evaluation window (the start of the uninterrupted run of alerting predictions that reaches the
+  failure; a failure without an alert just before it counts 0 h); ``warned_24h_share`` the share
+  of failures warned at least 24 h ahead; ``failures_missed`` those with no alert just before;
+  ``false_alarm_episode_share`` the share of alert episodes (a machine's contiguous alerting
+  stretch) not followed by a failure of that machine within 72 h of their end
+  (:func:`~dt_platform.phm.alert_scoring.alert_episodes`; episodes whose 72 h run past the end
+  of the truth are left out); ``false_alarm_rate`` the share of alerting *predictions* (hours)
+  not followed by a failure within 72 h (:func:`~dt_platform.phm.alerts.false_alarm_rate`) —
+  a rule that warns 5 days ahead counts its first 2 days as false here, by construction.
+  ``alert_default_rule`` scores the fixed rule P(RUL ≤ 72 h) ≥ 0.5 on the same predictions and
+  ``alert_sweep`` fixed rules at other thresholds (``--sweep-thresholds``).
 * ``rmse_capped_all`` — RMSE against the true RUL capped at 336 h over *all* prediction times
   (also those far from failure): the fuser is fitted for the horizon, so beyond it the fused
   value runs low (a lower estimate); this figure shows that cost.
-* ``timing_s`` — simulate, ingest, train, predict and total seconds.
+* ``timing_s`` — simulate, ingest, train, predict and total seconds (``--reuse-fleets`` with
+  ``--workdir`` reuses fleets simulated and ingested by an earlier run).
 """
 
 from __future__ import annotations

@@ -13,9 +13,13 @@ Mass the left half puts below 0 h counts as "failing now": an interval that reac
 the component may already be at its limit, the cautious reading. A zero-width half is a step at
 m; an open upper bound (the physics found no failure in its draws) is σ_R = ∞, i.e. P = ½ above m.
 
-**Alert rule.** An alert is raised when P(RUL ≤ ``horizon_h``) of the fused estimate reaches
-``threshold`` (``critical`` marks the urgent ones). A component that has already failed (a
-corrective work order is open) raises none: the repair is under way.
+**Alert rule.** An alert is raised when P(RUL ≤ ``horizon_h``) of the fused estimate, averaged
+over the trailing ``smoothing_h`` hours of the component's life, reaches ``threshold``, and lasts
+until it falls below ``release`` (``critical`` marks the urgent ones); see :class:`AlertRule`
+and :func:`alert_flags`. The default is the plain rule P(RUL ≤ 72 h) ≥ 0.5; the fleet model
+carries one chosen by expected cost on its training fleet
+(:mod:`dt_platform.phm.fleet.alerting`). A component that has already failed (a corrective work
+order is open) raises none: the repair is under way.
 
 **Reason.** Which branch drives the fused estimate (the fusion weight of the physics branch,
 with each branch's own probability), the health sensor closest to its failure limit with its

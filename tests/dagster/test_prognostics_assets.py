@@ -108,7 +108,8 @@ def test_models_and_a_day_materialize_with_passing_checks(line_home: Path, first
     end = dt.datetime.combine(NEXT, dt.time(), tzinfo=dt.UTC)
     assert (predictions["ts"] == end).all()
     assert (predictions["model_version"] == rul_row["version"]).all()
-    fused = predictions.filter(pl.col("basis") == "fused")
+    # fused, or a type's fallback branch where held-out training machines said so
+    fused = predictions.filter(pl.col("basis").is_in(["fused", "ml_fallback", "physics_fallback"]))
     assert fused.height >= 6
     assert (fused["rul_fused_lo_h"] <= fused["rul_fused_h"]).all()
     assert (fused["rul_fused_h"] <= fused["rul_fused_hi_h"]).all()

@@ -375,7 +375,8 @@ def test_fused_rul_beats_each_branch_on_a_held_out_fleet(fleets) -> None:
     # the fallback follows the held-out per-type figures, and the alert rule was chosen by cost
     for mtype, figures in model.cv["per_type_held_out"].items():
         best = min(figures["rmse_ml"], figures["rmse_physics"])
-        assert (mtype in model.fallback) == (figures["rmse_fused"] >= best)
+        enough = figures["machines"] >= 3
+        assert (mtype in model.fallback) == (figures["rmse_fused"] >= best and enough)
     chosen = model.cv["alert_rule"]["chosen"]
     assert model.alert_rule is not None and chosen["horizon_h"] == model.alert_rule.horizon_h
     assert chosen["cost"] <= model.cv["alert_rule"]["default_rule"]["cost"]

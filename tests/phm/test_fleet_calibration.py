@@ -47,7 +47,7 @@ def test_a_type_falls_back_to_the_branch_that_beats_the_fusion() -> None:
             _held_out("reflow_oven", {"physics": 50.0, "ml": 25.0, "fused": -25.0}),
         ]
     )
-    out = choose_fallbacks(rows)
+    out = choose_fallbacks(rows, min_machines=2)
     assert {t: v["fallback"] for t, v in out.items()} == {
         "cnc_spindle": "physics",
         "reflow_oven": "ml",
@@ -57,6 +57,9 @@ def test_a_type_falls_back_to_the_branch_that_beats_the_fusion() -> None:
     assert out["servo_drive"]["rmse_fused"] == pytest.approx(30.0)
     assert out["servo_drive"]["rmse_ml"] == pytest.approx(20.0)
     assert out["servo_drive"]["machines"] == 2
+    # two held-out machines are too few to overrule the fusion
+    strict = choose_fallbacks(rows, min_machines=3)
+    assert all(v["fallback"] is None for v in strict.values())
 
 
 def test_combine_branches_reports_the_fallback_branch_and_says_so() -> None:

@@ -58,9 +58,11 @@ def cross_fitted_predictions(
     return pl.concat(parts).sort("machine_id", "ts")
 
 
-def choose_fallbacks(rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
+def choose_fallbacks(rows: pl.DataFrame, *, min_machines: int = 3) -> dict[str, dict[str, Any]]:
     """Per machine type, the RMSE of each branch and of the fusion on held-out rows, and the
     ``fallback`` branch (``ml`` or ``physics``) where the fusion does not beat both, else None.
+    A type seen on fewer than ``min_machines`` held-out machines keeps the fusion: one or two
+    machines are too few to overrule a fuser fitted on the whole fleet.
 
     ``rows``: cross-fitted rows (:func:`cross_fitted_predictions`) with the true ``rul_h``, of
     lives that ended in a failure, within the horizon, both branches present — the rows the fusion
@@ -79,7 +81,11 @@ def choose_fallbacks(rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
             "rows": part.height,
             "machines": part["machine_id"].n_unique(),
             **{f"rmse_{k}": v for k, v in scores.items()},
-            "fallback": best if scores["fused"] >= scores[best] else None,
+            "fallback": (
+                best
+                if scores["fused"] >= scores[best] and part["machine_id"].n_unique() >= min_machines
+                else None
+            ),
         }
     return out
 
