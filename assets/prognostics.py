@@ -262,24 +262,32 @@ def _prediction_checks(
     pool=WRITER_POOL,
     partitions_def=daily_partitions,
     deps=["rul_predictions", "physics_state", "ml_features"],
-    description=f"Machines likely to fail within {ALERT_RULE.horizon_h:g} h "
-    f"(P >= {ALERT_RULE.threshold:g}), with the branch, sensor trend and stress behind it.",
+    description="Machines likely to fail soon by the RUL model's alert rule (chosen by expected "
+    f"cost at training; P(RUL <= {ALERT_RULE.horizon_h:g} h) >= {ALERT_RULE.threshold:g} without "
+    "a model), with the branch, sensor trend and stress behind it.",
 )
 def maintenance_alerts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
 ) -> dg.MaterializeResult:
     day, _start, end = day_bounds(context.partition_key)
     with warehouse.read() as con:
         predictions = tables.read_day(con, "rul_predictions", day)
         state = tables.read_day(con, "physics_state", day)
         history = tables.read_days(con, "ml_features", day - dt.timedelta(days=LOOKBACK_DAYS), day)
+        entry = fleet.latest_model(con, "rul", as_of=end)
     lives = fleet.current_lives(history, predictions.select("machine_id", "component_installed_at"))
-    trends = fleet.sensor_trends(lives.filter(pl.col("ts") <= end))
+    lives = lives.filter(pl.col("ts") <= end)
+    trends = fleet.sensor_trends(lives)
     context_frame = state.select("machine_id", "dominant_stress").join(
         trends, on="machine_id", how="full", coalesce=True
     )
-    evaluated = alerts_mod.evaluate_alerts(
-        predictions.drop("day"), ALERT_RULE, context=context_frame
+    used = set(predictions["model_version"].drop_nulls().to_list())
+    model = load_rul_model(models, entry) if entry is not None and used == {entry.version} else None
+    rule, timeline = fleet.alert_timeline(
+        model, predictions, lives.drop("day", "physics_version", strict=False), end
+    )
+    evaluated = alerts_mod.evaluate_alerts(timeline, rule, context=context_frame).filter(
+        pl.col("ts") == end
     )
     raised = evaluated.filter(pl.col("alert")).drop("alert")
     versions = predictions.select("machine_id", "model_version")
@@ -291,8 +299,11 @@ def maintenance_alerts(
             "alerts": dg.MetadataValue.int(rows),
             "critical": dg.MetadataValue.int(int((raised["severity"] == "critical").sum())),
             "machines_evaluated": dg.MetadataValue.int(evaluated.height),
-            "horizon_h": dg.MetadataValue.float(ALERT_RULE.horizon_h),
-            "threshold": dg.MetadataValue.float(ALERT_RULE.threshold),
+            "horizon_h": dg.MetadataValue.float(rule.horizon_h),
+            "threshold": dg.MetadataValue.float(rule.threshold),
+            "alert_rule": dg.MetadataValue.json(
+                {**rule.to_dict(), "source": "rul model" if model is not None else "default"}
+            ),
             "alerts_table": frame_table(
                 raised.select("machine_id", "probability", "severity", "driver", "reason")
             ),

@@ -1,33 +1,52 @@
-"""Hybrid RUL on the simulated phone line: train on one fleet, predict another, score against truth.
+"""Hybrid RUL on the simulated phone line: train on one fleet, predict others, score against truth.
 
-The platform's own path, end to end, on two simulated fleets with different seeds:
+The platform's own path, end to end, on simulated fleets with different seeds:
 
-1. simulate a training fleet and a separate evaluation fleet (:func:`dt_platform.sim.simulate_line`);
+1. simulate a training fleet and one or more separate evaluation fleets
+   (:func:`dt_platform.sim.simulate_line`; ``--eval-seed S`` or ``--eval-seeds 8,11,12``);
 2. load each through the ingestion functions (registry, dumps, maintenance log, daily telemetry);
 3. fit the damage laws on the training fleet and train the data branch and the fuser
-   (:func:`~dt_platform.phm.fleet.fit_fleet_robust`, :func:`~dt_platform.phm.fleet.train_fleet_model`);
-4. on the evaluation fleet, predict every hour (``--cadence hourly``) or at every UTC midnight
-   (``daily``, as the daily partitions do) with the training fleet's models; every prediction at
+   (:func:`~dt_platform.phm.fleet.fit_fleet_robust`, :func:`~dt_platform.phm.fleet.train_fleet_model`).
+   Training also decides, on the training fleet's cross-fitted (held-out machine) rows only, the
+   per-type fallback of the fusion, the fallback types' interval scale and the alert rule, by
+   expected cost (:mod:`dt_platform.phm.fleet.calibration`, :mod:`dt_platform.phm.fleet.alerting`);
+   the evaluation fleets are never looked at for any of it;
+4. on each evaluation fleet, predict every hour (``--cadence hourly``) or at every UTC midnight
+   (``daily``, as the daily partitions do; the alert rule still runs over the hourly timeline of
+   each life, as the alert asset does) with the training fleet's models; every prediction at
    ``ts`` uses data before ``ts`` only;
 5. score against the evaluation fleet's ground truth, which the platform never reads.
 
-Figures (one JSON line on stdout; progress on stderr):
+Figures (one JSON line on stdout; progress on stderr). The top level holds the first evaluation
+seed's figures (the layout of a single ``--eval-seed`` run); with several seeds ``per_seed`` holds
+each seed's and ``mean`` the means of the headline figures and per-type RMSE.
 
 * ``rmse`` — ``{type: {physics, ml, fused}}`` in hours, over prediction times where the true RUL
   is at most the horizon (336 h, the range the model is built for) and both branches have a value;
-  ``rmse["all"]`` pools the types.
-* ``coverage_90`` — share of those rows whose true RUL is inside the fused 90 % interval.
-* alerts, with the platform's rule (P(RUL ≤ 72 h) ≥ 0.5): ``alert_lead_time_h`` is the median
-  warning time over the failures in the evaluation window (the start of the uninterrupted run of
-  alerting predictions that reaches the failure; a failure without an alert just before it counts
-  0 h); ``warned_24h_share`` the share of failures warned at least 24 h ahead;
-  ``false_alarm_rate`` the share of alerting predictions not followed by a failure of that
-  machine within the 72 h horizon (:func:`~dt_platform.phm.alerts.false_alarm_rate`).
-  ``alert_sweep`` repeats the three for other thresholds (``--sweep-thresholds``).
+  ``rmse["all"]`` pools the types. ``fused`` is the value reported: the fusion, or for a type in
+  ``fallback`` the branch that beat it on the training fleet's held-out rows (``basis`` counts
+  the rows of each; ``per_type_held_out`` has the training figures the decision was made on).
+* ``coverage_90`` (and ``coverage_90_by_type``) — share of those rows whose true RUL is inside
+  the reported 90 % interval (target 85-95 %).
+* alerts, with the rule the model chose on its training fleet (``alert_rule``;
+  ``alert_rule_chosen_on_training`` has the assumed costs, its training figures and the
+  runners-up): ``alert_lead_time_h`` is the median warning time over the failures in the
+  evaluation window (the start of the uninterrupted run of alerting predictions that reaches the
+  failure; a failure without an alert just before it counts 0 h); ``warned_24h_share`` the share
+  of failures warned at least 24 h ahead; ``failures_missed`` those with no alert just before;
+  ``false_alarm_episode_share`` the share of alert episodes (a machine's contiguous alerting
+  stretch) not followed by a failure of that machine within 72 h of their end
+  (:func:`~dt_platform.phm.alert_scoring.alert_episodes`; episodes whose 72 h run past the end
+  of the truth are left out); ``false_alarm_rate`` the share of alerting *predictions* (hours)
+  not followed by a failure within 72 h (:func:`~dt_platform.phm.alerts.false_alarm_rate`) —
+  a rule that warns 5 days ahead counts its first 2 days as false here, by construction.
+  ``alert_default_rule`` scores the fixed rule P(RUL ≤ 72 h) ≥ 0.5 on the same predictions and
+  ``alert_sweep`` fixed rules at other thresholds (``--sweep-thresholds``).
 * ``rmse_capped_all`` — RMSE against the true RUL capped at 336 h over *all* prediction times
   (also those far from failure): the fuser is fitted for the horizon, so beyond it the fused
   value runs low (a lower estimate); this figure shows that cost.
-* ``timing_s`` — simulate, ingest, train, predict and total seconds.
+* ``timing_s`` — simulate, ingest, train, predict and total seconds (``--reuse-fleets`` with
+  ``--workdir`` reuses fleets simulated and ingested by an earlier run).
 """
 
 from __future__ import annotations
@@ -47,8 +66,10 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dt_platform.phm import alerts, fleet
+from dt_platform.phm.alert_scoring import alert_episodes, false_alarm_episode_share
 from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import load_history
+from dt_platform.phm.fleet.alerting import EPISODE_HORIZON_H
 from dt_platform.phm.scoring import coverage, rmse
 
 START = dt.date(2026, 1, 5)
@@ -111,9 +132,17 @@ def score_rmse(scored: pl.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def score_alerts(
-    predictions: pl.DataFrame, truth_dir: Path, rule: alerts.AlertRule
+    predictions: pl.DataFrame,
+    truth_dir: Path,
+    rule: alerts.AlertRule,
+    until: dt.datetime,
+    *,
+    daily: bool = False,
 ) -> dict[str, object]:
     evaluated = alerts.evaluate_alerts(predictions, rule).select("machine_id", "ts", "alert")
+    if daily:
+        # the rule runs over the hourly timeline of each life, as the daily asset does
+        evaluated = evaluated.filter(pl.col("ts").dt.hour() == 0)
     failures = (
         pl.read_parquet(truth_dir / "failures.parquet")
         .sort("machine_id", "failed_at")
@@ -124,66 +153,81 @@ def score_alerts(
     scored = leads.filter(pl.col("evaluated"))
     lead = scored["lead_h"].to_numpy()
     all_failures = pl.read_parquet(truth_dir / "failures.parquet").select("machine_id", "failed_at")
+    episodes = alert_episodes(
+        evaluated,
+        all_failures,
+        EPISODE_HORIZON_H,
+        cadence_h=24.0 if daily else 1.0,
+        observed_until=until,
+    )
     return {
-        "alert_rule": {"horizon_h": rule.horizon_h, "threshold": rule.threshold},
+        "alert_rule": rule.to_dict(),
         "failures_in_window": failures.height,
         "failures_scored": int(lead.size),
         "failures_missed": int((lead == 0).sum()),
         "alert_lead_time_h": round(float(np.median(lead)), 2) if lead.size else None,
         "warned_24h_share": round(float(np.mean(lead >= 24.0)), 4) if lead.size else None,
+        "false_alarm_episode_share": round(false_alarm_episode_share(episodes), 4),
+        "alert_episodes": episodes.height,
+        "false_alarm_episodes": int(episodes["false"].fill_null(False).sum()),
         "false_alarm_rate": round(
-            alerts.false_alarm_rate(evaluated, all_failures, rule.horizon_h), 4
+            alerts.false_alarm_rate(evaluated, all_failures, EPISODE_HORIZON_H), 4
         ),
         "alerting_predictions": int(evaluated["alert"].sum()),
         "predictions": evaluated.height,
     }
 
 
-def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
-    timing: dict[str, float] = {}
-    start = time.perf_counter()
-    homes = {"train": root / "train", "eval": root / "eval"}
-    info: dict[str, dict] = {}
-    ends: dict[str, dt.datetime] = {}
-    for name, machines, days, seed in (
-        ("train", args.train_machines, args.train_days, args.train_seed),
-        ("eval", args.eval_machines, args.eval_days, args.eval_seed),
-    ):
-        log(f"{name}: simulating {machines} machines x {days} days (seed {seed}) and ingesting")
-        ends[name], summary, t = simulate_and_ingest(
-            homes[name], machines=machines, days=days, seed=seed, interval_s=args.interval_s
-        )
-        for k, v in t.items():
-            timing[f"{k}_s"] = timing.get(f"{k}_s", 0.0) + v
-        info[name] = {
-            "machines": machines,
-            "days": days,
-            "seed": seed,
-            "failures": summary["failures"],
-        }
+def fleet_home(root: Path, name: str, machines: int, days: int, seed: int, args) -> Path:
+    return root / f"{name}-m{machines}-d{days}-s{seed}-i{args.interval_s}"
 
-    t0 = time.perf_counter()
-    history, signals = read_history(homes["train"], ends["train"])
-    physics = fleet.fit_fleet_robust(history)
-    config = fleet.FleetConfig()
-    model = fleet.train_fleet_model(history, signals, physics, config)
-    timing["train_s"] = time.perf_counter() - t0
-    log(f"trained model {model.version[:12]} in {timing['train_s']:.1f} s")
 
+def prepare_fleet(
+    root: Path, name: str, machines: int, days: int, seed: int, args, timing: dict[str, float]
+) -> tuple[Path, dt.datetime, dict[str, object]]:
+    """Simulate and ingest one fleet, or reuse it from ``--workdir`` (``--reuse-fleets``)."""
+    home = fleet_home(root, name, machines, days, seed, args)
+    stamp = home / "fleet.json"
+    if args.reuse_fleets and stamp.is_file():
+        log(f"{name}: reusing the simulated fleet in {home}")
+        record = json.loads(stamp.read_text())
+        return home, dt.datetime.fromisoformat(record["until"]), record["info"]
+    log(f"{name}: simulating {machines} machines x {days} days (seed {seed}) and ingesting")
+    until, summary, t = simulate_and_ingest(
+        home, machines=machines, days=days, seed=seed, interval_s=args.interval_s
+    )
+    for k, v in t.items():
+        timing[f"{k}_s"] = timing.get(f"{k}_s", 0.0) + v
+    info = {"machines": machines, "days": days, "seed": seed, "failures": summary["failures"]}
+    stamp.write_text(json.dumps({"until": until.isoformat(), "info": info}))
+    return home, until, info
+
+
+def evaluate_fleet(
+    home: Path,
+    until: dt.datetime,
+    model: fleet.FleetModel,
+    physics,
+    config: fleet.FleetConfig,
+    args: argparse.Namespace,
+    timing: dict[str, float],
+) -> dict[str, object]:
+    """Predict one evaluation fleet with the trained model and score it against its truth."""
     t0 = time.perf_counter()
-    eval_history, eval_signals = read_history(homes["eval"], ends["eval"])
+    eval_history, eval_signals = read_history(home, until)
     trajectory = damage_trajectory(eval_history, physics)
     base = fleet.assemble_base(
-        eval_signals, trajectory, end=ends["eval"], lives=fleet.lives_table(eval_history)
+        eval_signals, trajectory, end=until, lives=fleet.lives_table(eval_history)
     )
-    predictions = model.predict(base)
+    hourly = model.predict(base)
+    predictions = hourly
     if args.cadence == "daily":
         predictions = predictions.filter(pl.col("ts").dt.hour() == 0)
-    timing["predict_s"] = time.perf_counter() - t0
-    log(f"predicted {predictions.height} rows in {timing['predict_s']:.1f} s")
+    timing["predict_s"] = timing.get("predict_s", 0.0) + time.perf_counter() - t0
+    log(f"predicted {predictions.height} rows in {time.perf_counter() - t0:.1f} s")
 
     truth = (
-        pl.read_parquet(homes["eval"] / "ground_truth" / "damage.parquet")
+        pl.read_parquet(home / "ground_truth" / "damage.parquet")
         .filter(pl.col("state") != "down")
         .select("machine_id", "ts", pl.col("rul_h").alias("true_rul_h"))
     )
@@ -195,18 +239,21 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
     )
     y = scored["true_rul_h"]
     out: dict[str, object] = {
-        "benchmark": "simulated_phm",
-        "train": info["train"],
-        "eval": info["eval"],
-        "interval_s": args.interval_s,
-        "cadence": args.cadence,
-        "horizon_h": config.horizon_h,
         "rmse": score_rmse(scored),
         "coverage_90": round(coverage(scored["rul_fused_lo_h"], scored["rul_fused_hi_h"], y), 4),
+        "coverage_90_by_type": {
+            str(t): round(
+                coverage(part["rul_fused_lo_h"], part["rul_fused_hi_h"], part["true_rul_h"]), 4
+            )
+            for (t,), part in sorted(scored.group_by("machine_type"), key=lambda g: str(g[0]))
+        },
         "coverage_90_physics": round(
             coverage(scored["rul_physics_lo_h"], scored["rul_physics_hi_h"].fill_null(1e12), y), 4
         ),
         "mean_w_physics": round(float(scored["w_physics"].mean()), 4),
+        "basis": {
+            str(k): int(v) for k, v in scored["basis"].value_counts().sort("basis").iter_rows()
+        },
     }
     everything = predictions.join(truth, on=["machine_id", "ts"], how="inner").filter(
         pl.col("true_rul_h").is_not_null()
@@ -220,21 +267,92 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
         "fused": round(rmse(everything["rul_fused_h"].clip(0.0, config.cap_h), capped), 2),
         "rows": everything.height,
     }
-    truth_dir = homes["eval"] / "ground_truth"
-    out.update(score_alerts(predictions, truth_dir, alerts.AlertRule()))
+    truth_dir = home / "ground_truth"
+    cadence_h = 24.0 if args.cadence == "daily" else 1.0
+
+    def alert_figures(rule: alerts.AlertRule) -> dict[str, object]:
+        return score_alerts(hourly, truth_dir, rule, until, daily=args.cadence == "daily")
+
+    out.update(alert_figures(model.alert_rule or alerts.AlertRule()))
+    out["alert_cadence_h"] = cadence_h
+    baseline = alert_figures(alerts.AlertRule())
+    out["alert_default_rule"] = {k: baseline[k] for k in SWEEP_KEYS}
     out["alert_sweep"] = []
     for threshold in args.sweep_thresholds:
         rule = alerts.AlertRule(threshold=threshold, critical=max(threshold, 0.9))
-        figures = score_alerts(predictions, truth_dir, rule)
-        out["alert_sweep"].append(
-            {
-                "threshold": threshold,
-                **{
-                    k: figures[k]
-                    for k in ("alert_lead_time_h", "warned_24h_share", "false_alarm_rate")
-                },
+        figures = alert_figures(rule)
+        out["alert_sweep"].append({"threshold": threshold, **{k: figures[k] for k in SWEEP_KEYS}})
+    return out
+
+
+SWEEP_KEYS = (
+    "alert_lead_time_h",
+    "warned_24h_share",
+    "false_alarm_episode_share",
+    "false_alarm_rate",
+    "failures_missed",
+)
+MEAN_KEYS = (
+    "warned_24h_share",
+    "false_alarm_episode_share",
+    "false_alarm_rate",
+    "failures_missed",
+    "coverage_90",
+)
+
+
+def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
+    timing: dict[str, float] = {}
+    start = time.perf_counter()
+    train_home, train_until, train_info = prepare_fleet(
+        root, "train", args.train_machines, args.train_days, args.train_seed, args, timing
+    )
+    evals = [
+        prepare_fleet(root, "eval", args.eval_machines, args.eval_days, seed, args, timing)
+        for seed in args.eval_seeds
+    ]
+
+    t0 = time.perf_counter()
+    history, signals = read_history(train_home, train_until)
+    physics = fleet.fit_fleet_robust(history)
+    config = fleet.FleetConfig()
+    model = fleet.train_fleet_model(history, signals, physics, config)
+    timing["train_s"] = time.perf_counter() - t0
+    log(f"trained model {model.version[:12]} in {timing['train_s']:.1f} s")
+
+    per_seed = {
+        str(info["seed"]): {
+            "eval": info,
+            **evaluate_fleet(home, until, model, physics, config, args, timing),
+        }
+        for home, until, info in evals
+    }
+    first = next(iter(per_seed.values()))
+    out: dict[str, object] = {
+        "benchmark": "simulated_phm",
+        "train": train_info,
+        "interval_s": args.interval_s,
+        "cadence": args.cadence,
+        "horizon_h": config.horizon_h,
+        **first,
+        "fallback": model.fallback,
+        "interval_scale": model.interval_scale,
+        "alert_rule_chosen_on_training": model.cv.get("alert_rule", {}),
+        "per_type_held_out": model.cv.get("per_type_held_out", {}),
+    }
+    if len(per_seed) > 1:
+        out["eval_seeds"] = [int(k) for k in per_seed]
+        out["per_seed"] = per_seed
+        out["mean"] = {
+            k: round(float(np.mean([float(v[k]) for v in per_seed.values()])), 4) for k in MEAN_KEYS
+        }
+        out["mean"]["rmse"] = {
+            t: {
+                b: round(float(np.mean([v["rmse"][t][b] for v in per_seed.values()])), 2)
+                for b in ("physics", "ml", "fused")
             }
-        )
+            for t in first["rmse"]
+        }
     timing["total_s"] = time.perf_counter() - start
     out["timing_s"] = {k: round(v, 2) for k, v in timing.items()}
     out["model_version"] = model.version
@@ -250,6 +368,12 @@ def main() -> None:
     parser.add_argument("--eval-machines", type=int, default=16)
     parser.add_argument("--eval-days", type=int, default=45)
     parser.add_argument("--eval-seed", type=int, default=8)
+    parser.add_argument(
+        "--eval-seeds",
+        type=lambda text: [int(x) for x in text.split(",") if x],
+        default=None,
+        help="several evaluation fleets (comma-separated seeds): per-seed figures and means",
+    )
     parser.add_argument("--interval-s", type=int, default=300, help="sensor sampling interval")
     parser.add_argument("--cadence", choices=("hourly", "daily"), default="hourly")
     parser.add_argument(
@@ -261,9 +385,17 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep files here (default: temp)"
     )
+    parser.add_argument(
+        "--reuse-fleets",
+        action="store_true",
+        help="reuse fleets already simulated and ingested in --workdir (same sizes and seeds)",
+    )
     args = parser.parse_args()
-    if args.train_seed == args.eval_seed:
-        parser.error("--train-seed and --eval-seed must differ: the evaluation fleet must be new")
+    args.eval_seeds = args.eval_seeds or [args.eval_seed]
+    if args.train_seed in args.eval_seeds:
+        parser.error(
+            "--train-seed and --eval-seed(s) must differ: the evaluation fleet must be new"
+        )
     root = args.workdir or Path(tempfile.mkdtemp(prefix="dt-bench-phm-"))
     try:
         print(json.dumps(run(args, root), default=str))

@@ -80,6 +80,8 @@ if chosen:
     st.altair_chart(band + line, width="stretch")
     st.caption(
         "Line: fused estimate; band: its 90 % interval (log scale). `basis` says what an "
-        "estimate rests on: `fused`, or `physics_only` while too few failures are known to train "
+        "estimate rests on: `fused`; `ml_fallback` or `physics_fallback` for a machine type where "
+        "that branch beat the fusion on the training fleet's held-out machines; or "
+        "`physics_only` while too few failures are known to train "
         "the data branch."
     )

@@ -13,28 +13,49 @@ Mass the left half puts below 0 h counts as "failing now": an interval that reac
 the component may already be at its limit, the cautious reading. A zero-width half is a step at
 m; an open upper bound (the physics found no failure in its draws) is σ_R = ∞, i.e. P = ½ above m.
 
-**Alert rule.** An alert is raised when P(RUL ≤ ``horizon_h``) of the fused estimate reaches
-``threshold`` (``critical`` marks the urgent ones). A component that has already failed (a
-corrective work order is open) raises none: the repair is under way.
+**Alert rule.** An alert is raised when P(RUL ≤ ``horizon_h``) of the fused estimate, averaged
+over the trailing ``smoothing_h`` hours of the component's life, reaches ``threshold``, and lasts
+until it falls below ``release`` (``critical`` marks the urgent ones); see :class:`AlertRule`
+and :func:`alert_flags`. The default is the plain rule P(RUL ≤ 72 h) ≥ 0.5; the fleet model
+carries one chosen by expected cost on its training fleet
+(:mod:`dt_platform.phm.fleet.alerting`). A component that has already failed (a corrective work
+order is open) raises none: the repair is under way.
 
 **Reason.** Which branch drives the fused estimate (the fusion weight of the physics branch,
 with each branch's own probability), the health sensor closest to its failure limit with its
 trend, and the dominant stress of the damage law.
 
-**Scoring against ground truth** (simulator, benchmark): :func:`lead_times` and
-:func:`false_alarm_rate` define the alert figures.
+**Scoring against ground truth** (simulator, benchmark): :mod:`dt_platform.phm.alert_scoring`
+(lead times, false alarms per prediction and per episode, expected cost); :func:`lead_times` and
+:func:`false_alarm_rate` are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 from scipy import special
+
+from dt_platform.phm.alert_scoring import false_alarm_rate, lead_times
+
+__all__ = [
+    "ALERT_SCHEMA",
+    "Z95",
+    "AlertRule",
+    "alert_flags",
+    "alert_reason",
+    "driving_branch",
+    "evaluate_alerts",
+    "failure_probability",
+    "false_alarm_rate",
+    "lead_times",
+    "trend_text",
+]
 
 Z95 = 1.6448536269514722
 """Standard normal 95 % quantile: a 90 % central interval spans ±Z95 σ."""
@@ -71,7 +92,15 @@ def failure_probability(
 
 @dataclass(frozen=True)
 class AlertRule:
-    """When a prediction becomes an alert."""
+    """When a prediction becomes an alert.
+
+    Over a machine's timeline (one component life, ordered by ``ts``) the probability is first
+    averaged over the trailing ``smoothing_h`` hours, then an alert starts when it reaches
+    ``threshold`` and lasts until it falls below ``release`` (hysteresis: a probability wavering
+    around the threshold makes one alert, not a dozen). The defaults (no smoothing, release at the
+    threshold) make every row its own decision. The fleet model carries a rule chosen by expected
+    cost on its training fleet (:mod:`dt_platform.phm.fleet.alerting`).
+    """
 
     horizon_h: float = 72.0
     """Three days: enough to plan a replacement into a shift change."""
@@ -79,6 +108,10 @@ class AlertRule:
     """Alert when failure within the horizon is at least as likely as not."""
     critical: float = 0.9
     coverage: float = 0.9
+    release: float | None = None
+    """An alert lasts while the probability stays at or above this (None: the threshold)."""
+    smoothing_h: float = 1.0
+    """Trailing window (hours) the probability is averaged over; 1 h: hourly values as they are."""
 
     def __post_init__(self) -> None:
         if self.horizon_h <= 0:
@@ -88,6 +121,75 @@ class AlertRule:
                 f"AlertRule: need 0 < threshold <= critical <= 1, got {self.threshold}, "
                 f"{self.critical}"
             )
+        if self.release is not None and not 0.0 < self.release <= self.threshold:
+            raise ValueError(
+                f"AlertRule: need 0 < release <= threshold, got {self.release}, {self.threshold}"
+            )
+        if self.smoothing_h < 1.0:
+            raise ValueError(f"AlertRule: smoothing_h must be >= 1 h, got {self.smoothing_h}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AlertRule:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def alert_flags(
+    frame: pl.DataFrame, probability: np.ndarray, rule: AlertRule
+) -> tuple[np.ndarray, np.ndarray]:
+    """The smoothed probability and the alert decision of every row of a prediction timeline.
+
+    ``frame`` has ``machine_id, ts`` and optionally ``component_installed_at`` (a life) and
+    ``stage``; ``probability`` is aligned with its rows (NaN counts as 0). Each life is walked
+    in time order with :class:`AlertRule`'s smoothing and hysteresis; a failed component
+    (stage ``failed``) raises nothing and ends the alert. Rows keep their order.
+    """
+    raw = np.asarray(probability, dtype=np.float64)
+    p = np.nan_to_num(raw, nan=0.0)
+    keys = [pl.col("machine_id")]
+    if "component_installed_at" in frame.columns:
+        keys.append(pl.col("component_installed_at").cast(pl.Int64).fill_null(-1))
+    order = frame.select(
+        pl.arange(0, frame.height).alias("_i"),
+        pl.struct(keys).rank("dense").alias("_life"),
+        (pl.col("ts").dt.epoch("s") / 3600.0).alias("_h"),
+        (
+            (pl.col("stage") == "failed").fill_null(False)
+            if "stage" in frame.columns
+            else pl.lit(False)
+        ).alias("_failed"),
+    ).sort("_life", "_h")
+    idx = order["_i"].to_numpy()
+    life = order["_life"].to_numpy()
+    hours = order["_h"].to_numpy()
+    failed = order["_failed"].to_numpy()
+    ps = p[idx]
+    smooth = ps.copy()
+    if rule.smoothing_h > 1.0:
+        csum = np.r_[0.0, np.cumsum(ps)]
+        # trailing window (t - smoothing_h, t] within the same life: lives laid end to end on
+        # one time axis, far enough apart that no window reaches into the previous life
+        span = float(hours.max() - hours.min()) + 2.0 * rule.smoothing_h + 1.0
+        key = (hours - hours.min()) + (life - life.min()) * span
+        starts = np.searchsorted(life, life, side="left")
+        first = np.maximum(starts, np.searchsorted(key, key - rule.smoothing_h + 1e-6))
+        n = np.arange(len(ps)) + 1 - first
+        smooth = (csum[np.arange(len(ps)) + 1] - csum[first]) / n
+    release = rule.threshold if rule.release is None else rule.release
+    alert = np.zeros(len(ps), dtype=bool)
+    on, prev = False, None
+    for i in range(len(ps)):
+        if life[i] != prev:
+            on, prev = False, life[i]
+        on = not failed[i] and smooth[i] >= (release if on else rule.threshold)
+        alert[i] = on
+    out_p = np.empty_like(smooth)
+    out_a = np.empty_like(alert)
+    out_p[idx] = np.where(np.isnan(raw[idx]), np.nan, smooth)
+    out_a[idx] = alert
+    return out_p, out_a
 
 
 BRANCH_NAMES = {"physics": "physics", "ml": "data", "both": "physics and data"}
@@ -108,9 +210,9 @@ def _fmt(value: Any, digits: int = 0) -> str:
 
 def driving_branch(basis: str | None, w_physics: float | None) -> str:
     """``physics``, ``ml`` or ``both``: which branch the fused estimate rests on."""
-    if basis == "physics_only":
+    if basis in ("physics_only", "physics_fallback"):
         return "physics"
-    if basis == "ml_only":
+    if basis in ("ml_only", "ml_fallback"):
         return "ml"
     if w_physics is None or not math.isfinite(w_physics):
         return "both"
@@ -206,7 +308,8 @@ def evaluate_alerts(
 ) -> pl.DataFrame:
     """Failure probability within the horizon for every prediction row, and the alert decision.
 
-    ``predictions`` has ``machine_id, machine_type, ts`` and the physics, ML and fused RUL
+    ``predictions`` has ``machine_id, machine_type, ts`` (a timeline: one or many rows per
+    machine, see :func:`alert_flags`; ``probability`` is the smoothed one) and the physics, ML and fused RUL
     columns (``rul_*_h``, ``rul_*_lo_h``, ``rul_*_hi_h``), ``w_physics``, ``basis`` and
     ``stage``. ``context`` (optional, by ``machine_id``) may add ``dominant_stress`` and the
     :func:`~dt_platform.phm.fleet.sensor_trends` columns. Returns :data:`ALERT_SCHEMA` rows, one
@@ -229,10 +332,8 @@ def evaluate_alerts(
             coverage=rule.coverage,
         )
 
-    p_fused, p_phys, p_ml = prob("fused"), prob("physics"), prob("ml")
-    failed = (frame["stage"].cast(pl.String) == "failed").fill_null(False).to_numpy()
-    alert = np.nan_to_num(p_fused, nan=0.0) >= rule.threshold
-    alert &= ~failed
+    p_fused, alert = alert_flags(frame, prob("fused"), rule)
+    p_phys, p_ml = prob("physics"), prob("ml")
     rows = []
     for i, row in enumerate(frame.iter_rows(named=True)):
         out = {
@@ -268,89 +369,3 @@ def evaluate_alerts(
 
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
-
-
-# --- scoring against ground truth (simulator only) ---------------------------------------------
-
-
-def lead_times(
-    evaluations: pl.DataFrame, failures: pl.DataFrame, *, max_gap_h: float = 24.0
-) -> pl.DataFrame:
-    """Warning time before each failure.
-
-    ``evaluations``: ``machine_id, ts, alert`` — every time a prediction was made (hourly or
-    daily), whether it alerted. ``failures``: ``machine_id, failed_at`` (truth), optionally
-    ``life_start`` (the failed component's install; default: the previous failure of the machine).
-
-    The warning of a failure at F starts at the first prediction of the uninterrupted run of
-    alerting predictions that ends with the last prediction before F (a run is broken by a
-    non-alerting prediction, or by a silence longer than ``max_gap_h``); ``lead_h = F − start``.
-    If the last prediction before F did not alert, the failure was missed: ``lead_h = 0``.
-    Failures with no prediction in the life before them are left out (``evaluated`` False).
-    """
-    out = []
-    ev = evaluations.select("machine_id", "ts", "alert").sort("machine_id", "ts")
-    by_machine = {m: part for (m,), part in ev.group_by("machine_id")}
-    fails = failures.sort("machine_id", "failed_at")
-    previous: dict[str, Any] = {}
-    for row in fails.iter_rows(named=True):
-        machine, failed_at = row["machine_id"], row["failed_at"]
-        start = row.get("life_start") or previous.get(machine)
-        previous[machine] = failed_at
-        part = by_machine.get(machine)
-        rows = None
-        if part is not None:
-            cond = pl.col("ts") < failed_at
-            if start is not None:
-                cond = cond & (pl.col("ts") > start)
-            rows = part.filter(cond)
-        if rows is None or rows.is_empty():
-            out.append({"machine_id": machine, "failed_at": failed_at, "evaluated": False})
-            continue
-        ts = rows["ts"].to_list()
-        alerts = rows["alert"].to_list()
-        k = len(ts) - 1
-        if not alerts[k]:
-            lead = 0.0
-        else:
-            while (
-                k > 0
-                and alerts[k - 1]
-                and (ts[k] - ts[k - 1]).total_seconds() / 3600.0 <= max_gap_h
-            ):
-                k -= 1
-            lead = (failed_at - ts[k]).total_seconds() / 3600.0
-        out.append(
-            {"machine_id": machine, "failed_at": failed_at, "evaluated": True, "lead_h": lead}
-        )
-    schema = {
-        "machine_id": pl.String(),
-        "failed_at": pl.Datetime("us", "UTC"),
-        "evaluated": pl.Boolean(),
-        "lead_h": pl.Float64(),
-    }
-    return pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
-
-
-def false_alarm_rate(evaluations: pl.DataFrame, failures: pl.DataFrame, horizon_h: float) -> float:
-    """Share of alerting predictions not followed by a failure of that machine within the horizon.
-
-    An alert at t is *true* if the machine fails in (t, t + ``horizon_h``]; every other alert is
-    false. Counted per prediction (a machine alerting for 30 hourly predictions before one
-    failure contributes 30 true alerts). NaN when there is no alert at all.
-    """
-    alerts = evaluations.filter(pl.col("alert")).select("machine_id", "ts")
-    if alerts.is_empty():
-        return math.nan
-    horizon = pl.duration(seconds=round(horizon_h * 3600))
-    matched = (
-        alerts.join(failures.select("machine_id", "failed_at"), on="machine_id", how="left")
-        .with_columns(
-            ((pl.col("failed_at") > pl.col("ts")) & (pl.col("failed_at") <= pl.col("ts") + horizon))
-            .fill_null(False)
-            .alias("hit")
-        )
-        .group_by("machine_id", "ts")
-        .agg(pl.col("hit").any())
-    )
-    return float(1.0 - matched["hit"].mean())

@@ -19,6 +19,7 @@ from scipy import stats
 from dt_platform.phm.alerts import (
     Z95,
     AlertRule,
+    alert_flags,
     driving_branch,
     evaluate_alerts,
     failure_probability,
@@ -90,6 +91,8 @@ def test_driving_branch_follows_the_fusion_weight_and_the_basis() -> None:
     assert driving_branch("fused", 0.5) == "both"
     assert driving_branch("physics_only", None) == "physics"
     assert driving_branch("ml_only", 0.9) == "ml"
+    assert driving_branch("ml_fallback", 0.0) == "ml"
+    assert driving_branch("physics_fallback", 1.0) == "physics"
 
 
 def _predictions() -> pl.DataFrame:
@@ -268,3 +271,47 @@ def test_false_alarm_rate_counts_alerts_without_a_failure_within_the_horizon() -
     # with a longer horizon B's alerts come true too
     assert false_alarm_rate(ev, failures, 100.0) == pytest.approx(0.0)
     assert math.isnan(false_alarm_rate(_evaluations({"C": [(0, False)]}), failures, 72.0))
+
+
+def test_alert_rule_round_trips_and_checks_release_and_smoothing() -> None:
+    rule = AlertRule(horizon_h=120.0, threshold=0.4, release=0.2, smoothing_h=6.0)
+    assert AlertRule.from_dict(rule.to_dict()) == rule
+    with pytest.raises(ValueError, match="release"):
+        AlertRule(threshold=0.4, release=0.5)
+    with pytest.raises(ValueError, match="smoothing_h"):
+        AlertRule(smoothing_h=0.5)
+
+
+def test_alert_flags_smooth_over_the_trailing_hours_and_hold_until_the_release() -> None:
+    # A: hourly 0.2 0.6 0.4 0.3 0.2 0.7; B: 0.9 0.9 then missing (NaN counts as 0)
+    frame = pl.DataFrame(
+        {"machine_id": ["A"] * 6 + ["B"] * 3, "ts": [h(t) for t in (1, 2, 3, 4, 5, 6, 1, 2, 3)]}
+    )
+    p = np.array([0.2, 0.6, 0.4, 0.3, 0.2, 0.7, 0.9, 0.9, np.nan])
+    # hysteresis: on at 0.6 (>= 0.5), held while >= 0.25 (0.4, 0.3), off at 0.2, on at 0.7
+    prob, alert = alert_flags(frame, p, AlertRule(threshold=0.5, release=0.25))
+    assert alert.tolist() == [False, True, True, True, False, True, True, True, False]
+    assert np.isnan(prob[-1])
+    # a 2 h trailing mean, rows given in any order: A 0.2 0.4 0.5 0.35 0.25 0.45, B 0.9 0.9 0.45
+    rev = frame.reverse()
+    prob, alert = alert_flags(rev, p[::-1], AlertRule(threshold=0.5, smoothing_h=2.0))
+    assert prob[1:].tolist() == pytest.approx([0.9, 0.9, 0.45, 0.25, 0.35, 0.5, 0.4, 0.2])
+    assert alert.tolist() == [False, True, True, False, False, False, True, False, False]
+
+
+def test_alert_flags_restart_with_each_life_and_stop_at_a_failure() -> None:
+    frame = pl.DataFrame(
+        {
+            "machine_id": ["A"] * 5 + ["B"] * 3,
+            "ts": [h(t) for t in (1, 2, 3, 4, 5, 1, 2, 3)],
+            "component_installed_at": [h(0), h(0), h(0), h(3), h(3), h(0), h(0), h(2)],
+            "stage": ["miner", "miner", "failed", "miner", "miner", "miner", "miner", "miner"],
+        }
+    )
+    # A: held by hysteresis, stopped by the failure; B: a replaced component starts quiet
+    _, alert = alert_flags(
+        frame,
+        np.array([0.9, 0.3, 0.9, 0.3, 0.3, 0.9, 0.3, 0.3]),
+        AlertRule(threshold=0.5, release=0.2),
+    )
+    assert alert.tolist() == [True, True, False, False, False, True, True, False]

@@ -364,11 +364,22 @@ def test_fused_rul_beats_each_branch_on_a_held_out_fleet(fleets) -> None:
     fused, ml, phys = (rmse(scored[c], y) for c in ("rul_fused_h", "rul_ml_h", "rul_physics_h"))
     assert fused < ml and fused < phys, f"fused {fused:.1f} h, ML {ml:.1f} h, physics {phys:.1f} h"
     assert coverage(scored["rul_fused_lo_h"], scored["rul_fused_hi_h"], y) > 0.75
-    assert (scored["basis"] == "fused").all()
+    # every row is fused, or its type's fallback branch decided on held-out training machines
+    fallback = {t: f"{b}_fallback" for t, b in model.fallback.items()}
+    expected = scored["machine_type"].replace_strict(fallback, default="fused")
+    assert (scored["basis"] == expected).all()
     # training reports machine-grouped CV figures; its interval is calibrated on held-out machines
     cv = model.cv["fusion"]["*"]
     assert cv["held_out"] and cv["rmse_ml"] < cv["rmse_physics"]
     assert 0.85 <= cv["coverage"] <= 0.95
+    # the fallback follows the held-out per-type figures, and the alert rule was chosen by cost
+    for mtype, figures in model.cv["per_type_held_out"].items():
+        best = min(figures["rmse_ml"], figures["rmse_physics"])
+        enough = figures["machines"] >= 3
+        assert (mtype in model.fallback) == (figures["rmse_fused"] >= best and enough)
+    chosen = model.cv["alert_rule"]["chosen"]
+    assert model.alert_rule is not None and chosen["horizon_h"] == model.alert_rule.horizon_h
+    assert chosen["cost"] <= model.cv["alert_rule"]["default_rule"]["cost"]
 
 
 @pytest.mark.slow
@@ -378,6 +389,8 @@ def test_model_bundle_round_trips_and_is_versioned_by_its_bytes(fleets) -> None:
     assert model.version == hashlib.sha256(data).hexdigest()
     again = fleet.FleetModel.from_bytes(data)
     assert again.version == model.version
+    assert again.alert_rule == model.alert_rule and again.fallback == model.fallback
+    assert again.interval_scale == model.interval_scale
     sample = fleets["base"].filter(pl.col("machine_id").is_in(["CNC-01", "SERVO-02"]))
     assert again.predict(sample).equals(model.predict(sample))
     with pytest.raises(ValueError, match="bad magic"):

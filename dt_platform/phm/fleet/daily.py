@@ -1,6 +1,7 @@
 """What a day's predictions and alerts need around the model: the machines to cover, the rows of
 each component life in service, the hours missing from them, the note that says what a
-prediction rests on, and the check that its intervals are ordered."""
+prediction rests on, the check that its intervals are ordered, and the alert timeline the
+model's rule runs over."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import duckdb
 import polars as pl
 
 from dt_platform.catalog import SIMULATED_TYPES
+from dt_platform.phm.alerts import AlertRule
 from dt_platform.phm.fleet.config import FleetConfig
+from dt_platform.phm.fleet.model import FleetModel
 
 
 def active_machines(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
@@ -57,6 +60,17 @@ def prediction_note(model_version: str | None, config: FleetConfig) -> pl.Expr:
     return (
         pl.when(pl.col("basis") == "none")
         .then(pl.coalesce(pl.col("note"), pl.lit("no physics law fitted and no RUL model yet")))
+        .when(pl.col("basis").is_in(["ml_fallback", "physics_fallback"]))
+        .then(
+            pl.coalesce(pl.col("note") + pl.lit("; "), pl.lit(""))
+            + pl.when(pl.col("basis") == "ml_fallback")
+            .then(pl.lit("data branch alone"))
+            .otherwise(pl.lit("physics branch alone"))
+            + pl.lit(
+                ": for this machine type it beat the fusion on the training fleet's held-out "
+                "machines"
+            )
+        )
         .when(pl.col("basis") == "physics_only")
         .then(
             pl.coalesce(pl.col("note") + pl.lit("; "), pl.lit(""))
@@ -96,3 +110,25 @@ def interval_violations(predictions: pl.DataFrame) -> pl.DataFrame:
             )
         )
     return pl.concat(problems)
+
+
+def alert_timeline(
+    model: FleetModel | None, predictions: pl.DataFrame, lives: pl.DataFrame, end: dt.datetime
+) -> tuple[AlertRule, pl.DataFrame]:
+    """The alert rule of a day and the prediction timeline it runs over.
+
+    With a RUL model: its rule (chosen by expected cost at training; the default
+    :class:`AlertRule` for an older bundle) over each current life's hourly predictions before
+    ``end`` (``lives``: their ``ml_features`` rows), followed by the day's stored
+    ``predictions`` at ``end`` — smoothing and hysteresis need the hours before. Without one:
+    the default rule on the day's rows. Keep the rows at ``end`` of the evaluated timeline.
+    """
+    day_rows = predictions.drop("day", strict=False)
+    if model is None:
+        return AlertRule(), day_rows
+    rule = model.alert_rule or AlertRule()
+    earlier = lives.filter(pl.col("ts") < end)
+    if earlier.is_empty() or (rule.smoothing_h <= 1.0 and rule.release in (None, rule.threshold)):
+        return rule, day_rows
+    before = model.predict(earlier)
+    return rule, pl.concat([before, day_rows.select(before.columns)], how="vertical_relaxed")

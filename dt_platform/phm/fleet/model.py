@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from dt_platform.jsonable import json_roundtrip
+from dt_platform.phm.alerts import AlertRule
 from dt_platform.phm.fleet.config import FleetConfig
 from dt_platform.phm.fleet.features import FleetFeaturizer
 from dt_platform.phm.fusion import Fuser
@@ -42,9 +43,17 @@ class FleetModel:
     physics_version: str
     trained_until: str
     cv: dict[str, Any] = field(default_factory=dict)
+    fallback: dict[str, str] = field(default_factory=dict)
+    """Machine type → the branch (``ml`` or ``physics``) reported instead of the fusion, where
+    the fusion did not beat both branches on the training fleet's held-out rows."""
+    interval_scale: dict[str, float] = field(default_factory=dict)
+    """Machine type → factor stretching the reported 90 % interval (held-out calibration)."""
+    alert_rule: AlertRule | None = None
+    """The alert rule chosen by expected cost on the training fleet (:mod:`.alerting`); None
+    in a bundle from before, where the default :class:`AlertRule` applies."""
     oof: pl.DataFrame | None = field(default=None, repr=False, compare=False)
-    """Out-of-fold predictions of both branches on every training row (with ``rul_h``); not
-    serialized."""
+    """Out-of-fold predictions of both branches and the cross-fitted fusion on every training
+    row (with ``rul_h``); not serialized."""
 
     @property
     def config(self) -> FleetConfig:
@@ -79,7 +88,13 @@ class FleetModel:
                 how="left",
             )
         )
-        return combine_branches(out, self.fusers, self.config.physics_clip_h)
+        return combine_branches(
+            out,
+            self.fusers,
+            self.config.physics_clip_h,
+            fallback=self.fallback,
+            interval_scale=self.interval_scale,
+        )
 
     # -- bundle --------------------------------------------------------------------------------
 
@@ -91,6 +106,9 @@ class FleetModel:
             "physics_version": self.physics_version,
             "trained_until": self.trained_until,
             "cv": self.cv,
+            "fallback": self.fallback,
+            "interval_scale": self.interval_scale,
+            "alert_rule": self.alert_rule.to_dict() if self.alert_rule else None,
         }
         return replace(self.ml, meta=json_roundtrip(meta)).to_bytes()
 
@@ -110,6 +128,9 @@ class FleetModel:
             meta["physics_version"],
             meta["trained_until"],
             meta.get("cv", {}),
+            meta.get("fallback", {}),
+            meta.get("interval_scale", {}),
+            AlertRule.from_dict(meta["alert_rule"]) if meta.get("alert_rule") else None,
         )
 
     @property
@@ -119,14 +140,22 @@ class FleetModel:
 
 
 def combine_branches(
-    frame: pl.DataFrame, fusers: Mapping[str, Fuser] | None, clip_h: float
+    frame: pl.DataFrame,
+    fusers: Mapping[str, Fuser] | None,
+    clip_h: float,
+    *,
+    fallback: Mapping[str, str] | None = None,
+    interval_scale: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
     """Fused RUL from physics and ML columns (either may be null), with ``w_physics``/``basis``.
 
     ``fusers`` maps machine type (or ``"*"``, any type) to a fuser. Without one (no rul model
     trained yet) or without an ML value, the physics estimate and
     its interval are the fused values; without a physics value, the ML ones. A failed component
-    (stage ``failed``) has 0 h everywhere.
+    (stage ``failed``) has 0 h everywhere. ``fallback`` maps a machine type to the branch
+    (``ml`` or ``physics``) reported instead of the fusion for that type (basis ``ml_fallback`` /
+    ``physics_fallback``); ``interval_scale`` maps a type to the factor its fused (or fallback)
+    interval's halves are stretched by around the value (see :mod:`.calibration`).
     """
     for col in (*ML_COLS, *PHYSICS_COLS):
         if col not in frame.columns:
@@ -141,7 +170,12 @@ def combine_branches(
         pl.Series("_w", fused[:, 3]).fill_nan(None),
     )
     failed = pl.col("stage") == "failed"
-    out = out.with_columns(_basis(failed, has_ph, has_ml).alias("basis"))
+    own = (
+        pl.col("machine_type")
+        .cast(pl.String)
+        .replace_strict(dict(fallback or {}), default=None, return_dtype=pl.String)
+    )
+    out = out.with_columns(_basis(failed, has_ph, has_ml, own).alias("basis"))
     b = pl.col("basis")
     out = out.with_columns(
         _reported(b, 0).alias(FUSED_COLS[0]),
@@ -149,13 +183,15 @@ def combine_branches(
         _reported(b, 2).alias(FUSED_COLS[2]),
         pl.when(b == "fused")
         .then(pl.col("_w"))
-        .when(b == "physics_only")
+        .when(b.is_in(["physics_only", "physics_fallback"]))
         .then(1.0)
-        .when(b == "ml_only")
+        .when(b.is_in(["ml_only", "ml_fallback"]))
         .then(0.0)
         .otherwise(None)
         .alias("w_physics"),
     )
+    if interval_scale:
+        out = _stretch(out, interval_scale, b.is_in(["fused", "ml_fallback", "physics_fallback"]))
     zero = [
         pl.when(failed).then(0.0).otherwise(pl.col(c)).alias(c) for c in (*PHYSICS_COLS, *ML_COLS)
     ]
@@ -185,11 +221,15 @@ def _fuser_estimates(
     return fused
 
 
-def _basis(failed: pl.Expr, has_ph: pl.Expr, has_ml: pl.Expr) -> pl.Expr:
+def _basis(failed: pl.Expr, has_ph: pl.Expr, has_ml: pl.Expr, fallback: pl.Expr) -> pl.Expr:
     """What a row's fused value rests on (see :meth:`FleetModel.predict`)."""
     return (
         pl.when(failed)
         .then(pl.lit("failed"))
+        .when(has_ph & has_ml & (fallback == "ml"))
+        .then(pl.lit("ml_fallback"))
+        .when(has_ph & has_ml & (fallback == "physics"))
+        .then(pl.lit("physics_fallback"))
         .when(pl.col("_f").is_not_null())
         .then(pl.lit("fused"))
         .when(has_ph)
@@ -208,9 +248,28 @@ def _reported(basis: pl.Expr, i: int) -> pl.Expr:
         .then(0.0)
         .when(basis == "fused")
         .then(pl.col(["_f", "_lo", "_hi"][i]))
-        .when(basis == "physics_only")
+        .when(basis.is_in(["physics_only", "physics_fallback"]))
         .then(pl.col(PHYSICS_COLS[i]))
-        .when(basis == "ml_only")
+        .when(basis.is_in(["ml_only", "ml_fallback"]))
         .then(pl.col(ML_COLS[i]))
         .otherwise(None)
+    )
+
+
+def _stretch(frame: pl.DataFrame, scale: Mapping[str, float], rows: pl.Expr) -> pl.DataFrame:
+    """The reported interval of ``rows`` stretched by its type's factor around the reported
+    value (the lower bound kept at or above 0 h; an open upper bound stays open)."""
+    factor = (
+        pl.col("machine_type")
+        .cast(pl.String)
+        .replace_strict(dict(scale), default=1.0, return_dtype=pl.Float64)
+        .fill_null(1.0)
+    )
+    f, lo, hi = (pl.col(c) for c in FUSED_COLS)
+    return frame.with_columns(
+        pl.when(rows)
+        .then((f - factor * (f - lo)).clip(0.0, None))
+        .otherwise(lo)
+        .alias(lo.meta.output_name()),
+        pl.when(rows).then(f + factor * (hi - f)).otherwise(hi).alias(hi.meta.output_name()),
     )

@@ -14,6 +14,13 @@ from dt_platform.phm import damage as damage_mod
 from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import History, hour_to_datetime, services
 from dt_platform.phm.fitting import FleetPhysics, fit_fleet
+from dt_platform.phm.fleet.alerting import choose_alert_rule
+from dt_platform.phm.fleet.calibration import (
+    choose_fallbacks,
+    cross_fitted_predictions,
+    fold_fusers,
+    interval_scales,
+)
 from dt_platform.phm.fleet.config import FleetConfig
 from dt_platform.phm.fleet.dataset import assemble_base, label_rows, lives_table
 from dt_platform.phm.fleet.features import FleetFeaturizer
@@ -21,7 +28,7 @@ from dt_platform.phm.fleet.model import FleetModel, fusion_input
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.ml import RulModel
 from dt_platform.phm.physics import LAWS
-from dt_platform.phm.schemas import ML_COLS, PHYSICS_COLS
+from dt_platform.phm.schemas import FUSED_COLS, ML_COLS, PHYSICS_COLS
 from dt_platform.phm.scoring import coverage, rmse
 
 
@@ -164,8 +171,16 @@ def train_fleet_model(
     folds = machine_folds(types, n_splits, config.seed)
     base = _labelled_base(history, signals, lives, folds, config)
     featurizer = FleetFeaturizer.fit(base, config)
-    feats = featurizer.transform(base).join(
-        base.select("machine_id", "ts", "rul_h", "failed_life", *PHYSICS_COLS),
+    feats = featurizer.transform(base)
+    feats = feats.join(
+        base.select(
+            "machine_id",
+            "ts",
+            "rul_h",
+            "failed_life",
+            *PHYSICS_COLS,
+            *(["component_installed_at"] if "component_installed_at" not in feats.columns else []),
+        ),
         on=["machine_id", "ts"],
         how="left",
     )
@@ -184,7 +199,14 @@ def train_fleet_model(
     )
     assert ml.oof is not None
     oof = train.select(
-        "machine_id", "machine_type", "ts", "rul_h", "failed_life", *PHYSICS_COLS
+        "machine_id",
+        "machine_type",
+        "ts",
+        "component_installed_at",
+        pl.lit(None, dtype=pl.String).alias("stage"),
+        "rul_h",
+        "failed_life",
+        *PHYSICS_COLS,
     ).hstack(
         ml.oof.select(
             pl.col("rul_mean").alias(ML_COLS[0]),
@@ -194,6 +216,7 @@ def train_fleet_model(
     )
     fit_rows = _fusion_rows(oof, config)
     fusers = fit_fusers(fit_rows, config)
+    held_out = _held_out_decisions(oof, folds, fit_rows, lives, config)
     cv = {
         "rows_train": train.height,
         "rows_fusion": fit_rows.height,
@@ -202,9 +225,81 @@ def train_fleet_model(
         "folds": len(row_folds),
         "ml_margin_h": ml.margin,
         **_cv_scores(fusers, fit_rows, oof, config.cap_h),
+        **held_out["cv"],
     }
     return FleetModel(
-        featurizer, ml, fusers, physics.version, history.until.isoformat(), plain(cv), oof
+        featurizer,
+        ml,
+        fusers,
+        physics.version,
+        history.until.isoformat(),
+        plain(cv),
+        fallback=held_out["fallback"],
+        interval_scale=held_out["interval_scale"],
+        alert_rule=held_out["alert_rule"],
+        oof=held_out["oof"],
+    )
+
+
+def _held_out_decisions(
+    oof: pl.DataFrame,
+    folds: Sequence[Sequence[str]],
+    fit_rows: pl.DataFrame,
+    lives: pl.DataFrame,
+    config: FleetConfig,
+) -> dict[str, Any]:
+    """What the cross-fitted predictions of the training fleet decide (:mod:`.calibration`,
+    :mod:`.alerting`): the per-type fallback, the fallback types' interval scale and the alert
+    rule. A fold too small to fit a fuser without it leaves the model without them."""
+    try:
+        by_fold = fold_fusers(folds, fit_rows, lambda rows: fit_fusers(rows, config))
+    except InsufficientHistory as exc:
+        return {
+            "fallback": {},
+            "interval_scale": {},
+            "alert_rule": None,
+            "oof": oof,
+            "cv": {"held_out_decisions": f"not made: {exc}"},
+        }
+    clip = config.physics_clip_h
+    per_type = choose_fallbacks(_in_horizon(cross_fitted_predictions(oof, by_fold, clip), config))
+    fallback = {t: v["fallback"] for t, v in per_type.items() if v["fallback"]}
+    reported = _in_horizon(cross_fitted_predictions(oof, by_fold, clip, fallback=fallback), config)
+    scales = interval_scales(
+        reported.filter(pl.col("machine_type").is_in(sorted(fallback))), config.coverage
+    )
+    interval_scale = {t: v["factor"] for t, v in scales.items()}
+    timeline = cross_fitted_predictions(
+        oof, by_fold, clip, fallback=fallback, interval_scale=interval_scale
+    )
+    failures = lives.filter(pl.col("end_kind") == "failure").select(
+        "machine_id", pl.col("end").alias("failed_at"), pl.col("start").alias("life_start")
+    )
+    rule, chosen = choose_alert_rule(timeline, failures)
+    return {
+        "fallback": fallback,
+        "interval_scale": interval_scale,
+        "alert_rule": rule,
+        "oof": timeline,
+        "cv": {
+            "per_type_held_out": per_type,
+            "interval_scale": scales,
+            "coverage_held_out": coverage(
+                *(reported[c] for c in FUSED_COLS[1:]), reported["rul_h"]
+            ),
+            "alert_rule": chosen,
+        },
+    }
+
+
+def _in_horizon(rows: pl.DataFrame, config: FleetConfig) -> pl.DataFrame:
+    """Cross-fitted rows the fusion is built for: failed lives, true RUL within the horizon,
+    both branches present."""
+    return rows.filter(
+        pl.col("failed_life")
+        & (pl.col("rul_h") <= config.horizon_h)
+        & pl.col(PHYSICS_COLS[0]).is_not_null()
+        & pl.col(ML_COLS[0]).is_not_null()
     )
 
 
