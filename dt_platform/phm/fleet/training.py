@@ -197,23 +197,7 @@ def train_fleet_model(
         folds=row_folds,
         coverage=config.coverage,
     )
-    assert ml.oof is not None
-    oof = train.select(
-        "machine_id",
-        "machine_type",
-        "ts",
-        "component_installed_at",
-        pl.lit(None, dtype=pl.String).alias("stage"),
-        "rul_h",
-        "failed_life",
-        *PHYSICS_COLS,
-    ).hstack(
-        ml.oof.select(
-            pl.col("rul_mean").alias(ML_COLS[0]),
-            pl.col("rul_p05").alias(ML_COLS[1]),
-            pl.col("rul_p95").alias(ML_COLS[2]),
-        )
-    )
+    oof = _oof_rows(train, ml)
     fit_rows = _fusion_rows(oof, config)
     fusers = fit_fusers(fit_rows, config)
     held_out = _held_out_decisions(oof, folds, fit_rows, lives, config)
@@ -238,6 +222,28 @@ def train_fleet_model(
         interval_scale=held_out["interval_scale"],
         alert_rule=held_out["alert_rule"],
         oof=held_out["oof"],
+    )
+
+
+def _oof_rows(train: pl.DataFrame, ml: RulModel) -> pl.DataFrame:
+    """Every labelled training row with its physics values and the data branch's out-of-fold
+    estimate (named as the fuser reads it)."""
+    assert ml.oof is not None
+    return train.select(
+        "machine_id",
+        "machine_type",
+        "ts",
+        "component_installed_at",
+        pl.lit(None, dtype=pl.String).alias("stage"),
+        "rul_h",
+        "failed_life",
+        *PHYSICS_COLS,
+    ).hstack(
+        ml.oof.select(
+            pl.col("rul_mean").alias(ML_COLS[0]),
+            pl.col("rul_p05").alias(ML_COLS[1]),
+            pl.col("rul_p95").alias(ML_COLS[2]),
+        )
     )
 
 
