@@ -89,3 +89,38 @@ def test_pipeline_runs_on_every_layout_with_ordered_intervals(name: str) -> None
 def test_synthetic_variant_names_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown synthetic variant 'fd009'"):
         synthetic_variant("fd009")
+
+
+@pytest.mark.slow
+def test_past_the_horizon_the_physics_speaks_and_the_interval_opens() -> None:
+    from dataclasses import replace
+
+    from dt_platform.phm.cmapss import HybridModel
+
+    train, test, _ = make_synthetic_subset(
+        n_train=20, n_test=10, n_regimes=1, life=(250.0, 450.0), test_rul=(5.0, 250.0), seed=4
+    )
+    model = fit_hybrid(train, LIGHT)
+    decision = model.cv["beyond_horizon"]
+    assert decision["use_physics"] == model.physics_beyond_horizon
+    if decision["units"] >= 3:
+        assert decision["use_physics"] == (decision["rmse_physics"] < decision["rmse_fused"])
+    on = replace(model, physics_beyond_horizon=True)
+    off = replace(model, physics_beyond_horizon=False)
+    pred_on, pred_off = on.predict(test, last_only=False), off.predict(test, last_only=False)
+    beyond = (pred_on["rul_phys_lo"] >= LIGHT.horizon).to_numpy()
+    assert beyond.any(), "long lives must put some test rows past the horizon"
+    for phys, fused in (("rul_phys", "rul_fused"), ("rul_phys_lo", "rul_fused_lo")):
+        assert np.array_equal(pred_on[fused].to_numpy()[beyond], pred_on[phys].to_numpy()[beyond])
+        assert np.array_equal(
+            pred_on[fused].to_numpy()[~beyond], pred_off[fused].to_numpy()[~beyond]
+        )
+    assert (pred_on["w_physics"].to_numpy()[beyond] == 1.0).all()
+    # Wherever the interval reaches the cap, its upper end is at least the physics branch's.
+    reaches = (pred_off["rul_fused_hi"] >= LIGHT.cap).to_numpy()
+    assert reaches.any()
+    assert (
+        pred_off["rul_fused_hi"].to_numpy()[reaches] >= pred_off["rul_phys_hi"].to_numpy()[reaches]
+    ).all()
+    again = HybridModel.from_bytes(on.to_bytes())
+    assert again.physics_beyond_horizon and again.version == on.version != off.version

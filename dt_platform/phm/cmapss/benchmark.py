@@ -55,6 +55,8 @@ def score_test(model: HybridModel, test: pl.DataFrame, truth: pl.DataFrame) -> d
     out["coverage_90_ml_capped"] = coverage(pred["rul_p05"], pred["rul_p95"], capped)
     out["interval_width_fused"] = interval_width(pred["rul_fused_lo"], pred["rul_fused_hi"])
     out["mean_w_physics"] = float(pred["w_physics"].mean())
+    beyond = (pred["rul_phys_lo"] >= model.config.horizon).to_numpy()
+    out["units_beyond_horizon"] = int(beyond.sum()) if model.physics_beyond_horizon else 0
     return out
 
 
@@ -94,6 +96,7 @@ def run_benchmark(
     out.update(scored)
     out["physics_branch"] = model.physics.describe()
     out["fused_basis"] = model.fuser.basis
+    out["physics_beyond_horizon"] = model.physics_beyond_horizon
     out["model_version"] = model.version
     out["cv"] = dict(model.cv)
     out["config"] = config.describe()
@@ -128,6 +131,7 @@ def run_seeds(
         scored.update(
             seed=seed,
             fused_basis=model.fuser.basis,
+            physics_beyond_horizon=model.physics_beyond_horizon,
             model_version=model.version,
             cv={k: v for k, v in model.cv.items() if isinstance(v, (int, float, str))},
         )

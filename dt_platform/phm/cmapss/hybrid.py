@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from dt_platform.phm.cmapss.config import PipelineConfig
@@ -23,6 +24,11 @@ from dt_platform.phm.features import SensorNormalizer
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.health_index import PhysicsBranch
 from dt_platform.phm.ml import RulModel, group_kfold
+from dt_platform.phm.scoring import rmse
+
+FUSED_OUT = ("rul_fused", "rul_fused_lo", "rul_fused_hi")
+MIN_BEYOND_UNITS = 3
+"""Fewest held-out training units in the beyond-horizon region to decide on it."""
 
 
 @dataclass
@@ -36,6 +42,11 @@ class HybridModel:
     fuser: Fuser
     cv: dict[str, Any] = field(default_factory=dict)
     """Cross-fitted metrics on held-out training units (see :attr:`Fuser.cv`)."""
+    physics_beyond_horizon: bool = False
+    """Where the physics branch is 95 % sure the RUL lies beyond the fuser's horizon (its 5 %
+    bound above it), report the physics estimate and interval instead of the fusion, which is
+    fitted within the horizon only and would pin a healthy unit near the cap. Decided on the
+    training units' out-of-fold rows (:func:`_beyond_horizon`)."""
 
     def predict(self, frame: pl.DataFrame, *, last_only: bool = True) -> pl.DataFrame:
         """Physics, ML and fused RUL with 90 % intervals, for each unit's last row or every row.
@@ -48,7 +59,22 @@ class HybridModel:
         if last_only:
             feats = feats.group_by(UNIT, maintain_order=True).tail(1)
         out = feats.select(UNIT, TIME, *PHYS_OUT).hstack(self.ml.predict(feats))
-        return out.hstack(self.fuser.predict(out))
+        fused = self.fuser.predict(out)
+        if self.physics_beyond_horizon:
+            beyond = out["rul_phys_lo"] >= self.config.horizon
+            fused = fused.with_columns(
+                *(
+                    pl.when(beyond).then(out[src]).otherwise(pl.col(dst)).alias(dst)
+                    for src, dst in zip(PHYS_OUT, FUSED_OUT, strict=True)
+                ),
+                pl.when(beyond).then(1.0).otherwise(pl.col("w_physics")).alias("w_physics"),
+            )
+        # An interval reaching the cap admits a unit past it, where the data branch is blind
+        # and the fusion has no rows: its upper end is at least the physics branch's.
+        hi = fused["rul_fused_hi"].to_numpy()
+        past_cap = hi >= self.config.cap
+        upper = np.where(past_cap, np.maximum(hi, out["rul_phys_hi"].to_numpy()), hi)
+        return out.hstack(fused.with_columns(pl.Series("rul_fused_hi", upper)))
 
     def to_bytes(self) -> bytes:
         """One bundle: the XGBoost boosters, with config, normalizer, physics and fuser as metadata."""
@@ -57,6 +83,7 @@ class HybridModel:
             "normalizer": self.normalizer.to_dict(),
             "physics": self.physics.to_dict(),
             "fuser": self.fuser.to_dict(),
+            "physics_beyond_horizon": self.physics_beyond_horizon,
         }
         return replace(self.ml, meta=meta).to_bytes()
 
@@ -75,6 +102,7 @@ class HybridModel:
             PhysicsBranch.from_dict(meta["physics"]),
             replace(ml, meta={}),
             Fuser.from_dict(meta["fuser"]),
+            physics_beyond_horizon=bool(meta.get("physics_beyond_horizon", False)),
         )
 
     @property
@@ -100,4 +128,30 @@ def fit_hybrid(train: pl.DataFrame, config: PipelineConfig | None = None) -> Hyb
     feats, ml = _ml_stage(train, phys_oof, normalizer, folds, config)
     assert ml.oof is not None
     fuser, cv = _fuse(feats, ml.oof, config)
-    return HybridModel(config, normalizer, physics, ml, fuser, cv)
+    beyond = _beyond_horizon(feats, ml.oof, fuser, config)
+    cv["beyond_horizon"] = beyond
+    return HybridModel(config, normalizer, physics, ml, fuser, cv, beyond["use_physics"])
+
+
+def _beyond_horizon(
+    feats: pl.DataFrame, ml_oof: pl.DataFrame, fuser: Fuser, config: PipelineConfig
+) -> dict[str, Any]:
+    """Should the physics estimate replace the fusion where its 5 % bound is past the horizon?
+
+    Scored on the out-of-fold training rows in that region, against their true (uncapped) RUL:
+    yes when the physics RMSE there is below the fused one, on at least ``MIN_BEYOND_UNITS``
+    units. The fuser never saw those rows (it is fitted within the horizon) and the branch
+    values are out of fold, so they are held out for both.
+    """
+    rows = (
+        feats.select(UNIT, TIME, "rul", *PHYS_OUT)
+        .hstack(ml_oof)
+        .filter(pl.col("rul_phys_lo") >= config.horizon)
+    )
+    out: dict[str, Any] = {"rows": rows.height, "units": rows[UNIT].n_unique()}
+    if out["units"] < MIN_BEYOND_UNITS:
+        return {**out, "use_physics": False, "reason": "too few held-out units in the region"}
+    y = rows["rul"].to_numpy()
+    out["rmse_physics"] = rmse(rows["rul_phys"], y)
+    out["rmse_fused"] = rmse(fuser.predict(rows)["rul_fused"], y)
+    return {**out, "use_physics": out["rmse_physics"] < out["rmse_fused"]}
