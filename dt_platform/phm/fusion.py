@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dt_platform.phm.evidence import choose_branch
 from dt_platform.phm.ml import conformal_margin, group_kfold
 from dt_platform.phm.scoring import coverage, phm08_score, rmse
 
@@ -246,10 +247,11 @@ class Fuser:
         group of units to get held-out fused predictions, which calibrate the interval and fill
         :attr:`cv`. Without ``groups`` the interval is calibrated on the fit rows (optimistic).
 
-        ``fallback`` (needs ``groups``): the fusion must earn its place. If its cross-fitted
-        RMSE is not below that of the better branch alone on the same held-out rows, the fuser
-        reports that branch instead (:attr:`basis`), with an interval conformally calibrated the
-        same way. Decided on the training units' out-of-fold rows only.
+        ``fallback`` (needs ``groups``): a branch that beats the fusion on the held-out rows,
+        unit by unit beyond chance (:func:`~dt_platform.phm.evidence.choose_branch`, the rule the
+        fleet model uses per machine type), is reported instead (:attr:`basis`), with an interval
+        conformally calibrated the same way; ``cv["fallback_test"]`` keeps the evidence. Decided
+        on the training units' out-of-fold rows only.
         """
         if method not in METHODS:
             raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
@@ -273,11 +275,11 @@ class Fuser:
         if fallback and groups is None:
             raise ValueError("Fuser.fit: fallback is decided on held-out units; pass groups.")
         if groups is not None:
-            fuser, fused_cf, scale_cf, fusion_rmse = cls._fit_held_out(
+            fuser, fused_cf, scale_cf, fusion_rmse, decision = cls._fit_held_out(
                 data, y, data[groups].to_numpy(), n_splits, seed, kwargs, fallback=fallback
             )
         else:
-            fuser = cls._fit_once(data, y, **kwargs)
+            fuser, decision = cls._fit_once(data, y, **kwargs), None
             fused_cf, _, basis = fuser._point(data)
             scale_cf = basis @ np.asarray(fuser.scale_coef)
         q = conformal_margin(
@@ -297,6 +299,8 @@ class Fuser:
         fuser.cv["basis"] = fuser.basis
         if groups is not None:
             fuser.cv["rmse_fusion_held_out"] = fusion_rmse
+            if decision is not None:
+                fuser.cv["fallback_test"] = decision
         return fuser
 
     @classmethod
@@ -310,18 +314,28 @@ class Fuser:
         kwargs: dict[str, Any],
         *,
         fallback: bool,
-    ) -> tuple[Fuser, np.ndarray, np.ndarray, float]:
+    ) -> tuple[Fuser, np.ndarray, np.ndarray, float, dict[str, Any] | None]:
         """The fuser on all rows with its cross-fitted predictions and residual scales, after
-        the fallback rule; also the fusion's own held-out RMSE (before any fallback)."""
+        the fallback rule; also the fusion's own held-out RMSE (before any fallback) and the
+        fallback rule's evidence (None without ``fallback``)."""
         fused_cf, scale_cf = cls._cross_fitted(data, y, groups, n_splits, seed, kwargs)
         fusion_rmse = rmse(fused_cf, y)
-        branch = None
+        branch, decision = None, None
         if fallback:
-            branch = _fallback_branch(data, y, fused_cf, kwargs["physics_cols"], kwargs["ml_cols"])
+            decision = choose_branch(
+                y,
+                fused_cf,
+                {
+                    "ml": data[kwargs["ml_cols"][0]].cast(pl.Float64).to_numpy(),
+                    "physics": data[kwargs["physics_cols"][0]].cast(pl.Float64).to_numpy(),
+                },
+                groups,
+            )
+            branch = decision["fallback"]
         if branch is not None:
             kwargs = {**kwargs, "basis": branch}
             fused_cf, scale_cf = cls._cross_fitted(data, y, groups, n_splits, seed, kwargs)
-        return cls._fit_once(data, y, **kwargs), fused_cf, scale_cf, fusion_rmse
+        return cls._fit_once(data, y, **kwargs), fused_cf, scale_cf, fusion_rmse, decision
 
     @classmethod
     def _cross_fitted(
@@ -371,22 +385,6 @@ class Fuser:
         data["physics_cols"] = tuple(data["physics_cols"])
         data["ml_cols"] = tuple(data["ml_cols"])
         return cls(**data)
-
-
-def _fallback_branch(
-    data: pl.DataFrame,
-    y: np.ndarray,
-    fused_cf: np.ndarray,
-    physics_cols: Sequence[str],
-    ml_cols: Sequence[str],
-) -> str | None:
-    """The branch to report instead of the fusion, or None when fusing beats both held out."""
-    errors = {
-        "ml": rmse(data[ml_cols[0]].cast(pl.Float64).to_numpy(), y),
-        "physics": rmse(data[physics_cols[0]].cast(pl.Float64).to_numpy(), y),
-    }
-    best = min(errors, key=errors.__getitem__)
-    return None if rmse(fused_cf, y) < errors[best] else best
 
 
 def _complete_rows(
