@@ -58,36 +58,76 @@ def cross_fitted_predictions(
     return pl.concat(parts).sort("machine_id", "ts")
 
 
-def choose_fallbacks(rows: pl.DataFrame, *, min_machines: int = 3) -> dict[str, dict[str, Any]]:
+def choose_fallbacks(
+    rows: pl.DataFrame, *, min_machines: int = 3, alpha: float = 0.05
+) -> dict[str, dict[str, Any]]:
     """Per machine type, the RMSE of each branch and of the fusion on held-out rows, and the
-    ``fallback`` branch (``ml`` or ``physics``) where the fusion does not beat both, else None.
-    A type seen on fewer than ``min_machines`` held-out machines keeps the fusion: one or two
-    machines are too few to overrule a fuser fitted on the whole fleet.
+    ``fallback`` branch (``ml`` or ``physics``) reported instead of the fusion, else None.
+
+    The fusion is kept unless the data show, machine by machine, that the branch beats it. The
+    unit of evidence is the machine, not the row: rows of one machine share its errors, so a
+    gain pooled over a thousand rows of three machines is three observations. The candidate is
+    the branch with the lower pooled RMSE; for each held-out machine ``d = RMSE(fused) −
+    RMSE(branch)`` on its rows, and the type falls back when
+
+    * the branch's pooled RMSE is strictly below the fusion's, and
+    * an exact one-sided sign-flip (paired randomization) test of the mean of ``d`` rejects
+      "no gain" at level ``alpha``: under the null each machine's ``d`` is as likely positive as
+      negative, so ``p`` is the share of the ``2ⁿ`` sign patterns whose mean is at least the
+      observed one. No normality is assumed, and its smallest possible ``p`` is ``2⁻ⁿ``: at
+      ``alpha = 0.05`` five machines that all favour the branch are the least that can
+      overrule the fusion — three machines that all do (p = 1/8) are within noise.
+
+    A type seen on fewer than ``min_machines`` held-out machines keeps the fusion regardless.
 
     ``rows``: cross-fitted rows (:func:`cross_fitted_predictions`) with the true ``rul_h``, of
     lives that ended in a failure, within the horizon, both branches present — the rows the fusion
     is built for. The physics is scored as it would be reported (unclipped).
     """
+    cols = {"physics": PHYSICS_COLS[0], "ml": ML_COLS[0], "fused": FUSED_COLS[0]}
     out: dict[str, dict[str, Any]] = {}
     for (mtype,), part in sorted(rows.group_by("machine_type"), key=lambda g: str(g[0])):
         y = part["rul_h"].to_numpy()
-        scores = {
-            "physics": rmse(part[PHYSICS_COLS[0]], y),
-            "ml": rmse(part[ML_COLS[0]], y),
-            "fused": rmse(part[FUSED_COLS[0]], y),
-        }
+        scores = {k: rmse(part[c], y) for k, c in cols.items()}
         best = min(FALLBACK_BRANCHES, key=lambda b: scores[b])
+        per_machine = part.group_by("machine_id").agg(
+            ((pl.col(c) - pl.col("rul_h")) ** 2).mean().sqrt().alias(k) for k, c in cols.items()
+        )
+        gain = (per_machine["fused"] - per_machine[best]).to_numpy()
+        p = sign_flip_p(gain)
         out[str(mtype)] = {
             "rows": part.height,
-            "machines": part["machine_id"].n_unique(),
+            "machines": per_machine.height,
             **{f"rmse_{k}": v for k, v in scores.items()},
+            "candidate": best,
+            "machines_candidate_better": int((gain > 0).sum()),
+            "p_candidate_better": p,
             "fallback": (
                 best
-                if scores["fused"] >= scores[best] and part["machine_id"].n_unique() >= min_machines
+                if scores["fused"] > scores[best]
+                and per_machine.height >= min_machines
+                and p <= alpha
                 else None
             ),
         }
     return out
+
+
+def sign_flip_p(d: np.ndarray, *, draws: int = 20_000, seed: int = 0) -> float:
+    """One-sided p-value of mean(``d``) > 0 by flipping the signs of ``d`` (exact for up to 16
+    values, else ``draws`` random sign patterns): the share of patterns whose mean is at least
+    the observed one. 1.0 for no values."""
+    d = np.asarray(d, dtype=np.float64)
+    if d.size == 0:
+        return 1.0
+    if d.size <= 16:
+        signs = 1.0 - 2.0 * ((np.arange(2**d.size)[:, None] >> np.arange(d.size)) & 1)
+    else:
+        signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(draws, d.size))
+        signs[0] = 1.0  # the observed pattern counts: p is never 0
+    means = signs @ d / d.size
+    # a tolerance so that ties with the observed mean count despite float rounding
+    return float(np.mean(means >= d.mean() - 1e-9 * (1.0 + np.abs(d).max())))
 
 
 def interval_scales(
