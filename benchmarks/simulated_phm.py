@@ -8,9 +8,10 @@ The platform's own path, end to end, on simulated fleets with different seeds:
 3. fit the damage laws on the training fleet and train the data branch and the fuser
    (:func:`~dt_platform.phm.fleet.fit_fleet_robust`, :func:`~dt_platform.phm.fleet.train_fleet_model`).
    Training also decides, on the training fleet's cross-fitted (held-out machine) rows only, the
-   per-type fallback of the fusion, the fallback types' interval scale and the alert rule, by
-   expected cost (:mod:`dt_platform.phm.fleet.calibration`, :mod:`dt_platform.phm.fleet.alerting`);
-   the evaluation fleets are never looked at for any of it;
+   per-type fallback of the fusion (only where a branch beats it machine by machine), the
+   interval scale (conformal by machine) and the alert rule, by expected cost
+   (:mod:`dt_platform.phm.fleet.calibration`, :mod:`dt_platform.phm.fleet.alerting`); the
+   evaluation fleets are never looked at for any of it;
 4. on each evaluation fleet, predict every hour (``--cadence hourly``) or at every UTC midnight
    (``daily``, as the daily partitions do; the alert rule still runs over the hourly timeline of
    each life, as the alert asset does) with the training fleet's models; every prediction at
@@ -24,10 +25,12 @@ each seed's and ``mean`` the means of the headline figures and per-type RMSE.
 * ``rmse`` — ``{type: {physics, ml, fused}}`` in hours, over prediction times where the true RUL
   is at most the horizon (336 h, the range the model is built for) and both branches have a value;
   ``rmse["all"]`` pools the types. ``fused`` is the value reported: the fusion, or for a type in
-  ``fallback`` the branch that beat it on the training fleet's held-out rows (``basis`` counts
-  the rows of each; ``per_type_held_out`` has the training figures the decision was made on).
+  ``fallback`` the branch that beat it on the training fleet's held-out machines, machine by
+  machine (``basis`` counts the rows of each; ``per_type_held_out`` has the training figures the
+  decision was made on, with the sign-flip test's ``p_candidate_better``).
 * ``coverage_90`` (and ``coverage_90_by_type``) — share of those rows whose true RUL is inside
-  the reported 90 % interval (target 85-95 %).
+  the reported 90 % interval (target 85-95 %); ``interval_scale`` the factor its halves were
+  stretched by (``"*"``: pooled over the types), fitted on the training fleet's held-out machines.
 * alerts, with the rule the model chose on its training fleet (``alert_rule``;
   ``alert_rule_chosen_on_training`` has the assumed costs, its training figures and the
   runners-up): ``alert_lead_time_h`` is the median warning time over the failures in the

@@ -18,6 +18,18 @@ def test_sign_flip_p_is_exact_for_small_samples() -> None:
     assert 0 < sign_flip_p(big) < 0.001  # drawn patterns, never 0
 
 
+def test_sign_flip_p_counts_every_sign_pattern_as_extreme() -> None:
+    assert sign_flip_p(np.array([1.0, 1.0, 1.0])) == pytest.approx(1 / 8)
+    # against all 32 sign patterns counted by brute force
+    d = np.array([3.0, -1.0, 1.0, 1.0, 2.0])
+    signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * 5)).reshape(5, -1).T
+    assert sign_flip_p(d) == pytest.approx(np.mean(signs @ d >= d.sum() - 1e-9))
+    assert sign_flip_p(np.array([-1.0, -2.0])) == 1.0
+    assert sign_flip_p(np.array([])) == 1.0
+    # many values: random patterns; a clear gain is still detected
+    assert sign_flip_p(np.full(30, 2.0) + np.linspace(-1, 1, 30)) < 0.001
+
+
 def test_per_group_rmse_scores_each_group_on_its_own_rows() -> None:
     groups = np.array(["b", "a", "b", "a"])
     out = per_group_rmse(np.array([1.0, 0.0, 3.0, 2.0]), np.zeros(4), groups)

@@ -45,9 +45,11 @@ class FleetModel:
     cv: dict[str, Any] = field(default_factory=dict)
     fallback: dict[str, str] = field(default_factory=dict)
     """Machine type → the branch (``ml`` or ``physics``) reported instead of the fusion, where
-    the fusion did not beat both branches on the training fleet's held-out rows."""
+    that branch beat it machine by machine on the training fleet's held-out machines
+    (:func:`~dt_platform.phm.fleet.calibration.choose_fallbacks`)."""
     interval_scale: dict[str, float] = field(default_factory=dict)
-    """Machine type → factor stretching the reported 90 % interval (held-out calibration)."""
+    """Machine type → factor stretching the reported 90 % interval (held-out calibration,
+    conformal by machine); ``"*"`` for any type without its own."""
     alert_rule: AlertRule | None = None
     """The alert rule chosen by expected cost on the training fleet (:mod:`.alerting`); None
     in a bundle from before, where the default :class:`AlertRule` applies."""
@@ -154,8 +156,9 @@ def combine_branches(
     its interval are the fused values; without a physics value, the ML ones. A failed component
     (stage ``failed``) has 0 h everywhere. ``fallback`` maps a machine type to the branch
     (``ml`` or ``physics``) reported instead of the fusion for that type (basis ``ml_fallback`` /
-    ``physics_fallback``); ``interval_scale`` maps a type to the factor its fused (or fallback)
-    interval's halves are stretched by around the value (see :mod:`.calibration`).
+    ``physics_fallback``); ``interval_scale`` maps a type (``"*"``: any other type) to the factor
+    its fused (or fallback) interval's halves are stretched by around the value (see
+    :mod:`.calibration`).
     """
     for col in (*ML_COLS, *PHYSICS_COLS):
         if col not in frame.columns:
@@ -262,8 +265,8 @@ def _stretch(frame: pl.DataFrame, scale: Mapping[str, float], rows: pl.Expr) -> 
     factor = (
         pl.col("machine_type")
         .cast(pl.String)
-        .replace_strict(dict(scale), default=1.0, return_dtype=pl.Float64)
-        .fill_null(1.0)
+        .replace_strict(dict(scale), default=scale.get("*", 1.0), return_dtype=pl.Float64)
+        .fill_null(scale.get("*", 1.0))
     )
     f, lo, hi = (pl.col(c) for c in FUSED_COLS)
     return frame.with_columns(

@@ -255,8 +255,9 @@ def _held_out_decisions(
     config: FleetConfig,
 ) -> dict[str, Any]:
     """What the cross-fitted predictions of the training fleet decide (:mod:`.calibration`,
-    :mod:`.alerting`): the per-type fallback, the fallback types' interval scale and the alert
-    rule. A fold too small to fit a fuser without it leaves the model without them."""
+    :mod:`.alerting`): the per-type fallback, the interval scale (by machine, pooled over the
+    types unless a type has enough machines) and the alert rule. A fold too small to fit a
+    fuser without it leaves the model without them."""
     try:
         by_fold = fold_fusers(folds, fit_rows, lambda rows: fit_fusers(rows, config))
     except InsufficientHistory as exc:
@@ -271,9 +272,7 @@ def _held_out_decisions(
     per_type = choose_fallbacks(_in_horizon(cross_fitted_predictions(oof, by_fold, clip), config))
     fallback = {t: v["fallback"] for t, v in per_type.items() if v["fallback"]}
     reported = _in_horizon(cross_fitted_predictions(oof, by_fold, clip, fallback=fallback), config)
-    scales = interval_scales(
-        reported.filter(pl.col("machine_type").is_in(sorted(fallback))), config.coverage
-    )
+    scales = interval_scales(reported, config.coverage)
     interval_scale = {t: v["factor"] for t, v in scales.items()}
     timeline = cross_fitted_predictions(
         oof, by_fold, clip, fallback=fallback, interval_scale=interval_scale
