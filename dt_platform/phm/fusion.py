@@ -100,8 +100,8 @@ class Fuser:
     inputs are clipped to it. Empty in bundles from before the clipping: no clipping."""
     basis: str = "fused"
     """What the fused value rests on: ``"fused"``, or the branch it fell back to (``"ml"`` or
-    ``"physics"``) because, on held-out training units, fusing did not beat that branch alone
-    (see :meth:`fit`, ``fallback``). A fallback keeps its own conformal interval."""
+    ``"physics"``) because, on held-out training units, that branch beat the fusion unit by unit
+    beyond chance (see :meth:`fit`, ``fallback``). A fallback keeps its own conformal interval."""
 
     # -- shared pieces -------------------------------------------------------------------------
 

@@ -118,6 +118,9 @@ def test_fuser_falls_back_to_the_better_branch_when_fusing_cannot_add(best: str)
     fuser = Fuser.fit(data, truth="rul", groups="unit", fallback=True)
     assert fuser.basis == best and fuser.cv["basis"] == best
     assert fuser.cv["rmse_fusion_held_out"] >= fuser.cv[f"rmse_{best}"]
+    evidence = fuser.cv["fallback_test"]  # unit by unit, beyond chance
+    assert evidence["fallback"] == best and evidence["groups"] == 30
+    assert evidence["p_candidate_better"] <= 0.05
     fresh = _one_branch_is_all_there_is(10, seed=9, best=best)
     pred = fuser.predict(fresh)
     column = "rul_mean" if best == "ml" else "rul_phys"

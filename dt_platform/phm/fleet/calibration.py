@@ -21,8 +21,6 @@ from dt_platform.phm.fleet.model import combine_branches
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.schemas import FUSED_COLS, ML_COLS, PHYSICS_COLS
 
-FALLBACK_BRANCHES = ("ml", "physics")
-
 
 def fold_fusers(
     folds: Sequence[Sequence[str]],
