@@ -12,7 +12,6 @@ import pytest
 from dt_platform.phm.cmapss import (
     COLUMNS,
     HybridModel,
-    PipelineConfig,
     choose_design,
     fit_hybrid,
     load_subset,
@@ -22,20 +21,12 @@ from dt_platform.phm.cmapss import (
     select_physics,
     write_subset,
 )
-from dt_platform.phm.ml import XGBParams
+from tests.phm.cmapss_fixtures import LIGHT
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "cmapss"
 needs_fd001 = pytest.mark.skipif(
     not (DATA / "train_FD001.txt").is_file(), reason=f"C-MAPSS FD001 not found in {DATA}"
-)
-LIGHT = PipelineConfig(
-    n_splits=3,
-    windows=(5, 15),
-    spans=(10,),
-    slope_windows=(20,),
-    params=XGBParams(n_estimators=25, learning_rate=0.2),
-    quantile_params=XGBParams(n_estimators=10, max_depth=3, learning_rate=0.3),
 )
 REQUIRED = {
     "benchmark",

@@ -8,24 +8,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dt_platform.phm.cmapss import PipelineConfig, fit_hybrid
+from dt_platform.phm.cmapss import fit_hybrid
 from dt_platform.phm.cmapss.synthetic import (
     SYNTHETIC_VARIANTS,
     make_synthetic_subset,
     synthetic_variant,
 )
 from dt_platform.phm.health_index.conjugate import _row_quantiles
-from dt_platform.phm.ml import XGBParams
 from dt_platform.phm.scoring import coverage
+from tests.phm.cmapss_fixtures import LIGHT
 
-LIGHT = PipelineConfig(
-    n_splits=3,
-    windows=(5, 15),
-    spans=(10,),
-    slope_windows=(20,),
-    params=XGBParams(n_estimators=25, learning_rate=0.2),
-    quantile_params=XGBParams(n_estimators=10, max_depth=3, learning_rate=0.3),
-)
 INTERVALS = (
     ("rul_phys_lo", "rul_phys", "rul_phys_hi"),
     ("rul_p05", "rul_p50", "rul_p95"),

@@ -27,6 +27,30 @@ def h(hours: float) -> dt.datetime:
     return T0 + dt.timedelta(hours=hours)
 
 
+def _branch_rows(
+    machines: dict[str, str],
+    physics: list[tuple[float, float, float | None]],
+    ml: list[tuple[float, float, float]],
+) -> pl.DataFrame:
+    """One prediction row per machine (id → type) with each branch's (value, lo, hi) in hours."""
+    n = len(machines)
+    return pl.DataFrame(
+        {
+            "machine_id": list(machines),
+            "machine_type": list(machines.values()),
+            "ts": [h(1)] * n,
+            "component_installed_at": [h(0)] * n,
+            "stage": ["miner"] * n,
+            **{
+                f"rul_physics{s}_h": [p[i] for p in physics]
+                for i, s in enumerate(("", "_lo", "_hi"))
+            },
+            **{f"rul_ml{s}_h": [m[i] for m in ml] for i, s in enumerate(("", "_lo", "_hi"))},
+        },
+        schema_overrides={"ts": UTC, "component_installed_at": UTC},
+    )
+
+
 def _held_out(mtype: str, errors: dict[str, float], n: int = 10, machines: int = 2) -> pl.DataFrame:
     """n rows on each of ``machines`` machines of one type, true RUL 100 h, each branch off by a
     constant error (a list: one error per machine)."""
@@ -97,21 +121,10 @@ def test_three_machines_that_all_favour_the_branch_are_within_noise() -> None:
 
 
 def test_combine_branches_reports_the_fallback_branch_and_says_so() -> None:
-    frame = pl.DataFrame(
-        {
-            "machine_id": ["S", "P"],
-            "machine_type": ["servo_drive", "smt_placer"],
-            "ts": [h(1)] * 2,
-            "component_installed_at": [h(0)] * 2,
-            "stage": ["miner", "miner"],
-            "rul_physics_h": [300.0, 200.0],
-            "rul_physics_lo_h": [100.0, 50.0],
-            "rul_physics_hi_h": [None, 400.0],
-            "rul_ml_h": [80.0, 90.0],
-            "rul_ml_lo_h": [60.0, 40.0],
-            "rul_ml_hi_h": [120.0, 150.0],
-        },
-        schema_overrides={"ts": UTC, "component_installed_at": UTC},
+    frame = _branch_rows(
+        {"S": "servo_drive", "P": "smt_placer"},
+        physics=[(300.0, 100.0, None), (200.0, 50.0, 400.0)],
+        ml=[(80.0, 60.0, 120.0), (90.0, 40.0, 150.0)],
     )
     out = fleet.combine_branches(
         frame,
@@ -192,21 +205,10 @@ def test_a_type_with_few_machines_takes_the_factor_pooled_over_the_types() -> No
 
 
 def test_the_pooled_factor_applies_to_types_without_their_own() -> None:
-    frame = pl.DataFrame(
-        {
-            "machine_id": ["S", "C"],
-            "machine_type": ["servo_drive", "cnc_spindle"],
-            "ts": [h(1)] * 2,
-            "component_installed_at": [h(0)] * 2,
-            "stage": ["miner", "miner"],
-            "rul_physics_h": [300.0, 300.0],
-            "rul_physics_lo_h": [100.0, 100.0],
-            "rul_physics_hi_h": [500.0, 500.0],
-            "rul_ml_h": [80.0, 80.0],
-            "rul_ml_lo_h": [60.0, 60.0],
-            "rul_ml_hi_h": [120.0, 120.0],
-        },
-        schema_overrides={"ts": UTC, "component_installed_at": UTC},
+    frame = _branch_rows(
+        {"S": "servo_drive", "C": "cnc_spindle"},
+        physics=[(300.0, 100.0, 500.0)] * 2,
+        ml=[(80.0, 60.0, 120.0)] * 2,
     )
     out = fleet.combine_branches(
         frame,
