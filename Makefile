@@ -12,9 +12,9 @@ export DT_HOME ?= $(CURDIR)/.dt_home
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
-.PHONY: setup browser demo test lint bench clean-state
+.PHONY: setup browser broker demo test lint bench clean-state
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) broker
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 browser:
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) $(APT_INSTALL) chromium || { $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) chromium; }; }
+
+# The live line's broker: Debian's Eclipse Mosquitto, started by `dt-platform broker up` (not by
+# the package's service) on 127.0.0.1 with the config, passwords and ACLs under $DT_HOME/broker.
+broker:
+	@command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || { echo "installing Debian's mosquitto for the live line"; \
+	  $(SUDO) $(APT_INSTALL) mosquitto || { $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) mosquitto; }; }
 
 demo: setup
 	$(BIN)/dt-platform demo

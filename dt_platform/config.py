@@ -24,6 +24,8 @@ LOCAL_CHAIN_ID = 31337
 DEFAULT_CHAIN_PORT = 8545
 DEFAULT_IPFS_PORT = 5001
 DEFAULT_DASHBOARD_URL = "http://localhost:8501"
+DEFAULT_MQTT_PORT = 1884
+"""Not 1883: a system Mosquitto started by the Debian package elsewhere keeps its port."""
 
 
 class ConfigError(ValueError):
@@ -132,6 +134,47 @@ class Settings:
         default="`1024`",
         meaning="a landed dump larger than this is not read; it is quarantined (`file_too_large`)",
     )
+    mqtt_url: str | None = setting(
+        "DT_MQTT_URL",
+        default="local Mosquitto started by `dt-platform broker up`",
+        meaning="any MQTT broker, `mqtt://host:port` (or `mqtts://`); the platform's credentials "
+        "in `DT_MQTT_USER` / `DT_MQTT_PASSWORD`",
+    )
+    """``None`` means the local broker under ``DT_HOME/broker`` (credentials generated there)."""
+    mqtt_port: int = setting(
+        "DT_MQTT_PORT",
+        DEFAULT_MQTT_PORT,
+        default=f"`{DEFAULT_MQTT_PORT}`",
+        meaning="port of the local Mosquitto (127.0.0.1 only)",
+    )
+    mqtt_user: str | None = setting(
+        "DT_MQTT_USER",
+        default="`platform` (local broker)",
+        meaning="the platform's user name on the broker of `DT_MQTT_URL`",
+    )
+    mqtt_password: str | None = setting(
+        "DT_MQTT_PASSWORD",
+        default="generated in `$DT_HOME/broker/` (local broker)",
+        meaning="the platform's password on the broker of `DT_MQTT_URL`",
+        secret=True,
+    )
+    mqtt_group: str = setting(
+        "DT_MQTT_GROUP",
+        "factory",
+        default="`factory`",
+        meaning="the Sparkplug group id of the live line's topics (`spBv1.0/<group>/…`)",
+    )
+    webhook_urls: str | None = setting(
+        "DT_WEBHOOK_URLS",
+        default="–",
+        meaning="alarm notifications: comma-separated http(s) URLs that receive signed JSON",
+    )
+    webhook_secret: str | None = setting(
+        "DT_WEBHOOK_SECRET",
+        default="–",
+        meaning="HMAC-SHA256 key that signs each webhook body (`X-DT-Signature`)",
+        secret=True,
+    )
     from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Names of the fields :func:`load_settings` read from the environment (so the Dagster
     resources can bind secrets by variable name instead of by value)."""
@@ -178,6 +221,30 @@ class Settings:
         return self.home / "reports"
 
     @property
+    def broker_dir(self) -> Path:
+        """The local Mosquitto's config, password file, ACLs, persistence and log."""
+        return self.home / "broker"
+
+    @property
+    def stream_dir(self) -> Path:
+        """The MQTT bridge's spool (written before a message is acknowledged)."""
+        return self.home / "stream"
+
+    @property
+    def twin_db_path(self) -> Path:
+        """The operational twin store (SQLite, WAL): reported and desired state, commands,
+        alarms; written by the bridge, the CLI and the dashboard while DuckDB has one writer."""
+        return self.home / "twin.sqlite"
+
+    @property
+    def local_mqtt_url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.mqtt_port}"
+
+    @property
+    def effective_mqtt_url(self) -> str:
+        return self.mqtt_url or self.local_mqtt_url
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
@@ -220,6 +287,20 @@ def _positive(text: str) -> float:
     return value
 
 
+def _mqtt_url(text: str) -> str:
+    url = urllib.parse.urlsplit(text)
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+        raise ValueError(text)
+    url.port  # noqa: B018 - raises ValueError on a malformed port
+    return text
+
+
+def _http_urls(text: str) -> str:
+    for part in text.split(","):
+        _http_url(part.strip())
+    return text
+
+
 def _confirmations(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 10_000:
@@ -259,6 +340,9 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "backfill_days": (_up_to(36_500), "a number of days from 0 to 36500"),
     "future_hours": (_up_to(8_784), "a number of hours from 0 to 8784 (a year)"),
     "max_dump_mb": (_positive, "a positive number of megabytes"),
+    "mqtt_url": (_mqtt_url, "an mqtt(s) URL with a host, e.g. mqtt://broker.example.org:1883"),
+    "mqtt_port": (_port, "a port number from 1 to 65535"),
+    "webhook_urls": (_http_urls, "comma-separated http(s) URLs"),
 }
 """How each field's text becomes its value, and what is expected (other fields stay text)."""
 
