@@ -85,8 +85,9 @@ class RetryPolicy:
 
     Attempt n (1-based) that fails is retried after a delay drawn uniformly from
     [d/2, d] with d = min(``cap_s``, ``base_s`` · 2^(n−1)) ("equal jitter"): receivers that
-    failed together do not come back together, and delay n+1 >= d(n+1)/2 = d(n) >= delay n, so
-    the schedule never shrinks. The defaults try 8 times within about 30 min to an hour.
+    failed together do not come back together, and while d doubles, delay n+1 >= d(n+1)/2 =
+    d(n) >= delay n: the schedule never shrinks; at the cap it stays within [cap/2, cap]. The
+    defaults try 8 times within about 30 min to an hour.
     """
 
     max_attempts: int = 8
