@@ -13,6 +13,7 @@ heard from for ``silent_after``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,6 +40,8 @@ MAX_REASON_CHARS = 2_000
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, str):

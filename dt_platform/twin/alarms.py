@@ -155,7 +155,10 @@ def _check_condition(c: Condition, kinds: tuple[str, ...]) -> str:
             f"condition {c.machine_id}/{c.kind}: severity {c.severity!r} is not one of "
             f"{', '.join(SEVERITIES)}"
         )
-    detail = json.dumps(dict(c.detail), sort_keys=True, default=str)
+    try:
+        detail = json.dumps(dict(c.detail), sort_keys=True, default=str, allow_nan=False)
+    except ValueError as exc:
+        raise AlarmError(f"condition {c.machine_id}/{c.kind}: detail is not JSON ({exc})") from None
     if len(detail.encode()) > MAX_DETAIL_BYTES:
         raise AlarmError(
             f"condition {c.machine_id}/{c.kind}: detail is {len(detail.encode())} bytes of JSON, "
