@@ -70,6 +70,10 @@ MAX_LIST = 10_000
 """The most alarms one query returns (newest first)."""
 
 
+class AlarmError(ValueError):
+    """An alarm operation that cannot be done, and why."""
+
+
 def open_alarm_store(con: sqlite3.Connection) -> sqlite3.Connection:
     """Create the alarm tables if needed (any process may come first)."""
     ensure(con, DDL)

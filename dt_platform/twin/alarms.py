@@ -16,8 +16,9 @@ model's maintenance alert), ``drift`` (the machine has not applied what it was t
 - a condition that comes back after its alarm was cleared or resolved opens a **new** alarm
   (``previous_alarm_id`` links them).
 
-:func:`acknowledge` records who (an account holding MAINTAINER, checked through a
-:class:`RoleReader`, on chain in production) acknowledged an open alarm, when, and their note.
+:func:`acknowledge` (:mod:`~dt_platform.twin.alarm_ack`, re-exported here) records who (an
+account holding MAINTAINER, checked through a :class:`RoleReader`, on chain in production)
+acknowledged an open alarm, when, and their note.
 Every change is an :mod:`~dt_platform.twin.alarm_store` event; with webhook URLs configured each
 event also queues one notification per URL (:mod:`dt_platform.twin.webhooks`) in the same
 transaction, so no change is lost between the store and the outbox.
@@ -26,25 +27,23 @@ transaction, so no change is lost between the store and the outbox.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from dt_platform.twin import webhooks
+from dt_platform.twin.alarm_ack import NotAuthorized, RoleReader, acknowledge
+from dt_platform.twin.alarm_events import record_event
 from dt_platform.twin.alarm_store import (
-    ACTIVE,
     SEVERITIES,
     Alarm,
+    AlarmError,
     AlarmEvent,
     alarm_from_row,
     alarm_history,
     alarms,
-    event_from_row,
-    get_alarm,
     iso,
     open_alarm_store,
     open_alarms,
@@ -76,25 +75,8 @@ KINDS = ("rul_risk", "drift", "offline")
 RESOLVED_BY_REPAIR = frozenset({"rul_risk"})
 """Kinds that maintenance on the machine resolves (a repair does not fix a drifting command)."""
 REPAIR_ACTIONS = frozenset({"repair", "replace"})
-ACK_ROLE = "MAINTAINER"
-MAX_NOTE_CHARS = 2_000
 MAX_DETAIL_BYTES = 16_384
 MAX_MACHINE_ID_CHARS = 64
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-
-
-class AlarmError(ValueError):
-    """An alarm operation that cannot be done, and why."""
-
-
-class NotAuthorized(AlarmError):
-    """The account does not hold the role the operation needs."""
-
-
-class RoleReader(Protocol):
-    """Who holds which role (``AuditChain.has_role`` reads it from the RoleHub contract)."""
-
-    def has_role(self, role: str, account: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -184,38 +166,6 @@ def _merge(conditions: Iterable[Condition], kinds: tuple[str, ...]) -> dict[tupl
     return merged
 
 
-def _record(
-    con: sqlite3.Connection,
-    alarm_id: int,
-    type_: str,
-    at: datetime,
-    urls: Sequence[str],
-    *,
-    actor: str | None = None,
-    note: str | None = None,
-    detail: Mapping[str, Any] | None = None,
-) -> int:
-    """Insert one event and queue its notifications; returns how many were queued."""
-    alarm = get_alarm(con, alarm_id)
-    assert alarm is not None
-    cur = con.execute(
-        "INSERT INTO alarm_events (event_key, alarm_id, type, at, severity, actor, note, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            uuid.uuid4().hex,
-            alarm_id,
-            type_,
-            iso(at),
-            alarm.severity,
-            actor,
-            note,
-            json.dumps(dict(detail or {}), sort_keys=True, default=str),
-        ),
-    )
-    row = con.execute("SELECT * FROM alarm_events WHERE event_id = ?", (cur.lastrowid,)).fetchone()
-    return webhooks.enqueue(con, event_from_row(row), alarm, urls, now=at)
-
-
 def _stale(con: sqlite3.Connection, kinds: tuple[str, ...], now: datetime) -> datetime | None:
     marks = ",".join("?" * len(kinds))
     row = con.execute(f"SELECT max(as_of) FROM alarm_syncs WHERE kind IN ({marks})", kinds)
@@ -292,7 +242,7 @@ def sync_alarms(
                 "UPDATE alarms SET state = 'cleared', closed_at = ? WHERE alarm_id = ?",
                 (stamp, alarm.alarm_id),
             )
-            result.notifications += _record(con, alarm.alarm_id, "cleared", now, webhook_urls)
+            result.notifications += record_event(con, alarm.alarm_id, "cleared", now, webhook_urls)
             result.cleared.append(alarm.alarm_id)
         con.executemany(
             "INSERT INTO alarm_syncs (kind, as_of) VALUES (?, ?) "
@@ -328,7 +278,7 @@ def _resolve(
         "started_at": iso(repair.started_at),
         "finished_at": iso(repair.finished_at) if repair.finished_at else None,
     }
-    return _record(
+    return record_event(
         con, alarm.alarm_id, "resolved", now, urls, actor=repair.work_order, detail=detail
     )
 
@@ -355,7 +305,7 @@ def _open(
         ),
     )
     alarm_id = int(cur.lastrowid)
-    return alarm_id, _record(con, alarm_id, "opened", now, urls, detail=json.loads(detail))
+    return alarm_id, record_event(con, alarm_id, "opened", now, urls, detail=json.loads(detail))
 
 
 def _escalate(
@@ -372,64 +322,4 @@ def _escalate(
         (cond.severity, iso(now), detail, alarm.alarm_id),
     )
     change = {"from": alarm.severity, "to": cond.severity, "was": alarm.state}
-    return _record(con, alarm.alarm_id, "escalated", now, urls, detail=change)
-
-
-def _check_note(note: str) -> str:
-    text = (note or "").strip()
-    if not text:
-        raise AlarmError("an acknowledgement needs a note: what was seen, what will be done")
-    if len(text) > MAX_NOTE_CHARS:
-        raise AlarmError(f"the note has {len(text)} characters; at most {MAX_NOTE_CHARS}")
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        raise AlarmError("the note contains control characters; write plain text")
-    return text
-
-
-def acknowledge(
-    con: sqlite3.Connection,
-    alarm_id: int,
-    actor_address: str,
-    note: str,
-    roles: RoleReader,
-    now: datetime,
-    *,
-    webhook_urls: Sequence[str] = (),
-) -> Alarm:
-    """Acknowledge an open alarm as ``actor_address``, who must hold MAINTAINER (asked of
-    ``roles`` now, not trusted from a session), with a note. Returns the updated alarm.
-
-    Raises :class:`NotAuthorized` without the role, :class:`AlarmError` for an empty or
-    oversized note, an unknown alarm, or one that is not open (already acknowledged: by whom
-    and when; cleared or resolved: nothing left to acknowledge).
-    """
-    text = _check_note(note)
-    if not isinstance(actor_address, str) or not _ADDRESS.match(actor_address):
-        raise AlarmError(f"not an account address (0x and 40 hex digits): {actor_address!r}")
-    if not roles.has_role(ACK_ROLE, actor_address):
-        raise NotAuthorized(
-            f"{actor_address} does not hold {ACK_ROLE}: only maintainers acknowledge alarms "
-            "(an ADMIN grants the role with `dt-platform roles grant`)"
-        )
-    open_alarm_store(con)
-    webhooks.open_outbox(con)
-    with transaction(con):
-        alarm = get_alarm(con, alarm_id)
-        if alarm is None:
-            raise AlarmError(f"no alarm {alarm_id}")
-        if alarm.state == "acknowledged":
-            raise AlarmError(
-                f"alarm {alarm_id} was already acknowledged by {alarm.acked_by} at "
-                f"{iso(alarm.acked_at) if alarm.acked_at else '?'}"
-            )
-        if alarm.state not in ACTIVE:
-            raise AlarmError(f"alarm {alarm_id} is {alarm.state}: nothing left to acknowledge")
-        con.execute(
-            "UPDATE alarms SET state = 'acknowledged', acked_by = ?, acked_at = ?, ack_note = ? "
-            "WHERE alarm_id = ?",
-            (actor_address, iso(now), text, alarm_id),
-        )
-        _record(con, alarm_id, "acknowledged", now, webhook_urls, actor=actor_address, note=text)
-    updated = get_alarm(con, alarm_id)
-    assert updated is not None
-    return updated
+    return record_event(con, alarm.alarm_id, "escalated", now, urls, detail=change)
