@@ -7,7 +7,7 @@ import warnings
 
 import dagster as dg
 
-from assets import audit, automation, ingestion, models, prognostics
+from assets import alarms, audit, automation, ingestion, models, prognostics
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -31,6 +31,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ingestion.telemetry,
             *prognostics.PROGNOSTICS_ASSETS,
             audit.audit_snapshot,
+            alarms.alarms,
         ],
         asset_checks=[audit.anchors_on_chain],
         jobs=[
@@ -47,8 +48,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             automation.late_data_sensor,
             audit.pending_anchors_sensor,
             audit.anchor_reconciliation_sensor,
+            alarms.alarm_notifications_sensor,
         ],
-        resources=platform_resources(settings),
+        resources={**platform_resources(settings), **alarms.alarm_resources(settings)},
     )
 
 

@@ -21,6 +21,7 @@ from dt_platform.trust.audit_cli import prove, verify
 from dt_platform.trust.chain_cli import chain, grants, roles
 from dt_platform.trust.ipfs.cli import ipfs
 from dt_platform.trust.wallet_cli import wallet
+from dt_platform.twin.alarm_cli import alarms_group
 
 PLUGIN_GROUP = "dt_platform.commands"
 
@@ -107,6 +108,7 @@ main.add_command(prove)
 main.add_command(audit)
 main.add_command(wallet)
 main.add_command(broker)
+main.add_command(alarms_group)
 
 
 if __name__ == "__main__":
