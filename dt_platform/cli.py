@@ -20,6 +20,7 @@ from dt_platform.trust.audit_cli import prove, verify
 from dt_platform.trust.chain_cli import chain, grants, roles
 from dt_platform.trust.ipfs.cli import ipfs
 from dt_platform.trust.wallet_cli import wallet
+from dt_platform.twin.command_cli import twin
 
 PLUGIN_GROUP = "dt_platform.commands"
 
@@ -105,6 +106,7 @@ main.add_command(verify)
 main.add_command(prove)
 main.add_command(audit)
 main.add_command(wallet)
+main.add_command(twin)
 
 
 if __name__ == "__main__":
