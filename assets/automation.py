@@ -17,6 +17,7 @@ DAILY_ASSETS: list[str] = [
     "ml_features",
     "rul_predictions",
     "maintenance_alerts",
+    "command_events",
     "audit_snapshot",
 ]
 

@@ -7,7 +7,7 @@ import warnings
 
 import dagster as dg
 
-from assets import audit, automation, ingestion, models, prognostics
+from assets import audit, automation, commands, ingestion, models, prognostics
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -30,6 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ingestion.maintenance_log,
             ingestion.telemetry,
             *prognostics.PROGNOSTICS_ASSETS,
+            commands.command_events,
             audit.audit_snapshot,
         ],
         asset_checks=[audit.anchors_on_chain],

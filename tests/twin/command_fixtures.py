@@ -18,7 +18,7 @@ REGISTRY = [
     Machine("CNC-01", "cnc_spindle", line="L1", gateway="gw-opcua"),
     Machine("OVEN-01", "reflow_oven", line="L1", gateway="gw-mqtt"),
 ]
-T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
 def at(seconds: float) -> dt.datetime:
