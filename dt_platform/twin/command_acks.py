@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dt_platform.twin.command_flow import publish_desired_state
+from dt_platform.twin.command_publish import publish_desired_state
 from dt_platform.twin.command_store import (
     add_event,
     iso,

@@ -24,9 +24,9 @@ from dt_platform.twin.command_flow import (
     approval_request,
     approve,
     issue_draft,
-    publish_unpublished,
     submit_signature,
 )
+from dt_platform.twin.command_publish import publish_unpublished
 from dt_platform.twin.command_store import command_history, list_commands, open_commands
 from dt_platform.twin.commands import DEFAULT_TTL_S, CommandRefused, CommandStatus, DesiredPublisher
 from dt_platform.twin.state import all_states, twin_state

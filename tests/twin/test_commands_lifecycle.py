@@ -8,7 +8,8 @@ import pytest
 
 from dt_platform.live import topics
 from dt_platform.twin.command_acks import drift, expire_due, record_ack
-from dt_platform.twin.command_flow import issue_draft, publish_unpublished, submit_signature
+from dt_platform.twin.command_flow import issue_draft, submit_signature
+from dt_platform.twin.command_publish import publish_unpublished
 from dt_platform.twin.command_store import command_history, get_status, list_commands
 from dt_platform.twin.commands import CommandRefused
 from dt_platform.twin.state import desired, record_reported, twin_state
