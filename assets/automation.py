@@ -1,5 +1,7 @@
 """What runs by itself: the daily job over every day-partitioned asset, its schedule (yesterday,
-once the day is complete), and the sensor that re-runs days touched by late or corrected files."""
+once the day is complete), the sensor that re-runs past days touched by late or corrected files,
+and the live job: every hour, today's partition from telemetry to alerts, so predictions follow
+the live line (today is anchored once, when the daily schedule closes it)."""
 
 import datetime as dt
 
@@ -19,6 +21,12 @@ DAILY_ASSETS: list[str] = [
     "maintenance_alerts",
     "command_events",
     "audit_snapshot",
+]
+
+# What the live line refreshes every hour for today: no model refit, no snapshot of a day that
+# is not over.
+LIVE_ASSETS: list[str] = [
+    a for a in DAILY_ASSETS if a not in ("physics_model", "rul_model", "audit_snapshot")
 ]
 
 # Checks that look across days run on their own schedule, not once per day's run.
@@ -43,6 +51,26 @@ def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"daily-{day.isoformat()}", partition_key=day.isoformat())
 
 
+live_job = dg.define_asset_job(
+    "live_job",
+    selection=dg.AssetSelection.assets(*LIVE_ASSETS) - dg.AssetSelection.checks(*CROSS_DAY_CHECKS),
+    description="Today so far, from telemetry to alerts: predictions that follow the live line.",
+)
+
+
+@dg.schedule(
+    job=live_job,
+    cron_schedule="5 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every hour at :05, rebuild today's partition up to the alerts from live data.",
+)
+def live_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    at = context.scheduled_execution_time.astimezone(dt.UTC)
+    day = at.date().isoformat()
+    return dg.RunRequest(run_key=f"live-{day}T{at:%H}", partition_key=day)
+
+
 def _rebuilt_since(instance: dg.DagsterInstance, day: str, timestamp: float) -> bool:
     """Whether the day's telemetry was materialized after the data event (nothing to redo)."""
     records = instance.fetch_materializations(
@@ -61,7 +89,11 @@ def late_data_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventL
     materialization = asset_event.asset_materialization
     touched = materialization.metadata.get("touched_days") if materialization else None
     days = touched.value if touched is not None else []
-    valid = set(daily_partitions.get_partition_keys(current_time=dt.datetime.now(dt.UTC)))
+    now = dt.datetime.now(dt.UTC)
+    valid = set(daily_partitions.get_partition_keys(current_time=now))
+    # Today is still being written (the live line lands a file every minute): the hourly live
+    # job follows it, and the daily schedule builds and anchors it once it is over.
+    valid.discard(now.date().isoformat())
     requests = [
         dg.RunRequest(run_key=f"late-{asset_event.run_id}-{day}", partition_key=day)
         for day in days

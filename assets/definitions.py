@@ -37,11 +37,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[
             ingestion.ingest_job,
             automation.daily_job,
+            automation.live_job,
             models.prognostics_models_job,
             audit.anchor_pending_job,
             audit.reconcile_anchors_job,
         ],
-        schedules=[automation.daily_schedule],
+        schedules=[automation.daily_schedule, automation.live_schedule],
         sensors=[
             ingestion.landing_sensor,
             automation.late_data_sensor,

@@ -49,8 +49,9 @@ class Settings:
         "DT_HOME",
         Path(".dt_home"),
         default="`./.dt_home`",
-        meaning="all state: `warehouse.duckdb`, `landing/`, `models/`, `ipfs/`, `chain/`, "
-        "`deployment.json`, `snapshots/`, `dagster/`, `dashboard/` (sessions)",
+        meaning="all state: `warehouse.duckdb`, `twin.sqlite`, `landing/`, `models/`, `ipfs/`, "
+        "`chain/`, `broker/`, `stream/`, `deployment.json`, `snapshots/`, `dagster/`, "
+        "`dashboard/` (sessions)",
     )
     registry_path: Path | None = setting(
         "DT_REGISTRY",

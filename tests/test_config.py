@@ -49,6 +49,13 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
         "DT_BACKFILL_DAYS": "0",
         "DT_FUTURE_HOURS": "0.5",
         "DT_MAX_DUMP_MB": "64",
+        "DT_MQTT_URL": "mqtts://broker.example.org:8883",
+        "DT_MQTT_PORT": "1999",
+        "DT_MQTT_USER": "twin",
+        "DT_MQTT_PASSWORD": "s3cret",
+        "DT_MQTT_GROUP": "plant-2",
+        "DT_WEBHOOK_URLS": "https://hooks.example.org/a, http://10.0.0.5:8080/b",
+        "DT_WEBHOOK_SECRET": "hook-key",
     }
     settings = load_settings(environ=environ)
     assert settings.home == tmp_path / "h" and settings.registry_path == tmp_path / "reg.yaml"
@@ -59,6 +66,14 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
     assert settings.dashboard_url == "https://twin.example.org"
     assert settings.anchor_confirmations == 3
     assert (settings.backfill_days, settings.future_hours, settings.max_dump_mb) == (0, 0.5, 64)
+    assert settings.effective_mqtt_url == "mqtts://broker.example.org:8883"
+    assert (settings.mqtt_port, settings.mqtt_user, settings.mqtt_group) == (
+        1999,
+        "twin",
+        "plant-2",
+    )
+    assert settings.mqtt_password == "s3cret" and settings.webhook_secret == "hook-key"
+    assert settings.webhook_urls.startswith("https://hooks.example.org/a")
     assert settings.from_environment == {f.name for f in variables()}
     # an explicit home wins over DT_HOME, and then home is not "from the environment"
     explicit = load_settings(tmp_path / "other", environ=environ)

@@ -18,8 +18,6 @@ import contextlib
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from dt_platform.config import LOCAL_CHAIN_ID, Settings
+from dt_platform.processes import CHILDREN as _CHILDREN
+from dt_platform.processes import alive as _alive
+from dt_platform.processes import free_port
+from dt_platform.processes import tail as _tail
+from dt_platform.processes import terminate as _terminate
 from dt_platform.trust.dev_accounts import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
 
 STATE_INTERVAL_S = 5
@@ -104,44 +107,6 @@ def _rpc_answers(url: str) -> bool:
     return True
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (for throwaway nodes and servers in tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _tail(path: Path | None, lines: int = 20) -> str:
-    if path is None or not path.exists():
-        return "(no log)"
-    text = path.read_text(errors="replace").splitlines()
-    return "\n".join(text[-lines:]) or "(empty log)"
-
-
-# --- processes ----------------------------------------------------------------------------------
-
-# Popen objects of anvils started by this process: waiting on them reaps the child, otherwise a
-# stopped child would linger as a zombie that still looks alive to os.kill(pid, 0).
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _alive(pid: int) -> bool:
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    with contextlib.suppress(OSError):
-        # Field 3 is the state; "Z" is a zombie (dead, not yet reaped by its parent).
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
 def _anvil_port(pid: int, recorded_port: int) -> int | None:
     """The port the anvil process ``pid`` listens on, or ``None`` if ``pid`` is not an anvil
     (pids get recycled: a stale pid file may name an unrelated process)."""
@@ -158,26 +123,6 @@ def _anvil_port(pid: int, recorded_port: int) -> int | None:
     if b"--port" in args[:-1]:
         return int(args[args.index(b"--port") + 1])
     return recorded_port
-
-
-def _terminate(pid: int, timeout: float) -> None:
-    """SIGTERM (anvil dumps its state, then exits), then SIGKILL if it does not exit in time."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            break
-        time.sleep(0.05)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        while _alive(pid) and time.monotonic() < deadline + 5:
-            time.sleep(0.05)
-    child = _CHILDREN.pop(pid, None)
-    if child is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=5)
 
 
 class Anvil:

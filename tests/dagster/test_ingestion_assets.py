@@ -257,6 +257,14 @@ def test_daily_schedule_materializes_yesterday() -> None:
     assert request.partition_key == "2026-11-24"
 
 
+def test_live_schedule_rebuilds_today_every_hour_without_anchoring_it() -> None:
+    at = dt.datetime(2026, 11, 25, 14, 5, tzinfo=dt.UTC)
+    request = automation.live_schedule(dg.build_schedule_context(scheduled_execution_time=at))
+    assert request.partition_key == "2026-11-25" and request.run_key == "live-2026-11-25T14"
+    assert "audit_snapshot" not in automation.LIVE_ASSETS
+    assert {"telemetry", "rul_predictions", "maintenance_alerts"} <= set(automation.LIVE_ASSETS)
+
+
 def test_definitions_load_and_every_job_resolves() -> None:
     from assets.definitions import defs
 
@@ -264,6 +272,7 @@ def test_definitions_load_and_every_job_resolves() -> None:
     selections = {
         "ingest_job": {"machine_registry", "raw_dumps", "telemetry_rejects", "maintenance_log"},
         "daily_job": set(automation.DAILY_ASSETS),
+        "live_job": set(automation.LIVE_ASSETS),
         "prognostics_models_job": {"physics_model", "rul_model"},
     }
     for job_name, assets in selections.items():
@@ -273,4 +282,38 @@ def test_definitions_load_and_every_job_resolves() -> None:
     assert list(pending.graph.node_names()) == ["anchor_pending_snapshots"]
     repo = defs.get_repository_def()
     assert {s.name for s in repo.sensor_defs} >= {"landing_sensor", "late_data_sensor"}
-    assert {s.name for s in repo.schedule_defs} == {"daily_schedule"}
+    assert {s.name for s in repo.schedule_defs} == {"daily_schedule", "live_schedule"}
+
+
+def test_late_data_sensor_leaves_today_to_the_live_job(home: Path) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    live = home / "landing" / "stream" / "live.jsonl"
+    live.parent.mkdir(parents=True, exist_ok=True)
+    live.write_text(
+        json.dumps(
+            {
+                "ts": (now - dt.timedelta(minutes=1)).isoformat(),
+                "machine": "SMT-01",
+                "sensor": "vacuum",
+                "value": 70,
+                "unit": "kPa",
+            }
+        )
+        + "\n"
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [ingestion.machine_registry, ingestion.raw_dumps, ingestion.maintenance_log],
+            resources=platform_resources(Settings(home=home)),
+            instance=instance,
+        )
+        assert result.success
+        touched = result.asset_materializations_for_node("raw_dumps")[0].metadata["touched_days"]
+        assert now.date().isoformat() in touched.value
+        from assets.definitions import defs
+
+        ctx = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+        keys = {
+            r.partition_key for r in automation.late_data_sensor.evaluate_tick(ctx).run_requests
+        }
+        assert START.isoformat() in keys and now.date().isoformat() not in keys
