@@ -7,9 +7,11 @@ history), or on the local demo ``--dev-account ROLE``. The signer's role is read
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from typing import Any
+import secrets
+from collections.abc import Iterator
 
 import click
 
@@ -17,7 +19,7 @@ from dt_platform.config import Settings, load_settings
 from dt_platform.ingest.registry import RegistryError, load_registry
 from dt_platform.trust.chain import AuditChain
 from dt_platform.trust.chain.deployment import DEMO_ROLE_ACCOUNTS, dev_key
-from dt_platform.trust.cli_errors import service_errors
+from dt_platform.trust.cli_errors import ServiceUnavailable, service_errors
 from dt_platform.trust.wallet import WalletError, load_key
 from dt_platform.twin import db
 from dt_platform.twin.command_flow import (
@@ -51,19 +53,24 @@ def _account(settings: Settings, dev_account: str | None):
     return load_key(settings.wallet_key)
 
 
-def _publisher(settings: Settings) -> DesiredPublisher | None:
-    """The MQTT publisher of desired states, from :mod:`dt_platform.live.mqtt` when installed."""
+@contextlib.contextmanager
+def _publisher(settings: Settings) -> Iterator[DesiredPublisher | None]:
+    """The platform's MQTT publisher of desired states, or ``None`` (said on stderr) when the
+    broker cannot be reached: the command is then recorded and `twin publish` sends it later."""
+    from dt_platform.live import mqtt
+
     try:
-        from dt_platform.live.mqtt import desired_publisher  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return desired_publisher(settings)
-
-
-def _close(publisher: Any) -> None:
-    close = getattr(publisher, "close", None)
-    if callable(close):
-        close()
+        user, password = mqtt.platform_credentials(settings)
+        client = mqtt.connect(settings, f"dt-twin-cli-{secrets.token_hex(4)}", user, password)
+    except mqtt.MqttError as exc:
+        click.echo(f"not publishing now: {exc}", err=True)
+        yield None
+        return
+    try:
+        yield mqtt.MqttDesiredPublisher(client, settings.mqtt_group)
+    finally:
+        client.loop_stop()
+        client.disconnect()
 
 
 def _echo_status(status: CommandStatus) -> None:
@@ -76,7 +83,7 @@ def _echo_status(status: CommandStatus) -> None:
     elif status.version is not None and not status.published:
         click.echo(
             f"desired version {status.version} is recorded but not published yet (the MQTT "
-            "broker or client is not available); `dt-platform twin publish` sends it",
+            "broker is not reachable); `dt-platform twin publish` sends it",
             err=True,
         )
     elif status.version is not None:
@@ -118,14 +125,11 @@ def command(machine: str, action: str, percent: float | None, ttl: int, dev_acco
             f"signing as {account.address}: {json.dumps(draft.typed_data['message'])}", err=True
         )
         signature = sign_typed_data(draft.typed_data, account)
-        publisher = _publisher(settings)
-        try:
+        with _publisher(settings) as publisher:
             status = submit_signature(
                 con, draft.command_id, signature, roles=chain, publisher=publisher,
                 domain=domain, now=dt.datetime.now(dt.UTC), signer=account.address,
             )  # fmt: skip
-        finally:
-            _close(publisher)
     _echo_status(status)
 
 
@@ -142,15 +146,12 @@ def approve_cmd(command_id: str, dev_account: str | None) -> None:
         typed = approval_request(con, command_id)
         click.echo(f"approving as {account.address}: {json.dumps(typed['message'])}", err=True)
         signature = sign_typed_data(typed, account)
-        publisher = _publisher(settings)
-        try:
+        with _publisher(settings) as publisher:
             status = approve(
                 con, command_id, signature, roles=chain, publisher=publisher,
                 domain=command_domain(chain), now=dt.datetime.now(dt.UTC),
                 signer=account.address,
             )  # fmt: skip
-        finally:
-            _close(publisher)
     _echo_status(status)
 
 
@@ -213,12 +214,9 @@ def state_cmd(machine: str | None) -> None:
 def publish_cmd() -> None:
     """Publish every desired state recorded but not yet published (after a broker outage)."""
     settings = load_settings()
-    publisher = _publisher(settings)
-    if publisher is None:
-        raise click.ClickException("no MQTT client in this installation (dt_platform.live.mqtt)")
-    try:
+    with _publisher(settings) as publisher:
+        if publisher is None:
+            raise ServiceUnavailable("the MQTT broker is not reachable: nothing was published")
         con = open_commands(db.connect(settings.twin_db_path))
         done = publish_unpublished(con, publisher, dt.datetime.now(dt.UTC))
-    finally:
-        _close(publisher)
     click.echo(f"published: {', '.join(done) if done else 'nothing to publish'}")

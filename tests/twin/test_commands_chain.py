@@ -14,6 +14,8 @@ from eth_account import Account
 
 from dt_platform.config import Settings
 from dt_platform.ingest.registry import load_registry
+from dt_platform.live import topics
+from dt_platform.processes import free_port
 from dt_platform.trust.anvil import throwaway_anvil
 from dt_platform.trust.chain import AuditChain, Deployment, deploy, dev_key
 from dt_platform.twin import command_cli, db
@@ -21,6 +23,7 @@ from dt_platform.twin.command_flow import issue_draft, submit_signature
 from dt_platform.twin.command_store import list_commands, open_commands
 from dt_platform.twin.commands import CommandRefused
 from dt_platform.twin.typed_data import command_domain, sign_typed_data
+from tests.live.broker_fixtures import Inbox, gateway_client, running_broker
 from tests.twin.command_fixtures import Published, at
 
 pytestmark = pytest.mark.integration
@@ -74,35 +77,50 @@ def test_the_maintainer_role_is_read_from_the_chain(chain: Chain) -> None:
     assert exc.value.reason_code == "role_missing"
 
 
-def test_the_cli_signs_approves_and_publishes(chain: Chain, monkeypatch) -> None:
-    published = Published()
-    monkeypatch.setattr(command_cli, "_publisher", lambda settings: published)
-    env = {"DT_HOME": str(chain.settings.home), "DT_CHAIN_PORT": str(chain.settings.chain_port)}
+def test_the_cli_signs_approves_and_publishes_on_the_broker(chain: Chain) -> None:
+    home = chain.settings.home
+    env = {"DT_HOME": str(home), "DT_CHAIN_PORT": str(chain.settings.chain_port)}
     runner = CliRunner()
 
-    def run(*args: str, key: str | None = None):
-        return runner.invoke(command_cli.twin, list(args), env={**env, "DT_WALLET_KEY": key})
+    def run(*args: str, key: str | None = None, mqtt_port: int = free_port()):
+        more = {"DT_WALLET_KEY": key, "DT_MQTT_PORT": str(mqtt_port)}
+        return runner.invoke(command_cli.twin, list(args), env={**env, **more})
 
+    # the broker is down: the command is recorded, and published once it is up
     done = run("command", "CNC-01", "derate", "--percent", "20", key=dev_key("MAINTAINER"))
     assert done.exit_code == 0, done.output
-    assert "pending" in done.output and "published to gateway gw-opcua" in done.output
-    assert json.loads(published.messages[-1][2])["desired"]["derate_pct"] == 20.0
+    assert "pending" in done.output and "not published yet" in done.output
+    with running_broker(home, ("gw-opcua",)) as live:
+        port = live.mqtt_port
+        retained = Inbox(gateway_client(live, "gw-opcua", "gw-opcua-watch"))
+        retained.subscribe(topics.subscription(live.mqtt_group, "DCMD", "gw-opcua"))
+        sent = run("publish", mqtt_port=port)
+        assert sent.exit_code == 0 and "published: CNC-01" in sent.output, sent.output
+        topic, payload, _ = retained.get()
+        assert topic == topics.device_topic(live.mqtt_group, "DCMD", "gw-opcua", "CNC-01")
+        assert json.loads(payload)["desired"]["derate_pct"] == 20.0
 
-    refused = run("command", "CNC-01", "inspect", key=dev_key("OPERATOR"))
-    assert refused.exit_code == 1 and "role_missing" in refused.output
+        refused = run("command", "CNC-01", "inspect", key=dev_key("OPERATOR"), mqtt_port=port)
+        assert refused.exit_code == 1 and "role_missing" in refused.output
 
-    critical = run("command", "CNC-01", "derate", "--percent", "60", "--dev-account", "MAINTAINER")
-    assert critical.exit_code == 0 and "awaiting_approval" in critical.output
-    con = open_commands(db.connect(chain.settings.twin_db_path))
-    command_id = list_commands(con, "CNC-01")[0].command_id
-    same = run("approve", command_id, "--dev-account", "MAINTAINER")
-    assert same.exit_code == 1 and "same_signer" in same.output
-    approved = run("approve", command_id, key=dev_key("MANAGER"))
-    assert approved.exit_code == 0 and "pending" in approved.output, approved.output
-    assert len(published.messages) == 2
+        critical = run(
+            "command", "CNC-01", "derate", "--percent", "60", "--dev-account", "MAINTAINER",
+            mqtt_port=port,
+        )  # fmt: skip
+        assert critical.exit_code == 0 and "awaiting_approval" in critical.output
+        assert retained.nothing_within(0.5)
+        con = open_commands(db.connect(chain.settings.twin_db_path))
+        command_id = list_commands(con, "CNC-01")[0].command_id
+        same = run("approve", command_id, "--dev-account", "MAINTAINER", mqtt_port=port)
+        assert same.exit_code == 1 and "same_signer" in same.output
+        approved = run("approve", command_id, key=dev_key("MANAGER"), mqtt_port=port)
+        assert approved.exit_code == 0 and "published to gateway gw-opcua" in approved.output
+        _, payload, _ = retained.get()
+        body = json.loads(payload)
+        assert body["desired"]["derate_pct"] == 60.0 and body["command_id"] == command_id
 
     listing = run("commands", "--machine", "CNC-01")
-    assert listing.output.count("CNC-01") == 3 and "role_missing" not in listing.output
+    assert listing.output.count("CNC-01") == 3 and "critical" in listing.output
     state = run("state", "CNC-01")
     assert '"derate_pct": 60.0' in state.output and "nothing heard yet" in state.output
     history = run("history", command_id)
