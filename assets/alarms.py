@@ -9,55 +9,21 @@ of a day older than the last synced one changes nothing (see
 """
 
 import datetime as dt
-import sqlite3
 from contextlib import closing
-from pathlib import Path
 
 import dagster as dg
 
 from assets.common import markdown_table
 from assets.partitions import daily_partitions, day_bounds
-from assets.resources import WarehouseResource, _secret
-from dt_platform.config import Settings
-from dt_platform.twin import alarm_sources, db
+from assets.resources import TwinStoreResource, WarehouseResource, WebhooksResource
+from dt_platform.twin import alarm_sources
 from dt_platform.twin.alarms import open_alarms, open_counts, sync_alarms
 from dt_platform.twin.state import all_states, open_state
-from dt_platform.twin.webhooks import deliver_due, outbox, webhook_targets
+from dt_platform.twin.webhooks import deliver_due, outbox
 
 GROUP = "twin"
 SENSOR_BUDGET_S = 40.0
 """Stop claiming notifications after this long, well inside a sensor evaluation's timeout."""
-
-
-class TwinStoreResource(dg.ConfigurableResource):
-    """The twin store: SQLite in WAL mode (state, commands, alarms, the webhook outbox)."""
-
-    path: str
-
-    def connect(self) -> sqlite3.Connection:
-        return db.connect(Path(self.path))
-
-
-class WebhooksResource(dg.ConfigurableResource):
-    """Where alarm notifications go (``DT_WEBHOOK_URLS``) and the key that signs them
-    (``DT_WEBHOOK_SECRET``, bound by variable name)."""
-
-    urls: str | None = None
-    secret: str | None = None
-
-    @property
-    def targets(self) -> list[str]:
-        return webhook_targets(self.urls)
-
-
-def alarm_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    return {
-        "twin_store": TwinStoreResource(path=str(settings.twin_db_path)),
-        "webhooks": WebhooksResource(
-            urls=settings.webhook_urls,
-            secret=_secret(settings, "webhook_secret", "DT_WEBHOOK_SECRET"),
-        ),
-    }
 
 
 @dg.asset(

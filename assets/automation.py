@@ -20,6 +20,7 @@ DAILY_ASSETS: list[str] = [
     "rul_predictions",
     "maintenance_alerts",
     "alarms",
+    "command_events",
     "audit_snapshot",
 ]
 

@@ -7,7 +7,7 @@ import warnings
 
 import dagster as dg
 
-from assets import alarms, audit, automation, ingestion, models, prognostics
+from assets import alarms, audit, automation, commands, ingestion, models, prognostics
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -30,6 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ingestion.maintenance_log,
             ingestion.telemetry,
             *prognostics.PROGNOSTICS_ASSETS,
+            commands.command_events,
             audit.audit_snapshot,
             alarms.alarms,
         ],
@@ -50,7 +51,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             audit.anchor_reconciliation_sensor,
             alarms.alarm_notifications_sensor,
         ],
-        resources={**platform_resources(settings), **alarms.alarm_resources(settings)},
+        resources=platform_resources(settings),
     )
 
 

@@ -5,7 +5,10 @@ UI shows where it points:
 * ``landing`` — what gateways and people deliver: dumps, CMMS exports, the machine registry;
 * ``models`` — the model store (bundles under their sha256);
 * ``content_store`` — IPFS: the embedded store or a Kubo node, behind one interface;
-* ``chain`` — Ethereum: the local anvil or any JSON-RPC node, behind one interface.
+* ``chain`` — Ethereum: the local anvil or any JSON-RPC node, behind one interface;
+* ``twin_store`` — the twin's operational SQLite store (desired/reported state, commands,
+  alarms, the webhook outbox).
+* ``webhooks`` — where alarm notifications go and the key that signs them.
 
 :func:`platform_resources` builds them from :class:`~dt_platform.config.Settings`, the one place
 the environment is read; secrets are bound by variable name (``dg.EnvVar``), never by value.
@@ -14,6 +17,7 @@ the environment is read; secrets are bound by variable name (``dg.EnvVar``), nev
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +27,8 @@ import duckdb
 from dt_platform.config import Settings
 from dt_platform.trust.chain import AuditChain
 from dt_platform.trust.ipfs import EmbeddedIpfs, IpfsStore, KuboIpfs
+from dt_platform.twin import db as twin_db
+from dt_platform.twin.webhooks import webhook_targets
 from dt_platform.warehouse import Warehouse
 
 
@@ -141,6 +147,27 @@ class ModelStoreResource(dg.ConfigurableResource):
         return Path(self.folder)
 
 
+class TwinStoreResource(dg.ConfigurableResource):
+    """The twin store (SQLite, WAL): reported and desired state, commands and their events."""
+
+    path: str
+
+    def connect(self) -> sqlite3.Connection:
+        return twin_db.connect(Path(self.path))
+
+
+class WebhooksResource(dg.ConfigurableResource):
+    """Where alarm notifications go (``DT_WEBHOOK_URLS``) and the key that signs them
+    (``DT_WEBHOOK_SECRET``, bound by variable name)."""
+
+    urls: str | None = None
+    secret: str | None = None
+
+    @property
+    def targets(self) -> list[str]:
+        return webhook_targets(self.urls)
+
+
 def _secret(settings: Settings, name: str, variable: str) -> str | dg.EnvVar | None:
     # A secret read from the environment is bound by name, so the UI shows the variable only.
     return dg.EnvVar(variable) if name in settings.from_environment else getattr(settings, name)
@@ -170,4 +197,9 @@ def platform_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]
             )
         ),
         "models": ModelStoreResource(folder=str(settings.models_dir)),
+        "twin_store": TwinStoreResource(path=str(settings.twin_db_path)),
+        "webhooks": WebhooksResource(
+            urls=settings.webhook_urls,
+            secret=_secret(settings, "webhook_secret", "DT_WEBHOOK_SECRET"),
+        ),
     }

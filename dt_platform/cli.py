@@ -22,6 +22,7 @@ from dt_platform.trust.chain_cli import chain, grants, roles
 from dt_platform.trust.ipfs.cli import ipfs
 from dt_platform.trust.wallet_cli import wallet
 from dt_platform.twin.alarm_cli import alarms_group
+from dt_platform.twin.command_cli import twin
 
 PLUGIN_GROUP = "dt_platform.commands"
 
@@ -109,6 +110,7 @@ main.add_command(audit)
 main.add_command(wallet)
 main.add_command(broker)
 main.add_command(alarms_group)
+main.add_command(twin)
 
 
 if __name__ == "__main__":

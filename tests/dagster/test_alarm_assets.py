@@ -66,7 +66,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def _resources(settings: Settings) -> dict:
-    return {**platform_resources(settings), **alarm_assets.alarm_resources(settings)}
+    return platform_resources(settings)
 
 
 def _run(settings: Settings, day: dt.date) -> dict:
@@ -124,7 +124,7 @@ def test_the_sensor_raises_twin_alarms_and_delivers(tmp_path: Path) -> None:
                 set_desired(con, "CNC-01", {"derate_pct": 20.0}, "cmd-1")
             long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
             con.execute("UPDATE desired_state SET updated_at = ?", (long_ago,))
-        resources = alarm_assets.alarm_resources(settings)
+        resources = platform_resources(settings)
         with dg.build_sensor_context(resources=resources) as context:
             skip = alarm_assets.alarm_notifications_sensor(context)
         server.shutdown()

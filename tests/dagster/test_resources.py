@@ -24,7 +24,11 @@ KEY = "0x" + "ab" * 32
 def test_a_fresh_clone_means_the_local_chain_and_the_embedded_store(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, chain_port=9545)
     resources = platform_resources(settings)
-    assert set(resources) == {"warehouse", "landing", "models", "content_store", "chain"}
+    assert set(resources) == {
+        "warehouse", "landing", "models", "content_store", "chain", "twin_store",
+        "webhooks",
+    }  # fmt: skip
+    assert resources["twin_store"].path == str(tmp_path / "twin.sqlite")
     assert resources["warehouse"].path == str(tmp_path / "warehouse.duckdb")
     assert resources["landing"].registry_path == tmp_path / "machines.yaml"
     assert resources["models"].models_dir == tmp_path / "models"

@@ -210,6 +210,8 @@ def collect_records(
     skipped: dict[str, str] = {}
     for source in chosen:
         absent = [t for t in source.tables if t not in present]
+        if absent and source.omit_when_empty:
+            continue
         if absent:
             skipped[source.name] = f"table {', '.join(absent)} does not exist in the warehouse"
             continue

@@ -19,6 +19,10 @@ that identify a record within the source. Defaults (:data:`SOURCES`):
 * ``rul_predictions``, ``maintenance_alerts``, ``decisions`` — every row of the day
   (``WHERE day = $day``), keyed by ``machine_id`` and ``ts``. A source whose tables do not exist
   in the warehouse is skipped (and listed as skipped in the manifest).
+* ``command_events`` — every event of the twin's signed commands stamped on the day (issued,
+  signed with the signature, approved, published, acknowledged, refused, expired), keyed by
+  ``command_id`` and ``seq``; copied from the twin store by the ``command_events`` asset (see
+  :mod:`dt_platform.twin.command_audit`). Omitted from days without any.
 
 Reading digest (``readings_sha256``)
 ------------------------------------
@@ -63,8 +67,9 @@ class SnapshotSource:
     tables: tuple[str, ...]
     description: str = ""
     omit_when_empty: bool = False
-    """Leave the source out of a day it has no rows for (not even an empty file), so adding it
-    changes no snapshot of a day it says nothing about."""
+    """Leave the source out of a day it has no rows for (not even an empty file), or while its
+    tables do not exist (not even as skipped), so adding it changes no snapshot of a day it says
+    nothing about."""
 
     def __post_init__(self) -> None:
         if not SOURCE_NAME_PATTERN.match(self.name):
@@ -188,6 +193,14 @@ for _source in (
     _table_source("rul_predictions", ("machine_id", "ts"), "remaining-useful-life predictions"),
     _table_source("maintenance_alerts", ("machine_id", "ts"), "maintenance alerts raised"),
     _table_source("decisions", ("machine_id", "ts"), "decisions taken by the policy"),
+    SnapshotSource(
+        name="command_events",
+        query="SELECT * FROM command_events WHERE day = $day",
+        key=("command_id", "seq"),
+        tables=("command_events",),
+        description="every event of the twin's signed commands: signatures, transitions, acks",
+        omit_when_empty=True,
+    ),
 ):
     register_source(_source)
 
