@@ -1,5 +1,6 @@
 """What happens to a command after it is published: the machine's acknowledgements (through the
-MQTT bridge), expiry, and drift (a machine that does not reach its desired state in time).
+MQTT bridge) and expiry. Drift (a machine that does not reach its desired state in time) is an
+alarm condition: :func:`dt_platform.twin.alarm_sources.twin_conditions`.
 
 Expiry also restores the desired state when the expired command set the machine's latest
 desired version: the settings before it become a new version (published if a publisher is
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,9 +39,9 @@ from dt_platform.twin.commands import (
     check_transition,
 )
 from dt_platform.twin.db import transaction
-from dt_platform.twin.state import SETTINGS, all_states, desired, set_desired
+from dt_platform.twin.state import SETTINGS, desired, set_desired
 
-__all__ = ["Drift", "drift", "expire_due", "record_ack"]
+__all__ = ["expire_due", "record_ack"]
 
 
 def record_ack(
@@ -140,7 +140,7 @@ def expire_due(
                 and current.command_id == row["command_id"]
             ):
                 before = json.loads(row["prev_settings"] or "null") or dict(SETTINGS)
-                back = set_desired(con, row["machine_id"], before, None)
+                back = set_desired(con, row["machine_id"], before, None, stamp)
                 detail["restored_version"] = back.version
                 restored.append(row["machine_id"])
             add_event(con, row, stamp, "expired", EXPIRED, reason="expired", detail=detail)
@@ -149,53 +149,3 @@ def expire_due(
         for machine_id in sorted(set(restored)):
             publish_desired_state(con, machine_id, publisher, now)
     return [status_from_row(require_row(con, c)) for c in expired_ids]
-
-
-@dataclass(frozen=True)
-class Drift:
-    """A machine whose reported settings still differ from its desired state."""
-
-    machine_id: str
-    since: datetime
-    """When the desired version it has not reached was set."""
-    delta: dict[str, Any]
-    desired_version: int
-    applied_version: int | None
-    command_id: str | None
-    command_state: str | None
-    """State of the command that set the desired version (``None`` for a restore)."""
-
-
-def drift(con: sqlite3.Connection, now: datetime, timeout_s: float) -> list[Drift]:
-    """Machines whose delta is not empty ``timeout_s`` after their desired version was set."""
-    open_commands(con)
-    iso(now)
-    found = []
-    for state in all_states(con):
-        if not state.delta or state.desired is None:
-            continue
-        since = datetime.fromisoformat(state.desired.updated_at)
-        row = None
-        if state.desired.command_id:
-            row = con.execute(
-                """SELECT c.state, e.at FROM commands c LEFT JOIN command_events e
-                       ON e.command_id = c.command_id AND e.event = 'pending'
-                   WHERE c.command_id = ?""",
-                (state.desired.command_id,),
-            ).fetchone()
-            if row is not None and row["at"]:
-                since = datetime.fromisoformat(row["at"])  # the clock commands are stamped with
-        if (now - since).total_seconds() < timeout_s:
-            continue
-        found.append(
-            Drift(
-                state.machine_id,
-                since,
-                dict(state.delta),
-                state.desired.version,
-                state.reported.applied_version if state.reported else None,
-                state.desired.command_id,
-                row["state"] if row else None,
-            )
-        )
-    return found

@@ -240,7 +240,7 @@ def _make_pending(con: sqlite3.Connection, row: sqlite3.Row, at: str) -> None:
     """Inside a transaction: the machine's desired state gets the command's changes."""
     check_transition(row["command_id"], row["state"], PENDING)
     before = desired(con, row["machine_id"])
-    new = set_desired(con, row["machine_id"], json.loads(row["changes"]), row["command_id"])
+    new = set_desired(con, row["machine_id"], json.loads(row["changes"]), row["command_id"], at)
     update_command(
         con, row["command_id"], at, state=PENDING, version=new.version,
         prev_settings=json.dumps(before.settings if before else None, sort_keys=True),

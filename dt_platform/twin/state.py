@@ -202,17 +202,22 @@ def record_reported(
 
 
 def set_desired(
-    con: sqlite3.Connection, machine_id: str, changes: dict[str, Any], command_id: str | None
+    con: sqlite3.Connection,
+    machine_id: str,
+    changes: dict[str, Any],
+    command_id: str | None,
+    at: str | None = None,
 ) -> Desired:
     """Apply ``changes`` to the machine's desired settings as a new version (inside the caller's
-    transaction if there is one)."""
+    transaction if there is one), stamped ``at`` (ISO 8601 UTC; default now): drift is measured
+    from that moment."""
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise ValueError(f"unknown desired setting(s): {', '.join(sorted(unknown))}")
     old = desired(con, machine_id)
     settings = {**SETTINGS, **(old.settings if old else {}), **changes}
     version = (old.version if old else 0) + 1
-    stamp = now_iso()
+    stamp = at or now_iso()
     con.execute(
         """INSERT INTO desired_state (machine_id, version, settings, command_id, updated_at)
            VALUES (?, ?, ?, ?, ?)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 
 from dt_platform.live import topics
-from dt_platform.twin.command_acks import drift, expire_due, record_ack
+from dt_platform.twin.alarm_sources import twin_conditions
+from dt_platform.twin.command_acks import expire_due, record_ack
 from dt_platform.twin.command_flow import issue_draft, submit_signature
 from dt_platform.twin.command_publish import publish_unpublished
 from dt_platform.twin.command_store import command_history, get_status, list_commands
 from dt_platform.twin.commands import CommandRefused
-from dt_platform.twin.state import desired, record_reported, twin_state
+from dt_platform.twin.state import all_states, desired, record_reported, twin_state
 from tests.twin.command_fixtures import DOMAIN, REGISTRY, Published, at, sign, store, team
 
 
@@ -158,18 +160,22 @@ def test_a_broker_outage_leaves_the_command_pending_until_republished(tmp_path):
     assert publish_unpublished(con, up, at(31)) == []
 
 
-def test_drift_names_machines_that_have_not_reached_their_desired_state(tmp_path):
+def test_drift_is_measured_from_the_moment_the_command_set_the_desired_state(tmp_path):
     con, t, pub = store(tmp_path), team(), Published()
     record_reported(con, "CNC-01", "gw-opcua", mode="production", settings={"derate_pct": 0.0})
     draft, _ = _signed(con, t, pub, percent=25)
-    assert drift(con, at(1 + 299), timeout_s=300) == []
-    (late,) = drift(con, at(1 + 300), timeout_s=300)
-    assert late.machine_id == "CNC-01" and late.delta == {"derate_pct": 25.0}
-    assert late.since == at(1) and late.command_id == draft.command_id
-    assert late.command_state == "pending" and late.desired_version == 1
+
+    def drifting(now):
+        return [c for c in twin_conditions(all_states(con), now) if c.kind == "drift"]
+
+    grace = dt.timedelta(minutes=5)
+    assert drifting(at(1) + grace - dt.timedelta(seconds=1)) == []
+    (late,) = drifting(at(1) + grace)
+    assert late.machine_id == "CNC-01" and late.detail["delta"] == {"derate_pct": 25.0}
+    assert late.since == at(1) and late.detail["command_id"] == draft.command_id
     record_reported(con, "CNC-01", "gw-opcua", settings={"derate_pct": 25.0}, applied_version=1)
     assert twin_state(con, "CNC-01").delta == {}
-    assert drift(con, at(10_000), timeout_s=300) == []
+    assert drifting(at(10_000)) == []
 
 
 def test_bad_kinds_values_and_machines_are_refused_at_issue(tmp_path):
