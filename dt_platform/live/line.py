@@ -4,9 +4,9 @@
 (:mod:`dt_platform.live.link`) and one :class:`~dt_platform.live.gateway.Gateway` per gateway.
 A loop thread ticks: it advances every machine to the sim time now, publishes each reading step
 (DBIRTH when a machine comes back, DDATA, DDEATH when it drops), then handles the desired states
-received: ``delivered`` first, then ``applied`` or ``rejected`` with the machine's reason and the
-new ``twin/reported``. A machine that is offline takes the last desired state it was sent when it
-comes back (the delta on reconnect).
+received (:mod:`dt_platform.live.obey`): ``delivered`` first, then ``applied`` or ``rejected``
+with the machine's reason and the new ``twin/reported``. A machine that is offline takes the last
+desired state it was sent when it comes back (the delta on reconnect).
 """
 
 from __future__ import annotations
@@ -25,28 +25,14 @@ import numpy as np
 from dt_platform.config import Settings
 from dt_platform.live import topics
 from dt_platform.live.clock import SimClock
-from dt_platform.live.desired import Desired, DesiredError, parse_desired
 from dt_platform.live.gateway import Gateway, reading_metrics, sensor_formats
 from dt_platform.live.link import LinkSchedule
 from dt_platform.live.machine import MODES, LiveMachine
 from dt_platform.live.mqtt import gateway_credentials
+from dt_platform.live.obey import Ack, Obeying
 from dt_platform.live.takeover import live_machines
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Ack:
-    """An acknowledgement the line published (also passed to :attr:`LiveLine.ack_hooks`)."""
-
-    machine_id: str
-    command_id: str
-    version: int
-    status: str
-    reason: str | None
-    detail: str | None
-    sim_s: int
-    """Sim time of the ack; an applied setting takes effect from the next reading step."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +85,10 @@ class LiveLine:
         tick_s: float = 0.1,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        if not 0.0 <= busy_prob <= 1.0:
-            raise ValueError(f"busy_prob {busy_prob} must be a probability")
         if not 0.0 <= drop_rate <= 60.0:
             raise ValueError(f"drop rate {drop_rate} per gateway-hour must be within 0-60")
         self.settings = settings
         self.seed = seed
-        self.busy_prob = busy_prob
         self.tick_s = tick_s
         self.wall = wall
         start_s = _start_s(start)
@@ -121,23 +104,21 @@ class LiveLine:
         }
         self.drop_rate = drop_rate
         self._drop_rng = np.random.default_rng(np.random.SeedSequence([seed, 26]))
-        self._inbox: queue.Queue = queue.Queue()
         self._control: queue.Queue = queue.Queue()
+        inbox: queue.Queue = queue.Queue()
         names = sorted({m.spec.gateway for m in live})
         self.gateways = {
-            g: Gateway(settings, g, self._password(g, credentials), self._inbox) for g in names
+            g: Gateway(settings, g, self._password(g, credentials), inbox) for g in names
         }
+        self.obeying = Obeying(
+            self.machines, self.gateways, inbox, busy_prob, wall, self._current_reported
+        )
         self._formats = {m.machine_id: sensor_formats(m, m.spec.gateway) for m in live}
         self.online: dict[str, bool] = dict.fromkeys(self.machines, False)
         self._last_reported: dict[str, dict] = {}
-        self._pending: dict[str, Desired] = {}
-        self.acks: list[Ack] = []
-        self.ack_hooks: list[Callable[[Ack], None]] = []
-        self.malformed = 0
         self.drops = 0
         self.lock = threading.RLock()
         """Held while the loop changes the machines: hold it to read them consistently."""
-        self._acked = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -212,31 +193,27 @@ class LiveLine:
             sum(self.online.values()),
             self.published,
             self.readings_published,
-            sum(a.status == "applied" for a in self.acks),
-            sum(a.status == "rejected" for a in self.acks),
+            self.obeying.count("applied"),
+            self.obeying.count("rejected"),
             sum(len(m.failures) for m in self.machines.values()),
         )
+
+    @property
+    def acks(self) -> list[Ack]:
+        """Every acknowledgement published, in order."""
+        return self.obeying.acks
+
+    @property
+    def ack_hooks(self) -> list[Callable[[Ack], None]]:
+        """Callables given every :class:`Ack` as it is published (e.g. to know when a command
+        was applied); they run in the loop thread and must be quick."""
+        return self.obeying.hooks
 
     def wait_for_ack(
         self, machine_id: str, version: int, status: str = "applied", timeout: float = 10.0
     ) -> Ack | None:
-        """The ack of that status for that version once published (``rejected`` also ends the
-        wait for ``applied``), or None on timeout."""
-        wanted = {status, "rejected"} if status == "applied" else {status}
-
-        def found() -> Ack | None:
-            return next(
-                (
-                    a
-                    for a in self.acks
-                    if a.machine_id == machine_id and a.version == version and a.status in wanted
-                ),
-                None,
-            )
-
-        with self._acked:
-            self._acked.wait_for(found, timeout)
-            return found()
+        """See :meth:`Obeying.wait_for`."""
+        return self.obeying.wait_for(machine_id, version, status, timeout)
 
     def take_offline(self, machine_id: str, sim_seconds: int) -> None:
         """Take a machine's link down for ``sim_seconds`` from its next step (demos, tests)."""
@@ -273,7 +250,7 @@ class LiveLine:
             self._maybe_drop(now)
             for machine_id in self.machines:
                 self._advance(machine_id, now)
-            self._commands()
+            self.obeying.handle(self.online)
 
     def _controls(self) -> None:
         while True:
@@ -303,6 +280,9 @@ class LiveLine:
             if on and self._gw(machine_id) == name:
                 m = self.machines[machine_id]
                 gw.birth(machine_id, now * 1000, [self._reported_metric(m, m.reported())], 0)
+
+    def _current_reported(self, m: LiveMachine) -> dict:
+        return self._reported_metric(m, m.reported())
 
     def _reported_metric(self, m: LiveMachine, value: dict) -> dict:
         self._last_reported[m.machine_id] = value
@@ -334,53 +314,3 @@ class LiveLine:
             if reported != self._last_reported.get(machine_id):
                 metrics.append(self._reported_metric(m, reported))
             gw.data(machine_id, t_ms, metrics, n)
-
-    def _commands(self) -> None:
-        while True:
-            try:
-                gateway, machine_id, payload = self._inbox.get_nowait()
-            except queue.Empty:
-                break
-            m = self.machines.get(machine_id)
-            if m is None or m.spec.gateway != gateway or not payload:
-                continue  # not ours, or a retained document being cleared
-            try:
-                doc = parse_desired(payload)
-            except DesiredError as exc:
-                self.malformed += 1
-                log.warning("ignored the desired state for %s: %s", machine_id, exc)
-                continue
-            held = self._pending.get(machine_id)
-            if doc.version > m.handled_version and (held is None or doc.version > held.version):
-                self._pending[machine_id] = doc
-        for machine_id in list(self._pending):
-            if self.online[machine_id]:
-                self._obey(self.machines[machine_id], self._pending.pop(machine_id))
-
-    def _obey(self, m: LiveMachine, doc: Desired) -> None:
-        gw = self.gateways[m.spec.gateway]
-        t_s = m.next_t - m.interval_s  # the last reading step: the machine's "now"
-        self._ack(gw, m, doc, "delivered", None, None, t_s, [])
-        verdict = m.decide(doc, self.wall(), self.busy_prob)
-        m.handled_version = doc.version
-        if verdict.reason is None:
-            m.apply(doc)
-        status = "applied" if verdict.reason is None else "rejected"
-        reported = self._reported_metric(m, m.reported())
-        self._ack(gw, m, doc, status, verdict.reason, verdict.detail, t_s, [reported])
-
-    def _ack(self, gw, m, doc, status, reason, detail, t_s, extra) -> None:
-        value = {
-            "command_id": doc.command_id,
-            "version": doc.version,
-            "status": status,
-            "reason": reason,
-            "detail": detail,
-        }
-        gw.data(m.machine_id, t_s * 1000, [topics.metric(topics.ACK_METRIC, value), *extra], 0)
-        ack = Ack(m.machine_id, doc.command_id, doc.version, status, reason, detail, t_s)
-        with self._acked:
-            self.acks.append(ack)
-            self._acked.notify_all()
-        for hook in self.ack_hooks:
-            hook(ack)
