@@ -15,6 +15,7 @@ import click
 from dt_platform import __version__
 from dt_platform.config import ConfigError, describe, load_settings, markdown_table
 from dt_platform.live.cli import broker
+from dt_platform.live.line_cli import line
 from dt_platform.sim.cli import simulate
 from dt_platform.trust.anchors_cli import audit
 from dt_platform.trust.audit_cli import prove, verify
@@ -111,6 +112,7 @@ main.add_command(wallet)
 main.add_command(broker)
 main.add_command(alarms_group)
 main.add_command(twin)
+main.add_command(line)
 
 
 if __name__ == "__main__":

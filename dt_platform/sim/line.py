@@ -189,6 +189,25 @@ class _Runner:
 
     # --- phases ---------------------------------------------------------------------------------
     def run(self) -> MachineRun:
+        self.run_to_end()
+        if self.down_until is None:
+            horizon_end = self.end_s + self.config.rul_horizon_days * 86400
+            beyond = np.arange(self.end_s, horizon_end, COARSE_DT_S, dtype=np.int64)
+            self._phase(beyond, COARSE_DT_S, record=False, horizon=True)
+        return MachineRun(
+            self.spec,
+            self.t,
+            self.mode,
+            self.damage,
+            self.component_no,
+            self.true_values,
+            self.components,
+            self.failures,
+            self.work_orders,
+        )
+
+    def run_to_end(self) -> None:
+        """History and the observed window: the machine as it is at the end of the run."""
         history_s = self.spec.component_installed_s
         self._install(history_s)
         # The replacement that put this component in service, as the CMMS remembers it.
@@ -206,21 +225,6 @@ class _Runner:
         coarse = np.arange(history_s, self.start_s, COARSE_DT_S, dtype=np.int64)
         self._phase(coarse, COARSE_DT_S, record=False, horizon=False)
         self._phase(self.t, self.config.interval_s, record=True, horizon=False)
-        if self.down_until is None:
-            horizon_end = self.end_s + self.config.rul_horizon_days * 86400
-            beyond = np.arange(self.end_s, horizon_end, COARSE_DT_S, dtype=np.int64)
-            self._phase(beyond, COARSE_DT_S, record=False, horizon=True)
-        return MachineRun(
-            self.spec,
-            self.t,
-            self.mode,
-            self.damage,
-            self.component_no,
-            self.true_values,
-            self.components,
-            self.failures,
-            self.work_orders,
-        )
 
     def _segment_inputs(self, seg: np.ndarray, level_override: int | None = None):
         level, product, load = self.spec.plan.at(seg)
@@ -295,6 +299,32 @@ class _Runner:
             if horizon:
                 return
             i += last
+
+
+@dataclass(frozen=True)
+class EndState:
+    """A machine's physical state at the end of a batch run, where a live run takes it over."""
+
+    end_s: int
+    state: np.ndarray
+    component: Params
+    component_no: int
+    down_until: int | None
+    """End of the repair in progress at the end (a new component is installed then), or None."""
+
+
+def end_state(spec: MachineSpec, config: SimConfig, commands: Sequence[Command] = ()) -> EndState:
+    """Replay one machine's batch run to the end of its observed window (same draws, same
+    physics) and return its state there."""
+    runner = _Runner(spec, config, [c for c in commands if c.machine_id == spec.machine_id])
+    runner.run_to_end()
+    return EndState(
+        runner.end_s,
+        runner.state.copy(),
+        dict(runner.cp),
+        runner.components[-1].component_no,
+        runner.down_until,
+    )
 
 
 def run_machine(
