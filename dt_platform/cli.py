@@ -14,6 +14,7 @@ import click
 
 from dt_platform import __version__
 from dt_platform.config import ConfigError, describe, load_settings, markdown_table
+from dt_platform.live.bridge_cli import bridge
 from dt_platform.live.cli import broker
 from dt_platform.sim.cli import simulate
 from dt_platform.trust.anchors_cli import audit
@@ -107,6 +108,7 @@ main.add_command(prove)
 main.add_command(audit)
 main.add_command(wallet)
 main.add_command(broker)
+main.add_command(bridge)
 
 
 if __name__ == "__main__":
