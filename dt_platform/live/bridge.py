@@ -35,7 +35,7 @@ import paho.mqtt.client as paho
 
 from dt_platform.config import Settings
 from dt_platform.live import topics
-from dt_platform.live.decode import Decoded, decode
+from dt_platform.live.decode import decode
 from dt_platform.live.mqtt import MqttError, connect, platform_credentials
 from dt_platform.live.owners import Owners
 from dt_platform.live.spool import WINDOW, Spool
@@ -51,7 +51,9 @@ MAX_UNACKED = 500
 """A flush comes sooner when this many messages wait for their acknowledgement (the broker has at
 most 1,000 in flight to the bridge)."""
 MAX_BATCH_S = 60.0
-_ONLINE = {"DBIRTH": True, "DDATA": True, "DDEATH": False}
+QUEUE_SIZE = 10_000
+"""Messages received and not yet journaled; beyond this the network thread waits (the broker
+then holds the rest: QoS 1 is bounded by its in-flight limit anyway, this bounds QoS 0)."""
 
 
 @dataclass
@@ -125,7 +127,7 @@ class Bridge:
         self.stats = BridgeStats()
         self.landed: list[Path] = []
         self.error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue = queue.Queue(QUEUE_SIZE)
         self._generation = 0
         self._acks: dict[tuple[int, int], int] = {}
         self._unsynced = (0, 0)  # messages, lines
@@ -155,9 +157,11 @@ class Bridge:
             on_message=self._on_message,
         )
         self._client.on_connect = self._on_reconnect
-        self._subscribe(wait=True)
+        # Storing starts before the subscription is confirmed: the session's queued messages
+        # are already arriving, and a full queue would hold up the confirmation.
         self._thread = threading.Thread(target=self._run, name="dt-bridge", daemon=True)
         self._thread.start()
+        self._subscribe(wait=True)
         log.info("bridge connected as %s to %s", self.client_id, self.settings.effective_mqtt_url)
 
     def stop(self, timeout: float = 60.0) -> None:
@@ -283,31 +287,9 @@ class Bridge:
         if decoded.problems and self._problems_logged < 100:
             self._problems_logged += 1
             log.warning("%s: %s", item.topic[:200], "; ".join(decoded.problems))
-        self._tell_twin(decoded, item.at)
-
-    def _tell_twin(self, decoded: Decoded, at: dt.datetime) -> None:
-        t = decoded.topic
-        if t is None or self._db is None or self._owners is None:
-            return
-        if t.kind == "NDEATH":
-            self._twin.gateway_died(self._db, t.gateway, at)
-            return
-        if t.machine is None or t.kind not in _ONLINE:
-            return
-        if not self._owners.owns(t.gateway, t.machine):
+        assert self._db is not None and self._owners is not None
+        if not self._twin.take(self._db, decoded, item.at, self._owners.owns):
             self.stats.twin_refused += 1
-            return
-        self._twin.said(
-            t.machine,
-            t.gateway,
-            at,
-            online=_ONLINE[t.kind],
-            reading_ts=decoded.reading_ts,
-            readings=decoded.readings,
-            reported=decoded.reported,
-        )
-        for ack in decoded.acks:
-            self._twin.ack(t.machine, t.gateway, ack, at)
 
     def _flush(self) -> None:
         """fsync the journal, then acknowledge, then write the twin batch."""

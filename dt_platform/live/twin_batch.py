@@ -11,12 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dt_platform.live.decode import Decoded
 from dt_platform.twin.state import record_reported
 
 log = logging.getLogger(__name__)
+
+_ONLINE = {"DBIRTH": True, "DDATA": True, "DDEATH": False}
+"""What a machine's message says of its connection (a gateway's NDEATH: all its machines off)."""
 
 
 class AckHandler(Protocol):
@@ -88,6 +93,38 @@ class TwinBatch:
             pending.mode = reported.get("mode", pending.mode)
             pending.applied_version = reported.get("applied_version", pending.applied_version)
             pending.settings.update(reported.get("settings", {}))
+
+    def take(
+        self,
+        con: sqlite3.Connection,
+        decoded: Decoded,
+        at: dt.datetime,
+        owns: Callable[[str, str], bool],
+    ) -> bool:
+        """Merge what one message says; False when it speaks for a machine that ``owns`` (the
+        registry) does not give to the topic's gateway, whose twin is then left alone."""
+        t = decoded.topic
+        if t is None:
+            return True
+        if t.kind == "NDEATH":
+            self.gateway_died(con, t.gateway, at)
+            return True
+        if t.machine is None or t.kind not in _ONLINE:
+            return True
+        if not owns(t.gateway, t.machine):
+            return False
+        self.said(
+            t.machine,
+            t.gateway,
+            at,
+            online=_ONLINE[t.kind],
+            reading_ts=decoded.reading_ts,
+            readings=decoded.readings,
+            reported=decoded.reported,
+        )
+        for ack in decoded.acks:
+            self.ack(t.machine, t.gateway, ack, at)
+        return True
 
     def gateway_died(self, con: sqlite3.Connection, gateway: str, at: dt.datetime) -> None:
         """Every machine of ``gateway`` (known to the store or in this batch) goes offline."""
