@@ -14,6 +14,7 @@ import click
 
 from dt_platform import __version__
 from dt_platform.config import ConfigError, describe, load_settings, markdown_table
+from dt_platform.live.bridge_cli import bridge
 from dt_platform.live.cli import broker
 from dt_platform.live.line_cli import line
 from dt_platform.sim.cli import simulate
@@ -113,6 +114,7 @@ main.add_command(broker)
 main.add_command(alarms_group)
 main.add_command(twin)
 main.add_command(line)
+main.add_command(bridge)
 
 
 if __name__ == "__main__":

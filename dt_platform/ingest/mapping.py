@@ -17,6 +17,8 @@ REASONS: dict[str, str] = {
     "wrong_column_count": "the CSV line has a different number of fields than the header",
     "missing_field": "a required field (ts, machine, sensor, value) is absent",
     "unknown_machine": "the machine id is not in the machine registry (machines.yaml)",
+    "wrong_gateway": "the line names a gateway (the MQTT bridge: the topic's edge node) that the "
+    "registry does not assign the machine to",
     "unknown_sensor": "the machine's type has no sensor with this tag (see dt_platform/catalog.py)",
     "unknown_unit": "the declared unit is not one the platform knows for any quantity",
     "unit_mismatch": "the declared unit measures a different quantity than the sensor",

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ssl
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -70,6 +72,7 @@ def connect(
     manual_ack: bool = False,
     timeout: float = 10.0,
     keepalive: int = 30,
+    on_message: Callable[[paho.Client, Any, paho.MQTTMessage], None] | None = None,
 ) -> paho.Client:
     """A connected client with its network loop running.
 
@@ -77,7 +80,9 @@ def connect(
     broker while the client is away (MQTT 3.1.1 ``clean_session=0``); ``will`` is the
     (topic, payload) the broker publishes if the connection drops; ``manual_ack`` leaves the
     PUBACK of each received message to the caller (``client.ack(mid, qos)``), so a message is
-    acknowledged only once it is stored.
+    acknowledged only once it is stored. ``on_message`` is set before connecting: a persistent
+    session's queued messages arrive right after the broker accepts the connection, and paho
+    drops (without acknowledging) any message that arrives before there is a callback.
     """
     ep = endpoint(settings)
     client = paho.Client(
@@ -102,6 +107,8 @@ def connect(
         connected.set()
 
     client.on_connect = on_connect
+    if on_message is not None:
+        client.on_message = on_message
     try:
         client.connect(ep.host, ep.port, keepalive=keepalive)
     except OSError as exc:

@@ -55,6 +55,11 @@ _CLASSIFY_SQL = """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (
              WHEN m.machine_key IS NULL
                THEN {'reason': 'unknown_machine',
                      'detail': 'machine ' || l.machine_id || ' is not in the registry'}
+             WHEN g.gateway IS NOT NULL AND m.gateway IS DISTINCT FROM g.gateway
+               THEN {'reason': 'wrong_gateway',
+                     'detail': 'machine ' || l.machine_id || ' is registered to '
+                               || coalesce('gateway ' || m.gateway, 'no gateway')
+                               || ', not to ' || g.gateway}
              WHEN l.ts_problem IS NOT NULL
                THEN {'reason': l.ts_problem, 'detail': 'timestamp ' || l.ts_text}
              WHEN l.ts > $future
@@ -77,6 +82,7 @@ _CLASSIFY_SQL = """CREATE OR REPLACE TEMP TABLE classified AS SELECT * EXCLUDE (
            END AS verdict
     FROM long_stage l
     LEFT JOIN machines m ON m.machine_id = l.machine_id AND m.active
+    LEFT JOIN line_gateway g ON g.line = l.line
     LEFT JOIN py_unit_map u ON u.machine_type = m.machine_type
          AND u.tag = coalesce(l.tag, '') AND u.unit = coalesce(l.unit, ''))""".replace(
     "EARLIEST", earliest_sql("m.machine_type")

@@ -55,7 +55,7 @@ def _load_dump(con, file_id, delivery: _Delivery, now, version, limits: IngestLi
     except _Quarantine as q:
         return _quarantine(con, file_id, rel, version, q, now)
     finally:
-        for table in ("long_stage", "stage", "rid_line"):
+        for table in ("long_stage", "line_gateway", "stage", "rid_line"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     _check_accounting(con, result)
     return result

@@ -3,6 +3,8 @@ lines strict JSON refuses.
 
 Each line is decoded on its own: a line that is not UTF-8 is rejected (``malformed_line``) and
 the others load. A UTF-8 byte-order mark at the start of the file is not part of the first line.
+A line may name the ``gateway`` it came through (the MQTT bridge does); the machine must then be
+registered to that gateway.
 """
 
 from __future__ import annotations
@@ -62,9 +64,17 @@ def _stage_jsonl(con, data: bytes, result: FileResult) -> None:
                   (SELECT unnest($invalid::BIGINT[])))""",
         {"invalid": [n for n, _ in invalid]},
     )
+    con.execute(
+        """INSERT INTO line_gateway SELECT line, g FROM (
+               SELECT line, CAST(text AS JSON)->>'gateway' AS g FROM stage
+               WHERE contains(text, '"gateway"') AND line NOT IN
+                     (SELECT unnest($invalid::BIGINT[])))
+           WHERE g IS NOT NULL""",
+        {"invalid": [n for n, _ in invalid]},
+    )
     rows = [_malformed_row(n, raw, 0, detail="not UTF-8 text") for n, raw in undecodable]
     result.records_malformed += len(rows)
-    rows += _python_parsed(invalid, result)
+    rows += _python_parsed(con, invalid, result)
     _append_long_rows(con, rows)
     result.records_parsed = n_records - result.records_malformed
     result.rows_in = n_records
@@ -86,9 +96,10 @@ def _decode_lines(data: bytes) -> tuple[list[tuple[int, str]], list[tuple[int, s
     return [(n, ln.rstrip("\r")) for n, ln in enumerate(text.split("\n"), start=1)], []
 
 
-def _python_parsed(invalid: list[tuple[int, str]], result: FileResult) -> list[dict]:
+def _python_parsed(con, invalid: list[tuple[int, str]], result: FileResult) -> list[dict]:
     """Lines strict JSON refuses may still be readable (NaN, Infinity): give them a precise
-    reason. A line with a key twice is ambiguous: which value was meant?"""
+    reason. A line with a key twice is ambiguous: which value was meant? The gateway a line
+    names goes to ``line_gateway``."""
     rows = []
     for number, line_text in invalid:
         try:
@@ -101,6 +112,10 @@ def _python_parsed(invalid: list[tuple[int, str]], result: FileResult) -> list[d
             rows.append(_malformed_row(number, line_text, 0, detail=detail))
             continue
         value = obj.get("value")
+        if obj.get("gateway") is not None:
+            con.execute(
+                "INSERT INTO line_gateway VALUES (?, ?)", [number, _str_or_none(obj["gateway"])]
+            )
         rows.append(
             _reading_row(
                 number,

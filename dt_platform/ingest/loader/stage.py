@@ -15,6 +15,9 @@ def _create_long_stage(con) -> None:
             ts TIMESTAMPTZ, ts_problem VARCHAR, value_text VARCHAR, value DOUBLE, problem VARCHAR,
             detail VARCHAR)"""
     )
+    # The gateway a JSON Lines reading names (the MQTT bridge writes the topic's edge node): the
+    # machine must be registered to that gateway (``wrong_gateway``).
+    con.execute("CREATE OR REPLACE TEMP TABLE line_gateway (line BIGINT, gateway VARCHAR)")
 
 
 _LONG_SCHEMA = pa.schema(
