@@ -15,6 +15,11 @@ After each flush, what the messages said about the machines goes to the twin sto
 ``DDEATH`` and, for all of a gateway's machines, on its ``NDEATH``. Only a machine the registry
 assigns to the topic's gateway has its twin updated (``owners``).
 
+The machines' ``twin/ack`` metrics move their commands on (``record_ack``: delivered, applied,
+rejected), and every few seconds the bridge, which holds the platform's connection, expires
+commands past their ``expiresAt`` and publishes desired states a broker outage held back
+(``housekeeping``).
+
 A graceful stop (:meth:`Bridge.stop`, SIGTERM/SIGINT in the CLI) flushes, acknowledges, lands
 the journal and disconnects; what arrived after the stop was asked is left to the next start.
 """
@@ -36,11 +41,14 @@ import paho.mqtt.client as paho
 from dt_platform.config import Settings
 from dt_platform.live import topics
 from dt_platform.live.decode import decode
-from dt_platform.live.mqtt import MqttError, connect, platform_credentials
+from dt_platform.live.mqtt import MqttDesiredPublisher, MqttError, connect, platform_credentials
 from dt_platform.live.owners import Owners
 from dt_platform.live.spool import WINDOW, Spool
-from dt_platform.live.twin_batch import AckHandler, TwinBatch, log_ack
+from dt_platform.live.twin_batch import AckHandler, TwinBatch
 from dt_platform.twin import db as twin_db
+from dt_platform.twin.command_acks import expire_due, record_ack
+from dt_platform.twin.command_publish import publish_unpublished
+from dt_platform.twin.commands import CommandRefused
 from dt_platform.twin.state import open_state
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,8 @@ MAX_UNACKED = 500
 """A flush comes sooner when this many messages wait for their acknowledgement (the broker has at
 most 1,000 in flight to the bridge)."""
 MAX_BATCH_S = 60.0
+HOUSEKEEPING_S = 5.0
+"""How often commands past their expiry are expired and held-back desired states published."""
 QUEUE_SIZE = 10_000
 """Messages received and not yet journaled; beyond this the network thread waits (the broker
 then holds the rest: QoS 1 is bounded by its in-flight limit anyway, this bounds QoS 0)."""
@@ -102,7 +112,8 @@ _STOP = object()
 class Bridge:
     """The bridge process's engine; :meth:`start` it, :meth:`stop` it, read :attr:`stats`.
 
-    ``on_ack`` receives the machines' command acknowledgements (default: logged). ``after_sync``
+    ``on_ack`` receives the machines' command acknowledgements (default: recorded against their
+    commands in the twin store). ``after_sync``
     is called after each fsync and before the acknowledgements are sent: a fault-injection point
     for tests (a crash there must lose and double nothing).
     """
@@ -113,7 +124,7 @@ class Bridge:
         *,
         flush_s: float = 0.5,
         batch_s: float = MAX_BATCH_S,
-        on_ack: AckHandler = log_ack,
+        on_ack: AckHandler | None = None,
         client_id: str = CLIENT_ID,
         window: int = WINDOW,
         after_sync: Callable[[], None] | None = None,
@@ -122,7 +133,8 @@ class Bridge:
             raise ValueError(f"need 0 < flush_s <= batch_s <= {MAX_BATCH_S:g} s")
         self.settings = settings
         self.flush_s, self.batch_s = flush_s, batch_s
-        self.on_ack, self.client_id, self.after_sync = on_ack, client_id, after_sync
+        self.on_ack = on_ack or self._record_ack
+        self.client_id, self.after_sync = client_id, after_sync
         self.spool = Spool(settings.stream_dir, settings.landing_dir, window)
         self.stats = BridgeStats()
         self.landed: list[Path] = []
@@ -247,6 +259,7 @@ class Bridge:
     def _loop(self) -> None:
         next_flush = time.monotonic() + self.flush_s
         next_rotation = time.monotonic() + self.batch_s
+        next_housekeeping = time.monotonic()
         while True:
             timeout = max(0.0, min(next_flush, next_rotation) - time.monotonic())
             try:
@@ -271,6 +284,9 @@ class Bridge:
                     request.done.set()
             if stopping:
                 return
+            if now >= next_housekeeping:
+                self._housekeeping()
+                next_housekeeping = now + HOUSEKEEPING_S
 
     def _take(self, item: _Received) -> None:
         decoded = decode(item.topic, item.payload)
@@ -311,6 +327,38 @@ class Bridge:
             except sqlite3.Error:
                 log.exception("the twin store could not be written; this batch of states is lost")
                 self._twin = TwinBatch()
+
+    def _record_ack(self, machine_id: str, _gateway: str, ack: dict, at: dt.datetime) -> None:
+        assert self._db is not None
+        try:
+            status = record_ack(
+                self._db,
+                machine_id,
+                str(ack.get("command_id") or ""),
+                int(ack.get("version") or 0),
+                str(ack.get("status") or ""),
+                ack.get("reason"),
+                at,
+                detail={"detail": ack["detail"]} if ack.get("detail") else None,
+            )
+        except CommandRefused as exc:
+            log.warning("ack of %s not recorded: %s", machine_id, exc)
+            return
+        log.info("command %s on %s: %s", status.command_id, machine_id, status.state)
+
+    def _housekeeping(self) -> None:
+        """Expire commands past their expiry; publish desired states an outage held back."""
+        if self._db is None or self._client is None:
+            return
+        publisher = MqttDesiredPublisher(self._client, self.settings.mqtt_group)
+        now = dt.datetime.now(dt.UTC)
+        try:
+            for status in expire_due(self._db, now, publisher):
+                log.info("command %s on %s expired", status.command_id, status.machine_id)
+            for machine_id in publish_unpublished(self._db, publisher, now):
+                log.info("desired state of %s published after a delay", machine_id)
+        except (sqlite3.Error, MqttError):
+            log.exception("command housekeeping failed; it runs again in %.0f s", HOUSEKEEPING_S)
 
     def _send_acks(self) -> None:
         client, generation = self._client, self._generation

@@ -35,17 +35,6 @@ class AckHandler(Protocol):
     ) -> None: ...
 
 
-def log_ack(machine_id: str, gateway: str, ack: dict[str, Any], at: dt.datetime) -> None:
-    """The default :class:`AckHandler`: says that an acknowledgement arrived and nobody took it."""
-    log.info(
-        "twin/ack from %s via %s at %s not recorded (no handler): %s",
-        machine_id,
-        gateway,
-        at.isoformat(),
-        ack,
-    )
-
-
 @dataclass
 class _Pending:
     gateway: str
