@@ -4,8 +4,12 @@
 2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty);
 3. the full materialization, recorded in the Dagster instance under DT_HOME/dagster so every run
    shows in the UI: ingestion, then every day that has data;
-4. the Dagster UI (webserver + daemon, so the landing sensor and daily schedule keep running)
-   and the dashboard (Streamlit; sign in with a demo account's key, whose roles are on chain).
+4. the live line: the local Mosquitto (``DT_HOME/broker``), the MQTT bridge and the simulated
+   machines continuing their history live over MQTT (accelerated until they reach the present),
+   obeying the commands a MAINTAINER signs;
+5. the Dagster UI (webserver + daemon, so the landing sensor and the daily and hourly schedules
+   keep running) and the dashboard (Streamlit; sign in with a demo account's key, whose roles are
+   on chain).
 
 Re-running is safe: the chain and contracts are reused, landing is not re-simulated, ingestion is
 idempotent and each day is rebuilt in place. The steps without Dagster are in
@@ -37,6 +41,7 @@ from dt_platform.demo import (
     ensure_simulated_line,
     print_summary,
     share_demo_datasets,
+    start_broker,
     start_chain,
     summarize_prognostics,
 )
@@ -112,6 +117,24 @@ def materialize_everything(settings: Settings, console: Console) -> DemoReport:
     return report
 
 
+LIVE_SPEED = 60.0
+"""The live line's sim seconds per wall second until it reaches the present (then real time)."""
+LIVE_OFFLINE_RATE = 0.02
+"""Offline episodes per machine-hour of the live line (about one a machine every two days)."""
+
+
+def live_commands(machines: int, seed: int) -> dict[str, list[str]]:
+    """The MQTT bridge and the live line (the same machines as the simulated history)."""
+    cli = [sys.executable, "-m", "dt_platform.cli"]
+    return {
+        "bridge": [*cli, "bridge", "run"],
+        "live line": [
+            *cli, "line", "run", "--machines", str(machines), "--seed", str(seed),
+            "--speed", str(LIVE_SPEED), "--offline-rate", str(LIVE_OFFLINE_RATE), "--every", "60",
+        ],
+    }  # fmt: skip
+
+
 def ui_commands(settings: Settings, ui_port: int, dashboard_port: int) -> dict[str, list[str]]:
     """The two UIs: `dagster dev` (webserver + daemon) and the Streamlit dashboard."""
     bin_dir = Path(sys.executable).parent
@@ -131,16 +154,21 @@ def ui_commands(settings: Settings, ui_port: int, dashboard_port: int) -> dict[s
     }  # fmt: skip
 
 
-def run_uis(settings: Settings, ui_port: int, dashboard_port: int, console: Console) -> int:
-    """Run the Dagster UI and the dashboard in the foreground until Ctrl-C (or one of them ends)."""
+def run_uis(
+    settings: Settings,
+    ui_port: int,
+    dashboard_port: int,
+    console: Console,
+    live: dict[str, list[str]] | None = None,
+) -> int:
+    """Run the live line (``live``: bridge and machines), the Dagster UI and the dashboard in the
+    foreground until Ctrl-C (or one of them ends)."""
     env = os.environ | {"DT_DASHBOARD_URL": dashboard_url(dashboard_port)}
-    procs = {
-        name: subprocess.Popen(cmd, cwd=REPO_ROOT, env=env)
-        for name, cmd in ui_commands(settings, ui_port, dashboard_port).items()
-    }
+    commands = {**(live or {}), **ui_commands(settings, ui_port, dashboard_port)}
+    procs = {name: subprocess.Popen(cmd, cwd=REPO_ROOT, env=env) for name, cmd in commands.items()}
     console.print(
         f"[bold]Dagster UI[/] http://127.0.0.1:{ui_port}   [bold]dashboard[/] "
-        f"{dashboard_url(dashboard_port)}   (Ctrl-C stops both)"
+        f"{dashboard_url(dashboard_port)}   (Ctrl-C stops {', '.join(procs)})"
     )
     try:
         while all(p.poll() is None for p in procs.values()):
@@ -176,13 +204,15 @@ def run_demo(
     deployment = start_chain(settings, console)
     share_demo_datasets(settings, deployment, console)
     simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
+    start_broker(settings, console)
     report = materialize_everything(settings, console)
     report.deployment, report.simulated = deployment, simulated
     summarize_prognostics(settings, console, report)
     check_latest_anchor(settings, console, report)
     print_summary(settings, console, report, ui_port, dashboard_port)
     if ui:
-        run_uis(settings, ui_port, dashboard_port, console)
+        live = live_commands(machines, seed) if settings.mqtt_url is None else None
+        run_uis(settings, ui_port, dashboard_port, console, live)
     return report
 
 

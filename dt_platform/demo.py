@@ -8,7 +8,9 @@ Every step is re-runnable: the chain and contracts are reused, landing is not re
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -92,6 +94,22 @@ def ensure_simulated_line(
     return True
 
 
+def start_broker(settings: Settings, console: Console) -> None:
+    """The live line's Mosquitto on 127.0.0.1 (unless ``DT_MQTT_URL`` names another broker),
+    with a user per gateway of the registry."""
+    from dt_platform.live.broker import broker_up
+    from dt_platform.live.cli import known_gateways
+
+    if settings.mqtt_url:
+        console.print(f"[bold]broker[/] DT_MQTT_URL={settings.mqtt_url}")
+        return
+    status = broker_up(settings, known_gateways(settings))
+    console.print(
+        f"[bold]broker[/] {'started' if status.started else 'running'}: {status.url} "
+        f"(users {', '.join(status.users)})"
+    )
+
+
 def check_latest_anchor(settings: Settings, console: Console, report: DemoReport) -> None:
     """Find the newest anchored day and verify it against the warehouse, IPFS and the chain."""
     from dt_platform.trust.audit import audit_history, verify_partition
@@ -172,6 +190,13 @@ def print_summary(
     table.add_row("DT_HOME", str(settings.home))
     table.add_row("Dagster UI", f"http://127.0.0.1:{ui_port}")
     table.add_row("dashboard", dashboard_url(dashboard_port))
+    table.add_row("live line", f"{settings.effective_mqtt_url} (group {settings.mqtt_group})")
+    cli = Path(sys.executable).parent / "dt-platform"
+    table.add_row(
+        "  send a derate",
+        f"{cli} twin command SMT-01 derate --percent 20 --dev-account maintainer",
+    )
+    table.add_row("  watch it", f"{cli} twin state SMT-01   (or the dashboard's live page)")
     table.add_row(
         "  sign in",
         "browser wallet, or: dt-platform wallet sign-in --dev-account MANAGER dt-sign-in.txt",

@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from assets.demo import run_demo
+from assets.demo import live_commands, run_demo
 from dt_platform.config import Settings
 from dt_platform.demo import DEMO_SHARED_DATASETS
+from dt_platform.live.broker import broker_down, broker_status
 from dt_platform.trust.anvil import chain_down, free_port
 from dt_platform.trust.chain import AuditChain
+from dt_platform.twin import db
+from dt_platform.twin.state import all_states, open_state
 from dt_platform.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,8 +33,10 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
     monkeypatch.setenv("DT_CHAIN_PORT", os.environ.get("DT_CHAIN_PORT", "8545"))  # restored after
-    s = Settings(home=tmp_path / "home", chain_port=free_port())
+    s = Settings(home=tmp_path / "home", chain_port=free_port(), mqtt_port=free_port())
+    monkeypatch.setenv("DT_MQTT_PORT", str(s.mqtt_port))
     yield s
+    broker_down(s)
     chain_down(s)
 
 
@@ -68,6 +73,33 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
     assert {d: chain.grant_expiry(d, qc) for d in DEMO_SHARED_DATASETS} == expiries  # not re-sent
     assert second.ingest_metadata["new_files"] == 0
     assert _counts(settings) == (readings, rejects, telemetry)
+    _live_line_runs(settings)
+
+
+def _live_line_runs(settings: Settings) -> None:
+    """The demo's broker is up, and its bridge and live line (what `make demo` starts beside the
+    UIs) carry the simulated machines, continuing their history, into the twin store."""
+    assert broker_status(settings).running
+    procs = [
+        subprocess.Popen(cmd, cwd=REPO, env=os.environ.copy(), stdout=subprocess.PIPE, text=True)
+        for cmd in live_commands(machines=4, seed=3).values()
+    ]
+    try:
+        con = open_state(db.connect(settings.twin_db_path))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            online = [s.machine_id for s in all_states(con) if s.reported and s.reported.online]
+            if len(online) == 4:
+                break
+            time.sleep(0.5)
+        assert len(online) == 4, online
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        outputs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert "continuing the batch history" in outputs[1], outputs[1]
+    assert "not continuing" not in outputs[1], outputs[1]
 
 
 def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None:
