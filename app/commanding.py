@@ -10,6 +10,7 @@ state. What the page shows of roles only decides which forms are offered; it dec
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 
@@ -128,7 +129,7 @@ def approvals(access: Access) -> None:
         cols = st.columns([4, 1])
         cols[0].markdown(
             f"**{c.machine_id}** · {action_text(c.action, c.value)} · signed by `{c.issuer}` · "
-            f"expires {c.expires_at}"
+            f"expires {dt.datetime.fromtimestamp(c.expires_at, dt.UTC):%H:%M:%S} UTC"
         )
         if cols[1].button("Approve with wallet", key=f"approve_{c.command_id}"):
             _ask_approval(access, c)
