@@ -62,11 +62,20 @@ PAGES: tuple[PageRule, ...] = (
         description="one machine's sensors, damage and RUL over time, and its work orders",
     ),
     PageRule(
-        "alerts",
-        "Maintenance alerts",
+        "alarms",
+        "Alarms",
         ":material/notifications_active:",
         frozenset({"MANAGER", "MAINTAINER"}),
-        description="machines likely to fail within the horizon, and why",
+        description="what is alarming now (machines at risk, drifting or offline), each alarm's "
+        "history and its acknowledgement; the maintenance alerts by day",
+    ),
+    PageRule(
+        "live",
+        "Live twin",
+        ":material/sensors:",
+        frozenset({"MANAGER", "MAINTAINER"}),
+        description="each machine's reported and desired state, live; signed commands and "
+        "their approvals",
     ),
     PageRule(
         "production",

@@ -21,9 +21,11 @@ from dt_platform.warehouse import ensure_schema, table_names
 
 __all__ = [
     "alert_history",
+    "alert_marks",
     "alerts_of_day",
     "audit_snapshots",
     "damage_history",
+    "failure_marks",
     "fleet_status",
     "latest_prediction_day",
     "machine_sensors",
@@ -186,6 +188,33 @@ def work_orders(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame
         ["maintenance_log"],
         """SELECT work_order, started_at, finished_at, kind, action, component, notes
            FROM maintenance_log WHERE machine_id = $m ORDER BY started_at DESC""",
+        {"m": machine_id},
+    )
+
+
+def failure_marks(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame:
+    """The machine's failures as the maintenance log records them: its corrective work orders
+    (the repair that followed a breakdown), oldest first."""
+    return _query(
+        con,
+        ["maintenance_log"],
+        """SELECT work_order, started_at, finished_at, action, component, notes
+           FROM maintenance_log WHERE machine_id = $m AND kind = 'corrective'
+           ORDER BY started_at""",
+        {"m": machine_id},
+    )
+
+
+def alert_marks(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame:
+    """The machine's alert days: the first alert of each day (when, how severe, how likely, and
+    the fused RUL it was raised at), oldest first."""
+    return _query(
+        con,
+        ["maintenance_alerts"],
+        """SELECT day, ts, severity, probability, rul_fused_h, reason
+           FROM maintenance_alerts WHERE machine_id = $m
+           QUALIFY row_number() OVER (PARTITION BY day ORDER BY ts) = 1
+           ORDER BY ts""",
         {"m": machine_id},
     )
 

@@ -1,9 +1,15 @@
-"""The browser-wallet button: EIP-1193 ``eth_requestAccounts`` then ``personal_sign`` of the
-server's EIP-4361 message, as a Streamlit custom component (v2, inline).
+"""The browser wallet, as Streamlit custom components (v2, inline).
 
-Two round trips: a click sends the wallet's account to Python (trigger ``account``), which
-issues a challenge and mounts the component again with it; the component asks the wallet to sign
-it once and sends ``{message, signature}`` back (trigger ``signed``), or why not (``refused``).
+:func:`wallet_button` signs in: EIP-1193 ``eth_requestAccounts`` then ``personal_sign`` of the
+server's EIP-4361 message. Two round trips: a click sends the wallet's account to Python (trigger
+``account``), which issues a challenge and mounts the component again with it; the component asks
+the wallet to sign it once and sends ``{message, signature}`` back (trigger ``signed``), or why
+not (``refused``).
+
+:func:`typed_data_signer` signs a command or an approval the server issued: it asks the wallet
+for ``eth_signTypedData_v4`` of exactly the typed data it is given, once per request id, and
+sends ``{id, signature}`` back (``signed``) or ``{id, error}`` (``refused``). The server checks
+the signature, the signer and the signer's role on chain; nothing the browser says is trusted.
 """
 
 from __future__ import annotations
@@ -79,6 +85,65 @@ def wallet_button(challenge: dict | None, *, key: str = "dt_wallet"):
         key=key,
         data=challenge,
         on_account_change=lambda: None,
+        on_signed_change=lambda: None,
+        on_refused_change=lambda: None,
+    )
+
+
+_SIGN_HTML = """
+<div class="dt-sign"><span id="dt-sign-status" role="status"></span></div>
+"""
+
+_SIGN_CSS = """
+.dt-sign { font-family: var(--st-font); color: var(--st-text-color); min-height: 1.5rem; }
+"""
+
+_SIGN_JS = """
+const asked = new Set();
+
+export default function (component) {
+  const { parentElement, data, setTriggerValue } = component;
+  const status = parentElement.querySelector("#dt-sign-status");
+  if (!data || !data.id) {
+    status.textContent = "";
+    return;
+  }
+  if (asked.has(data.id)) return;
+  asked.add(data.id);
+  const wallet = window.ethereum;
+  if (!wallet) {
+    status.textContent = "No browser wallet found in this browser: sign with the command line.";
+    setTriggerValue("refused", { id: data.id, error: "no browser wallet in this browser" });
+    return;
+  }
+  status.textContent = data.prompt || "Confirm the signature in your wallet…";
+  wallet.request({ method: "eth_signTypedData_v4", params: [data.address, data.typed_data] })
+    .then((signature) => {
+      status.textContent = "Signed; the server checks the signature and your role…";
+      setTriggerValue("signed", { id: data.id, signature });
+    })
+    .catch((err) => {
+      status.textContent = "Signing was refused: " + (err.message || err);
+      setTriggerValue("refused", { id: data.id, error: String(err.message || err) });
+    });
+}
+"""
+
+_typed_data_signer = st.components.v2.component(
+    "dt_wallet_sign_typed_data", html=_SIGN_HTML, css=_SIGN_CSS, js=_SIGN_JS
+)
+
+
+def typed_data_signer(request: dict | None, *, key: str = "dt_sign_typed_data"):
+    """Mount the signer; ``request`` (``id``, ``address``, ``typed_data`` as JSON text and an
+    optional ``prompt``) asks the wallet for one ``eth_signTypedData_v4`` signature.
+
+    Returns the component result: ``.signed`` (``{id, signature}``) and ``.refused``
+    (``{id, error}``) are set on the run right after the browser sent them, ``None`` otherwise.
+    """
+    return _typed_data_signer(
+        key=key,
+        data=request,
         on_signed_change=lambda: None,
         on_refused_change=lambda: None,
     )

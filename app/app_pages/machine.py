@@ -1,5 +1,8 @@
 """One machine: its sensors hour by hour, the physics damage of the component in service, its
-RUL estimates over time and its work orders."""
+RUL estimates over time (with its alerts and failures marked) and its work orders.
+
+``?machine=<id>`` opens it on that machine (the alarms page links here that way).
+"""
 
 import datetime as dt
 
@@ -20,6 +23,36 @@ def health_sensors(machine_type: str, available: list[str]) -> list[str]:
     return [s for s in dict.fromkeys(wanted) if s in available][:2]
 
 
+def rul_marks(alerts: pl.DataFrame, failures: pl.DataFrame) -> list[alt.Chart]:
+    """Layers for the RUL chart: a triangle per alert day, a rule per failure."""
+    layers = []
+    if alerts.height:
+        layers.append(
+            alt.Chart(alerts.to_pandas())
+            .mark_point(shape="triangle-down", size=140, filled=True, opacity=0.9)
+            .encode(
+                x="ts:T",
+                y="rul_fused_h:Q",
+                color=alt.Color(
+                    "severity:N",
+                    title="alert",
+                    scale=alt.Scale(domain=["warning", "critical"], range=["#f2a900", "#d62728"]),
+                ),
+                tooltip=["ts:T", "severity", "probability", "rul_fused_h", "reason"],
+            )
+        )
+    if failures.height:
+        layers.append(
+            alt.Chart(failures.to_pandas())
+            .mark_rule(color="#d62728", strokeWidth=2)
+            .encode(
+                x="started_at:T",
+                tooltip=["work_order", "started_at:T", "finished_at:T", "action", "notes"],
+            )
+        )
+    return layers
+
+
 session.guard("machine")
 st.title("Machine detail")
 
@@ -27,7 +60,10 @@ machines: pl.DataFrame = session.query("machines")
 if machines.is_empty():
     st.info("No machine is registered yet.")
     st.stop()
-machine_id = st.selectbox("Machine", machines["machine_id"].to_list())
+ids = machines["machine_id"].to_list()
+wanted = st.query_params.get("machine")
+machine_id = st.selectbox("Machine", ids, index=ids.index(wanted) if wanted in ids else 0)
+st.query_params["machine"] = machine_id
 machine = machines.row(by_predicate=pl.col("machine_id") == machine_id, named=True)
 st.caption(
     f"{machine['machine_type']} · line {machine['line']} · gateway {machine['gateway']} · "
@@ -71,9 +107,25 @@ if history.height:
             ),
         )
     )
-    st.altair_chart(band + lines, width="stretch")
+    marks = rul_marks(
+        session.query("alert_marks", machine_id), session.query("failure_marks", machine_id)
+    )
+    st.altair_chart(
+        alt.layer(band, lines, *marks).resolve_scale(color="independent"), width="stretch"
+    )
+    st.caption(
+        "Triangles: the first maintenance alert of each alert day, at the RUL it was raised at "
+        "(orange warning, red critical). Red rules: failures, i.e. the start of each corrective "
+        "work order in the maintenance log."
+    )
 else:
     st.caption("No prediction for this machine yet.")
+st.page_link(
+    "app_pages/live.py",
+    label="Live state and commands",
+    icon=":material/sensors:",
+    query_params={"machine": machine_id},
+)
 
 st.subheader("Sensors")
 sensors: pl.DataFrame = session.query("machine_sensors", machine["machine_type"])

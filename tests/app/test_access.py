@@ -50,12 +50,15 @@ def keys(a: Access) -> list[str]:
     [
         ((), []),
         (("OPERATOR",), []),
-        (("MAINTAINER",), ["fleet", "machine", "alerts"]),
+        (("MAINTAINER",), ["fleet", "machine", "alarms", "live"]),
         (("QC",), []),
         (("AUDITOR",), ["audit"]),
         (("SUPPLIER",), ["audit"]),
         (("ADMIN",), ["roles"]),
-        (("MANAGER",), ["fleet", "machine", "alerts", "production", "audit", "roles"]),
+        (
+            ("MANAGER",),
+            ["fleet", "machine", "alarms", "live", "production", "audit", "roles"],
+        ),
     ],
 )
 def test_pages_by_role(roles: tuple[str, ...], expected: list[str]) -> None:

@@ -1,15 +1,19 @@
 """The dashboard in a real browser (Debian's Chromium driven by Playwright), served by the same
 command `make demo` runs: sign in with a browser wallet (an EIP-1193 provider injected into the
-page whose `personal_sign` is a real secp256k1 signature) or with the CLI wallet, and see the
-pages of the account's on-chain roles."""
+page whose `personal_sign` and `eth_signTypedData_v4` are real secp256k1 signatures) or with the
+CLI wallet, and see the pages of the account's on-chain roles; command a machine through a real
+Mosquitto and see it applied on the live page."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,12 +22,20 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_defunct
+from eth_account.messages import encode_defunct, encode_typed_data
 
 from assets.demo import ui_commands
+from dt_platform.config import Settings
 from dt_platform.demo import DEMO_SHARED_DATASETS, dashboard_url
+from dt_platform.ingest.registry import load_registry
+from dt_platform.live import topics
 from dt_platform.trust.anvil import free_port
 from dt_platform.trust.chain import dev_key
+from dt_platform.twin import db
+from dt_platform.twin.command_acks import record_ack
+from dt_platform.twin.command_store import open_commands
+from dt_platform.twin.state import record_reported
+from tests.live.broker_fixtures import gateway_client, running_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -41,10 +53,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager
-def running_dashboard(platform, port: int, log: Path) -> Iterator[str]:
+def running_dashboard(
+    platform, port: int, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """The dashboard as `make demo` starts it, on ``port``, until the block ends."""
     url = dashboard_url(port)
-    env = os.environ | platform.env | {"DT_DASHBOARD_URL": url}
+    # this checkout's `app` and `dt_platform` first, whichever the environment has installed
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    env = os.environ | platform.env | {"DT_DASHBOARD_URL": url, "PYTHONPATH": path}
+    env |= extra_env or {}
     with open(log, "a") as out:
         proc = subprocess.Popen(
             ui_commands(platform.settings, 0, port)["dashboard"],
@@ -95,6 +112,7 @@ window.ethereum = {
   request: async ({ method, params }) => {
     if (method === "eth_requestAccounts") return [ADDRESS];
     if (method === "personal_sign") return await window.dtSign(params[0], params[1]);
+    if (method === "eth_signTypedData_v4") return await window.dtSignTyped(params[0], params[1]);
     throw new Error("unsupported " + method);
   },
 };
@@ -117,9 +135,21 @@ def wallet_page(browser, url: str, role: str | None, *, refuse: bool = False):
             sig = account.sign_message(encode_defunct(text=message)).signature.hex()
             return "0x" + sig.removeprefix("0x")
 
+        def sign_typed(address: str, typed_json: str) -> str:
+            if refuse:
+                raise RuntimeError("User rejected the request.")
+            assert address.lower() == account.address.lower()
+            typed = json.loads(typed_json)
+            signed_typed.append(typed)
+            sig = account.sign_message(encode_typed_data(full_message=typed)).signature.hex()
+            return "0x" + sig.removeprefix("0x")
+
+        signed_typed: list[dict] = []
         page.expose_function("dtSign", sign)
+        page.expose_function("dtSignTyped", sign_typed)
         page.add_init_script(WALLET.replace("ADDRESS", repr(account.address)))
         page.signed = signed
+        page.signed_typed = signed_typed
     page.goto(url)
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
     return page
@@ -152,7 +182,8 @@ def test_manager_signs_in_with_a_browser_wallet_and_verifies_a_day(browser, dash
     assert nav_links(page) == [
         "Fleet health",
         "Machine detail",
-        "Maintenance alerts",
+        "Alarms",
+        "Live twin",
         "Production",
         "Audit trail",
         "Roles & grants",
@@ -226,7 +257,13 @@ def test_a_reload_keeps_the_sign_in_until_sign_out(browser, dashboard) -> None:
     assert "dt_session" not in page.evaluate("document.cookie")
     page.reload()
     page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
-    assert nav_links(page) == ["Fleet health", "Machine detail", "Maintenance alerts", "My account"]
+    assert nav_links(page) == [
+        "Fleet health",
+        "Machine detail",
+        "Alarms",
+        "Live twin",
+        "My account",
+    ]
     assert "dt_session" not in page.evaluate("document.cookie")
     page.get_by_role("link", name="My account").click()
     page.get_by_role("button", name="Sign out").click()
@@ -312,3 +349,109 @@ def test_a_stolen_cookie_of_a_closed_session_opens_nothing(browser, dashboard) -
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
     assert page.get_by_role("heading", name="Fleet health").count() == 0
     page.close()
+
+
+@contextlib.contextmanager
+def machine_stand_in(
+    broker: Settings, twin_db: Path, machine_id: str, gateway: str, *, apply_after_s: float
+) -> Iterator[list[str]]:
+    """A machine that obeys its desired state, until the block ends; yields the errors it met.
+
+    It reads its retained ``DCMD`` as the gateway's user and answers through the twin-store
+    functions the MQTT bridge calls: acknowledged ``delivered`` at once, then after
+    ``apply_after_s`` the new settings reported and ``applied``. (The live line and the bridge
+    replace this stand-in once they are merged.)
+    """
+    errors: list[str] = []
+    con = open_commands(db.connect(twin_db))
+    record_reported(con, machine_id, gateway, online=True, mode="production")
+
+    def apply(doc: dict) -> None:
+        try:
+            now = time.time()
+            record_reported(
+                con, machine_id, gateway, online=True, mode="production",
+                settings=doc["desired"], applied_version=doc["version"],
+                readings={"placements_per_min": [410.0 * (1 - doc["desired"]["derate_pct"] / 100),
+                                                 "1/min"]},
+            )  # fmt: skip
+            record_ack(con, machine_id, doc["command_id"], doc["version"], "applied", None,
+                       _utc(now))  # fmt: skip
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    def on_message(_client, _userdata, message) -> None:
+        try:
+            doc = json.loads(message.payload)
+            if not doc.get("command_id"):
+                return
+            record_ack(con, machine_id, doc["command_id"], doc["version"], "delivered", None,
+                       _utc(time.time()))  # fmt: skip
+            threading.Timer(apply_after_s, apply, args=(doc,)).start()
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    client = gateway_client(broker, gateway, f"{machine_id}-stand-in")
+    client.on_message = on_message
+    client.subscribe(topics.device_topic(broker.mqtt_group, "DCMD", gateway, machine_id), 1)
+    try:
+        yield errors
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        con.close()
+
+
+def _utc(unix: float):
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(unix, dt.UTC)
+
+
+def test_a_maintainer_derates_a_machine_and_sees_it_applied_live(
+    browser, platform, tmp_path
+) -> None:
+    registry = load_registry(platform.settings.machine_registry_path)
+    machine = next(m for m in registry if m.machine_id == "SMT-01")
+    gateways = sorted({m.gateway for m in registry if m.gateway})
+    with (
+        running_broker(platform.settings.home, gateways) as broker,
+        machine_stand_in(
+            broker, platform.settings.twin_db_path, machine.machine_id, machine.gateway,
+            apply_after_s=4.0,
+        ) as stand_in_errors,
+        running_dashboard(
+            platform, free_port(), tmp_path / "streamlit.log",
+            {"DT_MQTT_PORT": str(broker.mqtt_port)},
+        ) as url,
+    ):  # fmt: skip
+        page = wallet_page(browser, url, "MAINTAINER")
+        page.get_by_role("button", name="Sign in with browser wallet").click()
+        page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+        session_cookie(page)
+        page.goto(f"{url}/live?machine={machine.machine_id}")
+        page.get_by_role("heading", name="Live twin").wait_for(timeout=60_000)
+        page.get_by_text("online", exact=True).wait_for(timeout=30_000)
+        loads: list[str] = []
+        page.on("load", lambda p: loads.append(p.url))
+
+        page.locator("input[aria-label='Derate: % of rated speed taken off']").fill("20")
+        page.get_by_role("button", name="Sign with browser wallet and send").click()
+        page.get_by_text(re.compile(r"Latest command: derate 20 % · (pending|delivered)")).wait_for(
+            timeout=60_000
+        )
+        assert len(page.signed_typed) == 1
+        signed = page.signed_typed[0]
+        assert signed["primaryType"] == "Command"
+        assert signed["message"]["machineId"] == machine.machine_id
+        assert signed["message"]["action"] == "derate" and signed["message"]["value"] == 2000
+        # the machine applies it seconds later: the live part refreshes by itself
+        page.get_by_text(re.compile(r"Latest command: derate 20 % · applied")).wait_for(
+            timeout=60_000
+        )
+        page.get_by_text("No delta: the machine runs with its desired settings.").wait_for(
+            timeout=30_000
+        )
+        assert loads == [], "the page was reloaded"
+        assert stand_in_errors == []
+        page.close()

@@ -124,6 +124,23 @@ def test_alerts_and_audit_tables(con, con_with_alerts) -> None:
     assert snapshots["day"].is_sorted(descending=True)
 
 
+def test_alert_and_failure_marks_of_a_machine(con, con_with_alerts) -> None:
+    with_alerts, day = con_with_alerts
+    marks = data.alert_marks(with_alerts, "CNC-01")
+    assert marks.height == 2 and marks["day"].n_unique() == 2  # one mark per alert day
+    assert set(marks.filter(pl.col("day") == day)["severity"]) == {"critical"}
+    assert data.alert_marks(with_alerts, "OVEN-01").is_empty()
+    logged = con.execute(
+        "SELECT machine_id, count(*) FROM maintenance_log WHERE kind = 'corrective' GROUP BY 1"
+    ).fetchall()
+    assert logged, "the demo line should have logged at least one failure"
+    for machine_id, n in logged:
+        failures = data.failure_marks(con, machine_id)
+        assert failures.height == n and failures["started_at"].is_sorted()
+    quiet = set(data.machines(con)["machine_id"]) - {m for m, _ in logged}
+    assert all(data.failure_marks(con, m).is_empty() for m in quiet)
+
+
 def test_a_fresh_warehouse_reads_as_empty_frames_of_the_same_schema(con, tmp_path) -> None:
     """A page written against the real columns works unchanged before any data arrives."""
     empty = duckdb.connect(str(tmp_path / "empty.duckdb"))
@@ -139,6 +156,8 @@ def test_a_fresh_warehouse_reads_as_empty_frames_of_the_same_schema(con, tmp_pat
         "work_orders": lambda c: data.work_orders(c, mid),
         "alerts_of_day": lambda c: data.alerts_of_day(c, day),
         "alert_history": lambda c: data.alert_history(c),
+        "alert_marks": lambda c: data.alert_marks(c, mid),
+        "failure_marks": lambda c: data.failure_marks(c, mid),
         "production_by_day": lambda c: data.production_by_day(c, ["smt_placer"], day, day),
         "audit_snapshots": lambda c: data.audit_snapshots(c),
     }

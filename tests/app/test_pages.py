@@ -21,10 +21,10 @@ pytestmark = pytest.mark.integration
 APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
-ALL_PAGES = ("fleet", "machine", "alerts", "production", "audit", "roles")
+ALL_PAGES = ("fleet", "machine", "alarms", "live", "production", "audit", "roles")
 VISIBLE = {
-    "MANAGER": {"fleet", "machine", "alerts", "production", "audit", "roles"},
-    "MAINTAINER": {"fleet", "machine", "alerts"},
+    "MANAGER": {"fleet", "machine", "alarms", "live", "production", "audit", "roles"},
+    "MAINTAINER": {"fleet", "machine", "alarms", "live"},
     "QC": {"production"},  # by the demo's production grants, not by the role
     "AUDITOR": {"audit"},
     "SUPPLIER": {"audit"},
@@ -34,7 +34,8 @@ VISIBLE = {
 TITLES = {
     "fleet": "Fleet health",
     "machine": "Machine detail",
-    "alerts": "Maintenance alerts",
+    "alarms": "Alarms",
+    "live": "Live twin",
     "production": "Production",
     "audit": "Audit trail",
     "roles": "Roles & grants",
