@@ -17,6 +17,7 @@ from rich.console import Console
 from app.auth import SignedIn
 from assets.demo import run_demo
 from dt_platform.config import Settings
+from dt_platform.live.broker import broker_down
 from dt_platform.trust.anvil import chain_down, free_port
 from dt_platform.trust.chain import AuditChain, dev_key
 from dt_platform.trust.dev_accounts import dev_accounts
@@ -43,10 +44,11 @@ class Platform:
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     home: Path = tmp_path_factory.mktemp("dashboard_home")
-    settings = Settings(home=home, chain_port=free_port())
+    settings = Settings(home=home, chain_port=free_port(), mqtt_port=free_port())
     env = {
         "DT_HOME": str(home),
         "DT_CHAIN_PORT": str(settings.chain_port),
+        "DT_MQTT_PORT": str(settings.mqtt_port),
         "DAGSTER_HOME": str(home / "dagster"),
         "DT_DASHBOARD_URL": "http://localhost:8501",
     }
@@ -56,6 +58,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         run_demo(settings, machines=4, days=3, seed=3, ui=False, console=Console(quiet=True))
         yield Platform(settings, env)
     finally:
+        broker_down(settings)
         chain_down(settings)
         for k, v in saved.items():
             if v is None:

@@ -7,13 +7,13 @@ Mosquitto and see it applied on the live page."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,14 +28,10 @@ from assets.demo import ui_commands
 from dt_platform.config import Settings
 from dt_platform.demo import DEMO_SHARED_DATASETS, dashboard_url
 from dt_platform.ingest.registry import load_registry
-from dt_platform.live import topics
+from dt_platform.live.bridge import Bridge
+from dt_platform.live.line import LiveLine
 from dt_platform.trust.anvil import free_port
 from dt_platform.trust.chain import dev_key
-from dt_platform.twin import db
-from dt_platform.twin.command_acks import record_ack
-from dt_platform.twin.command_store import open_commands
-from dt_platform.twin.state import record_reported
-from tests.live.broker_fixtures import gateway_client, running_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -352,60 +348,24 @@ def test_a_stolen_cookie_of_a_closed_session_opens_nothing(browser, dashboard) -
 
 
 @contextlib.contextmanager
-def machine_stand_in(
-    broker: Settings, twin_db: Path, machine_id: str, gateway: str, *, apply_after_s: float
-) -> Iterator[list[str]]:
-    """A machine that obeys its desired state, until the block ends; yields the errors it met.
+def live_line(settings: Settings) -> Iterator[LiveLine]:
+    """The demo's machines live: the line's gateways and the MQTT bridge on the demo's broker.
 
-    It reads its retained ``DCMD`` as the gateway's user and answers through the twin-store
-    functions the MQTT bridge calls: acknowledged ``delivered`` at once, then after
-    ``apply_after_s`` the new settings reported and ``applied``. (The live line and the bridge
-    replace this stand-in once they are merged.)
+    The line starts two days back at 600x, so it never catches up with the wall clock during the
+    test and a machine taken offline for a sim hour is back six wall seconds later.
     """
-    errors: list[str] = []
-    con = open_commands(db.connect(twin_db))
-    record_reported(con, machine_id, gateway, online=True, mode="production")
-
-    def apply(doc: dict) -> None:
-        try:
-            now = time.time()
-            record_reported(
-                con, machine_id, gateway, online=True, mode="production",
-                settings=doc["desired"], applied_version=doc["version"],
-                readings={"placements_per_min": [410.0 * (1 - doc["desired"]["derate_pct"] / 100),
-                                                 "1/min"]},
-            )  # fmt: skip
-            record_ack(con, machine_id, doc["command_id"], doc["version"], "applied", None,
-                       _utc(now))  # fmt: skip
-        except Exception as exc:
-            errors.append(repr(exc))
-
-    def on_message(_client, _userdata, message) -> None:
-        try:
-            doc = json.loads(message.payload)
-            if not doc.get("command_id"):
-                return
-            record_ack(con, machine_id, doc["command_id"], doc["version"], "delivered", None,
-                       _utc(time.time()))  # fmt: skip
-            threading.Timer(apply_after_s, apply, args=(doc,)).start()
-        except Exception as exc:
-            errors.append(repr(exc))
-
-    client = gateway_client(broker, gateway, f"{machine_id}-stand-in")
-    client.on_message = on_message
-    client.subscribe(topics.device_topic(broker.mqtt_group, "DCMD", gateway, machine_id), 1)
+    bridge = Bridge(settings, flush_s=0.1, batch_s=10.0)
+    bridge.start()
+    start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    line = LiveLine(
+        settings, machines=4, seed=3, speed=600.0, start=start - dt.timedelta(days=2),
+        busy_prob=0.0, tick_s=0.05,
+    ).start()  # fmt: skip
     try:
-        yield errors
+        yield line
     finally:
-        client.loop_stop()
-        client.disconnect()
-        con.close()
-
-
-def _utc(unix: float):
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(unix, dt.UTC)
+        line.stop()
+        bridge.stop()
 
 
 def test_a_maintainer_derates_a_machine_and_sees_it_applied_live(
@@ -413,18 +373,10 @@ def test_a_maintainer_derates_a_machine_and_sees_it_applied_live(
 ) -> None:
     registry = load_registry(platform.settings.machine_registry_path)
     machine = next(m for m in registry if m.machine_id == "SMT-01")
-    gateways = sorted({m.gateway for m in registry if m.gateway})
     with (
-        running_broker(platform.settings.home, gateways) as broker,
-        machine_stand_in(
-            broker, platform.settings.twin_db_path, machine.machine_id, machine.gateway,
-            apply_after_s=4.0,
-        ) as stand_in_errors,
-        running_dashboard(
-            platform, free_port(), tmp_path / "streamlit.log",
-            {"DT_MQTT_PORT": str(broker.mqtt_port)},
-        ) as url,
-    ):  # fmt: skip
+        live_line(platform.settings) as line,
+        running_dashboard(platform, free_port(), tmp_path / "streamlit.log") as url,
+    ):
         page = wallet_page(browser, url, "MAINTAINER")
         page.get_by_role("button", name="Sign in with browser wallet").click()
         page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
@@ -434,6 +386,9 @@ def test_a_maintainer_derates_a_machine_and_sees_it_applied_live(
         page.get_by_text("online", exact=True).wait_for(timeout=30_000)
         loads: list[str] = []
         page.on("load", lambda p: loads.append(p.url))
+        # Offline for a sim hour (six wall seconds): the command waits as the retained desired
+        # state, and the page must show it applied by itself when the machine is back.
+        line.take_offline(machine.machine_id, 3600)
 
         page.locator("input[aria-label='Derate: % of rated speed taken off']").fill("20")
         page.get_by_role("button", name="Sign with browser wallet and send").click()
@@ -453,5 +408,6 @@ def test_a_maintainer_derates_a_machine_and_sees_it_applied_live(
             timeout=30_000
         )
         assert loads == [], "the page was reloaded"
-        assert stand_in_errors == []
+        ack = line.wait_for_ack(machine.machine_id, 1, timeout=5)
+        assert ack is not None and ack.status == "applied"
         page.close()

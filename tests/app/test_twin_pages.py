@@ -16,6 +16,8 @@ from eth_account import Account
 from streamlit.testing.v1 import AppTest
 
 from dt_platform.ingest.registry import load_registry
+from dt_platform.live.broker import broker_down, broker_up
+from dt_platform.live.cli import known_gateways
 from dt_platform.trust.chain import AuditChain, dev_key
 from dt_platform.twin import db
 from dt_platform.twin.alarms import Condition, alarm_history, alarms, open_alarms, sync_alarms
@@ -34,9 +36,10 @@ SESSION = "dt_signed_in"
 @pytest.fixture(scope="module")
 def twin(platform):
     """The platform's twin store with what the pages show: two machines reporting, alarms of
-    both severities (one acknowledged, one closed), a derate recorded but not published (no
-    broker here) and a critical derate awaiting approval."""
+    both severities (one acknowledged, one closed), a derate recorded but not published (the
+    demo's broker is down for these tests: an outage) and a critical derate awaiting approval."""
     settings = platform.settings
+    broker_down(settings)
     with closing(open_commands(db.connect(settings.twin_db_path))) as con:
         last = con.execute("SELECT max(as_of) FROM alarm_syncs").fetchone()[0]
         now = dt.datetime.now(dt.UTC)
@@ -74,7 +77,10 @@ def twin(platform):
                 roles=chain, publisher=None, domain=domain, now=now,
                 signer=maintainer.address,
             )  # fmt: skip
+    try:
         yield settings
+    finally:
+        broker_up(settings, known_gateways(settings))  # the outage ends for the other tests
 
 
 def app(platform, role_or_address: str, page: str, **query: str) -> AppTest:
