@@ -119,8 +119,6 @@ def materialize_everything(settings: Settings, console: Console) -> DemoReport:
 
 LIVE_SPEED = 60.0
 """The live line's sim seconds per wall second until it reaches the present (then real time)."""
-LIVE_OFFLINE_RATE = 0.02
-"""Offline episodes per machine-hour of the live line (about one a machine every two days)."""
 
 
 def live_commands(machines: int, seed: int) -> dict[str, list[str]]:
@@ -130,7 +128,7 @@ def live_commands(machines: int, seed: int) -> dict[str, list[str]]:
         "bridge": [*cli, "bridge", "run"],
         "live line": [
             *cli, "line", "run", "--machines", str(machines), "--seed", str(seed),
-            "--speed", str(LIVE_SPEED), "--offline-rate", str(LIVE_OFFLINE_RATE), "--every", "60",
+            "--speed", str(LIVE_SPEED), "--every", "60",
         ],
     }  # fmt: skip
 

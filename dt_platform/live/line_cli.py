@@ -64,7 +64,7 @@ def line() -> None:
 @click.option(
     "--offline-rate",
     type=click.FloatRange(0, 60),
-    default=0.0,
+    default=0.02,
     show_default=True,
     help="Machine offline episodes per machine-hour of sim time (5-60 sim minutes).",
 )
