@@ -17,8 +17,8 @@ __all__ = ["LABELS", "describe", "money", "summary", "years_text"]
 FORMAT = "dt-roi/1"
 LABELS = {
     "run_to_failure": "run to failure",
-    "preventive": "preventive (best fixed interval)",
-    "predictive": "predictive (the platform)",
+    "preventive": "preventive",
+    "predictive": "predictive",
     "perfect_foresight": "perfect foresight (bound)",
     "predictive_vs_preventive": "predictive vs preventive",
     "predictive_vs_run_to_failure": "predictive vs run to failure",
