@@ -86,6 +86,14 @@ PAGES: tuple[PageRule, ...] = (
         description="operating hours, throughput and data quality per machine and day",
     ),
     PageRule(
+        "roi",
+        "Return on investment",
+        ":material/savings:",
+        frozenset({"MANAGER"}),
+        description="what predictive maintenance saves against preventive and run-to-failure, "
+        "and when the platform pays back, with intervals, from your costs",
+    ),
+    PageRule(
         "audit",
         "Audit trail",
         ":material/verified:",

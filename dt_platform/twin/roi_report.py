@@ -10,9 +10,11 @@ import math
 from dataclasses import asdict
 from typing import Any
 
+import polars as pl
+
 from dt_platform.twin.roi import ASSUMPTIONS, COMPARISONS, RoiResult
 
-__all__ = ["LABELS", "describe", "money", "summary", "years_text"]
+__all__ = ["LABELS", "describe", "draws_frame", "money", "summary", "years_text"]
 
 FORMAT = "dt-roi/1"
 LABELS = {
@@ -117,3 +119,24 @@ def describe(result: RoiResult) -> list[str]:
                 "cheapest plan, so perfect foresight is no upper bound here."
             )
     return lines
+
+
+def draws_frame(result: RoiResult) -> pl.DataFrame:
+    """One row per draw and comparison: ``with`` (the policy with the platform), ``against``,
+    ``savings`` (annual, net of running cost) and ``payback_years`` (``inf`` = never) — the
+    long table the dashboard plots."""
+    frames = []
+    for name, savings in result.savings.items():
+        with_platform, against = COMPARISONS[name]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "comparison": LABELS[name],
+                    "with": LABELS[with_platform],
+                    "against": LABELS[against],
+                    "savings": savings,
+                    "payback_years": result.payback_years[name],
+                }
+            )
+        )
+    return pl.concat(frames)

@@ -57,7 +57,7 @@ def keys(a: Access) -> list[str]:
         (("ADMIN",), ["roles"]),
         (
             ("MANAGER",),
-            ["fleet", "machine", "alarms", "live", "production", "audit", "roles"],
+            ["fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles"],
         ),
     ],
 )

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.integration
 APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
-ALL_PAGES = ("fleet", "machine", "alarms", "live", "production", "audit", "roles")
+ALL_PAGES = ("fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles")
 VISIBLE = {
-    "MANAGER": {"fleet", "machine", "alarms", "live", "production", "audit", "roles"},
+    "MANAGER": {"fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles"},
     "MAINTAINER": {"fleet", "machine", "alarms", "live"},
     "QC": {"production"},  # by the demo's production grants, not by the role
     "AUDITOR": {"audit"},
@@ -37,6 +37,7 @@ TITLES = {
     "alarms": "Alarms",
     "live": "Live twin",
     "production": "Production",
+    "roi": "Return on investment",
     "audit": "Audit trail",
     "roles": "Roles & grants",
 }
