@@ -114,18 +114,20 @@ for line in describe(result):
     st.markdown(f"- {line}")
 
 frame = draws_frame(result)
-savings = (
-    alt.Chart(frame.to_pandas())
-    .mark_bar(opacity=0.55)
-    .encode(
-        x=alt.X("savings:Q", bin=alt.Bin(maxbins=50), title=f"annual savings ({cur}/year)"),
-        y=alt.Y("count():Q", stack=None, title="draws"),
-        color=alt.Color("with:N", title="with the platform"),
-        row=alt.Row("against:N", title="against"),
+st.markdown("**Annual savings net of the running cost, over the draws**")
+for column, against in zip(st.columns(2), ("preventive", "run_to_failure"), strict=True):
+    rows = frame.filter(pl.col("against") == LABELS[against])
+    chart = (
+        alt.Chart(rows.to_pandas())
+        .mark_bar(opacity=0.55)
+        .encode(
+            x=alt.X("savings:Q", bin=alt.Bin(maxbins=50), title=f"annual savings ({cur}/year)"),
+            y=alt.Y("count():Q", stack=None, title="draws"),
+            color=alt.Color("with:N", title="with the platform", legend=alt.Legend(orient="top")),
+        )
+        .properties(height=240, title=f"against {LABELS[against]}")
     )
-    .properties(height=170, title="Annual savings net of the running cost, over the draws")
-)
-st.altair_chart(savings, width="stretch")
+    column.altair_chart(chart, width="stretch")
 
 limit = 3 * years
 payback = frame.filter(pl.col("comparison").is_in([LABELS[c] for c in COMPARED]))

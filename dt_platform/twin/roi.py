@@ -18,8 +18,8 @@ Method (one draw, repeated ``draws`` times from one seeded generator, so a seed 
    so the policies are compared on the same machines, seeds and component lives (paired).
 3. *Costs*: a machine-year's cost under a policy is the manager's costs applied to the rows'
    event counts and hours (failures, planned jobs, inspections, production lost, derate), divided
-   by their machine-years; the fleet's annual cost is the sum over machines, averaged over the
-   horizon's years.
+   by their machine-years; downtime is priced once, through the production it loses. The
+   fleet's annual cost is the sum over machines, averaged over the horizon's years.
 4. *Savings and payback*: savings = annual cost of the other policy − annual cost of predictive
    − the platform's running cost; payback = set-up cost / savings, infinite when savings ≤ 0.
 

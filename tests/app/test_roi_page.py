@@ -52,7 +52,7 @@ def test_the_manager_sees_inputs_distributions_intervals_and_assumptions(
     assert [t.value for t in at.title] == ["Return on investment"]
     assert at.number_input(key="roi_unplanned_failure").value == 20_000
     charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    assert len(charts) == 2  # savings histogram per comparison, payback histogram
+    assert len(charts) == 3  # savings against preventive, against run to failure; payback
     assert "Annual savings, predictive vs preventive (median)" in metrics(at)
     text = words(at)
     assert "Predictive vs preventive: annual savings net of running cost" in text
