@@ -9,7 +9,7 @@ import streamlit as st
 from app import session
 from dt_platform.twin import roi_outcomes
 from dt_platform.twin.costs import Costs
-from dt_platform.twin.roi import ASSUMPTIONS, MAX_YEARS, RoiError, RoiInputs, run_roi
+from dt_platform.twin.roi import ASSUMPTIONS, MAX_YEARS, RoiInputs, run_roi
 from dt_platform.twin.roi_outcomes import Outcomes, OutcomesError, load_outcomes
 from dt_platform.twin.roi_report import LABELS, describe, draws_frame, money, years_text
 
@@ -68,7 +68,8 @@ figures = {}
 for i, (field, label, step) in enumerate(MONEY):
     default = float(getattr(COSTS if hasattr(COSTS, field) else INPUTS, field))
     with columns[i // 3]:
-        figures[field] = st.number_input(label, 0.0, 1e10, default, step, key=f"roi_{field}")
+        top = 1e9 if hasattr(COSTS, field) else 1e10
+        figures[field] = st.number_input(label, 0.0, top, default, step, key=f"roi_{field}")
 with columns[2]:
     machines = st.number_input("Machines in the fleet", 1, 10_000, INPUTS.machines, key="roi_n")
     fleet = {None: machines}
@@ -91,7 +92,7 @@ try:
         tuple(fleet.items()),
         (years, seed, draws),
     )
-except RoiError as exc:
+except ValueError as exc:  # RoiError, or a cost Costs refuses
     st.error(f"The model cannot run with these figures: {exc}")
     st.stop()
 

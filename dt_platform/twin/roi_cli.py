@@ -15,15 +15,15 @@ from rich.console import Console
 from rich.table import Table
 
 from dt_platform.twin.costs import Costs
-from dt_platform.twin.roi import ASSUMPTIONS, MAX_DRAWS, MAX_YEARS, RoiError, RoiInputs, run_roi
-from dt_platform.twin.roi_outcomes import OutcomesError, load_outcomes
+from dt_platform.twin.roi import ASSUMPTIONS, MAX_DRAWS, MAX_YEARS, RoiInputs, run_roi
+from dt_platform.twin.roi_outcomes import load_outcomes
 from dt_platform.twin.roi_report import LABELS, describe, summary
 
 __all__ = ["parse_fleet", "roi"]
 
 DEFAULT_COSTS = Costs()
 DEFAULT_INPUTS = RoiInputs()
-_MONEY = click.FloatRange(min=0, max=1e12)
+_MONEY = click.FloatRange(min=0, max=1e9)
 
 
 def parse_fleet(text: str) -> int | dict[str, int]:
@@ -159,20 +159,20 @@ def roi(machines: str, failure_cost: float, planned_job_cost: float,
         draws: int, outcomes_path: Path | None, as_json: bool) -> None:  # fmt: skip
     """Annual cost per maintenance policy, savings of predictive maintenance and the payback of
     the platform, with intervals, from the closed loop's outcomes and your costs."""
-    costs = Costs(
-        unplanned_failure=failure_cost,
-        planned_job=planned_job_cost,
-        lost_production_per_h=lost_production_per_h,
-        derate_loss_per_pct_h=derate_loss_per_pct_h,
-        inspection=inspection_cost,
-        currency=currency,
-    )
     try:
+        costs = Costs(
+            unplanned_failure=failure_cost,
+            planned_job=planned_job_cost,
+            lost_production_per_h=lost_production_per_h,
+            derate_loss_per_pct_h=derate_loss_per_pct_h,
+            inspection=inspection_cost,
+            currency=currency,
+        )
         outcomes = load_outcomes(outcomes_path)
         inputs = RoiInputs(costs, setup_cost, running_cost, parse_fleet(machines), years, seed,
                            draws)  # fmt: skip
         result = run_roi(outcomes, inputs)
-    except (OutcomesError, RoiError) as exc:
+    except ValueError as exc:  # OutcomesError, RoiError, or a cost Costs refuses
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(summary(result), sort_keys=True))

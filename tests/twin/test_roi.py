@@ -146,7 +146,6 @@ def test_a_fleet_per_type_draws_from_that_type_only() -> None:
     [
         ({"setup_cost": -1}, "setup_cost must be a number ≥ 0"),
         ({"running_cost": math.inf}, "running_cost must be"),
-        ({"costs": Costs(planned_job=-5)}, "costs.planned_job must be"),
         ({"machines": 0}, "the fleet must have 1 to"),
         ({"machines": {"smt_placer": -1, "cnc_spindle": 3}}, "the fleet must have"),
         ({"machines": {"smt_placer": "many"}}, "machines must be a number"),
@@ -157,6 +156,12 @@ def test_a_fleet_per_type_draws_from_that_type_only() -> None:
 def test_inputs_out_of_range_are_refused(inputs: dict, message: str) -> None:
     with pytest.raises(RoiError, match=message):
         RoiInputs(**inputs)
+
+
+def test_a_negative_cost_is_refused() -> None:
+    # by Costs itself or, failing that, by the model's inputs
+    with pytest.raises(ValueError, match="planned_job must be"):
+        RoiInputs(costs=Costs(planned_job=-5))
 
 
 def test_too_large_a_computation_is_refused_before_it_starts() -> None:
