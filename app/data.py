@@ -17,6 +17,7 @@ import polars as pl
 
 from dt_platform.phm import tables
 from dt_platform.trust.audit.table import ensure_audit_table
+from dt_platform.twin.maturity_table import ensure_maturity_table
 from dt_platform.warehouse import ensure_schema, table_names
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "production_by_day",
     "rul_history",
     "sensor_hourly",
+    "twin_maturity",
+    "twin_maturity_history",
     "work_orders",
 ]
 
@@ -53,6 +56,7 @@ def _empty_warehouse() -> duckdb.DuckDBPyConnection:
     for name in tables.TABLES:
         tables.ensure_table(con, name)
     ensure_audit_table(con)
+    ensure_maturity_table(con)
     return con
 
 
@@ -302,4 +306,27 @@ def audit_snapshots(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         """SELECT partition AS day, version, status, record_count, root, cid, tx_hash,
                   block_number, gas_used, anchored_at, reason, error
            FROM audit_snapshots ORDER BY partition DESC, id DESC""",
+    )
+
+
+def twin_maturity(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Per registered machine, its maturity on the newest day judged: level, name, evidence."""
+    return _query(
+        con,
+        ["machines", "twin_maturity"],
+        """SELECT t.machine_id, m.machine_type, t.day, t.level, t.level_name, t.evidence,
+                  t.evidence_sha256
+           FROM twin_maturity t JOIN machines m USING (machine_id)
+           QUALIFY row_number() OVER (PARTITION BY t.machine_id ORDER BY t.day DESC) = 1
+           ORDER BY t.level DESC, t.machine_id""",
+    )
+
+
+def twin_maturity_history(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame:
+    """The machine's level day by day, oldest first."""
+    return _query(
+        con,
+        ["twin_maturity"],
+        """SELECT day, level, level_name FROM twin_maturity WHERE machine_id = $m ORDER BY day""",
+        {"m": machine_id},
     )

@@ -21,6 +21,7 @@ DAILY_ASSETS: list[str] = [
     "maintenance_alerts",
     "alarms",
     "command_events",
+    "twin_maturity",
     "audit_snapshot",
 ]
 

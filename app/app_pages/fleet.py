@@ -4,7 +4,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import session
+from app import maturity_views, session
+from dt_platform.twin.maturity import LEVELS
 
 session.guard("fleet")
 st.title("Fleet health")
@@ -84,4 +85,35 @@ if chosen:
         "that branch beat the fusion on the training fleet's held-out machines; or "
         "`physics_only` while too few failures are known to train "
         "the data branch."
+    )
+
+st.subheader("Twin maturity")
+levels: pl.DataFrame = session.query("twin_maturity")
+if levels.is_empty():
+    st.caption("No maturity judged yet: the `twin_maturity` asset has not run.")
+else:
+    on_chain, chain_note = maturity_views.chain_levels(session.chain)
+    cols = st.columns(4)
+    for col, (n, name) in zip(cols, LEVELS.items(), strict=True):
+        col.metric(f"{n} {name}", int((levels["level"] == n).sum()))
+    st.dataframe(
+        maturity_views.fleet_maturity(levels, on_chain),
+        hide_index=True,
+        column_config={
+            "machine_id": "machine",
+            "level": st.column_config.NumberColumn("level", format="%d"),
+            "level_name": "earned",
+            "on_chain": st.column_config.NumberColumn("on chain", format="%d"),
+            "next": "missing for the next level",
+            "day": st.column_config.DateColumn("judged on"),
+        },
+    )
+    if chain_note:
+        st.warning(chain_note)
+    st.caption(
+        "Levels are earned from what runs (DESIGN §8): 1 registered; 2 data arriving by "
+        "themselves within the freshness window; 3 live state and a command acknowledged within "
+        "7 days; 4 predictions and a decision acted on within 7 days. A twin without fresh data "
+        "drops back. Each change is recorded in the TwinRegistry contract with its evidence on "
+        "IPFS; 'on chain' lags while the chain cannot be reached."
     )

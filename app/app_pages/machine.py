@@ -10,7 +10,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import session
+from app import maturity_views, session
 from dt_platform.phm.signals import TYPE_SIGNALS
 
 
@@ -69,6 +69,37 @@ st.caption(
     f"{machine['machine_type']} · line {machine['line']} · gateway {machine['gateway']} · "
     f"installed {machine['installed']} · {'active' if machine['active'] else 'inactive'}"
 )
+
+levels: pl.DataFrame = session.query("twin_maturity")
+mine = levels.filter(pl.col("machine_id") == machine_id)
+if mine.is_empty():
+    st.caption("Twin maturity: not judged yet (the `twin_maturity` asset has not run).")
+else:
+    row = mine.row(0, named=True)
+    on_chain, chain_note = maturity_views.chain_levels(session.chain)
+    chain_level = on_chain.get(machine_id)
+    cols = st.columns(3)
+    cols[0].metric("Twin maturity", f"{row['level']} · {row['level_name']}")
+    cols[1].metric(
+        "On chain (TwinRegistry)",
+        str(chain_level) if chain_level is not None else "–",
+        help=chain_note or "The level last recorded in the contract, with its evidence CID.",
+    )
+    cols[2].metric("Judged on", row["day"].isoformat())
+    st.caption(f"Next: {maturity_views.next_step(row['evidence'])}")
+    with st.expander("Maturity evidence"):
+        st.dataframe(maturity_views.evidence_rows(row["evidence"]), hide_index=True)
+        changes = session.query("twin_maturity_history", machine_id).filter(
+            pl.col("level").ne_missing(pl.col("level").shift(1))
+        )
+        st.caption(
+            "Days the level changed: "
+            + ", ".join(
+                f"{d:%Y-%m-%d} → {n}" for d, n in changes.select("day", "level").iter_rows()
+            )
+        )
+        st.caption(f"evidence sha256 `{row['evidence_sha256']}`")
+        st.json(row["evidence"], expanded=False)
 
 history: pl.DataFrame = session.query("rul_history", [machine_id])
 if history.height:

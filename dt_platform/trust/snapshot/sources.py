@@ -23,6 +23,9 @@ that identify a record within the source. Defaults (:data:`SOURCES`):
   signed with the signature, approved, published, acknowledged, refused, expired), keyed by
   ``command_id`` and ``seq``; copied from the twin store by the ``command_events`` asset (see
   :mod:`dt_platform.twin.command_audit`). Omitted from days without any.
+* ``twin_maturity`` — each machine's maturity level of the day, its evidence document (canonical
+  JSON) and the document's sha256, keyed by ``machine_id`` (see
+  :mod:`dt_platform.twin.maturity`). Omitted from days without any.
 
 Reading digest (``readings_sha256``)
 ------------------------------------
@@ -199,6 +202,15 @@ for _source in (
         key=("command_id", "seq"),
         tables=("command_events",),
         description="every event of the twin's signed commands: signatures, transitions, acks",
+        omit_when_empty=True,
+    ),
+    SnapshotSource(
+        name="twin_maturity",
+        query="SELECT day, machine_id, level, level_name, evidence, evidence_sha256 "
+        "FROM twin_maturity WHERE day = $day",
+        key=("machine_id",),
+        tables=("twin_maturity",),
+        description="each twin's maturity level of the day with its evidence and its sha256",
         omit_when_empty=True,
     ),
 ):
