@@ -3,7 +3,8 @@ by the mode in force, recorded in the twin store and copied to the warehouse for
 
 What the policy is told (:func:`context_for`): the twin's reported mode and derate; busy crews
 (machines in maintenance mode or with an open maintenance command); when the spare is at hand
-(ordered with the first decision to maintain this component, arriving after the lead time); an
+(ordered with the first decision other than ``nothing`` for this component — inspecting,
+derating or maintaining all say its end is near — arriving after the lead time); an
 inspection already asked for this component; a typical component life of the type (median of
 age + median RUL over the fleet's predictions of the day); the production plan.
 
@@ -136,7 +137,7 @@ def context_for(
         for c in commands
     )  # fmt: skip
     ordered = con.execute(
-        "SELECT min(ts) FROM decisions WHERE machine_id = ? AND action LIKE 'maintain%' "
+        "SELECT min(ts) FROM decisions WHERE machine_id = ? AND action != 'nothing' "
         "AND ts >= ? AND ts <= ?",
         (machine_id, _iso(installed) if installed is not None else "", _iso(now)),
     ).fetchone()[0]
@@ -291,10 +292,11 @@ def write_decisions_table(
     duck.execute(f"CREATE TABLE IF NOT EXISTS decisions ({cols})")
     duck.execute("DELETE FROM decisions WHERE day = ?", [day])
     records = list_decisions(twin, day=day, limit=5000)
+    names = ", ".join(f'"{c}"' for c in WAREHOUSE_COLUMNS)
+    marks = ", ".join("?" * len(WAREHOUSE_COLUMNS))
     for r in records:
         duck.execute(
-            f"INSERT INTO decisions ({', '.join(WAREHOUSE_COLUMNS)}) VALUES "
-            f"({', '.join('?' * len(WAREHOUSE_COLUMNS))})",
+            f"INSERT INTO decisions ({names}) VALUES ({marks})",
             [
                 day, r.machine_id, dt.datetime.fromisoformat(r.ts), r.action, r.derate_pct,
                 dt.datetime.fromisoformat(r.at) if r.at else None,
