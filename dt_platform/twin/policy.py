@@ -300,6 +300,44 @@ def _conditional(belief: RulBelief, lo: float, hi: float):
     return cdf
 
 
+def _scored(
+    model: _Model, belief: RulBelief, opts: list[Option], horizon: dt.datetime, costs: Costs
+) -> dict[str, tuple[Option, float]]:
+    """Every option's expected cost, and the inspection's (the best plan per third of the
+    belief, each third equally likely, for the conclusive share of inspections)."""
+    scored = {o.key: (o, model.cost(o)) for o in opts}
+    edges = np.linspace(0.0, 1.0, INSPECTION_BINS + 1)
+    informed = np.mean([
+        min(model.cost(o, _conditional(belief, a, b)) for o in opts)
+        for a, b in itertools.pairwise(edges)
+    ])  # fmt: skip
+    blind = min(c for _, c in scored.values())
+    value = INSPECTION_CONCLUSIVE * max(blind - float(informed), 0.0)
+    scored["inspect"] = (
+        Option("inspect", horizon, 0.0, at=model.ctx.now),
+        costs.inspection + blind - value,
+    )
+    return scored
+
+
+def _outside(
+    limits: Limits, ctx: DecisionContext, scored: dict[str, tuple[Option, float]]
+) -> dict[str, str]:
+    """The options outside a MANAGER's limits, and why (doing nothing is always within)."""
+    out = {}
+    for key, (o, _) in scored.items():
+        if key == "nothing":
+            continue
+        why = limits.refusal(
+            ctx.machine_id, ctx.now, derate_pct=o.derate_pct,
+            stops_production=o.action.startswith("maintain") and o.lost_h > 0,
+            in_customer_order=ctx.customer_order(),
+        )  # fmt: skip
+        if why:
+            out[key] = why
+    return out
+
+
 def choose_action(
     belief: RulBelief,
     ctx: DecisionContext,
@@ -315,34 +353,13 @@ def choose_action(
     )
     opts, horizon, stops, notes = _options(ctx, capacity, spare_at)
     model = _Model(belief, ctx, costs, capacity, horizon, spare_at)
-    scored = {o.key: (o, model.cost(o)) for o in opts}
-    # inspection: the best plan per third of the belief, each third equally likely
-    edges = np.linspace(0.0, 1.0, INSPECTION_BINS + 1)
-    informed = np.mean([
-        min(model.cost(o, _conditional(belief, a, b)) for o in opts)
-        for a, b in itertools.pairwise(edges)
-    ])  # fmt: skip
-    inspect = Option("inspect", horizon, 0.0, at=ctx.now)
-    blind = min(c for _, c in scored.values())
-    value = INSPECTION_CONCLUSIVE * max(blind - float(informed), 0.0)
-    scored["inspect"] = (inspect, costs.inspection + blind - value)
+    scored = _scored(model, belief, opts, horizon, costs)
     excluded = {k: v for k, v in notes.items() if not k.startswith("_")}
     if ctx.inspected_recently:
         excluded["inspect"] = "an inspection of this component was asked for already"
-    allowed = {k: v for k, v in scored.items() if k not in excluded}
     if limits is not None:
-        in_order = ctx.customer_order()
-        for key, (o, _) in scored.items():
-            why = None
-            if key != "nothing":
-                stops_production = o.action.startswith("maintain") and o.lost_h > 0
-                why = limits.refusal(
-                    ctx.machine_id, ctx.now, derate_pct=o.derate_pct,
-                    stops_production=stops_production, in_customer_order=in_order,
-                )  # fmt: skip
-            if why:
-                excluded[key] = why
-                allowed.pop(key)
+        excluded |= _outside(limits, ctx, scored)
+    allowed = {k: v for k, v in scored.items() if k not in excluded}
     best_key = min(allowed, key=lambda k: allowed[k][1])
     best, _ = allowed[best_key]
     derates = {o.derate_pct: c for o, c in scored.values() if o.action == "derate"}

@@ -4,12 +4,13 @@ the expected cost of every option, and what capacity or limits ruled out."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dt_platform.twin.costs import Costs, money
 
-if TYPE_CHECKING:
-    from dt_platform.twin.policy import Decision, DecisionContext
+# The decision and its context are the policy's (dt_platform.twin.policy), typed loosely here so
+# that the reasons do not import the module that imports them.
+Decision = DecisionContext = Any
 
 LABELS = {
     "nothing": "nothing",
