@@ -34,7 +34,7 @@ GROUP = "trust"
     kinds={"ipfs", "ethereum", "parquet"},
     pool=WRITER_POOL,
     partitions_def=daily_partitions,
-    deps=["telemetry", "rul_predictions", "maintenance_alerts", "command_events"],
+    deps=["telemetry", "rul_predictions", "maintenance_alerts", "decisions", "command_events"],
     description="The day's records as a deterministic snapshot on IPFS, its Merkle root anchored on chain.",
     check_specs=[
         dg.AssetCheckSpec(

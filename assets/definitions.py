@@ -7,7 +7,7 @@ import warnings
 
 import dagster as dg
 
-from assets import alarms, audit, automation, commands, ingestion, models, prognostics
+from assets import alarms, audit, automation, commands, decisions, ingestion, models, prognostics
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -33,6 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             commands.command_events,
             audit.audit_snapshot,
             alarms.alarms,
+            decisions.decisions,
         ],
         asset_checks=[audit.anchors_on_chain],
         jobs=[
