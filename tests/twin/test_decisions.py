@@ -252,3 +252,22 @@ def test_the_days_decisions_go_to_the_warehouse(crew, tmp_path) -> None:
         ).fetchone()  # fmt: skip
     assert row[:6] == ("CNC-01", "maintain_now", "advised", "advisory", 20.0, True)
     assert set(json.loads(row[6])) >= {"nothing", "maintain_now", "maintain_at_next_stop"}
+
+
+def test_the_cli_lists_decisions_and_shows_limits(crew, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from dt_platform.cli import main
+
+    t, con = crew
+    decide_day(con, _predictions(WED, NEAR), registry=REGISTRY, now=WED, capacity=IN_STOCK)
+    env = {"DT_HOME": str(tmp_path)}
+    listed = CliRunner().invoke(main, ["decisions", "list", "--reasons"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "CNC-01" in listed.output and "maintain_now" in listed.output
+    assert "advised" in listed.output and "× €20,000" in listed.output
+    shown = CliRunner().invoke(main, ["limits", "show"], env=env)
+    assert "current: none (every decision is advisory)" in shown.output
+    signed_limits(con, t, now=dt.datetime.now(dt.UTC), max_derate_pct=15)
+    shown = CliRunner().invoke(main, ["limits", "show"], env=env)
+    assert "derate ≤ 15 %" in shown.output and t.manager.address in shown.output
