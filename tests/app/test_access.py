@@ -50,14 +50,14 @@ def keys(a: Access) -> list[str]:
     [
         ((), []),
         (("OPERATOR",), []),
-        (("MAINTAINER",), ["fleet", "machine", "alarms", "live"]),
+        (("MAINTAINER",), ["fleet", "machine", "alarms", "live", "decisions"]),
         (("QC",), []),
         (("AUDITOR",), ["audit"]),
         (("SUPPLIER",), ["audit"]),
         (("ADMIN",), ["roles"]),
         (
             ("MANAGER",),
-            ["fleet", "machine", "alarms", "live", "production", "audit", "roles"],
+            ["fleet", "machine", "alarms", "live", "decisions", "production", "audit", "roles"],
         ),
     ],
 )

@@ -21,10 +21,10 @@ pytestmark = pytest.mark.integration
 APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
-ALL_PAGES = ("fleet", "machine", "alarms", "live", "production", "audit", "roles")
+ALL_PAGES = ("fleet", "machine", "alarms", "live", "decisions", "production", "audit", "roles")
 VISIBLE = {
-    "MANAGER": {"fleet", "machine", "alarms", "live", "production", "audit", "roles"},
-    "MAINTAINER": {"fleet", "machine", "alarms", "live"},
+    "MANAGER": {"fleet", "machine", "alarms", "live", "decisions", "production", "audit", "roles"},
+    "MAINTAINER": {"fleet", "machine", "alarms", "live", "decisions"},
     "QC": {"production"},  # by the demo's production grants, not by the role
     "AUDITOR": {"audit"},
     "SUPPLIER": {"audit"},
