@@ -106,6 +106,10 @@ def _latest(predictions: pl.DataFrame) -> list[dict]:
     return usable.sort("ts").group_by("machine_id").last().sort("machine_id").to_dicts()
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def _life_by_type(rows: list[dict]) -> dict[str, float]:
     lives: dict[str, list[float]] = {}
     for r in rows:
@@ -243,8 +247,8 @@ def decide_day(
             con, row, plan=plan, capacity=capacity, life_h=lives.get(row["machine_type"])
         )
         belief = RulBelief.from_interval(
-            row["rul_fused_h"], row.get("rul_fused_lo_h") or row["rul_fused_h"],
-            row.get("rul_fused_hi_h") or row["rul_fused_h"],
+            row["rul_fused_h"], _or(row.get("rul_fused_lo_h"), row["rul_fused_h"]),
+            _or(row.get("rul_fused_hi_h"), row["rul_fused_h"]),
         )  # fmt: skip
         d = choose_action(belief, ctx, costs, capacity)
         rep = reported(con, row["machine_id"])

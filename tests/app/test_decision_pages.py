@@ -22,6 +22,7 @@ from dt_platform.twin.decision_store import get_decision, list_decisions
 from dt_platform.twin.decisions import decide_day
 from dt_platform.twin.limits import Limits
 from dt_platform.twin.limits_store import issue_limits, revoke_limits, submit_limits
+from dt_platform.twin.production_plan import ProductionPlan
 from dt_platform.twin.state import record_reported
 from dt_platform.twin.typed_data import command_domain, sign_typed_data
 
@@ -54,6 +55,7 @@ def decided(platform):
         run = decide_day(
             con, predictions, registry=load_registry(settings.machine_registry_path),
             now=now, capacity=Capacity(default_spare_lead_time_h=0.0),
+            plan=ProductionPlan(weekly_stops=()),  # whatever the weekday: act now, not at a stop
         )  # fmt: skip
     (rec,) = run.records
     return rec
@@ -73,17 +75,19 @@ def text(at: AppTest) -> str:
 
 
 def test_a_maintainer_sees_the_advice_and_approves_it_into_a_command(platform, decided) -> None:
-    assert decided.status == "advised" and decided.action == "maintain_now"
+    command = {"maintain_now": "maintenance_on", "inspect": "inspect", "derate": "derate"}
+    assert decided.status == "advised" and decided.action in command
     at = app(platform, "MAINTAINER")
     assert not at.exception and [t.value for t in at.title] == ["Decisions"]
     shown = text(at)
-    assert "**CNC-01** · **maintain now** · advised (advisory)" in shown
-    assert "× €20,000" in shown and "Advisory" in shown
+    what = decided.action.replace("_", " ")
+    assert f"**CNC-01** · **{what}" in shown and "advised (advisory)" in shown
+    assert decided.reason in shown and "Advisory" in shown
     assert "Only a MANAGER sets the autonomy limits" in shown
     at.button(key=f"approve_{decided.decision_id}").click().run()
     assert not at.exception
     request = at.session_state[commanding.SIGNING]
-    assert request["purpose"] == "command" and "maintenance_on" in request["typed_data"]
+    assert request["purpose"] == "command" and command[decided.action] in request["typed_data"]
     with closing(db.connect(platform.settings.twin_db_path)) as con:
         rec = get_decision(con, decided.decision_id)
     assert rec.status == "approved" and rec.command_id == request["command_id"]
