@@ -36,6 +36,7 @@ TITLES = {
     "machine": "Machine detail",
     "alarms": "Alarms",
     "live": "Live twin",
+    "decisions": "Decisions",
     "production": "Production",
     "audit": "Audit trail",
     "roles": "Roles & grants",
