@@ -78,6 +78,14 @@ PAGES: tuple[PageRule, ...] = (
         "their approvals",
     ),
     PageRule(
+        "decisions",
+        "Decisions",
+        ":material/psychology:",
+        frozenset({"MANAGER", "MAINTAINER"}),
+        description="what the twin advises or did for each machine and why; approvals "
+        "(MAINTAINER) and autonomy limits (MANAGER), signed with the wallet",
+    ),
+    PageRule(
         "production",
         "Production",
         ":material/factory:",

@@ -35,9 +35,18 @@ from dt_platform.twin.commands import (
     CommandRefused,
     CommandStatus,
 )
+from dt_platform.twin.limits_store import submit_limits
 from dt_platform.twin.typed_data import command_domain
 
-__all__ = ["approvals", "command_form", "retry_publishing", "show_outcome", "signing"]
+__all__ = [
+    "approvals",
+    "ask_signature",
+    "chain_holding",
+    "command_form",
+    "retry_publishing",
+    "show_outcome",
+    "signing",
+]
 
 SIGNING = "dt_twin_signing"
 """The request waiting for the wallet: purpose, command id, address, typed data."""
@@ -62,7 +71,7 @@ def show_outcome() -> None:
         getattr(st, outcome[0])(outcome[1])
 
 
-def _chain_holding(role: str, address: str) -> AuditChain | None:
+def chain_holding(role: str, address: str) -> AuditChain | None:
     """The chain client if ``address`` holds ``role`` on chain now; otherwise says why."""
     try:
         chain = session.chain()
@@ -96,7 +105,7 @@ def command_form(access: Access, machines: Sequence[Machine], machine_id: str) -
         submitted = st.form_submit_button("Sign with browser wallet and send", type="primary")
     if not submitted:
         return
-    chain = _chain_holding(ISSUER_ROLE, access.address)
+    chain = chain_holding(ISSUER_ROLE, access.address)
     if chain is None:
         return
     try:
@@ -118,6 +127,19 @@ def command_form(access: Access, machines: Sequence[Machine], machine_id: str) -
     }
 
 
+def ask_signature(access: Access, purpose: str, target_id: str, typed: dict, prompt: str) -> None:
+    """Hand typed data to the browser wallet; :func:`signing` submits what it signs by
+    ``purpose``: ``command`` and ``approval`` (of ``target_id``, a command), ``limits``."""
+    st.session_state[SIGNING] = {
+        "id": f"{purpose}:{target_id}",
+        "purpose": purpose,
+        "command_id": target_id,
+        "address": access.address,
+        "typed_data": json.dumps(typed),
+        "prompt": prompt,
+    }
+
+
 def approvals(access: Access) -> None:
     """For a MANAGER: the critical commands awaiting approval, each approved by signing."""
     with twin.store() as con:
@@ -136,7 +158,7 @@ def approvals(access: Access) -> None:
 
 
 def _ask_approval(access: Access, command: CommandStatus) -> None:
-    if _chain_holding(APPROVER_ROLE, access.address) is None:
+    if chain_holding(APPROVER_ROLE, access.address) is None:
         return
     try:
         with twin.store() as con:
@@ -174,6 +196,9 @@ def signing(access: Access) -> None:
 
 
 def _submit(access: Access, request: dict, signature: str) -> None:
+    if request["purpose"] == "limits":
+        _submit_limits(access, request, signature)
+        return
     try:
         chain = session.chain()
         with twin.store() as con:
@@ -189,6 +214,23 @@ def _submit(access: Access, request: dict, signature: str) -> None:
         _say("error", f"Your role cannot be checked on the chain, so nothing was decided: {exc}")
         return
     _say(*_result(status))
+
+
+def _submit_limits(access: Access, request: dict, signature: str) -> None:
+    try:
+        chain = session.chain()
+        with twin.store() as con:
+            signed = submit_limits(
+                con, request["command_id"], signature, roles=chain, domain=command_domain(chain),
+                now=session.now(), signer=access.address,
+            )  # fmt: skip
+    except CommandRefused as exc:
+        _say("error", f"Limits refused ({exc.reason_code}): {exc.detail}")
+        return
+    except (ChainUnavailable, ChainError) as exc:
+        _say("error", f"Your role cannot be checked on the chain, so nothing was decided: {exc}")
+        return
+    _say("success", f"Limits signed by {short(signed.signer)}: autonomous decisions within them.")
 
 
 def _result(status: CommandStatus) -> tuple[str, str]:

@@ -19,6 +19,7 @@ DAILY_ASSETS: list[str] = [
     "ml_features",
     "rul_predictions",
     "maintenance_alerts",
+    "decisions",
     "alarms",
     "command_events",
     "twin_maturity",

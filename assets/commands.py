@@ -17,6 +17,7 @@ from dt_platform.twin.command_audit import copy_command_events
     kinds={"sqlite", "duckdb"},
     pool=WRITER_POOL,
     partitions_def=daily_partitions,
+    deps=["decisions"],  # after the commands the day's decisions sent
     description="The day's command events (signatures, transitions, acks) from the twin store.",
 )
 def command_events(

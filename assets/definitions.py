@@ -7,7 +7,17 @@ import warnings
 
 import dagster as dg
 
-from assets import alarms, audit, automation, commands, ingestion, maturity, models, prognostics
+from assets import (
+    alarms,
+    audit,
+    automation,
+    commands,
+    decisions,
+    ingestion,
+    maturity,
+    models,
+    prognostics,
+)  # fmt: skip
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -33,6 +43,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             commands.command_events,
             audit.audit_snapshot,
             alarms.alarms,
+            decisions.decisions,
             maturity.twin_maturity,
         ],
         asset_checks=[audit.anchors_on_chain],

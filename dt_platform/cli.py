@@ -25,6 +25,8 @@ from dt_platform.trust.ipfs.cli import ipfs
 from dt_platform.trust.wallet_cli import wallet
 from dt_platform.twin.alarm_cli import alarms_group
 from dt_platform.twin.command_cli import twin
+from dt_platform.twin.decision_cli import decisions as decisions_group
+from dt_platform.twin.decision_cli import limits as limits_group
 from dt_platform.twin.roi_cli import roi
 
 PLUGIN_GROUP = "dt_platform.commands"
@@ -117,6 +119,8 @@ main.add_command(twin)
 main.add_command(line)
 main.add_command(bridge)
 main.add_command(roi)
+main.add_command(decisions_group)
+main.add_command(limits_group)
 
 
 if __name__ == "__main__":

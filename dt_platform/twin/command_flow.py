@@ -55,6 +55,7 @@ from dt_platform.twin.commands import (
     is_critical,
 )
 from dt_platform.twin.db import transaction
+from dt_platform.twin.limits_store import AUTONOMOUS_ROLE, SignedLimits, check_autonomous
 from dt_platform.twin.state import desired, reported, set_desired
 
 __all__ = [
@@ -261,16 +262,24 @@ def submit_signature(
     now: datetime,
     signer: str | None = None,
     typed_data: Any = None,
+    limits: SignedLimits | None = None,
+    in_customer_order: bool = False,
 ) -> CommandStatus:
     """Accept a MAINTAINER's signature of an issued draft; see the module docstring.
 
     ``domain`` is the platform's current one (``command_domain(chain)``); ``signer`` the address
     the client claims (refused if the signature is not its); ``typed_data`` what the wallet was
     given, if the client hands it back (a different domain or message is named as such).
+
+    Autonomous commands pass ``limits``: the signer must then hold OPERATOR (the platform's own
+    key) and the MANAGER's signed limits must cover the command now
+    (:func:`~dt_platform.twin.limits_store.check_autonomous`); their signer stands as the approval
+    of a critical one.
     """
     open_commands(con)
     at = iso(now)
     row = require_row(con, command_id)
+    standing: list[str] = []
 
     def check() -> tuple[str, str]:
         if row["state"] == EXPIRED:
@@ -281,14 +290,21 @@ def submit_signature(
             )
         sig, who = _check_signed(_issued_typed_data(row), domain, signature, signer, typed_data)
         _check_fresh(row, sig, con, now)
-        if not roles.has_role(ISSUER_ROLE, who):
+        if limits is not None:
+            rep = reported(con, row["machine_id"])
+            standing.append(check_autonomous(
+                con, limits, row, who, roles=roles, domain=domain, now=now,
+                mode=rep.mode if rep else None, in_customer_order=in_customer_order,
+            ))  # fmt: skip
+        elif not roles.has_role(ISSUER_ROLE, who):
             raise CommandRefused("role_missing", f"{who} does not hold {ISSUER_ROLE} on chain")
         return sig, who
 
     sig, who = _guarded(con, row, at, check)
     rep = reported(con, row["machine_id"])
-    critical = bool(row["critical"]) or is_critical(
-        row["action"], int(row["value"]), rep.mode if rep else None
+    critical = not standing and (
+        bool(row["critical"])
+        or is_critical(row["action"], int(row["value"]), rep.mode if rep else None)
     )
     with transaction(con):
         row = require_row(con, command_id)
@@ -299,8 +315,12 @@ def submit_signature(
         update_command(con, row["command_id"], at, issuer=who, critical=int(critical))
         add_event(
             con, row, at, "signed", AWAITING_APPROVAL if critical else ISSUED, actor=who,
-            role=ISSUER_ROLE, signature=sig, detail={"critical": critical},
+            role=AUTONOMOUS_ROLE if standing else ISSUER_ROLE, signature=sig,
+            detail={"critical": critical}
+            | ({"limits_id": limits.limits_id, "limits_signer": standing[0]} if standing else {}),
         )  # fmt: skip
+        if standing:
+            update_command(con, row["command_id"], at, approver=standing[0])
         if critical:
             check_transition(row["command_id"], ISSUED, AWAITING_APPROVAL)
             update_command(con, row["command_id"], at, state=AWAITING_APPROVAL)

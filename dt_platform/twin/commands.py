@@ -83,6 +83,8 @@ REFUSALS = {
     "wrong_machine": "the acknowledgement names another machine",
     "version_mismatch": "the acknowledgement is for another desired version",
     "bad_ack": "the acknowledgement's status or reason cannot be used",
+    "outside_limits": "an autonomous command outside the MANAGER's signed limits",
+    "limits_invalid": "no valid MANAGER-signed limits: unsigned, expired, or not by a MANAGER now",
 }
 """Every refusal code, and what it means."""
 

@@ -50,14 +50,24 @@ def keys(a: Access) -> list[str]:
     [
         ((), []),
         (("OPERATOR",), []),
-        (("MAINTAINER",), ["fleet", "machine", "alarms", "live"]),
+        (("MAINTAINER",), ["fleet", "machine", "alarms", "live", "decisions"]),
         (("QC",), []),
         (("AUDITOR",), ["audit"]),
         (("SUPPLIER",), ["audit"]),
         (("ADMIN",), ["roles"]),
         (
             ("MANAGER",),
-            ["fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles"],
+            [
+                "fleet",
+                "machine",
+                "alarms",
+                "live",
+                "decisions",
+                "production",
+                "roi",
+                "audit",
+                "roles",
+            ],
         ),
     ],
 )

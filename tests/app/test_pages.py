@@ -21,10 +21,22 @@ pytestmark = pytest.mark.integration
 APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
-ALL_PAGES = ("fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles")
+ALL_PAGES = (
+    "fleet", "machine", "alarms", "live", "decisions", "production", "roi", "audit", "roles",
+)  # fmt: skip
 VISIBLE = {
-    "MANAGER": {"fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles"},
-    "MAINTAINER": {"fleet", "machine", "alarms", "live"},
+    "MANAGER": {
+        "fleet",
+        "machine",
+        "alarms",
+        "live",
+        "decisions",
+        "production",
+        "roi",
+        "audit",
+        "roles",
+    },
+    "MAINTAINER": {"fleet", "machine", "alarms", "live", "decisions"},
     "QC": {"production"},  # by the demo's production grants, not by the role
     "AUDITOR": {"audit"},
     "SUPPLIER": {"audit"},
@@ -36,6 +48,7 @@ TITLES = {
     "machine": "Machine detail",
     "alarms": "Alarms",
     "live": "Live twin",
+    "decisions": "Decisions",
     "production": "Production",
     "roi": "Return on investment",
     "audit": "Audit trail",
