@@ -41,6 +41,7 @@ from dt_platform.demo import (
     ensure_simulated_line,
     print_summary,
     share_demo_datasets,
+    sign_demo_limits,
     start_broker,
     start_chain,
     summarize_prognostics,
@@ -201,6 +202,7 @@ def run_demo(
     prepare_dagster_home(settings)
     deployment = start_chain(settings, console)
     share_demo_datasets(settings, deployment, console)
+    sign_demo_limits(settings, console)
     simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
     start_broker(settings, console)
     report = materialize_everything(settings, console)

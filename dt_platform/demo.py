@@ -67,6 +67,49 @@ def share_demo_datasets(settings: Settings, deployment, console: Console) -> Non
     console.print(f"[bold]grants[/] QC {qc} may read {', '.join(DEMO_SHARED_DATASETS)}")
 
 
+DEMO_MAX_DERATE_PCT = 20.0
+"""What the demo MANAGER lets the platform do by itself: derate up to this, never stop."""
+
+
+def sign_demo_limits(settings: Settings, console: Console) -> None:
+    """On the local dev chain, the demo MANAGER signs autonomy limits (derate ≤ 20 %, no stop,
+    for 7 days; renewed when less than a day is left), so the platform acts on its own decisions
+    within them and the rest waits for a MAINTAINER's approval."""
+    from eth_account import Account
+
+    from dt_platform.trust.chain import AuditChain, dev_key
+    from dt_platform.twin import db
+    from dt_platform.twin.limits import Limits
+    from dt_platform.twin.limits_store import current_limits, issue_limits, submit_limits
+    from dt_platform.twin.typed_data import command_domain, sign_typed_data
+
+    chain = AuditChain.connect(settings, read_only=True)
+    if not chain.node.is_dev_chain:
+        return
+    now = dt.datetime.now(dt.UTC)
+    con = db.connect(settings.twin_db_path)
+    try:
+        held = current_limits(con, now)
+        expiry = held.limits.expires_at if held is not None else None
+        if held is None or (expiry is not None and expiry < now + dt.timedelta(days=1)):
+            manager = Account.from_key(dev_key("MANAGER"))
+            domain = command_domain(chain)
+            wanted = Limits(DEMO_MAX_DERATE_PCT, False, True, now + dt.timedelta(days=7), ())
+            draft = issue_limits(con, wanted, domain=domain, now=now)
+            held = submit_limits(
+                con, draft.limits_id, sign_typed_data(draft.typed_data, manager), roles=chain,
+                domain=domain, now=now, signer=manager.address,
+            )  # fmt: skip
+    finally:
+        con.close()
+    until = f"{held.limits.expires_at:%F}" if held.limits.expires_at else "revoked"
+    console.print(
+        f"[bold]autonomy[/] the MANAGER {held.signer} lets the platform derate up to "
+        f"{held.limits.max_derate_pct:g} % by itself (until {until}); every other action waits "
+        "for a MAINTAINER"
+    )
+
+
 def ensure_simulated_line(
     settings: Settings, console: Console, *, machines: int, days: int, seed: int
 ) -> bool:

@@ -21,6 +21,7 @@ from dt_platform.live.broker import broker_down, broker_status
 from dt_platform.trust.anvil import chain_down, free_port
 from dt_platform.trust.chain import AuditChain
 from dt_platform.twin import db
+from dt_platform.twin.limits_store import current_limits
 from dt_platform.twin.state import all_states, open_state
 from dt_platform.warehouse import Warehouse
 
@@ -68,12 +69,38 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
     expiries = {d: chain.grant_expiry(d, qc) for d in DEMO_SHARED_DATASETS}
     assert all(e is not None and e > dt.datetime.now(dt.UTC) for e in expiries.values())
 
+    # the demo MANAGER's autonomy limits; the day's decisions and maturity levels
+    limits = _limits(settings)
+    assert limits is not None and limits.limits.max_derate_pct == 20.0
+    assert limits.signer == first.deployment.demo_roles["MANAGER"]
+    assert not limits.limits.may_stop_production
+    with Warehouse(settings.warehouse_path).read() as con:
+        decided = con.execute(
+            "SELECT count(DISTINCT machine_id), count(*) FILTER (WHERE reason = '') FROM decisions"
+        ).fetchone()
+        predicted = con.execute(
+            "SELECT count(DISTINCT machine_id) FROM rul_predictions WHERE rul_fused_h IS NOT NULL"
+        ).fetchone()[0]
+        levels = con.execute("SELECT DISTINCT level FROM twin_maturity").fetchall()
+    # a decision, with its reason, for every machine with a fused RUL (none without one)
+    assert decided == (predicted, 0) and predicted >= 1
+    assert levels and all(level >= 2 for (level,) in levels)
+
     second = run_demo(settings, machines=4, days=2, seed=3, ui=False, console=console)
     assert not second.simulated and not second.failed_partitions
     assert {d: chain.grant_expiry(d, qc) for d in DEMO_SHARED_DATASETS} == expiries  # not re-sent
     assert second.ingest_metadata["new_files"] == 0
     assert _counts(settings) == (readings, rejects, telemetry)
+    assert _limits(settings).limits_id == limits.limits_id  # not re-signed
     _live_line_runs(settings)
+
+
+def _limits(settings: Settings):
+    con = db.connect(settings.twin_db_path)
+    try:
+        return current_limits(con, dt.datetime.now(dt.UTC))
+    finally:
+        con.close()
 
 
 def _live_line_runs(settings: Settings) -> None:
