@@ -86,6 +86,7 @@ else:
                 "records": a.record_count,
                 "publisher": a.publisher,
                 "block": a.block_number,
+                "tx": a.tx_hash,
                 "time (UTC)": a.time.strftime("%Y-%m-%d %H:%M:%S"),
                 "reason": a.reason,
             }

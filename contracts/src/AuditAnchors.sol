@@ -3,33 +3,33 @@ pragma solidity ^0.8.24;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {RoleGated} from "./RoleGated.sol";
 
 /// @title AuditAnchors
-/// @notice Anchors each audit partition (e.g. one day of telemetry) as a Merkle root plus the IPFS
+/// @notice Anchors each audit partition (e.g. one day of records) as a Merkle root plus the IPFS
 ///         CID of its snapshot, and lets anyone verify a single record against it on-chain.
-/// @dev One leaf per record, `leaf = keccak256(bytes.concat(keccak256(record)))` (double-hashed
+/// @dev Cheap by design: one storage slot per anchored version, the *seal*
+///      `keccak256(abi.encode(root, keccak256(bytes(cid))))`, which binds the Merkle root and the
+///      CID's digest; the root, the full CID, the record count and the reason travel in the
+///      `Anchored` event. A reader takes the CID from the event and checks it against the seal
+///      (`matchesAnchor`, or recompute `anchorSeal`); `verifyRecord` recomputes the root from the
+///      proof and checks it, with the CID, against the seal.
+///      One leaf per record, `leaf = keccak256(bytes.concat(keccak256(record)))` (double-hashed
 ///      like OpenZeppelin's StandardMerkleTree), pairs hashed sorted (OpenZeppelin `MerkleProof`).
 ///      An anchor is never overwritten: anchoring a partition again appends a new version, which
 ///      must carry a reason that is not blank (see `BlankReason`). Versions are numbered from 1
 ///      and all remain readable.
 contract AuditAnchors is RoleGated {
-    using EnumerableSet for EnumerableSet.StringSet;
+    /// @notice Longest partition key accepted, in bytes.
+    uint256 public constant MAX_PARTITION_BYTES = 128;
+    /// @notice Longest CID accepted, in bytes (a CIDv1 in base32 is about 60).
+    uint256 public constant MAX_CID_BYTES = 128;
+    /// @notice Longest reason accepted, in bytes.
+    uint256 public constant MAX_REASON_BYTES = 2048;
 
-    /// @notice One anchored version of a partition.
-    struct Anchor {
-        bytes32 root;
-        string cid;
-        address publisher;
-        uint64 recordCount;
-        uint64 timestamp;
-        uint64 blockNumber;
-        string reason;
-    }
-
-    mapping(string partition => Anchor[]) private _versions;
-    EnumerableSet.StringSet private _partitions;
+    /// @dev keccak256(partition) => version (from 1) => seal; versions are contiguous, so the
+    ///      first zero seal ends a partition's list.
+    mapping(bytes32 partitionKey => mapping(uint256 version => bytes32 seal)) private _seals;
 
     /// @notice The partition key is empty.
     error EmptyPartition();
@@ -39,6 +39,11 @@ contract AuditAnchors is RoleGated {
     error EmptyCid();
     /// @notice A partition without records has no Merkle root to anchor.
     error ZeroRecords();
+    /// @notice A text argument is longer than the contract accepts.
+    /// @param field "partition", "cid" or "reason".
+    /// @param length Its length in bytes.
+    /// @param maxLength The most accepted.
+    error TooLong(string field, uint256 length, uint256 maxLength);
     /// @notice The partition is already anchored; a new version needs a non-empty reason.
     /// @param partition The partition key.
     /// @param latestVersion The version already anchored.
@@ -50,10 +55,15 @@ contract AuditAnchors is RoleGated {
     error BlankReason(string partition, uint256 latestVersion);
     /// @notice The new version repeats the latest one (same root and CID): nothing to correct.
     error DuplicateAnchor(string partition, uint256 latestVersion);
-    /// @notice No anchor exists for this partition and version.
+    /// @notice No anchor exists for this partition and version (version 0: none at all).
     error UnknownAnchor(string partition, uint256 version);
 
     /// @notice A partition was anchored (version 1) or re-anchored (version > 1, with a reason).
+    ///         The only place the full CID, the root, the record count and the reason are kept:
+    ///         `anchorSeal(root, cid)` equals the seal stored for (partition, version).
+    /// @param partitionKey keccak256 of `partition`, for filtering by topic.
+    /// @param version The version this anchor created, from 1.
+    /// @param publisher The OPERATOR that anchored.
     event Anchored(
         bytes32 indexed partitionKey,
         uint256 indexed version,
@@ -73,9 +83,9 @@ contract AuditAnchors is RoleGated {
     /// @param partition Partition key, e.g. "2026-11-20" or "telemetry/2026-11-20".
     /// @param root Merkle root over the partition's records.
     /// @param cid IPFS CID of the partition's snapshot.
-    /// @param recordCount Number of records (leaves) under `root`.
+    /// @param recordCount Number of records (leaves) under `root`; kept in the event only.
     /// @param reason Why a new version is anchored; required, and not blank, when the partition
-    ///        already has one.
+    ///        already has one; kept in the event only.
     /// @return version The version number of this anchor, starting at 1.
     function anchor(
         string calldata partition,
@@ -88,84 +98,79 @@ contract AuditAnchors is RoleGated {
         if (root == bytes32(0)) revert EmptyRoot();
         if (bytes(cid).length == 0) revert EmptyCid();
         if (recordCount == 0) revert ZeroRecords();
-        Anchor[] storage versions = _versions[partition];
-        uint256 existing = versions.length;
-        if (existing == 0) {
-            _partitions.add(partition);
-        } else {
-            if (bytes(reason).length == 0) revert ReasonRequired(partition, existing);
-            if (_mayBeBlank(reason) && _isBlank(bytes(reason))) {
-                revert BlankReason(partition, existing);
-            }
-            Anchor storage latest = versions[existing - 1];
-            if (latest.root == root && keccak256(bytes(latest.cid)) == keccak256(bytes(cid))) {
-                revert DuplicateAnchor(partition, existing);
-            }
+        if (bytes(partition).length > MAX_PARTITION_BYTES) {
+            revert TooLong("partition", bytes(partition).length, MAX_PARTITION_BYTES);
         }
-        versions.push(
-            Anchor({
-                root: root,
-                cid: cid,
-                publisher: msg.sender,
-                recordCount: recordCount,
-                timestamp: uint64(block.timestamp),
-                blockNumber: uint64(block.number),
-                reason: reason
-            })
-        );
-        version = existing + 1;
-        emit Anchored(
-            keccak256(bytes(partition)), version, msg.sender, partition, root, cid, recordCount, reason
-        );
+        if (bytes(cid).length > MAX_CID_BYTES) {
+            revert TooLong("cid", bytes(cid).length, MAX_CID_BYTES);
+        }
+        if (bytes(reason).length > MAX_REASON_BYTES) {
+            revert TooLong("reason", bytes(reason).length, MAX_REASON_BYTES);
+        }
+        bytes32 key = keccak256(bytes(partition));
+        version = _append(partition, key, anchorSeal(root, cid), reason);
+        emit Anchored(key, version, msg.sender, partition, root, cid, recordCount, reason);
+    }
+
+    /// @notice The seal an anchor of `root` and `cid` stores:
+    ///         `keccak256(abi.encode(root, keccak256(bytes(cid))))`.
+    /// @param root Merkle root over the partition's records.
+    /// @param cid IPFS CID of the partition's snapshot.
+    function anchorSeal(bytes32 root, string calldata cid) public pure returns (bytes32) {
+        return keccak256(abi.encode(root, keccak256(bytes(cid))));
     }
 
     /// @notice Number of versions anchored for a partition (0 if never anchored).
     /// @param partition Partition key.
-    function versionCount(string calldata partition) external view returns (uint256) {
-        return _versions[partition].length;
+    function versionCount(string calldata partition) public view returns (uint256 count) {
+        mapping(uint256 => bytes32) storage stored = _seals[keccak256(bytes(partition))];
+        while (stored[count + 1] != bytes32(0)) ++count;
     }
 
-    /// @notice Returns one version of a partition's anchor.
+    /// @notice The seal of one version of a partition's anchor.
     /// @param partition Partition key.
     /// @param version Version number, starting at 1.
-    function getAnchor(string calldata partition, uint256 version)
-        external
-        view
-        returns (Anchor memory)
-    {
-        return _anchor(partition, version);
+    function sealOf(string calldata partition, uint256 version) public view returns (bytes32 seal) {
+        seal = version == 0 ? bytes32(0) : _seals[keccak256(bytes(partition))][version];
+        if (seal == bytes32(0)) revert UnknownAnchor(partition, version);
     }
 
-    /// @notice Returns the latest version of a partition's anchor; reverts with
+    /// @notice The seals of every version of a partition, oldest first (empty if never anchored).
+    /// @param partition Partition key.
+    function seals(string calldata partition) external view returns (bytes32[] memory all) {
+        all = new bytes32[](versionCount(partition));
+        mapping(uint256 => bytes32) storage stored = _seals[keccak256(bytes(partition))];
+        for (uint256 i = 0; i < all.length; ++i) {
+            all[i] = stored[i + 1];
+        }
+    }
+
+    /// @notice The latest version of a partition and its seal; reverts with
     ///         `UnknownAnchor(partition, 0)` if the partition was never anchored.
     /// @param partition Partition key.
-    /// @return version The latest version number.
-    /// @return latest The anchor itself.
-    function latestAnchor(string calldata partition)
+    function latestSeal(string calldata partition)
         external
         view
-        returns (uint256 version, Anchor memory latest)
+        returns (uint256 version, bytes32 seal)
     {
-        version = _versions[partition].length;
-        latest = _anchor(partition, version);
+        version = versionCount(partition);
+        seal = sealOf(partition, version);
     }
 
-    /// @notice Returns every version of a partition's anchor, oldest first.
+    /// @notice Whether `root` and `cid` (e.g. read from an `Anchored` event) are what version
+    ///         `version` of `partition` anchored; reverts with `UnknownAnchor` if there is no such
+    ///         version.
     /// @param partition Partition key.
-    function anchorVersions(string calldata partition) external view returns (Anchor[] memory) {
-        return _versions[partition];
-    }
-
-    /// @notice Number of distinct partitions anchored.
-    function partitionCount() external view returns (uint256) {
-        return _partitions.length();
-    }
-
-    /// @notice Partition keys in `[start, end)` of first-anchoring order (bounded paging).
-    /// @param start First index, inclusive.
-    /// @param end Last index, exclusive; clamped to `partitionCount()`.
-    function partitions(uint256 start, uint256 end) external view returns (string[] memory) {
-        return _partitions.values(start, end);
+    /// @param version Version number, starting at 1.
+    /// @param root The Merkle root claimed for that version.
+    /// @param cid The snapshot CID claimed for that version.
+    function matchesAnchor(
+        string calldata partition,
+        uint256 version,
+        bytes32 root,
+        string calldata cid
+    ) external view returns (bool) {
+        return sealOf(partition, version) == anchorSeal(root, cid);
     }
 
     /// @notice The Merkle leaf of a raw canonical record: `keccak256(bytes.concat(keccak256(record)))`.
@@ -174,45 +179,66 @@ contract AuditAnchors is RoleGated {
         return keccak256(bytes.concat(keccak256(record)));
     }
 
-    /// @notice Verifies that `leaf` is in the Merkle tree anchored for `partition` at `version`.
+    /// @notice Verifies that `leaf` is in the Merkle tree anchored, with snapshot `cid`, for
+    ///         `partition` at `version`: the root the proof leads to, sealed with `cid`, must be
+    ///         the stored seal.
     /// @param partition Partition key.
     /// @param version Version number, starting at 1.
+    /// @param cid The snapshot CID of that version (from its `Anchored` event).
     /// @param leaf The double-hashed leaf (see `recordLeaf`).
     /// @param proof Sibling hashes from the leaf up to the root.
     /// @return True if the proof leads to the anchored root.
     function verifyLeaf(
         string calldata partition,
         uint256 version,
+        string calldata cid,
         bytes32 leaf,
         bytes32[] calldata proof
     ) public view returns (bool) {
-        return MerkleProof.verifyCalldata(proof, _anchor(partition, version).root, leaf);
+        bytes32 root = MerkleProof.processProofCalldata(proof, leaf);
+        return anchorSeal(root, cid) == sealOf(partition, version);
     }
 
-    /// @notice Verifies a raw canonical record against the root anchored for `partition` at
-    ///         `version`; the leaf is computed here, so the caller cannot submit a forged leaf.
+    /// @notice Verifies a raw canonical record against the anchor of `partition` at `version`;
+    ///         the leaf is computed here, so the caller cannot submit a forged leaf.
     /// @param partition Partition key.
     /// @param version Version number, starting at 1.
+    /// @param cid The snapshot CID of that version (from its `Anchored` event).
     /// @param record The record's canonical bytes.
     /// @param proof Sibling hashes from the leaf up to the root.
     /// @return True if the record is part of the anchored snapshot.
     function verifyRecord(
         string calldata partition,
         uint256 version,
+        string calldata cid,
         bytes calldata record,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        return verifyLeaf(partition, version, recordLeaf(record), proof);
+        return verifyLeaf(partition, version, cid, recordLeaf(record), proof);
     }
 
-    function _anchor(string calldata partition, uint256 version)
+    /// @dev Stores `seal` as the partition's next version, after the checks a new version must
+    ///      pass (a reason that is not blank, a change from the latest version).
+    function _append(string calldata partition, bytes32 key, bytes32 seal, string calldata reason)
         private
-        view
-        returns (Anchor storage)
+        returns (uint256 version)
     {
-        Anchor[] storage versions = _versions[partition];
-        if (version == 0 || version > versions.length) revert UnknownAnchor(partition, version);
-        return versions[version - 1];
+        mapping(uint256 => bytes32) storage stored = _seals[key];
+        bytes32 previous;
+        version = 1;
+        for (bytes32 s = stored[1]; s != bytes32(0); s = stored[version]) {
+            previous = s;
+            ++version;
+        }
+        if (version > 1) {
+            uint256 latest = version - 1;
+            if (bytes(reason).length == 0) revert ReasonRequired(partition, latest);
+            if (_mayBeBlank(reason) && _isBlank(bytes(reason))) {
+                revert BlankReason(partition, latest);
+            }
+            if (previous == seal) revert DuplicateAnchor(partition, latest);
+        }
+        stored[version] = seal;
     }
 
     /// @dev False when `text` starts with a visible ASCII character, as nearly every reason does:

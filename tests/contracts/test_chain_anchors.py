@@ -153,8 +153,10 @@ def test_unknown_partition_reads_as_empty(operator: AuditChain) -> None:
     assert operator.anchor_versions("never/anchored") == []
     with pytest.raises(ChainError, match="has never been anchored"):
         operator._call(
-            operator.anchors_contract.functions.latestAnchor("never/anchored"), "read the anchor"
+            operator.anchors_contract.functions.latestSeal("never/anchored"), "read the anchor"
         )
+    assert operator.version_count("never/anchored") == 0
+    assert operator.seals("never/anchored") == []
 
 
 def test_anchor_count_covers_every_version(operator: AuditChain) -> None:

@@ -47,7 +47,10 @@ def test_check_fails_when_a_source_changes(tmp_path: Path) -> None:
     shutil.copytree(CONTRACTS / "artifacts", copy / "artifacts")
     (copy / "node_modules").symlink_to(CONTRACTS / "node_modules")
     source = copy / "src" / "AuditAnchors.sol"
-    source.write_text(source.read_text().replace("uint64 recordCount;", "uint128 recordCount;"))
+    text = source.read_text()
+    changed = text.replace("MAX_REASON_BYTES = 2048;", "MAX_REASON_BYTES = 4096;")
+    assert changed != text
+    source.write_text(changed)
     done = _check(copy)
     assert done.returncode == 1
     assert "AuditAnchors.json (differs)" in done.stderr and "npm run build" in done.stderr

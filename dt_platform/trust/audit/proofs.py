@@ -154,7 +154,11 @@ def prove_record(
     else:
         w_positions = warehouse.locate(source, wanted)
         matches = bool(w_positions) and warehouse.all_records()[w_positions[0]] == record
-    on_chain = chain.verify_record(akey, anchor.version, record, path) if check_on_chain else None
+    on_chain = (
+        chain.verify_record(akey, anchor.version, record, path, cid=anchor.cid)
+        if check_on_chain
+        else None
+    )
     return Proof(
         partition=day.isoformat(),
         anchor_key=akey,

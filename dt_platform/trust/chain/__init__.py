@@ -1,5 +1,6 @@
 """Client of the on-chain trust layer: deploy the contracts, anchor partitions, verify records,
-read and manage roles, twins and data grants, on any JSON-RPC node.
+read and manage roles, twins and data grants, on any JSON-RPC node. An anchor keeps one seal in
+storage and its CID, root and reason in its event (see :mod:`.anchors`).
 
 Typical use::
 
@@ -13,6 +14,7 @@ Typical use::
 """
 
 from dt_platform.trust.chain.addresses import checked_address
+from dt_platform.trust.chain.anchors import AnchorMismatch, anchor_seal, cid_digest
 from dt_platform.trust.chain.artifacts import PLATFORM_CONTRACTS, load_artifact
 from dt_platform.trust.chain.client import (
     AdminHandover,
@@ -54,6 +56,7 @@ __all__ = [
     "ROLE_IDS",
     "AdminHandover",
     "Anchor",
+    "AnchorMismatch",
     "AnchorReceipt",
     "AuditChain",
     "ChainError",
@@ -67,7 +70,9 @@ __all__ = [
     "NodeInfo",
     "Twin",
     "TxResult",
+    "anchor_seal",
     "checked_address",
+    "cid_digest",
     "connect_node",
     "deploy",
     "dev_key",

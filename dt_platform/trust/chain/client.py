@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,10 +10,10 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.logs import DISCARD
 
 from dt_platform.config import Settings
 from dt_platform.trust.chain.addresses import checked_address
+from dt_platform.trust.chain.anchors import Anchor, AnchorReceipt, AnchorsMixin, uint_arg
 from dt_platform.trust.chain.artifacts import PLATFORM_CONTRACTS, error_decoder, load_artifact
 from dt_platform.trust.chain.deployment import (
     Deployment,
@@ -39,42 +38,6 @@ MATURITY_LEVELS = {
     3: "digital twin",
     4: "intelligent twin",
 }
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """One anchored version of a partition."""
-
-    partition: str
-    version: int
-    root: bytes
-    cid: str
-    record_count: int
-    publisher: str
-    timestamp: int
-    """Block time of the anchoring transaction (unix seconds)."""
-    block_number: int
-    reason: str
-
-    @property
-    def time(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp, UTC)
-
-
-@dataclass(frozen=True)
-class AnchorReceipt:
-    """Result of :meth:`AuditChain.anchor`.
-
-    ``already_anchored`` is True when the latest version already held this root and CID (a retry
-    after a lost receipt): nothing was sent, ``gas_used`` is 0 and ``tx_hash`` is that of the
-    original transaction when the node can still find it.
-    """
-
-    tx_hash: str | None
-    gas_used: int
-    block_number: int
-    version: int
-    already_anchored: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,21 +79,7 @@ class AdminHandover:
     """Unix seconds; the pending admin may accept once the block time is past it."""
 
 
-def _uint(value: int, bits: int, what: str) -> int:
-    """``value`` if it fits the contract's unsigned ``bits``-bit argument, else a ChainError."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
-        raise ChainError(f"{what} must be a whole number from 0 to {2**bits - 1}, got {value!r}")
-    return value
-
-
-def _b32(value: bytes, what: str) -> bytes:
-    raw = bytes(value)
-    if len(raw) != 32:
-        raise ChainError(f"{what} must be 32 bytes, got {len(raw)}")
-    return raw
-
-
-class AuditChain:
+class AuditChain(AnchorsMixin):
     """Connected, verified access to the deployed platform contracts.
 
     Build it with :meth:`connect`. Without a signing key (no ``DT_CHAIN_KEY`` on a non-dev chain)
@@ -158,6 +107,7 @@ class AuditChain:
         self.twins_contract = self._c["TwinRegistry"]
         self.anchors_contract = self._c["AuditAnchors"]
         self.grants_contract = self._c["DataGrants"]
+        self._block_times = {}
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -222,133 +172,6 @@ class AuditChain:
     def block_number(self) -> int:
         with error_decoder().guard("read the block number", self.node.url):
             return int(self.node.w3.eth.block_number)
-
-    # --- audit anchors --------------------------------------------------------------------------
-
-    def anchor(
-        self, partition: str, root: bytes, cid: str, record_count: int, reason: str = ""
-    ) -> AnchorReceipt:
-        """Anchor ``root`` and ``cid`` for ``partition`` (OPERATOR only).
-
-        A partition anchored before gets a new version, which needs a ``reason``. Retrying an
-        anchor that already went through (same root and CID as the latest version) sends nothing
-        and returns that version with ``already_anchored=True``.
-        """
-        root = _b32(root, "the Merkle root")
-        record_count = _uint(record_count, 64, "the record count")
-        latest = self.latest_anchor(partition)
-        if latest is not None and latest.root == root and latest.cid == cid:
-            return AnchorReceipt(
-                tx_hash=self._anchor_tx_hash(partition, latest),
-                gas_used=0,
-                block_number=latest.block_number,
-                version=latest.version,
-                already_anchored=True,
-            )
-        fn = self.anchors_contract.functions.anchor(partition, root, cid, record_count, reason)
-        result, receipt = self._send(fn, f"anchor partition {partition!r}")
-        events = self.anchors_contract.events.Anchored().process_receipt(receipt, errors=DISCARD)
-        version = int(events[0]["args"]["version"])
-        return AnchorReceipt(result.tx_hash, result.gas_used, result.block_number, version)
-
-    def _anchor_tx_hash(self, partition: str, anchor: Anchor) -> str | None:
-        try:
-            logs = self.anchors_contract.events.Anchored().get_logs(
-                from_block=anchor.block_number,
-                to_block=anchor.block_number,
-                argument_filters={"version": anchor.version},
-            )
-        except Exception:  # the node may have pruned old logs: the hash is a courtesy
-            return None
-        for log in logs:
-            if log["args"]["partition"] == partition:
-                return log["transactionHash"].to_0x_hex()
-        return None
-
-    def _anchor_from_tuple(self, partition: str, version: int, t: Sequence[Any]) -> Anchor:
-        root, cid, publisher, record_count, timestamp, block_number, reason = t
-        return Anchor(
-            partition=partition,
-            version=version,
-            root=bytes(root),
-            cid=cid,
-            record_count=int(record_count),
-            publisher=to_checksum_address(publisher),
-            timestamp=int(timestamp),
-            block_number=int(block_number),
-            reason=reason,
-        )
-
-    def anchor_versions(self, partition: str) -> list[Anchor]:
-        """Every anchored version of ``partition``, oldest first (empty if never anchored)."""
-        fn = self.anchors_contract.functions.anchorVersions(partition)
-        rows = self._call(fn, f"read the anchors of {partition!r}")
-        return [self._anchor_from_tuple(partition, i + 1, t) for i, t in enumerate(rows)]
-
-    def get_anchor(self, partition: str, version: int) -> Anchor:
-        """One version of a partition's anchor (``ChainError`` if there is no such version)."""
-        version = _uint(version, 256, "the anchor version")
-        fn = self.anchors_contract.functions.getAnchor(partition, version)
-        t = self._call(fn, f"read anchor {partition!r} version {version}")
-        return self._anchor_from_tuple(partition, version, t)
-
-    def latest_anchor(self, partition: str) -> Anchor | None:
-        """The latest version of ``partition``'s anchor, or ``None`` if never anchored."""
-        count = self.version_count(partition)
-        return self.get_anchor(partition, count) if count else None
-
-    def version_count(self, partition: str) -> int:
-        fn = self.anchors_contract.functions.versionCount(partition)
-        return int(self._call(fn, f"read the versions of {partition!r}"))
-
-    def partitions(self, page: int = 500) -> list[str]:
-        """Every anchored partition key, in first-anchoring order."""
-        total = int(
-            self._call(self.anchors_contract.functions.partitionCount(), "count partitions")
-        )
-        keys: list[str] = []
-        for start in range(0, total, page):
-            fn = self.anchors_contract.functions.partitions(start, start + page)
-            keys += self._call(fn, "list partitions")
-        return keys
-
-    def anchor_count(self) -> int:
-        """Number of anchors (all versions of all partitions)."""
-        return sum(self.version_count(p) for p in self.partitions())
-
-    def verify_record(
-        self, partition: str, version: int, record: bytes, proof: Sequence[bytes]
-    ) -> bool:
-        """The contract's own check that ``record`` belongs to the anchored snapshot."""
-        fn = self.anchors_contract.functions.verifyRecord(
-            partition,
-            _uint(version, 256, "the anchor version"),
-            bytes(record),
-            [_b32(p, "a proof element") for p in proof],
-        )
-        return bool(self._call(fn, f"verify a record of {partition!r}"))
-
-    def verify_leaf(
-        self, partition: str, version: int, leaf: bytes, proof: Sequence[bytes]
-    ) -> bool:
-        """Like :meth:`verify_record` for an already double-hashed leaf."""
-        fn = self.anchors_contract.functions.verifyLeaf(
-            partition,
-            _uint(version, 256, "the anchor version"),
-            _b32(leaf, "the leaf"),
-            [_b32(p, "a proof element") for p in proof],
-        )
-        return bool(self._call(fn, f"verify a leaf of {partition!r}"))
-
-    def verify_record_gas(
-        self, partition: str, version: int, record: bytes, proof: Sequence[bytes]
-    ) -> int:
-        """Gas the ``verifyRecord`` view would cost if executed in a transaction."""
-        fn = self.anchors_contract.functions.verifyRecord(
-            partition, version, bytes(record), [_b32(p, "a proof element") for p in proof]
-        )
-        with error_decoder().guard("estimate verifyRecord gas", self.node.url):
-            return int(fn.estimate_gas())
 
     # --- roles ----------------------------------------------------------------------------------
 
@@ -419,14 +242,14 @@ class AuditChain:
     ) -> TxResult:
         """Register a twin (OPERATOR or ADMIN)."""
         fn = self.twins_contract.functions.registerTwin(
-            twin_id, machine_type, metadata_cid, _uint(maturity, 8, "the maturity")
+            twin_id, machine_type, metadata_cid, uint_arg(maturity, 8, "the maturity")
         )
         return self._send(fn, "register twins")[0]
 
     def update_twin(self, twin_id: str, metadata_cid: str, maturity: int) -> TxResult:
         """Change a twin's metadata CID and maturity (OPERATOR or ADMIN)."""
         fn = self.twins_contract.functions.updateTwin(
-            twin_id, metadata_cid, _uint(maturity, 8, "the maturity")
+            twin_id, metadata_cid, uint_arg(maturity, 8, "the maturity")
         )
         return self._send(fn, "update twins")[0]
 
@@ -460,7 +283,7 @@ class AuditChain:
         fn = self.grants_contract.functions.grantAccess(
             dataset,
             checked_address(grantee, "the grantee"),
-            _uint(expires_at, 64, "the expiry (unix seconds)"),
+            uint_arg(expires_at, 64, "the expiry (unix seconds)"),
         )
         return self._send(fn, "grant data access")[0]
 

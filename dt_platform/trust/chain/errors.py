@@ -204,6 +204,11 @@ def _anchor_sentence(name: str, a: Mapping[str, Any]) -> str | None:
             return "the snapshot CID is empty"
         case "ZeroRecords":
             return "a partition without records has no Merkle root to anchor"
+        case "TooLong":
+            return (
+                f"the {a['field']} is {a['length']} bytes long; the contract accepts at most "
+                f"{a['maxLength']}"
+            )
     return None
 
 

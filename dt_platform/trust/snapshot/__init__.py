@@ -7,9 +7,16 @@ the root without our code, so the encoding is specified here, exactly.
 
 Modules: :mod:`.sources` (the source registry and the telemetry digest), :mod:`.encoding` (the
 canonical record bytes), :mod:`.records` (a day's records and Merkle tree), :mod:`.folder` (the
-snapshot folder and its manifest), :mod:`.version` (:func:`code_version`), :mod:`.errors`.
+snapshot folder and its manifest), :mod:`.documents` (documents such as a daily report that a
+day's anchor covers as records), :mod:`.version` (:func:`code_version`), :mod:`.errors`.
 """
 
+from dt_platform.trust.snapshot.documents import (
+    attach_document,
+    attached_documents,
+    covering_day,
+    ensure_documents_table,
+)
 from dt_platform.trust.snapshot.encoding import (
     LEAF_ENCODING,
     canonical_record,
@@ -64,13 +71,17 @@ __all__ = [
     "SnapshotError",
     "SnapshotSource",
     "SourceRecords",
+    "attach_document",
+    "attached_documents",
     "build_snapshot",
     "canonical_record",
     "canonical_value",
     "check_snapshot_dir",
     "code_version",
     "collect_records",
+    "covering_day",
     "default_sources",
+    "ensure_documents_table",
     "file_reading_line",
     "format_timestamp",
     "key_text",

@@ -23,6 +23,9 @@ that identify a record within the source. Defaults (:data:`SOURCES`):
   signed with the signature, approved, published, acknowledged, refused, expired), keyed by
   ``command_id`` and ``seq``; copied from the twin store by the ``command_events`` asset (see
   :mod:`dt_platform.twin.command_audit`). Omitted from days without any.
+* ``published_documents`` — documents the day's anchor covers besides its records (a daily
+  report, a track-record summary): name, IPFS CID, sha256 and size of the bytes, media type, keyed
+  by ``name`` (see :mod:`.documents`). Omitted from days without any.
 * ``twin_maturity`` — each machine's maturity level of the day, its evidence document (canonical
   JSON) and the document's sha256, keyed by ``machine_id`` (see
   :mod:`dt_platform.twin.maturity`). Omitted from days without any.
@@ -50,6 +53,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+
+from dt_platform.trust.snapshot.documents import DOCUMENTS_SQL
 
 SOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 """A source name becomes a file name in the snapshot folder, so it stays this plain."""
@@ -202,6 +207,15 @@ for _source in (
         key=("command_id", "seq"),
         tables=("command_events",),
         description="every event of the twin's signed commands: signatures, transitions, acks",
+        omit_when_empty=True,
+    ),
+    SnapshotSource(
+        name="published_documents",
+        query=DOCUMENTS_SQL,
+        key=("name",),
+        tables=("published_documents",),
+        description="documents the day's anchor covers (e.g. a daily report): name, IPFS CID, "
+        "sha256 and size of their bytes, media type",
         omit_when_empty=True,
     ),
     SnapshotSource(
