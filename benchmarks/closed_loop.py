@@ -65,7 +65,7 @@ from dt_platform.twin.closed_loop.policies import (
 
 START = dt.date(2026, 1, 5)
 TYPES = ("smt_placer", "reflow_oven", "cnc_spindle", "servo_drive")
-DEFAULT_GRID = (150.0, 200.0, 250.0, 300.0, 400.0, 500.0, 600.0, 800.0)
+DEFAULT_GRID = (50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0, 600.0, 800.0)
 COST_NOTE = "costs are assumptions (Costs defaults); change them in the ROI model"
 
 

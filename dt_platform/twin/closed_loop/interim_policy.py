@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from dt_platform.sim.machines import MODELS
+
 Z90 = 1.6448536269514722
 
 
@@ -35,7 +37,8 @@ class Costs:
     currency: str = "EUR"
 
 
-REPAIR_MIDPOINT_H = {"smt_placer": 2.0, "reflow_oven": 5.5, "cnc_spindle": 10.0, "servo_drive": 4.0}
+REPAIR_MIDPOINT_H = {t: (m.repair_hours[0] + m.repair_hours[1]) / 2.0 for t, m in MODELS.items()}
+"""Planned replacement hours per type: the simulator's repair hours mid-point."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
+from dt_platform.sim.machines import MODELS
 from dt_platform.twin.closed_loop import policy_api
 from dt_platform.twin.closed_loop.machine_run import Job
 from dt_platform.twin.closed_loop.track import MachineView
@@ -26,11 +27,13 @@ INSPECTION_GAP_S = 24 * 3600
 
 
 def job_hours(capacity, machine_type: str) -> float:
-    hours = getattr(capacity, "job_hours", None) or {}
-    if machine_type in hours:
+    """Hours of a planned replacement: the capacity's figure for the type, else the midpoint of
+    the simulator's repair hours."""
+    hours = getattr(capacity, "job_hours", None)
+    if callable(hours):
+        return float(hours(machine_type))
+    if hours and machine_type in hours:
         return float(hours[machine_type])
-    from dt_platform.sim.machines import MODELS
-
     lo, hi = MODELS[machine_type].repair_hours
     return (lo + hi) / 2.0
 
