@@ -34,7 +34,14 @@ GROUP = "trust"
     kinds={"ipfs", "ethereum", "parquet"},
     pool=WRITER_POOL,
     partitions_def=daily_partitions,
-    deps=["telemetry", "rul_predictions", "maintenance_alerts", "command_events", "twin_maturity"],
+    deps=[
+        "telemetry",
+        "rul_predictions",
+        "maintenance_alerts",
+        "command_events",
+        "twin_maturity",
+        "track_record",
+    ],
     description="The day's records as a deterministic snapshot on IPFS, its Merkle root anchored on chain.",
     check_specs=[
         dg.AssetCheckSpec(

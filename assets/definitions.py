@@ -7,7 +7,17 @@ import warnings
 
 import dagster as dg
 
-from assets import alarms, audit, automation, commands, ingestion, maturity, models, prognostics
+from assets import (
+    alarms,
+    audit,
+    automation,
+    commands,
+    ingestion,
+    maturity,
+    models,
+    prognostics,
+    track_record,
+)
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -34,6 +44,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             audit.audit_snapshot,
             alarms.alarms,
             maturity.twin_maturity,
+            track_record.track_record,
         ],
         asset_checks=[audit.anchors_on_chain],
         jobs=[

@@ -188,10 +188,8 @@ def score_life(life: Life, predictions: pl.DataFrame, alerts: pl.DataFrame) -> p
         pl.lit(life.end, dtype=UTC_US).alias("ended_at"),
         pl.lit(life.end_kind).alias("end_kind"),
         pl.lit(life.work_order).alias("work_order"),
-        ((pl.lit(life.end, dtype=UTC_US) - pl.col("ts")).dt.total_microseconds() / 3.6e9).alias(
-            "survived_h"
-        ),
     )
+    rows = _survived(rows)
     if life.machine_type is not None:
         rows = rows.with_columns(pl.col("machine_type").fill_null(life.machine_type))
     return _outcomes(rows, failed=life.end_kind == FAILURE)
@@ -230,6 +228,40 @@ def _outcomes(rows: pl.DataFrame, *, failed: bool) -> pl.DataFrame:
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(col))
     return frame.select([pl.col(c).cast(t) for c, t in SCORE_SCHEMA.items()])
+
+
+DERIVED = (
+    "survived_h",
+    "true_rul_h",
+    "lead_band",
+    "error_h",
+    "pit",
+    "inside_50",
+    "inside_80",
+    "inside_90",
+    "below_lower",
+    "above_upper",
+)
+"""The columns of a scored row that follow from its prediction and its life (:func:`rescore`)."""
+
+
+def _survived(rows: pl.DataFrame) -> pl.DataFrame:
+    hours = (pl.col("ended_at") - pl.col("ts")).dt.total_microseconds() / 3.6e9
+    return rows.with_columns(hours.alias("survived_h"))
+
+
+def rescore(scores: pl.DataFrame) -> pl.DataFrame:
+    """``scores`` with every :data:`DERIVED` column computed again from the row's prediction
+    (``rul_fused_*``), ``ts``, ``ended_at`` and ``end_kind``: what an auditor recomputes. Rows
+    keep their order."""
+    base = scores.select(list(SCORE_SCHEMA)).with_row_index("_i").drop(DERIVED)
+    parts = [
+        _outcomes(_survived(part), failed=kind == FAILURE).with_columns(part["_i"])
+        for (kind,), part in base.group_by("end_kind")
+    ]
+    if not parts:
+        return scores.select(list(SCORE_SCHEMA))
+    return pl.concat(parts).sort("_i").drop("_i")
 
 
 def score_lives(

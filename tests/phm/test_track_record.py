@@ -1,5 +1,5 @@
-"""The track record on a hand-made timeline: two lives of one placer's nozzle, the first ended by
-a failure, the second by a planned replacement; every figure below is worked out by hand."""
+"""The track record on the hand-made timeline of ``track_record_fixtures``: every figure below is
+worked out by hand."""
 
 from __future__ import annotations
 
@@ -10,77 +10,14 @@ import polars as pl
 import pytest
 
 from dt_platform.phm.track_record import (
-    SCORE_SCHEMA,
     closed_lives,
     lead_band,
     machine_lives,
+    rescore,
     score_lives,
 )
 from dt_platform.phm.track_record_summary import compare, summarize
-
-UTC = dt.UTC
-M, TYPE = "SMT-01", "smt_placer"
-
-
-def at(day: int, hour: int = 0) -> dt.datetime:
-    return dt.datetime(2026, 3, day, hour, tzinfo=UTC)
-
-
-WORK_ORDERS = pl.DataFrame(
-    [
-        # ends an earlier life whose start the log does not know (no predictions in it)
-        ("WO-0", M, dt.datetime(2026, 2, 28, 22, tzinfo=UTC), at(1), "preventive", "replace",
-         "nozzle"),
-        ("WO-C", M, at(3, 9), at(3, 10), "preventive", "clean", "nozzle"),  # does not end a life
-        ("WO-1", M, at(5, 12), at(5, 16), "corrective", "replace", "nozzle"),  # the failure
-        ("WO-F", M, at(7, 9), at(7, 11), "corrective", "repair", "feeder"),  # another component
-        ("WO-2", M, at(9, 8), at(9, 10), "preventive", "replace", "nozzle"),  # planned removal
-        ("WO-9", "SMT-02", at(5, 1), at(5, 2), "corrective", "replace", "nozzle"),
-    ],
-    schema=["work_order", "machine_id", "started_at", "finished_at", "kind", "action",
-            "component"],
-    orient="row",
-)  # fmt: skip
-
-# (ts, point, lo, hi, model_version, alert)
-PREDICTIONS = [
-    # life A (1 Mar 00:00 - failure 5 Mar 12:00): true RUL 84, 60, 36, 12 h
-    (at(2), 100.0, 70.0, 130.0, "v1", True),  # inside; error +16; alone: a false episode
-    (at(3), 40.0, 30.0, 55.0, "v1", False),  # 60 > 55: above the upper bound; error -20
-    (at(4), 30.0, 20.0, 50.0, "v1", True),  # inside; error -6; warns 36 h ahead
-    (at(5), 20.0, 15.0, 30.0, "v1", True),  # 12 < 15: below the lower bound; error +8
-    # life B (5 Mar 16:00 - removed 9 Mar 08:00): survived 80, 56, 32, 8 h
-    (at(6), 300.0, 200.0, 400.0, "v2", False),  # undecidable both ways
-    (at(7), 40.0, 20.0, 50.0, "v2", False),  # outlived its upper bound 50 < 56; lower held
-    (at(8), 100.0, 30.0, 150.0, "v2", True),  # lower held; alert open (removed within 72 h)
-    (at(9), 50.0, 10.0, 90.0, "v2", False),  # 10 > 8: undecidable too
-]
-
-
-def predictions() -> pl.DataFrame:
-    rows = [
-        (M, TYPE, ts, (ts - dt.timedelta(days=1)).date(), v, "p1", p, lo, hi)
-        for ts, p, lo, hi, v, _ in PREDICTIONS
-    ]
-    rows.append(("SMT-02", TYPE, at(4), dt.date(2026, 3, 3), "v1", "p1", 1.0, 0.0, 2.0))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "machine_id": pl.String, "machine_type": pl.String, "ts": SCORE_SCHEMA["ts"],
-            "day": pl.Date, "model_version": pl.String, "physics_version": pl.String,
-            "rul_fused_h": pl.Float64, "rul_fused_lo_h": pl.Float64, "rul_fused_hi_h": pl.Float64,
-        },
-        orient="row",
-    )  # fmt: skip
-
-
-def alerts() -> pl.DataFrame:
-    rows = [(M, ts, 72.0) for ts, *_, alert in PREDICTIONS if alert]
-    return pl.DataFrame(
-        rows,
-        schema={"machine_id": pl.String, "ts": SCORE_SCHEMA["ts"], "horizon_h": pl.Float64},
-        orient="row",
-    )
+from tests.phm.track_record_fixtures import TYPE, WORK_ORDERS, M, alerts, at, predictions
 
 
 def scores_of(day: dt.date) -> pl.DataFrame:
@@ -174,3 +111,10 @@ def test_lead_bands() -> None:
     assert [lead_band(h) for h in (0, 23.9, 24, 71, 72, 200, 336, 5000)] == [
         "0-24", "0-24", "24-72", "24-72", "72-168", "168-336", "336+", "336+",
     ]  # fmt: skip
+
+
+def test_rescore_recomputes_every_derived_column() -> None:
+    scores = pl.concat([scores_of(at(9).date()), scores_of(at(5).date())])
+    assert rescore(scores).equals(scores)
+    tampered = scores.with_columns(pl.lit(True).alias("inside_90"), pl.lit(1.0).alias("pit"))
+    assert rescore(tampered).equals(scores)
