@@ -250,7 +250,8 @@ def _median(values: list[float]) -> float | None:
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
 
 
-def _same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any) -> bool:
+    """Equal, floats within :data:`TOLERANCE`, null only equal to null."""
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, float) or isinstance(b, float):
@@ -279,7 +280,7 @@ def compare(published: pl.DataFrame, recomputed: pl.DataFrame) -> list[str]:
         for col in SUMMARY_SCHEMA:
             if col in ("day", *KEY):
                 continue
-            if not _same(pub[key][col], rec[key][col]):
+            if not same(pub[key][col], rec[key][col]):
                 problems.append(
                     f"{name}: {col} published {pub[key][col]!r}, recomputed {rec[key][col]!r}"
                 )
