@@ -21,13 +21,33 @@ pytestmark = pytest.mark.integration
 APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
-ALL_PAGES = ("fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles")
+ALL_PAGES = (
+    "fleet",
+    "machine",
+    "alarms",
+    "live",
+    "production",
+    "roi",
+    "audit",
+    "track_record",
+    "roles",
+)
 VISIBLE = {
-    "MANAGER": {"fleet", "machine", "alarms", "live", "production", "roi", "audit", "roles"},
+    "MANAGER": {
+        "fleet",
+        "machine",
+        "alarms",
+        "live",
+        "production",
+        "roi",
+        "audit",
+        "track_record",
+        "roles",
+    },
     "MAINTAINER": {"fleet", "machine", "alarms", "live"},
     "QC": {"production"},  # by the demo's production grants, not by the role
-    "AUDITOR": {"audit"},
-    "SUPPLIER": {"audit"},
+    "AUDITOR": {"audit", "track_record"},
+    "SUPPLIER": {"audit", "track_record"},
     "ADMIN": {"roles"},
     "OPERATOR": set(),
 }
@@ -39,6 +59,7 @@ TITLES = {
     "production": "Production",
     "roi": "Return on investment",
     "audit": "Audit trail",
+    "track_record": "Track record",
     "roles": "Roles & grants",
 }
 
