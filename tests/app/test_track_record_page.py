@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -65,9 +66,16 @@ def test_the_track_record_page(platform, record, role: str) -> None:
     assert {m.label for m in at.metric} >= {"Lives closed", "Failures warned"}
     charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert len(charts) == 2  # calibration, error by lead time
-    values = [row for c in charts for ds in c.get("datasets", {}).values() for row in ds]
+    values = [
+        row
+        for chart in at.get("vega_lite_chart")
+        for named in chart.proto.datasets
+        for row in pa.ipc.open_stream(named.data.data).read_all().to_pylist()
+    ]
     observed = {
-        (r["nominal"], r["observed"]) for r in values if r.get("model") == "v1 · smt_placer"
+        (r["nominal"], r["observed"])
+        for r in values
+        if "nominal" in r and r["model"] == "v1 · smt_placer"
     }
     assert observed == {(0.5, 0.25), (0.8, 0.5), (0.9, 0.5)}  # by hand: 1, 2, 2 of 4
     frames = [df.value for df in at.dataframe]
