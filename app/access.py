@@ -109,6 +109,14 @@ PAGES: tuple[PageRule, ...] = (
         description="anchored daily snapshots; verify a day or prove one record",
     ),
     PageRule(
+        "track_record",
+        "Track record",
+        ":material/fact_check:",
+        frozenset({"MANAGER", "AUDITOR", "SUPPLIER"}),
+        description="how every model version's past predictions turned out: calibration, error "
+        "by lead time, alert lead times and false alarms, recomputable from anchored records",
+    ),
+    PageRule(
         "roles",
         "Roles & grants",
         ":material/admin_panel_settings:",

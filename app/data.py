@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import duckdb
 import polars as pl
 
-from dt_platform.phm import tables
+from dt_platform.phm import tables, track_record_table
 from dt_platform.trust.audit.table import ensure_audit_table
 from dt_platform.twin.maturity_table import ensure_maturity_table
 from dt_platform.warehouse import ensure_schema, table_names
@@ -35,6 +35,8 @@ __all__ = [
     "production_by_day",
     "rul_history",
     "sensor_hourly",
+    "track_record_lives",
+    "track_record_summary",
     "twin_maturity",
     "twin_maturity_history",
     "work_orders",
@@ -57,6 +59,7 @@ def _empty_warehouse() -> duckdb.DuckDBPyConnection:
         tables.ensure_table(con, name)
     ensure_audit_table(con)
     ensure_maturity_table(con)
+    track_record_table.ensure_tables(con)
     return con
 
 
@@ -329,4 +332,30 @@ def twin_maturity_history(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl
         ["twin_maturity"],
         """SELECT day, level, level_name FROM twin_maturity WHERE machine_id = $m ORDER BY day""",
         {"m": machine_id},
+    )
+
+
+def track_record_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The newest published track record: per model version, machine type and lead band."""
+    return _query(
+        con,
+        ["track_record_summary"],
+        """SELECT * FROM track_record_summary
+           WHERE day = (SELECT max(day) FROM track_record_summary)
+           ORDER BY model_version, machine_type""",
+    )
+
+
+def track_record_lives(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every closed component life the track record scored, newest first: how it ended, when,
+    by which work order, and how many of its predictions were scored and alerted."""
+    return _query(
+        con,
+        ["track_record_scores"],
+        """SELECT day AS closed, machine_id, machine_type, end_kind, ended_at, work_order,
+                  count(*) AS predictions, count(*) FILTER (WHERE alert) AS alerting,
+                  avg(inside_90::DOUBLE) AS coverage_90,
+                  string_agg(DISTINCT coalesce(model_version, 'none'), ', ') AS model_versions
+           FROM track_record_scores
+           GROUP BY ALL ORDER BY ended_at DESC, machine_id""",
     )

@@ -41,6 +41,7 @@ GROUP = "trust"
         "decisions",
         "command_events",
         "twin_maturity",
+        "track_record",
     ],
     description="The day's records as a deterministic snapshot on IPFS, its Merkle root anchored on chain.",
     check_specs=[

@@ -23,6 +23,7 @@ DAILY_ASSETS: list[str] = [
     "alarms",
     "command_events",
     "twin_maturity",
+    "track_record",
     "audit_snapshot",
 ]
 

@@ -17,7 +17,8 @@ from assets import (
     maturity,
     models,
     prognostics,
-)  # fmt: skip
+    track_record,
+)
 from assets.resources import platform_resources
 from dt_platform.config import Settings, load_settings
 
@@ -45,6 +46,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             alarms.alarms,
             decisions.decisions,
             maturity.twin_maturity,
+            track_record.track_record,
         ],
         asset_checks=[audit.anchors_on_chain],
         jobs=[

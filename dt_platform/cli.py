@@ -22,6 +22,7 @@ from dt_platform.trust.anchors_cli import audit
 from dt_platform.trust.audit_cli import prove, verify
 from dt_platform.trust.chain_cli import chain, grants, roles
 from dt_platform.trust.ipfs.cli import ipfs
+from dt_platform.trust.track_record_cli import track_record
 from dt_platform.trust.wallet_cli import wallet
 from dt_platform.twin.alarm_cli import alarms_group
 from dt_platform.twin.command_cli import twin
@@ -125,3 +126,4 @@ main.add_command(limits_group)
 
 if __name__ == "__main__":
     main()
+main.add_command(track_record)

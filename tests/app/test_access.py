@@ -52,8 +52,8 @@ def keys(a: Access) -> list[str]:
         (("OPERATOR",), []),
         (("MAINTAINER",), ["fleet", "machine", "alarms", "live", "decisions"]),
         (("QC",), []),
-        (("AUDITOR",), ["audit"]),
-        (("SUPPLIER",), ["audit"]),
+        (("AUDITOR",), ["audit", "track_record"]),
+        (("SUPPLIER",), ["audit", "track_record"]),
         (("ADMIN",), ["roles"]),
         (
             ("MANAGER",),
@@ -66,6 +66,7 @@ def keys(a: Access) -> list[str]:
                 "production",
                 "roi",
                 "audit",
+                "track_record",
                 "roles",
             ],
         ),

@@ -22,8 +22,17 @@ APP = Path(__file__).resolve().parents[2] / "app"
 ENTRY = str(APP / "dashboard.py")
 SESSION = "dt_signed_in"
 ALL_PAGES = (
-    "fleet", "machine", "alarms", "live", "decisions", "production", "roi", "audit", "roles",
-)  # fmt: skip
+    "fleet",
+    "machine",
+    "alarms",
+    "live",
+    "decisions",
+    "production",
+    "roi",
+    "audit",
+    "track_record",
+    "roles",
+)
 VISIBLE = {
     "MANAGER": {
         "fleet",
@@ -34,12 +43,13 @@ VISIBLE = {
         "production",
         "roi",
         "audit",
+        "track_record",
         "roles",
     },
     "MAINTAINER": {"fleet", "machine", "alarms", "live", "decisions"},
     "QC": {"production"},  # by the demo's production grants, not by the role
-    "AUDITOR": {"audit"},
-    "SUPPLIER": {"audit"},
+    "AUDITOR": {"audit", "track_record"},
+    "SUPPLIER": {"audit", "track_record"},
     "ADMIN": {"roles"},
     "OPERATOR": set(),
 }
@@ -52,6 +62,7 @@ TITLES = {
     "production": "Production",
     "roi": "Return on investment",
     "audit": "Audit trail",
+    "track_record": "Track record",
     "roles": "Roles & grants",
 }
 

@@ -29,6 +29,11 @@ that identify a record within the source. Defaults (:data:`SOURCES`):
 * ``twin_maturity`` — each machine's maturity level of the day, its evidence document (canonical
   JSON) and the document's sha256, keyed by ``machine_id`` (see
   :mod:`dt_platform.twin.maturity`). Omitted from days without any.
+* ``track_record_scores``, ``track_record_summary`` — on a day the maintenance log ends a component
+  life: each prediction made during the life, scored against the failure or removal (keyed by
+  ``machine_id`` and ``ts``), and the track record published that day (keyed by
+  ``model_version``, ``machine_type`` and ``lead_band``); see :mod:`dt_platform.phm.track_record`.
+  Omitted from days that close no life.
 
 Reading digest (``readings_sha256``)
 ------------------------------------
@@ -225,6 +230,24 @@ for _source in (
         key=("machine_id",),
         tables=("twin_maturity",),
         description="each twin's maturity level of the day with its evidence and its sha256",
+        omit_when_empty=True,
+    ),
+    SnapshotSource(
+        name="track_record_scores",
+        query="SELECT * FROM track_record_scores WHERE day = $day",
+        key=("machine_id", "ts"),
+        tables=("track_record_scores",),
+        description="each prediction of a component life the maintenance log closed that day, "
+        "scored against the failure or removal",
+        omit_when_empty=True,
+    ),
+    SnapshotSource(
+        name="track_record_summary",
+        query="SELECT * FROM track_record_summary WHERE day = $day",
+        key=("model_version", "machine_type", "lead_band"),
+        tables=("track_record_summary",),
+        description="the published track record up to that day, per model version, machine "
+        "type and lead band",
         omit_when_empty=True,
     ),
 ):
