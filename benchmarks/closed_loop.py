@@ -47,7 +47,6 @@ import simulated_phm
 
 from dt_platform.phm import fleet
 from dt_platform.phm.fitting import FleetPhysics
-from dt_platform.twin.closed_loop import policy_api
 from dt_platform.twin.closed_loop.loop import LineSetup, run_policy
 from dt_platform.twin.closed_loop.observe import predict_machine
 from dt_platform.twin.closed_loop.outcomes import (
@@ -62,6 +61,7 @@ from dt_platform.twin.closed_loop.policies import (
     Preventive,
     RunToFailure,
 )
+from dt_platform.twin.costs import Costs
 
 START = dt.date(2026, 1, 5)
 TYPES = ("smt_placer", "reflow_oven", "cnc_spindle", "servo_drive")
@@ -170,7 +170,7 @@ def lookahead_check(tracks, predict, rng: np.random.Generator, n: int) -> list[f
 def run(args: argparse.Namespace) -> dict:
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    costs = policy_api.Costs()
+    costs = Costs()
     args.cache.mkdir(parents=True, exist_ok=True)
     model, physics = trained_model(
         args.cache,
@@ -262,7 +262,7 @@ def run(args: argparse.Namespace) -> dict:
         },
         "preventive_interval_h": intervals,
         "preventive_search": {"tune_seeds": list(args.tune_seeds), "cost_by_interval": search},
-        "policy_source": policy_api.SOURCE,
+        "policy_source": "dt_platform.twin.policy",
         "predictive_decisions": decisions,
         "costs": dataclasses.asdict(costs),
         "cost_note": COST_NOTE,

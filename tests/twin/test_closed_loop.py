@@ -15,7 +15,6 @@ import pytest
 
 from dt_platform.live.machine import DOWN_M, MAINTENANCE_M
 from dt_platform.sim.schedule import OFF
-from dt_platform.twin.closed_loop import interim_policy, policy_api
 from dt_platform.twin.closed_loop.loop import LineSetup, run_policy
 from dt_platform.twin.closed_loop.machine_run import Job, Orders, simulate_machine
 from dt_platform.twin.closed_loop.outcomes import (
@@ -32,6 +31,7 @@ from dt_platform.twin.closed_loop.policies import (
     RunToFailure,
 )
 from dt_platform.twin.closed_loop.track import Track
+from dt_platform.twin.costs import Capacity, Costs
 
 REPO = Path(__file__).resolve().parents[2]
 START = dt.date(2026, 1, 5)
@@ -90,7 +90,7 @@ def test_a_maintenance_job_renews_the_component_and_costs_a_planned_job(line):
     o = outcome(_track(line, 0, Orders(jobs=[job])))
     assert o.planned_jobs == 1
     assert o.downtime_h >= 2.0
-    costs = policy_api.Costs()
+    costs = Costs()
     no_failure = dataclasses.replace(o, unplanned_failures=0)
     assert cost(no_failure, costs) == pytest.approx(
         costs.planned_job + o.production_lost_h * costs.lost_production_per_h
@@ -105,7 +105,7 @@ def test_a_failure_costs_an_unplanned_one_and_its_repair_time(line):
     down = (track.traj.t >= f.t_s) & (track.traj.t < f.repaired_s)
     assert (track.traj.mode[down] == DOWN_M).all()
     assert o.downtime_h >= (f.repaired_s - f.t_s) / H - 0.1
-    costs = policy_api.Costs()
+    costs = Costs()
     assert cost(o, costs) >= o.unplanned_failures * costs.unplanned_failure
     assert f.repaired_s in track.traj.installed_s
 
@@ -158,7 +158,7 @@ def test_perfect_foresight_prevents_every_failure_in_the_window(line):
     bound = [outcome(t) for t in run_policy(line, PerfectForesight())]
     assert sum(o.unplanned_failures for o in rtf) >= 3
     assert sum(o.unplanned_failures for o in bound) == 0
-    costs = policy_api.Costs()
+    costs = Costs()
     assert summarize(bound, costs)["total_cost"] < summarize(rtf, costs)["total_cost"]
 
 
@@ -185,36 +185,26 @@ def test_the_policy_view_hides_the_future(line):
     assert seen[0] == seen[1]
 
 
-def test_interim_belief_and_choice():
-    belief = interim_policy.RulBelief.from_interval(100.0, 40.0, 250.0)
-    assert 0.0 < belief.p_fail_within(50) < belief.p_fail_within(100) < belief.p_fail_within(300)
-    assert belief.p_fail_within(100) == pytest.approx(0.5, abs=1e-6)
-    now = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
+def test_the_policy_plans_with_the_machines_own_planned_stops(line):
+    """The platform's policy is given the production plan the machine really runs: its next
+    planned stop is the simulator's, and no producing hour is counted inside a stop."""
+    from dt_platform.twin.closed_loop.policies import decision_context
+    from dt_platform.twin.closed_loop.track import MachineView
 
-    def ctx(stop_h: float) -> interim_policy.DecisionContext:
-        return interim_policy.DecisionContext(
-            "SMT-01",
-            "smt_placer",
-            now,
-            now + dt.timedelta(hours=stop_h),
-            lambda t: 0.8 * max((t - now).total_seconds() / 3600, 0.0),
-            component_age_h=500.0,
-        )
-
-    costs, cap = interim_policy.Costs(), interim_policy.Capacity()
-    urgent = interim_policy.RulBelief.from_interval(10.0, 3.0, 30.0)
-    assert interim_policy.choose_action(urgent, ctx(72), costs, cap).action == "maintain_now"
-    soon = interim_policy.RulBelief.from_interval(90.0, 60.0, 140.0)
-    d = interim_policy.choose_action(soon, ctx(24), costs, cap)
-    assert d.action == "maintain_at_next_stop" and d.at == now + dt.timedelta(hours=24)
-    assert "P(failure before the next stop" in d.reason
-    healthy = interim_policy.RulBelief.from_interval(900.0, 700.0, 1200.0)
-    assert interim_policy.choose_action(healthy, ctx(24), costs, cap).action == "nothing"
+    track = _track(line, 0)
+    stops = track.stops.stops
+    now = int(stops[1]) - 6 * H  # six hours before a planned stop
+    ctx = decision_context(MachineView(track, now, 0, None), Capacity())
+    assert ctx.next_planned_stop == dt.datetime.fromtimestamp(int(stops[1]), dt.UTC)
+    window = next(w for w in track.stops.windows if w.end_s - w.start_s >= 2 * H)
+    at = dt.datetime.fromtimestamp(window.start_s, dt.UTC)
+    inside = ctx.plan.producing_hours(at, at + dt.timedelta(hours=2), track.spec.machine_id)
+    assert inside == 0.0
 
 
 def test_outcomes_document_has_the_shared_format(line):
     rows = [outcome(t) for t in run_policy(line, RunToFailure())]
-    doc = outcomes_document(30, [33], policy_api.Costs(), {"run_to_failure": rows}, {})
+    doc = outcomes_document(30, [33], Costs(), {"run_to_failure": rows}, {})
     text = json.dumps(doc)
     back = json.loads(text)
     assert back["format"] == FORMAT and back["days"] == 30 and back["seeds"] == [33]
@@ -268,7 +258,7 @@ def test_predictions_at_a_time_use_no_reading_after_it(line, platform):
 @pytest.mark.slow
 def test_predictive_beats_run_to_failure_on_one_small_seed(line, platform):
     model, predict = platform
-    costs = policy_api.Costs()
+    costs = Costs()
     rtf = [outcome(t) for t in run_policy(line, RunToFailure())]
     policy = Predictive(costs=costs, horizon_h=model.config.horizon_h)
     pred = [outcome(t) for t in run_policy(line, policy, predictor=predict)]

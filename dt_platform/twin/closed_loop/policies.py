@@ -17,9 +17,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from dt_platform.sim.machines import MODELS
-from dt_platform.twin.closed_loop import policy_api
 from dt_platform.twin.closed_loop.machine_run import Job
 from dt_platform.twin.closed_loop.track import MachineView
+from dt_platform.twin.costs import Capacity, Costs
+from dt_platform.twin.policy import DecisionContext, choose_action
+from dt_platform.twin.rul_belief import RulBelief
 
 SPARE_LEAD_H = 24.0
 INSPECTION_GAP_S = 24 * 3600
@@ -67,7 +69,7 @@ class RunToFailure:
 @dataclass
 class Preventive:
     interval_h: dict[str, float]
-    capacity: object = field(default_factory=policy_api.Capacity)
+    capacity: object = field(default_factory=Capacity)
     name: str = "preventive"
 
     def decide(self, view: MachineView) -> Order | None:
@@ -84,7 +86,7 @@ class Preventive:
 
 @dataclass
 class PerfectForesight:
-    capacity: object = field(default_factory=policy_api.Capacity)
+    capacity: object = field(default_factory=Capacity)
     name: str = "perfect_foresight"
 
     def decide(self, view: MachineView) -> Order | None:
@@ -106,34 +108,31 @@ def _utc(t_s: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(t_s, dt.UTC)
 
 
-def decision_context(view: MachineView, capacity):
-    """The policy's :class:`DecisionContext` for the machine at now (fields the class has)."""
+def decision_context(view: MachineView, capacity) -> DecisionContext:
+    """The policy's :class:`DecisionContext` for the machine at now: the platform's production
+    plan (its planned stops), the spare's arrival after the last replacement, the machine's
+    derate, the component's age and whether it was inspected lately."""
     now = view.now_s
-    stop = view.stops.next_stop(now)
-    following = view.stops.next_stop(stop + 1) if stop is not None else None
     lead = (getattr(capacity, "spare_lead_time_h", None) or {}).get(view.machine_type, SPARE_LEAD_H)
-    spare = max(now, view.last_replacement_s() + int(lead * 3600))
-    values = {
-        "machine_id": view.machine_id,
-        "machine_type": view.machine_type,
-        "now": _utc(now),
-        "next_planned_stop": _utc(stop) if stop is not None else None,
-        "producing_hours_until": lambda t: view.producing_hours(now, int(t.timestamp())),
-        "busy_crews": view.busy_crews,
-        "spare_available_at": _utc(spare),
-        "current_derate_pct": view.current_derate(),
-        "in_customer_order": False,
-        "component_age_h": (now - view.installed_s()) / 3600.0,
-        "following_planned_stop": _utc(following) if following is not None else None,
-    }
-    known = {f.name for f in dataclasses.fields(policy_api.DecisionContext)}
-    return policy_api.DecisionContext(**{k: v for k, v in values.items() if k in known})
+    last = view.last_inspection_s()
+    return DecisionContext(
+        machine_id=view.machine_id,
+        machine_type=view.machine_type,
+        now=_utc(now),
+        plan=view.plan,
+        busy_crews=view.busy_crews,
+        spare_available_at=_utc(max(now, view.last_replacement_s() + int(lead * 3600))),
+        current_derate_pct=view.current_derate(),
+        in_customer_order=False,
+        component_age_h=(now - view.installed_s()) / 3600.0,
+        inspected_recently=last is not None and last >= view.installed_s(),  # this component
+    )
 
 
 @dataclass
 class Predictive:
-    costs: object = field(default_factory=policy_api.Costs)
-    capacity: object = field(default_factory=policy_api.Capacity)
+    costs: object = field(default_factory=Costs)
+    capacity: object = field(default_factory=Capacity)
     limits: object | None = None
     horizon_h: float | None = None
     """The RUL model's horizon (``FleetConfig.horizon_h``). The model is fitted and its interval
@@ -159,11 +158,11 @@ class Predictive:
             if view.current_derate() > 0.0:
                 return Order(derate=0.0, reason="beyond the model's horizon: healthy")
             return None
-        belief = policy_api.RulBelief.from_interval(
+        belief = RulBelief.from_interval(
             pred["rul_fused_h"], pred["rul_fused_lo_h"], pred["rul_fused_hi_h"], coverage=0.9
         )
         ctx = decision_context(view, self.capacity)
-        decision = policy_api.choose_action(belief, ctx, self.costs, self.capacity, self.limits)
+        decision = choose_action(belief, ctx, self.costs, self.capacity, self.limits)
         self.decisions += 1
         action = decision.action
         derate = float(decision.derate_pct or 0.0)

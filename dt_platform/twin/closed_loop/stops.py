@@ -9,6 +9,7 @@ batch run) and the starts of the operating plan's switched-off stretches (weeken
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from dt_platform.sim.config import rng_for
 from dt_platform.sim.maintenance import MaintenanceWindow, plan_maintenance
 from dt_platform.sim.registry import MachineSpec
 from dt_platform.sim.schedule import OFF, PRODUCTION, SHIFT_S, shift_start
+from dt_platform.twin.production_plan import ProductionPlan, Shift, Window
 
 _MAINT_STREAM = 5
 """The batch run's key for a machine's maintenance plan (``sim/line.py``)."""
@@ -29,6 +31,8 @@ class PlannedStops:
     windows: tuple[MaintenanceWindow, ...]
     stops: np.ndarray
     """Sorted UTC seconds at which a planned stop begins (window starts, off-stretch starts)."""
+    off: tuple[tuple[int, int], ...] = ()
+    """The operating plan's switched-off stretches ``(start_s, end_s)``."""
 
     @classmethod
     def of(cls, spec: MachineSpec, seed: int, start_s: int, end_s: int) -> PlannedStops:
@@ -43,10 +47,34 @@ class PlannedStops:
         level = plan.level[first:last]
         off = level == OFF
         begins = np.flatnonzero(off & ~np.concatenate([[False], off[:-1]]))
+        ends = np.flatnonzero(off & ~np.concatenate([off[1:], [False]])) + 1
         off_starts = shift_start(plan.first_shift + first + begins)
+        off_ends = shift_start(plan.first_shift + first + ends)
         times = np.concatenate([[w.start_s for w in windows], off_starts]).astype(np.int64)
         times = np.unique(times[(times >= start_s) & (times < end_s)])
-        return cls(tuple(windows), times)
+        stretches = tuple((int(a), int(b)) for a, b in zip(off_starts, off_ends, strict=True))
+        return cls(tuple(windows), times, stretches)
+
+    def production_plan(self, machine_id: str) -> ProductionPlan:
+        """The plan as the platform's policy reads it: every hour a production hour except the
+        planned windows and switched-off stretches (its planned stops); idle shifts count as
+        producing, a small overstatement of what a job there would cost."""
+        utc = dt.UTC
+        stops = [(w.start_s, w.end_s) for w in self.windows] + list(self.off)
+        return ProductionPlan(
+            utc_offset_h=0.0,
+            shifts=(Shift("all day", 0.0, 24.0, tuple(range(7))),),
+            weekly_stops=(),
+            extra_stops=tuple(
+                Window(
+                    dt.datetime.fromtimestamp(a, utc),
+                    dt.datetime.fromtimestamp(b, utc),
+                    (machine_id,),
+                )
+                for a, b in sorted(stops)
+                if b > a
+            ),
+        )
 
     def next_stop(self, t_s: int) -> int | None:
         """The first planned stop at or after ``t_s``, or None if there is none in the plan."""

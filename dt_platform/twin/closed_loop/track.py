@@ -62,6 +62,7 @@ class Track:
         self._plan_t = grid
         prod = planned_production(self.spec, grid[:-1]).astype(float) * 300 / 3600.0
         self._plan_cum = np.concatenate([[0.0], np.cumsum(prod)])
+        self.plan = self.stops.production_plan(self.spec.machine_id)
         self.simulate()
 
     def simulate(self) -> None:
@@ -129,6 +130,8 @@ class MachineView:
         self.machine_id = track.spec.machine_id
         self.machine_type = track.spec.type
         self.stops = track.stops
+        self.plan = track.plan
+        """The production plan the platform knows (its planned stops), for the policy."""
 
     # the twin's reported state and the maintenance log, both before now
     def mode(self) -> int:
