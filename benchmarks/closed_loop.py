@@ -47,6 +47,7 @@ import simulated_phm
 
 from dt_platform.phm import fleet
 from dt_platform.phm.fitting import FleetPhysics
+from dt_platform.trust.snapshot.version import code_version
 from dt_platform.twin.closed_loop.loop import LineSetup, run_policy
 from dt_platform.twin.closed_loop.observe import predict_machine
 from dt_platform.twin.closed_loop.outcomes import (
@@ -77,8 +78,9 @@ def trained_model(
     cache: Path, *, seed: int, machines: int, days: int, interval_s: int
 ) -> tuple[fleet.FleetModel, FleetPhysics]:
     """The platform's RUL model and fitted physics from a training fleet, as
-    ``simulated_phm.py`` trains them; cached in ``cache`` (train once)."""
-    key = f"m{machines}-d{days}-s{seed}-i{interval_s}"
+    ``simulated_phm.py`` trains them; cached in ``cache`` (train once per version of the code:
+    the key holds the hash of the platform's sources, so a change to the model retrains it)."""
+    key = f"m{machines}-d{days}-s{seed}-i{interval_s}-{code_version().split('+src.')[-1]}"
     bundle, phys = cache / f"rul-{key}.dtrul", cache / f"physics-{key}.json"
     if bundle.is_file() and phys.is_file():
         log(f"training: cached model {bundle}")
