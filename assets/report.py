@@ -11,8 +11,6 @@ latest :data:`DEADLINE_H` hours after midnight, so a day whose run failed is sti
 (saying what is missing). One run per day (its run key).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from pathlib import Path
 
