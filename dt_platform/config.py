@@ -51,7 +51,7 @@ class Settings:
         default="`./.dt_home`",
         meaning="all state: `warehouse.duckdb`, `twin.sqlite`, `landing/`, `models/`, `ipfs/`, "
         "`chain/`, `broker/`, `stream/`, `deployment.json`, `snapshots/`, `dagster/`, "
-        "`dashboard/` (sessions)",
+        "`dashboard/` (sessions), `reports/` (daily reports)",
     )
     registry_path: Path | None = setting(
         "DT_REGISTRY",
@@ -185,7 +185,8 @@ class Settings:
     smtp_user: str | None = setting(
         "DT_SMTP_USER",
         default="–",
-        meaning="user name on the mail server (never sent in clear text beyond loopback)",
+        meaning="user name on the mail server; the password then goes only over TLS (or to a "
+        "server on loopback)",
     )
     smtp_password: str | None = setting(
         "DT_SMTP_PASSWORD",
