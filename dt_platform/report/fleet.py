@@ -141,6 +141,11 @@ def fleet_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
     section.lines.append(
         f"Work orders started: {len(work)}, of them failures (corrective): {len(failures)}."
     )
+    _fleet_tables(section, fleet, work)
+    return section
+
+
+def _fleet_tables(section: Section, fleet: list[dict[str, Any]], work: list[dict]) -> None:
     section.tables.append(
         Table(
             "Every active machine at the day's last prediction",
@@ -189,7 +194,6 @@ def fleet_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
                 ],
             )
         )
-    return section
 
 
 def _risk_key(r: dict[str, Any]) -> tuple:

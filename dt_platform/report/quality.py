@@ -8,8 +8,8 @@ Counting rules (so a reader can recompute every number from the warehouse):
   ``rows_in``/``rows_loaded``/``rows_rejected`` and their ``telemetry_rejects`` by reason count
   whole files (a file spanning two days shows in both reports);
 * *late*: a file with readings of the day ingested after the day's first snapshot was built
-  (it missed the day's close), and files ingested during the day holding readings of earlier
-  days (a gateway catching up);
+  (it missed the day's close), and files ingested during the day with readings of earlier
+  days that were already closed that way (a gateway catching up);
 * *silent gateway*: a gateway of the registry none of whose machines has a reading that day;
   a gateway whose last reading is more than :data:`QUIET_HOURS` before the day's end went quiet.
 """
@@ -17,6 +17,7 @@ Counting rules (so a reader can recompute every number from the warehouse):
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import duckdb
 
@@ -31,10 +32,13 @@ SELECT file_id, path, gateway, rows_in, rows_loaded, rows_rejected, days, ingest
 FROM file_ledger WHERE status = 'loaded' AND list_contains(days, $day::DATE)
 ORDER BY file_id"""
 _RECEIVED_LATE = """
-SELECT file_id, path, gateway, days, ingested_at FROM file_ledger
-WHERE status = 'loaded' AND ingested_at >= $start AND ingested_at < $end
-  AND list_min(days) < $day::DATE
-ORDER BY file_id"""
+SELECT f.file_id, f.path, f.gateway, f.ingested_at,
+       list(DISTINCT a.partition ORDER BY a.partition) AS closed_days
+FROM file_ledger f JOIN audit_snapshots a
+  ON list_contains(f.days, a.partition) AND a.partition < $day::DATE
+ AND a.built_at < f.ingested_at
+WHERE f.status = 'loaded' AND f.ingested_at >= $start AND f.ingested_at < $end
+GROUP BY ALL ORDER BY f.file_id"""
 _REFUSED = """
 SELECT path, gateway, status, reason FROM file_ledger
 WHERE status = 'quarantined' AND ingested_at >= $start AND ingested_at < $end ORDER BY file_id"""
@@ -54,13 +58,9 @@ def _first_build(con: duckdb.DuckDBPyConnection, day: dt.date) -> dt.datetime | 
     ).fetchone()[0]
 
 
-def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
-    section = Section("quality", "Data quality")
+def _gather(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, Any]:
+    """Every row the section shows, by the counting rules of the module doc."""
     start, end = day_window(day)
-    gone = missing_tables(con, "telemetry", "file_ledger", "telemetry_rejects", "machines")
-    if gone:
-        section.missing.append(f"no ingestion yet (missing tables: {', '.join(gone)})")
-        return section
     by_flag = dict(
         con.execute(
             "SELECT quality, count(*) FROM telemetry WHERE day = ? GROUP BY quality ORDER BY 1",
@@ -77,7 +77,11 @@ def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
     ).fetchall()
     built = _first_build(con, day)
     late_for_day = [f for f in files if built is not None and f["ingested_at"] > built]
-    received_late = rows(con, _RECEIVED_LATE, {"day": day, "start": start, "end": end})
+    received_late = (
+        []
+        if built is None and missing_tables(con, "audit_snapshots")
+        else rows(con, _RECEIVED_LATE, {"day": day, "start": start, "end": end})
+    )
     refused = rows(con, _REFUSED, {"start": start, "end": end})
     gateways = rows(con, _GATEWAYS, {"day": day})
     silent = [g["gateway"] for g in gateways if not g["readings"]]
@@ -86,6 +90,22 @@ def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
         for g in gateways
         if g["readings"] and (end - g["last_reading"]).total_seconds() > QUIET_HOURS * 3600
     ]
+    return {
+        "by_flag": by_flag, "loaded": loaded, "files": files, "reasons": reasons,
+        "late_for_day": late_for_day, "received_late": received_late, "refused": refused,
+        "gateways": gateways, "silent": silent, "quiet": quiet,
+    }  # fmt: skip
+
+
+def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
+    section = Section("quality", "Data quality")
+    gone = missing_tables(con, "telemetry", "file_ledger", "telemetry_rejects", "machines")
+    if gone:
+        section.missing.append(f"no ingestion yet (missing tables: {', '.join(gone)})")
+        return section
+    g = _gather(con, day)
+    by_flag, loaded, files = g["by_flag"], g["loaded"], g["files"]
+    silent, quiet = g["silent"], g["quiet"]
     section.facts = {
         "loaded": loaded,
         "by_quality": by_flag,
@@ -93,10 +113,10 @@ def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
         "rows_in": sum(f["rows_in"] or 0 for f in files),
         "rows_loaded": sum(f["rows_loaded"] or 0 for f in files),
         "rows_rejected": sum(f["rows_rejected"] or 0 for f in files),
-        "rejects_by_reason": dict(reasons),
-        "late_for_day": [f["path"] for f in late_for_day],
-        "received_late": [f["path"] for f in received_late],
-        "refused": [f["path"] for f in refused],
+        "rejects_by_reason": dict(g["reasons"]),
+        "late_for_day": [f["path"] for f in g["late_for_day"]],
+        "received_late": [f["path"] for f in g["received_late"]],
+        "refused": [f["path"] for f in g["refused"]],
         "silent_gateways": silent,
         "quiet_gateways": quiet,
     }
@@ -116,7 +136,16 @@ def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
         + (", ".join(quiet) or "none")
         + "."
     )
-    if loaded:
+    _charts_and_tables(con, section, day, g)
+    return section
+
+
+def _charts_and_tables(
+    con: duckdb.DuckDBPyConnection, section: Section, day: dt.date, g: dict[str, Any]
+) -> None:
+    late_for_day, received_late, refused = g["late_for_day"], g["received_late"], g["refused"]
+    reasons, gateways = g["reasons"], g["gateways"]
+    if g["loaded"]:
         hourly = dict(
             con.execute(
                 "SELECT hour(ts AT TIME ZONE 'UTC'), count(*) FROM telemetry WHERE day = ? "
@@ -149,7 +178,7 @@ def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
         (
             f["path"],
             f["gateway"] or "–",
-            "earlier days: " + ", ".join(str(d) for d in f["days"] if d < day),
+            "closed days: " + ", ".join(str(d) for d in f["closed_days"]),
             moment(f["ingested_at"]),
         )
         for f in received_late
@@ -186,4 +215,3 @@ def quality_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Section:
             frozenset({1, 2}),
         )
     )
-    return section
