@@ -66,6 +66,8 @@ def html_to_pdf(html: str, *, browser: str | None = None, timeout_s: float = TIM
             raise PdfUnavailable(
                 f"{browser} did not print the PDF within {timeout_s:g} s"
             ) from None
+        except OSError as exc:
+            raise PdfUnavailable(f"cannot start {browser}: {exc}") from None
         if not out.exists() or out.stat().st_size == 0:
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
             raise PdfUnavailable(

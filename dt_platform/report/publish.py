@@ -32,6 +32,7 @@ from dt_platform.report.mail import MailError, MailSettings, report_message, sen
 from dt_platform.report.pdf import PdfUnavailable, html_to_pdf
 from dt_platform.trust.ipfs import IpfsStore
 from dt_platform.trust.snapshot import attach_document, covering_day
+from dt_platform.trust.snapshot.documents import TABLE as DOCUMENTS
 from dt_platform.twin import db as twin_db
 
 MANIFEST = "report.json"
@@ -144,12 +145,14 @@ def produce_report(
     for kind, data in contents.items():
         filename, media_type = FILES[kind]
         path = folder / filename
-        if data is None:
-            path.unlink(missing_ok=True)  # no stale PDF of an earlier build
+        name = REPORT_DOCUMENT.format(day=day, ext=kind)
+        if data is None:  # no stale PDF of an earlier build, on disk or attached
+            path.unlink(missing_ok=True)
+            if not missing_tables(con, DOCUMENTS):
+                con.execute(f"DELETE FROM {DOCUMENTS} WHERE day = ? AND name = ?", [covering, name])
             continue
         atomic_write_bytes(path, data)
         cid = ipfs.add_bytes(data)
-        name = REPORT_DOCUMENT.format(day=day, ext=kind)
         digest = hashlib.sha256(data).hexdigest()
         attach_document(
             con, covering, name, cid, sha256=digest, size_bytes=len(data), media_type=media_type
