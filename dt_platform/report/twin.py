@@ -43,6 +43,11 @@ def _bounds(day: dt.date) -> tuple[str, str]:
     return start.isoformat(timespec="microseconds"), end.isoformat(timespec="microseconds")
 
 
+def _clock(at: str, day: dt.date) -> str:
+    """HH:MM of an event of the day; the day's closing sync (next midnight) shows as 24:00."""
+    return at[11:16] if at[:10] == day.isoformat() else "24:00"
+
+
 def alarms_section(twin: sqlite3.Connection | None, day: dt.date) -> Section:
     section = Section("alarms", "Alarms")
     if twin is None or not {"alarms", "alarm_events"} <= twin_tables(twin):
@@ -65,7 +70,7 @@ def alarms_section(twin: sqlite3.Connection | None, day: dt.date) -> Section:
                 ("time", "alarm", "machine", "condition", "event", "severity", "by", "note"),
                 [
                     (
-                        e["at"][11:16],
+                        _clock(e["at"], day),
                         str(e["alarm_id"]),
                         e["machine_id"],
                         e["kind"],
