@@ -14,7 +14,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-instal
 
 .PHONY: setup browser broker demo test lint bench clean-state
 
-setup: $(PY_STAMP) $(NODE_STAMP) broker
+setup: $(PY_STAMP) $(NODE_STAMP) broker browser
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,10 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The dashboard's browser tests drive Debian's Chromium through Playwright (no browser download).
+# Debian's Chromium: the daily report's PDF is printed by it (headless), and the dashboard's
+# browser tests drive it through Playwright (no browser download).
 browser:
-	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium (report PDFs, browser tests)"; \
 	  $(SUDO) $(APT_INSTALL) chromium || { $(SUDO) apt-get update -qq && $(SUDO) $(APT_INSTALL) chromium; }; }
 
 # The live line's broker: Debian's Eclipse Mosquitto, started by `dt-platform broker up` (not by
@@ -41,7 +42,7 @@ demo: setup
 	$(BIN)/dt-platform demo
 
 # pytest exits 5 when it collects nothing: for this project that means discovery broke, so fail loudly.
-test: setup browser
+test: setup
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - test discovery is broken" >&2; fi; \
 	exit $$rc

@@ -102,6 +102,14 @@ PAGES: tuple[PageRule, ...] = (
         "and when the platform pays back, with intervals, from your costs",
     ),
     PageRule(
+        "reports",
+        "Daily reports",
+        ":material/summarize:",
+        frozenset({"MANAGER"}),
+        description="each morning's report of the day before (HTML and PDF), its IPFS CIDs and "
+        "the anchor that covers it",
+    ),
+    PageRule(
         "audit",
         "Audit trail",
         ":material/verified:",

@@ -17,6 +17,7 @@ from assets import (
     maturity,
     models,
     prognostics,
+    report,
     track_record,
 )
 from assets.resources import platform_resources
@@ -47,6 +48,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             decisions.decisions,
             maturity.twin_maturity,
             track_record.track_record,
+            report.daily_report,
         ],
         asset_checks=[audit.anchors_on_chain],
         jobs=[
@@ -56,6 +58,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             models.prognostics_models_job,
             audit.anchor_pending_job,
             audit.reconcile_anchors_job,
+            report.daily_report_job,
         ],
         schedules=[automation.daily_schedule, automation.live_schedule],
         sensors=[
@@ -64,6 +67,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             audit.pending_anchors_sensor,
             audit.anchor_reconciliation_sensor,
             alarms.alarm_notifications_sensor,
+            report.daily_report_sensor,
         ],
         resources=platform_resources(settings),
     )

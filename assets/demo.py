@@ -36,6 +36,7 @@ from assets.partitions import daily_partitions
 from dt_platform.config import Settings, load_settings
 from dt_platform.demo import (
     DemoReport,
+    build_demo_report,
     check_latest_anchor,
     dashboard_url,
     ensure_simulated_line,
@@ -209,6 +210,7 @@ def run_demo(
     report.deployment, report.simulated = deployment, simulated
     summarize_prognostics(settings, console, report)
     check_latest_anchor(settings, console, report)
+    build_demo_report(settings, console)
     print_summary(settings, console, report, ui_port, dashboard_port)
     if ui:
         live = live_commands(machines, seed) if settings.mqtt_url is None else None

@@ -9,6 +9,8 @@ UI shows where it points:
 * ``twin_store`` — the twin's operational SQLite store (desired/reported state, commands,
   alarms, the webhook outbox).
 * ``webhooks`` — where alarm notifications go and the key that signs them.
+* ``reports`` — the folder of the daily reports (``DT_HOME/reports``);
+* ``mail`` — the SMTP server and recipients of the daily report.
 
 :func:`platform_resources` builds them from :class:`~dt_platform.config.Settings`, the one place
 the environment is read; secrets are bound by variable name (``dg.EnvVar``), never by value.
@@ -25,6 +27,7 @@ import dagster as dg
 import duckdb
 
 from dt_platform.config import Settings
+from dt_platform.report.mail import MailSettings, recipients_of
 from dt_platform.trust.chain import AuditChain
 from dt_platform.trust.ipfs import EmbeddedIpfs, IpfsStore, KuboIpfs
 from dt_platform.twin import db as twin_db
@@ -168,6 +171,34 @@ class WebhooksResource(dg.ConfigurableResource):
         return webhook_targets(self.urls)
 
 
+class ReportsResource(dg.ConfigurableResource):
+    """Where the daily reports are written, a folder per day (``DT_HOME/reports``)."""
+
+    folder: str
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.folder)
+
+
+class MailResource(dg.ConfigurableResource):
+    """The mail server the daily report goes through (``DT_SMTP_URL``, ``DT_SMTP_USER``,
+    ``DT_SMTP_PASSWORD`` bound by variable name) and its recipients (``DT_REPORT_TO``)."""
+
+    url: str | None = None
+    user: str | None = None
+    password: str | None = None
+    sender: str = "dt-platform@localhost"
+    recipients: str | None = None
+
+    def settings(self) -> MailSettings | None:
+        """``None`` when no server or no recipient is configured."""
+        to = recipients_of(self.recipients)
+        if not self.url or not to:
+            return None
+        return MailSettings(self.url, self.user, self.password, self.sender, to)
+
+
 def _secret(settings: Settings, name: str, variable: str) -> str | dg.EnvVar | None:
     # A secret read from the environment is bound by name, so the UI shows the variable only.
     return dg.EnvVar(variable) if name in settings.from_environment else getattr(settings, name)
@@ -201,5 +232,13 @@ def platform_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]
         "webhooks": WebhooksResource(
             urls=settings.webhook_urls,
             secret=_secret(settings, "webhook_secret", "DT_WEBHOOK_SECRET"),
+        ),
+        "reports": ReportsResource(folder=str(settings.reports_dir)),
+        "mail": MailResource(
+            url=settings.smtp_url,
+            user=settings.smtp_user,
+            password=_secret(settings, "smtp_password", "DT_SMTP_PASSWORD"),
+            sender=settings.report_from,
+            recipients=settings.report_to,
         ),
     }

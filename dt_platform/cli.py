@@ -17,6 +17,7 @@ from dt_platform.config import ConfigError, describe, load_settings, markdown_ta
 from dt_platform.live.bridge_cli import bridge
 from dt_platform.live.cli import broker
 from dt_platform.live.line_cli import line
+from dt_platform.report.cli import report
 from dt_platform.sim.cli import simulate
 from dt_platform.trust.anchors_cli import audit
 from dt_platform.trust.audit_cli import prove, verify
@@ -122,8 +123,9 @@ main.add_command(bridge)
 main.add_command(roi)
 main.add_command(decisions_group)
 main.add_command(limits_group)
+main.add_command(track_record)
+main.add_command(report)
 
 
 if __name__ == "__main__":
     main()
-main.add_command(track_record)

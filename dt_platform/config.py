@@ -51,7 +51,7 @@ class Settings:
         default="`./.dt_home`",
         meaning="all state: `warehouse.duckdb`, `twin.sqlite`, `landing/`, `models/`, `ipfs/`, "
         "`chain/`, `broker/`, `stream/`, `deployment.json`, `snapshots/`, `dagster/`, "
-        "`dashboard/` (sessions)",
+        "`dashboard/` (sessions), `reports/` (daily reports)",
     )
     registry_path: Path | None = setting(
         "DT_REGISTRY",
@@ -175,6 +175,35 @@ class Settings:
         default="–",
         meaning="HMAC-SHA256 key that signs each webhook body (`X-DT-Signature`)",
         secret=True,
+    )
+    smtp_url: str | None = setting(
+        "DT_SMTP_URL",
+        default="– (reports are not mailed)",
+        meaning="the mail server the daily report is sent through, `smtp://host:port` (STARTTLS "
+        "when offered) or `smtps://host:port` (TLS)",
+    )
+    smtp_user: str | None = setting(
+        "DT_SMTP_USER",
+        default="–",
+        meaning="user name on the mail server; the password then goes only over TLS (or to a "
+        "server on loopback)",
+    )
+    smtp_password: str | None = setting(
+        "DT_SMTP_PASSWORD",
+        default="–",
+        meaning="password on the mail server",
+        secret=True,
+    )
+    report_from: str = setting(
+        "DT_REPORT_FROM",
+        "dt-platform@localhost",
+        default="`dt-platform@localhost`",
+        meaning="the sender address of the daily report",
+    )
+    report_to: str | None = setting(
+        "DT_REPORT_TO",
+        default="–",
+        meaning="comma-separated addresses the daily report is mailed to each morning",
     )
     from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Names of the fields :func:`load_settings` read from the environment (so the Dagster
@@ -302,6 +331,35 @@ def _http_urls(text: str) -> str:
     return text
 
 
+def _smtp_url(text: str) -> str:
+    url = urllib.parse.urlsplit(text)
+    if url.scheme not in ("smtp", "smtps") or not url.hostname or url.path.strip("/"):
+        raise ValueError(text)
+    url.port  # noqa: B018 - raises ValueError on a malformed port
+    return text
+
+
+MAX_RECIPIENTS = 100
+
+
+def _address(text: str) -> str:
+    """One plain address, ``local@domain``: no display name, space or line break."""
+    local, _, domain = text.partition("@")
+    bad = set(' \t\r\n<>,;:"()[]\\')
+    if not local or not domain or "@" in domain or bad & set(text) or len(text) > 254:
+        raise ValueError(text)
+    return text
+
+
+def _addresses(text: str) -> str:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or len(parts) > MAX_RECIPIENTS:
+        raise ValueError(text)
+    for part in parts:
+        _address(part)
+    return text
+
+
 def _confirmations(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 10_000:
@@ -344,6 +402,9 @@ PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "mqtt_url": (_mqtt_url, "an mqtt(s) URL with a host, e.g. mqtt://broker.example.org:1883"),
     "mqtt_port": (_port, "a port number from 1 to 65535"),
     "webhook_urls": (_http_urls, "comma-separated http(s) URLs"),
+    "smtp_url": (_smtp_url, "an smtp(s) URL with a host, e.g. smtps://mail.example.org:465"),
+    "report_from": (_address, "an e-mail address, e.g. twin@example.org"),
+    "report_to": (_addresses, f"1 to {MAX_RECIPIENTS} comma-separated e-mail addresses"),
 }
 """How each field's text becomes its value, and what is expected (other fields stay text)."""
 

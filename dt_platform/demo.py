@@ -267,3 +267,40 @@ def print_summary(
         for role, address in (deployment.demo_roles or {}).items():
             table.add_row(f"  role {role}", address)
     console.print(table)
+
+
+def build_demo_report(settings: Settings, console: Console):
+    """The daily report of the newest complete UTC day with data (before today): written to
+    ``DT_HOME/reports/<day>/``, on IPFS, attached to the day whose anchor will cover it; prints
+    where it is. Returns the :class:`~dt_platform.report.ReportRun` (``None`` without data)."""
+    from dt_platform.report import produce_report
+    from dt_platform.trust.ipfs import open_ipfs
+    from dt_platform.warehouse import Warehouse, table_names
+
+    today = dt.datetime.now(dt.UTC).date()
+    with Warehouse(settings.warehouse_path).write() as con:
+        if "telemetry" not in table_names(con):
+            return None
+        (day,) = con.execute("SELECT max(day) FROM telemetry WHERE day < ?", [today]).fetchone()
+        if day is None:
+            return None
+        run = produce_report(
+            con,
+            settings.twin_db_path,
+            open_ipfs(settings),
+            day,
+            settings.reports_dir,
+            now=dt.datetime.now(dt.UTC),
+        )
+    console.print(f"[bold]daily report[/] {day}: {run.headline.partition(': ')[2]}")
+    for f in run.files:
+        console.print(f"  {f.kind.upper()} {f.path}", soft_wrap=True)
+        console.print(f"    CID {f.cid}", soft_wrap=True)
+    if run.pdf_error:
+        console.print(f"  [yellow]no PDF[/]: {run.pdf_error}")
+    console.print(
+        f"  covered by the anchor of {run.covering_day}; mail it with "
+        f"`{Path(sys.executable).parent / 'dt-platform'} report --day {day} --send`",
+        soft_wrap=True,
+    )
+    return run

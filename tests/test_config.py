@@ -56,6 +56,11 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
         "DT_MQTT_GROUP": "plant-2",
         "DT_WEBHOOK_URLS": "https://hooks.example.org/a, http://10.0.0.5:8080/b",
         "DT_WEBHOOK_SECRET": "hook-key",
+        "DT_SMTP_URL": "smtps://mail.example.org:465",
+        "DT_SMTP_USER": "twin",
+        "DT_SMTP_PASSWORD": "mail-pass",
+        "DT_REPORT_FROM": "twin@plant.example.org",
+        "DT_REPORT_TO": "manager@plant.example.org, qc@plant.example.org",
     }
     settings = load_settings(environ=environ)
     assert settings.home == tmp_path / "h" and settings.registry_path == tmp_path / "reg.yaml"
@@ -74,6 +79,10 @@ def test_every_variable_is_read_and_typed(tmp_path) -> None:
     )
     assert settings.mqtt_password == "s3cret" and settings.webhook_secret == "hook-key"
     assert settings.webhook_urls.startswith("https://hooks.example.org/a")
+    assert (settings.smtp_url, settings.smtp_user) == ("smtps://mail.example.org:465", "twin")
+    assert settings.smtp_password == "mail-pass" and "mail-pass" not in repr(settings)
+    assert settings.report_from == "twin@plant.example.org"
+    assert settings.report_to == "manager@plant.example.org, qc@plant.example.org"
     assert settings.from_environment == {f.name for f in variables()}
     # an explicit home wins over DT_HOME, and then home is not "from the environment"
     explicit = load_settings(tmp_path / "other", environ=environ)
@@ -124,6 +133,16 @@ def test_every_bad_value_is_named_at_once_and_secrets_are_not_shown(tmp_path) ->
             load_settings(tmp_path, environ={variable: text})
     with pytest.raises(ConfigError, match="positive number of megabytes"):
         load_settings(tmp_path, environ={"DT_MAX_DUMP_MB": "0"})
+    for variable, text in (
+        ("DT_SMTP_URL", "http://mail.example.org"),
+        ("DT_SMTP_URL", "smtp://"),
+        ("DT_REPORT_FROM", "Twin <twin@plant.example.org>"),
+        ("DT_REPORT_TO", "a@b.org, not an address"),
+        ("DT_REPORT_TO", "a@b.org\r\nBcc: x@y.org"),
+        ("DT_REPORT_TO", ",".join(f"m{i}@plant.example.org" for i in range(101))),
+    ):
+        with pytest.raises(ConfigError, match=variable):
+            load_settings(tmp_path, environ={variable: text})
 
 
 def test_secrets_never_show(tmp_path) -> None:

@@ -65,6 +65,7 @@ def keys(a: Access) -> list[str]:
                 "decisions",
                 "production",
                 "roi",
+                "reports",
                 "audit",
                 "track_record",
                 "roles",

@@ -26,8 +26,10 @@ def test_a_fresh_clone_means_the_local_chain_and_the_embedded_store(tmp_path: Pa
     resources = platform_resources(settings)
     assert set(resources) == {
         "warehouse", "landing", "models", "content_store", "chain", "twin_store",
-        "webhooks",
+        "webhooks", "reports", "mail",
     }  # fmt: skip
+    assert resources["reports"].reports_dir == tmp_path / "reports"
+    assert resources["mail"].settings() is None  # no server, no recipients: not mailed
     assert resources["twin_store"].path == str(tmp_path / "twin.sqlite")
     assert resources["warehouse"].path == str(tmp_path / "warehouse.duckdb")
     assert resources["landing"].registry_path == tmp_path / "machines.yaml"

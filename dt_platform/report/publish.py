@@ -1,0 +1,225 @@
+"""Produce a day's report: build it, write ``DT_HOME/reports/<day>/report.html|pdf``, add both
+to IPFS and attach them to the snapshot of the day whose anchor will cover them; then, if mail
+is configured, send it. ``report.json`` beside the files records what was done (the dashboard
+lists the reports from it).
+
+Which day covers a report: the next day (:func:`~dt_platform.trust.snapshot.covering_day`),
+since the report shows its own day's anchor. If that day's snapshot has already been built (a
+report rebuilt late, or a demo that built today), attaching there would change records a
+snapshot already holds, so the report goes to the first later day with no snapshot yet: an
+anchored day never changes under its anchor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from dt_platform.fileio import atomic_write_bytes
+from dt_platform.report.anchor import REPORT_DOCUMENT
+from dt_platform.report.build import build_report
+from dt_platform.report.content import DailyReport
+from dt_platform.report.db import missing_tables
+from dt_platform.report.html import render_html
+from dt_platform.report.mail import MailError, MailSettings, report_message, send_message
+from dt_platform.report.pdf import PdfUnavailable, html_to_pdf
+from dt_platform.trust.ipfs import IpfsStore
+from dt_platform.trust.snapshot import attach_document, covering_day
+from dt_platform.trust.snapshot.documents import TABLE as DOCUMENTS
+from dt_platform.twin import db as twin_db
+
+MANIFEST = "report.json"
+FILES = {"html": ("report.html", "text/html"), "pdf": ("report.pdf", "application/pdf")}
+MAX_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    kind: str
+    name: str
+    """The document's name in the covering day's snapshot (``daily_report/<day>.html``)."""
+    path: str
+    media_type: str
+    sha256: str
+    size_bytes: int
+    cid: str
+
+
+@dataclass
+class ReportRun:
+    """What producing one day's report did."""
+
+    day: str
+    folder: str
+    covering_day: str
+    generated_at: str
+    headline: str
+    files: list[ReportFile] = field(default_factory=list)
+    pdf_error: str | None = None
+    mailed_to: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    mail: str = "not configured"
+
+    def file(self, kind: str) -> ReportFile | None:
+        return next((f for f in self.files if f.kind == kind), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def write_manifest(self) -> None:
+        data = json.dumps(self.to_dict(), indent=2, sort_keys=True).encode()
+        atomic_write_bytes(Path(self.folder) / MANIFEST, data)
+
+
+def next_unbuilt_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> dt.date:
+    """The first day after ``day`` whose snapshot has not been built (see the module doc)."""
+    candidate = covering_day(day)
+    if missing_tables(con, "audit_snapshots"):
+        return candidate
+    built = {
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT partition FROM audit_snapshots WHERE partition >= ?", [candidate]
+        ).fetchall()
+    }
+    while candidate in built:
+        candidate += dt.timedelta(days=1)
+    return candidate
+
+
+def open_twin_read_only(path: Path) -> sqlite3.Connection | None:
+    """The twin store, read only, or ``None`` when there is none yet."""
+    return twin_db.connect(path, read_only=True) if Path(path).exists() else None
+
+
+def render(
+    report: DailyReport, *, browser: str | None = None
+) -> tuple[str, bytes | None, str | None]:
+    """``(html, pdf, why there is no pdf)``."""
+    html = render_html(report)
+    try:
+        return html, html_to_pdf(html, browser=browser), None
+    except PdfUnavailable as exc:
+        return html, None, str(exc)
+
+
+def produce_report(
+    con: duckdb.DuckDBPyConnection,
+    twin_path: Path,
+    ipfs: IpfsStore,
+    day: dt.date,
+    reports_dir: Path,
+    *,
+    now: dt.datetime,
+    browser: str | None = None,
+) -> ReportRun:
+    """Build, write, publish and attach the report of ``day``. ``con`` must be the warehouse's
+    writer (the attachment is written there). IPFS errors propagate: a report is attached only
+    once it is published, and a re-run does everything again."""
+    covering = next_unbuilt_day(con, day)
+    twin = open_twin_read_only(twin_path)
+    try:
+        report = build_report(con, twin, day, now=now, covering=covering)
+    finally:
+        if twin is not None:
+            twin.close()
+    html, pdf, pdf_error = render(report, browser=browser)
+    folder = Path(reports_dir) / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    run = ReportRun(
+        day=day.isoformat(),
+        folder=str(folder),
+        covering_day=covering.isoformat(),
+        generated_at=now.isoformat(),
+        headline=report.headline,
+        pdf_error=pdf_error,
+    )
+    contents = {"html": html.encode("utf-8"), "pdf": pdf}
+    for kind, data in contents.items():
+        filename, media_type = FILES[kind]
+        path = folder / filename
+        name = REPORT_DOCUMENT.format(day=day, ext=kind)
+        if data is None:  # no stale PDF of an earlier build, on disk or attached
+            path.unlink(missing_ok=True)
+            if not missing_tables(con, DOCUMENTS):
+                con.execute(f"DELETE FROM {DOCUMENTS} WHERE day = ? AND name = ?", [covering, name])
+            continue
+        atomic_write_bytes(path, data)
+        cid = ipfs.add_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        attach_document(
+            con, covering, name, cid, sha256=digest, size_bytes=len(data), media_type=media_type
+        )
+        run.files.append(ReportFile(kind, name, str(path), media_type, digest, len(data), cid))
+    run.write_manifest()
+    return run
+
+
+def plain_text(run: ReportRun) -> str:
+    lines = [run.headline, "", "The report is this message's HTML part; its PDF is attached."]
+    lines += [f"{f.kind.upper()}: IPFS CID {f.cid}, sha256 {f.sha256}" for f in run.files]
+    lines.append(f"The anchor of {run.covering_day} covers both.")
+    return "\n".join(lines) + "\n"
+
+
+def mail_report(run: ReportRun, mail: MailSettings) -> ReportRun:
+    """Send the written report to ``mail.recipients``; records the outcome in the manifest.
+    Raises :class:`MailError` when nobody received it."""
+    html = run.file("html")
+    if html is None:
+        raise MailError("the report has no HTML to send")
+    pdf = run.file("pdf")
+    message = report_message(
+        mail.sender,
+        mail.recipients,
+        run.headline,
+        Path(html.path).read_text(encoding="utf-8"),
+        Path(pdf.path).read_bytes() if pdf else None,
+        f"dt-platform-report-{run.day}.pdf",
+        plain_text(run),
+    )
+    try:
+        refused = send_message(mail, message)
+    except MailError as exc:
+        run.mail = f"failed: {exc}"
+        run.write_manifest()
+        raise
+    run.refused = refused
+    run.mailed_to = [r for r in mail.recipients if r not in refused]
+    run.mail = "sent"
+    run.write_manifest()
+    return run
+
+
+def list_reports(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every produced report (from its ``report.json``), newest day first; unreadable ones are
+    skipped."""
+    found = []
+    folders = sorted(Path(reports_dir).glob("????-??-??"), reverse=True)[:MAX_LISTED]
+    for folder in folders:
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and manifest.get("day") == folder.name:
+            found.append(manifest)
+    return found
+
+
+def report_file(reports_dir: Path, day: str, kind: str) -> Path | None:
+    """The path of a report's file (fixed names inside the day's folder), if it exists."""
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        return None
+    if kind not in FILES:
+        return None
+    path = Path(reports_dir) / day / FILES[kind][0]
+    return path if path.is_file() else None
