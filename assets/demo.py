@@ -1,8 +1,9 @@
 """`dt-platform demo`: the whole platform on one machine, from nothing to a running UI.
 
 1. the local chain (anvil, state under DT_HOME/chain) with the platform contracts deployed once;
-2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty), and
-   the daily partitions starting at its first day (``DT_PARTITIONS_START``, unless set);
+2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty); the
+   Dagster UI's daily partitions start at its first day (``DT_PARTITIONS_START``, unless set;
+   the in-process runs below keep the configured start, which the demo's days lie after);
 3. the full materialization, recorded in the Dagster instance under DT_HOME/dagster so every run
    shows in the UI: ingestion, then every day that has data;
 4. the live line: the local Mosquitto (``DT_HOME/broker``), the MQTT bridge and the simulated
@@ -30,18 +31,20 @@ import click
 import dagster as dg
 from rich.console import Console
 
+from assets.definitions import build_definitions
+from assets.partitions import daily_partitions
 from dt_platform.config import Settings, load_settings
 from dt_platform.demo import (
     DemoReport,
     check_latest_anchor,
     dashboard_url,
     ensure_simulated_line,
+    partitions_start_env,
     share_demo_datasets,
     sign_demo_limits,
     start_broker,
     start_chain,
     summarize_prognostics,
-    use_data_start,
 )
 from dt_platform.demo_services import print_still_running, run_services
 from dt_platform.demo_summary import dagster_url, print_summary
@@ -85,10 +88,6 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 def materialize_everything(settings: Settings, console: Console) -> DemoReport:
-    # Imported here, after `use_data_start`: the partitions are built from DT_PARTITIONS_START.
-    from assets.definitions import build_definitions
-    from assets.partitions import daily_partitions
-
     defs = build_definitions(settings)
     report = DemoReport()
     instance = dg.DagsterInstance.get()
@@ -167,17 +166,24 @@ def ui_commands(settings: Settings, ui_port: int, dashboard_port: int) -> dict[s
     }  # fmt: skip
 
 
+def ui_environment(report: DemoReport, dashboard_port: int) -> dict[str, str]:
+    """The environment of the UI processes: this one's (``prepare_dagster_home`` exported the
+    instance and chain), the dashboard's URL, and the demo's partitions start for Dagster."""
+    return os.environ | report.dagster_env | {"DT_DASHBOARD_URL": dashboard_url(dashboard_port)}
+
+
 def run_uis(
     settings: Settings,
     ui_port: int,
     dashboard_port: int,
     console: Console,
     live: dict[str, list[str]] | None = None,
+    report: DemoReport | None = None,
 ) -> int:
     """Run the live line (``live``: bridge and machines), the Dagster UI and the dashboard in the
     foreground until Ctrl-C (or one of them ends), their output in ``DT_HOME/logs``; then say
     what still runs in the background (chain, broker) and how to stop it."""
-    env = os.environ | {"DT_DASHBOARD_URL": dashboard_url(dashboard_port)}
+    env = ui_environment(report or DemoReport(), dashboard_port)
     commands = {**(live or {}), **ui_commands(settings, ui_port, dashboard_port)}
     logs = settings.home / "logs"
     console.print(
@@ -210,16 +216,17 @@ def run_demo(
     share_demo_datasets(settings, deployment, console)
     sign_demo_limits(settings, console)
     simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
-    use_data_start(settings, console)
+    dagster_env = partitions_start_env(settings, console)
     start_broker(settings, console)
     report = materialize_everything(settings, console)
+    report.dagster_env = dagster_env
     report.deployment, report.simulated = deployment, simulated
     summarize_prognostics(settings, console, report)
     check_latest_anchor(settings, console, report)
     print_summary(settings, console, report, ui_port, dashboard_port)
     if ui:
         live = live_commands(machines, seed) if settings.mqtt_url is None else None
-        run_uis(settings, ui_port, dashboard_port, console, live)
+        run_uis(settings, ui_port, dashboard_port, console, live, report)
     return report
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -30,6 +30,8 @@ class DemoReport:
     latest_verified: bool | None = None
     prognostics: dict | None = None
     """The newest day with predictions: its machines, model version and alerts."""
+    dagster_env: dict[str, str] = field(default_factory=dict)
+    """What the demo adds to the Dagster UI processes' environment (``DT_PARTITIONS_START``)."""
 
 
 def start_chain(settings: Settings, console: Console):
@@ -139,8 +141,6 @@ def ensure_simulated_line(
 
 
 PARTITIONS_START_ENV = "DT_PARTITIONS_START"
-_exported_start: str | None = None
-"""The value this process exported (an earlier demo run), told apart from a user's setting."""
 
 
 def data_start(settings: Settings) -> dt.date | None:
@@ -152,31 +152,27 @@ def data_start(settings: Settings) -> dt.date | None:
     return config.resolved_start() if config is not None else None
 
 
-def use_data_start(
-    settings: Settings, console: Console, environ: MutableMapping[str, str] | None = None
-) -> dt.date | None:
-    """Start the daily partitions at the demo's first day of data, not at the platform's default
-    (2026-01-01), so Dagster shows every day as filled instead of hundreds of empty ones.
-
-    Exported as ``DT_PARTITIONS_START`` for the Dagster processes (the in-process runs and the UI
-    subprocesses read it when they build their definitions). A value the user set is kept: real
-    deployments choose their own start. Returns the start in force, or ``None`` if unknown.
-    """
-    global _exported_start
+def partitions_start_env(
+    settings: Settings, console: Console, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``{"DT_PARTITIONS_START": <first day of the demo's data>}`` for the Dagster UI processes,
+    so their daily partitions start at the data instead of the platform's default (2026-01-01)
+    and Dagster shows every day filled, not hundreds missing. Empty when ``environ`` (the
+    process environment by default) already sets it, as a real deployment does, or when landing
+    was not simulated by the demo."""
     environ = os.environ if environ is None else environ
     given = environ.get(PARTITIONS_START_ENV)
-    if given is not None and given != _exported_start:
+    if given:
         console.print(f"[bold]partitions[/] daily from {given} ({PARTITIONS_START_ENV})")
-        return dt.date.fromisoformat(given)
+        return {}
     start = data_start(settings)
     if start is None:
-        return None
-    environ[PARTITIONS_START_ENV] = _exported_start = start.isoformat()
+        return {}
     console.print(
         f"[bold]partitions[/] daily from {start}, the first day of the simulated data "
         f"({PARTITIONS_START_ENV} overrides it)"
     )
-    return start
+    return {PARTITIONS_START_ENV: start.isoformat()}
 
 
 def start_broker(settings: Settings, console: Console) -> None:

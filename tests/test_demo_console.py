@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -13,10 +14,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from assets.demo import DAGSTER_YAML, prepare_dagster_home, ui_commands
-from dt_platform import demo
+from assets.demo import DAGSTER_YAML, prepare_dagster_home, ui_commands, ui_environment
 from dt_platform.config import Settings
-from dt_platform.demo import DemoReport, use_data_start
+from dt_platform.demo import DemoReport, partitions_start_env
 from dt_platform.demo_services import cli_path, log_name, run_services, stop_hint, tail
 from dt_platform.demo_summary import print_summary
 from dt_platform.sim import SimConfig
@@ -40,40 +40,26 @@ def _write_sim_config(settings: Settings, start: dt.date) -> None:
     )
 
 
-@pytest.fixture
-def environ(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A private environment for use_data_start, and no value left from an earlier run."""
-    monkeypatch.setattr(demo, "_exported_start", None)
-    return {}
-
-
-def test_the_partitions_start_at_the_first_day_of_the_simulated_data(
-    tmp_path: Path, environ: dict[str, str]
-) -> None:
+def test_the_ui_partitions_start_at_the_first_day_of_the_simulated_data(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     console, out = _console()
-    assert use_data_start(settings, console, environ) is None  # nothing simulated: default kept
-    assert "DT_PARTITIONS_START" not in environ
+    assert partitions_start_env(settings, console, {}) == {}  # nothing simulated: default kept
 
-    first = dt.date(2026, 10, 22)
-    _write_sim_config(settings, first)
-    assert use_data_start(settings, console, environ) == first
-    assert environ["DT_PARTITIONS_START"] == "2026-10-22"
-    # a later demo run in the same process (another home, another start) replaces its own value
-    other = Settings(home=tmp_path / "other")
-    _write_sim_config(other, dt.date(2026, 11, 1))
-    assert use_data_start(other, console, environ) == dt.date(2026, 11, 1)
-    assert "daily from 2026-11-01" in out.getvalue()
+    _write_sim_config(settings, dt.date(2026, 10, 22))
+    env = partitions_start_env(settings, console, {})
+    assert env == {"DT_PARTITIONS_START": "2026-10-22"}
+    assert "daily from 2026-10-22" in out.getvalue()
+    # the UI processes get it; this process's environment is left as it was
+    assert ui_environment(DemoReport(dagster_env=env), 8501)["DT_PARTITIONS_START"] == "2026-10-22"
+    assert os.environ.get("DT_PARTITIONS_START") != "2026-10-22"
 
 
-def test_a_partitions_start_the_user_set_is_kept(tmp_path: Path, environ: dict[str, str]) -> None:
+def test_a_partitions_start_the_user_set_is_kept(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     _write_sim_config(settings, dt.date(2026, 10, 22))
-    environ["DT_PARTITIONS_START"] = "2025-06-01"
     console, out = _console()
-    assert use_data_start(settings, console, environ) == dt.date(2025, 6, 1)
-    assert environ["DT_PARTITIONS_START"] == "2025-06-01"
-    assert "(DT_PARTITIONS_START)" in out.getvalue()
+    assert partitions_start_env(settings, console, {"DT_PARTITIONS_START": "2025-06-01"}) == {}
+    assert "daily from 2025-06-01 (DT_PARTITIONS_START)" in out.getvalue()
 
 
 def test_dagster_yaml_turns_off_the_first_visit_popup_and_older_demo_files_are_upgraded(
