@@ -42,11 +42,19 @@ __all__ = [
     "work_orders",
 ]
 
-# What each machine type produces, counted from its hourly features: (label, rate column). The
-# rate is the mean over the hour's active readings, so output = rate x 60 x active fraction.
+# What each machine type produces, counted from its hourly features: (label, SQL of one hour's
+# output over ``ml_features f`` joined with ``machines m``). A rate is the mean over the hour's
+# active readings, so output = rate x 60 x active fraction. Ovens have no board counter: their
+# work is the heat delivered, duty x rated heater power (from the registry) x hours running.
 THROUGHPUT = {
-    "smt_placer": ("placements", "placement_rate_per_min"),
-    "servo_drive": ("power cycles", "power_cycles_per_min"),
+    "smt_placer": ("placements", 'coalesce(f."placement_rate_per_min", 0) * 60 * f.op_fraction'),
+    "servo_drive": ("power cycles", 'coalesce(f."power_cycles_per_min", 0) * 60 * f.op_fraction'),
+    "cnc_spindle": ("spindle revolutions", 'coalesce(f."speed_rpm", 0) * 60 * f.op_fraction'),
+    "reflow_oven": (
+        "heat delivered (kWh)",
+        'coalesce(f."heater_duty_pct", 0) / 100 * f.op_fraction * TRY_CAST(json_extract_string('
+        "m.attributes, '$.rated.heater_rated_power_kw') AS DOUBLE)",
+    ),
 }
 
 
@@ -178,11 +186,12 @@ def sensor_hourly(
 
 
 def damage_history(con: duckdb.DuckDBPyConnection, machine_id: str) -> pl.DataFrame:
-    """The physics branch's hourly damage of the component in service (Miner's sum, 1 = end)."""
+    """The physics branch's hourly damage of the component in service (Miner's sum, 1 = end),
+    each day as the law of that day (``physics_version``) computed it."""
     return _query(
         con,
         ["physics_trajectory"],
-        """SELECT ts, damage, damage_rate_per_h, stage, component_installed_at
+        """SELECT ts, damage, damage_rate_per_h, stage, component_installed_at, physics_version
            FROM physics_trajectory WHERE machine_id = $m ORDER BY ts""",
         {"m": machine_id},
     )
@@ -269,24 +278,22 @@ def production_by_day(
     con: duckdb.DuckDBPyConnection, machine_types: Iterable[str], start: dt.date, end: dt.date
 ) -> pl.DataFrame:
     """Per machine of ``machine_types`` and day in ``[start, end]``: operating hours, output
-    (placements, power cycles where the type counts them), readings and the share flagged."""
+    (what :data:`THROUGHPUT` counts for the type), readings and the share flagged."""
     types = sorted(set(machine_types))
-    output_cases = " ".join(
-        f"WHEN '{t}' THEN sum(coalesce(\"{col}\", 0) * 60 * op_fraction)"
-        for t, (_, col) in THROUGHPUT.items()
-    )
+    output_cases = " ".join(f"WHEN '{t}' THEN sum({expr})" for t, (_, expr) in THROUGHPUT.items())
     labels = " ".join(f"WHEN '{t}' THEN '{label}'" for t, (label, _) in THROUGHPUT.items())
     return _query(
         con,
-        ["ml_features", "telemetry"],
+        ["ml_features", "telemetry", "machines"],
         f"""WITH ops AS (
-                SELECT day, machine_id, machine_type,
-                       sum(op_fraction) AS operating_h,
-                       CASE machine_type {output_cases} END AS output,
-                       CASE machine_type {labels} END AS output_unit
-                FROM ml_features
-                WHERE machine_type IN (SELECT unnest($types)) AND day BETWEEN $start AND $end
-                GROUP BY day, machine_id, machine_type),
+                SELECT f.day, f.machine_id, f.machine_type,
+                       sum(f.op_fraction) AS operating_h,
+                       CASE f.machine_type {output_cases} END AS output,
+                       CASE f.machine_type {labels} END AS output_unit
+                FROM ml_features f JOIN machines m USING (machine_id)
+                WHERE f.machine_type IN (SELECT unnest($types))
+                  AND f.day BETWEEN $start AND $end
+                GROUP BY f.day, f.machine_id, f.machine_type),
             q AS (
                 SELECT day, machine_id, count(*) AS readings,
                        avg((quality <> 'ok')::DOUBLE) AS flagged_share

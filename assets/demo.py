@@ -1,7 +1,9 @@
 """`dt-platform demo`: the whole platform on one machine, from nothing to a running UI.
 
 1. the local chain (anvil, state under DT_HOME/chain) with the platform contracts deployed once;
-2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty);
+2. a simulated phone line delivering dumps into DT_HOME/landing (only if landing is empty); the
+   Dagster UI's daily partitions start at its first day (``DT_PARTITIONS_START``, unless set;
+   the in-process runs below keep the configured start, which the demo's days lie after);
 3. the full materialization, recorded in the Dagster instance under DT_HOME/dagster so every run
    shows in the UI: ingestion, then every day that has data;
 4. the live line: the local Mosquitto (``DT_HOME/broker``), the MQTT bridge and the simulated
@@ -9,7 +11,8 @@
    obeying the commands a MAINTAINER signs;
 5. the Dagster UI (webserver + daemon, so the landing sensor and the daily and hourly schedules
    keep running) and the dashboard (Streamlit; sign in with a demo account's key, whose roles are
-   on chain).
+   on chain), quietly: their output goes to DT_HOME/logs. Ctrl-C stops them; the chain and the
+   broker keep running, and the console says how to stop them.
 
 Re-running is safe: the chain and contracts are reused, landing is not re-simulated, ingestion is
 idempotent and each day is rebuilt in place. The steps without Dagster are in
@@ -21,10 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -40,13 +40,15 @@ from dt_platform.demo import (
     check_latest_anchor,
     dashboard_url,
     ensure_simulated_line,
-    print_summary,
+    partitions_start_env,
     share_demo_datasets,
     sign_demo_limits,
     start_broker,
     start_chain,
     summarize_prognostics,
 )
+from dt_platform.demo_services import print_still_running, run_services
+from dt_platform.demo_summary import dagster_url, print_summary
 from dt_platform.trust.cli_errors import service_errors
 from dt_platform.warehouse import Warehouse
 
@@ -55,22 +57,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # In-process runs log to the console at DEBUG by default; the run logs stay in the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
-DAGSTER_YAML = """\
-# Written by `dt-platform demo`. One writer at a time on the DuckDB file: every asset that
-# writes it is in the `duckdb_writer` pool.
+DAGSTER_YAML_HEADER = "# Written by `dt-platform demo`."
+DAGSTER_YAML = f"""\
+{DAGSTER_YAML_HEADER} One writer at a time on the DuckDB file: every asset that
+# writes it is in the `duckdb_writer` pool. No first-visit pop-up (nux) over the UI.
 concurrency:
   pools:
     default_limit: 1
 telemetry:
   enabled: false
+nux:
+  enabled: false
 """
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
+    """The Dagster instance's home with the demo's ``dagster.yaml`` (rewritten when an older
+    demo wrote it; a file someone else wrote is left alone), exported for the UI subprocess."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or (
+        config.read_text().startswith(DAGSTER_YAML_HEADER) and config.read_text() != DAGSTER_YAML
+    ):
         config.write_text(DAGSTER_YAML)
     # The UI (a subprocess) reads its configuration from the environment.
     os.environ["DAGSTER_HOME"] = str(home)
@@ -136,7 +145,9 @@ def live_commands(machines: int, seed: int) -> dict[str, list[str]]:
 
 
 def ui_commands(settings: Settings, ui_port: int, dashboard_port: int) -> dict[str, list[str]]:
-    """The two UIs: `dagster dev` (webserver + daemon) and the Streamlit dashboard."""
+    """The two UIs: `dagster dev` (webserver + daemon) and the Streamlit dashboard, logging
+    warnings only. The dashboard listens on 127.0.0.1 and is advertised as ``localhost``, the
+    host its sign-in messages are bound to (``DT_DASHBOARD_URL``)."""
     bin_dir = Path(sys.executable).parent
     repo_root = REPO_ROOT
     dagster = shutil.which("dagster", path=str(bin_dir)) or "dagster"
@@ -144,14 +155,22 @@ def ui_commands(settings: Settings, ui_port: int, dashboard_port: int) -> dict[s
     return {
         "Dagster UI": [
             dagster, "dev", "-w", str(repo_root / "workspace.yaml"),
-            "-h", "127.0.0.1", "-p", str(ui_port),
+            "-h", "127.0.0.1", "-p", str(ui_port), "--log-level", "warning",
         ],
         "dashboard": [
             streamlit, "run", str(repo_root / "app" / "streamlit_app.py"),
             "--server.address", "127.0.0.1", "--server.port", str(dashboard_port),
+            "--browser.serverAddress", "localhost", "--browser.serverPort", str(dashboard_port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--logger.level", "warning",
         ],
     }  # fmt: skip
+
+
+def ui_environment(report: DemoReport, dashboard_port: int) -> dict[str, str]:
+    """The environment of the UI processes: this one's (``prepare_dagster_home`` exported the
+    instance and chain), the dashboard's URL, and the demo's partitions start for Dagster."""
+    return os.environ | report.dagster_env | {"DT_DASHBOARD_URL": dashboard_url(dashboard_port)}
 
 
 def run_uis(
@@ -160,31 +179,24 @@ def run_uis(
     dashboard_port: int,
     console: Console,
     live: dict[str, list[str]] | None = None,
+    report: DemoReport | None = None,
 ) -> int:
     """Run the live line (``live``: bridge and machines), the Dagster UI and the dashboard in the
-    foreground until Ctrl-C (or one of them ends)."""
-    env = os.environ | {"DT_DASHBOARD_URL": dashboard_url(dashboard_port)}
+    foreground until Ctrl-C (or one of them ends), their output in ``DT_HOME/logs``; then say
+    what still runs in the background (chain, broker) and how to stop it."""
+    env = ui_environment(report or DemoReport(), dashboard_port)
     commands = {**(live or {}), **ui_commands(settings, ui_port, dashboard_port)}
-    procs = {name: subprocess.Popen(cmd, cwd=REPO_ROOT, env=env) for name, cmd in commands.items()}
+    logs = settings.home / "logs"
     console.print(
-        f"[bold]Dagster UI[/] http://127.0.0.1:{ui_port}   [bold]dashboard[/] "
-        f"{dashboard_url(dashboard_port)}   (Ctrl-C stops {', '.join(procs)})"
+        f"[bold]Dagster UI[/] {dagster_url(ui_port)}   [bold]dashboard[/] "
+        f"{dashboard_url(dashboard_port)}   (Ctrl-C stops {', '.join(commands)}; their logs: "
+        f"{logs})",
+        soft_wrap=True,
     )
     try:
-        while all(p.poll() is None for p in procs.values()):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        return run_services(commands, cwd=REPO_ROOT, env=env, log_dir=logs, console=console)
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return max(p.returncode or 0 for p in procs.values())
+        print_still_running(settings, console)
 
 
 def run_demo(
@@ -205,8 +217,10 @@ def run_demo(
     share_demo_datasets(settings, deployment, console)
     sign_demo_limits(settings, console)
     simulated = ensure_simulated_line(settings, console, machines=machines, days=days, seed=seed)
+    dagster_env = partitions_start_env(settings, console)
     start_broker(settings, console)
     report = materialize_everything(settings, console)
+    report.dagster_env = dagster_env
     report.deployment, report.simulated = deployment, simulated
     summarize_prognostics(settings, console, report)
     check_latest_anchor(settings, console, report)
@@ -214,7 +228,7 @@ def run_demo(
     print_summary(settings, console, report, ui_port, dashboard_port)
     if ui:
         live = live_commands(machines, seed) if settings.mqtt_url is None else None
-        run_uis(settings, ui_port, dashboard_port, console, live)
+        run_uis(settings, ui_port, dashboard_port, console, live, report)
     return report
 
 

@@ -26,6 +26,8 @@ from dt_platform.ingest.registry import (
 from dt_platform.ingest.telemetry import build_telemetry_day
 
 GROUP = "ingestion"
+LANDING_FINGERPRINT = "landing_fingerprint"
+"""``raw_dumps`` metadata: the digest of landing (and the registry) the run started from."""
 FRESHNESS_HOURS = load_settings().freshness_hours
 
 TELEMETRY_COLUMNS = {
@@ -111,6 +113,9 @@ def raw_dumps(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
 ):
     now = dt.datetime.now(dt.UTC)
+    # What landing held before this run read it: the landing sensor's first tick compares with
+    # it, so data ingested without the sensor (e.g. by `make demo`) is not ingested again.
+    fingerprint, _ = landing_fingerprint(landing.landing_dir, landing.registry_path)
     with warehouse.write() as con:
         summary = ingest_landing(
             con,
@@ -147,6 +152,7 @@ def raw_dumps(
             ),
             "retry_later": dg.MetadataValue.json(summary.retry_later),
             "newest_reading": dg.MetadataValue.text(newest.isoformat() if newest else "none"),
+            LANDING_FINGERPRINT: dg.MetadataValue.text(fingerprint),
         },
     )
     yield dg.MaterializeResult(
@@ -393,6 +399,15 @@ ingest_job = dg.define_asset_job(
 )
 
 
+def ingested_fingerprint(instance: dg.DagsterInstance) -> str | None:
+    """The landing digest the newest ``raw_dumps`` materialization started from, however it
+    ran (the sensor, the UI, ``make demo`` in-process), or ``None``."""
+    records = instance.fetch_materializations(dg.AssetKey("raw_dumps"), limit=1).records
+    materialization = records[0].asset_materialization if records else None
+    value = materialization.metadata.get(LANDING_FINGERPRINT) if materialization else None
+    return value.value if value is not None else None
+
+
 @dg.sensor(
     job=ingest_job,
     minimum_interval_seconds=30,
@@ -401,7 +416,12 @@ ingest_job = dg.define_asset_job(
 )
 def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
     fingerprint, n_files = landing_fingerprint(landing.landing_dir, landing.registry_path)
-    if fingerprint == context.cursor:
-        return dg.SkipReason(f"no change in landing ({n_files} files)")
+    # The cursor lives in the instance; before the sensor's first run, what the last ingestion
+    # (by any route) started from stands in for it.
+    seen = context.cursor or ingested_fingerprint(context.instance)
+    if fingerprint == seen:
+        if context.cursor != fingerprint:
+            context.update_cursor(fingerprint)
+        return dg.SkipReason(f"no change in landing ({n_files} files) since the last ingestion")
     context.update_cursor(fingerprint)
     return dg.RunRequest(run_key=fingerprint, tags={"dt/landing_files": str(n_files)})

@@ -1,6 +1,8 @@
 """The demo's steps that need no Dagster: the local chain and contracts with demo roles and
-grants, a simulated line in landing, and the summary read back from the warehouse, the IPFS
-store and the chain. ``assets/demo.py`` runs them around the Dagster materialization and UIs.
+grants, a simulated line in landing, the daily partitions starting at its first day, and what
+is read back from the warehouse, the IPFS store and the chain. ``assets/demo.py`` runs them
+around the Dagster materialization and UIs; :mod:`dt_platform.demo_summary` prints the closing
+summary and :mod:`dt_platform.demo_services` runs the UIs quietly.
 
 Every step is re-runnable: the chain and contracts are reused, landing is not re-simulated.
 """
@@ -8,12 +10,11 @@ Every step is re-runnable: the chain and contracts are reused, landing is not re
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from dt_platform.config import Settings
 
@@ -29,6 +30,8 @@ class DemoReport:
     latest_verified: bool | None = None
     prognostics: dict | None = None
     """The newest day with predictions: its machines, model version and alerts."""
+    dagster_env: dict[str, str] = field(default_factory=dict)
+    """What the demo adds to the Dagster UI processes' environment (``DT_PARTITIONS_START``)."""
 
 
 def start_chain(settings: Settings, console: Console):
@@ -137,6 +140,41 @@ def ensure_simulated_line(
     return True
 
 
+PARTITIONS_START_ENV = "DT_PARTITIONS_START"
+
+
+def data_start(settings: Settings) -> dt.date | None:
+    """The first day of the simulated line's data, from its ground truth (``sim_config.json``);
+    ``None`` when landing was not simulated by the demo."""
+    from dt_platform.live.takeover import batch_config
+
+    config, _ = batch_config(settings.ground_truth_dir)
+    return config.resolved_start() if config is not None else None
+
+
+def partitions_start_env(
+    settings: Settings, console: Console, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``{"DT_PARTITIONS_START": <first day of the demo's data>}`` for the Dagster UI processes,
+    so their daily partitions start at the data instead of the platform's default (2026-01-01)
+    and Dagster shows every day filled, not hundreds missing. Empty when ``environ`` (the
+    process environment by default) already sets it, as a real deployment does, or when landing
+    was not simulated by the demo."""
+    environ = os.environ if environ is None else environ
+    given = environ.get(PARTITIONS_START_ENV)
+    if given:
+        console.print(f"[bold]partitions[/] daily from {given} ({PARTITIONS_START_ENV})")
+        return {}
+    start = data_start(settings)
+    if start is None:
+        return {}
+    console.print(
+        f"[bold]partitions[/] daily from {start}, the first day of the simulated data "
+        f"({PARTITIONS_START_ENV} overrides it)"
+    )
+    return {PARTITIONS_START_ENV: start.isoformat()}
+
+
 def start_broker(settings: Settings, console: Console) -> None:
     """The live line's Mosquitto on 127.0.0.1 (unless ``DT_MQTT_URL`` names another broker),
     with a user per gateway of the registry."""
@@ -176,8 +214,9 @@ def check_latest_anchor(settings: Settings, console: Console, report: DemoReport
     report.latest_verified = verification.ok
     colour = "green" if verification.ok else "red"
     console.print(
-        f"[bold]latest anchored snapshot[/] {latest.partition}: CID {latest.cid}, tx {latest.tx_hash} "
-        f"- [{colour}]{'verified' if verification.ok else 'VERIFICATION FAILED'}[/]"
+        f"[bold]latest anchored snapshot[/] {latest.partition} "
+        f"[{colour}]{'verified' if verification.ok else 'VERIFICATION FAILED'}[/] against the "
+        "warehouse, IPFS and the chain (CID and tx below)"
     )
 
 
@@ -221,58 +260,15 @@ def summarize_prognostics(settings: Settings, console: Console, report: DemoRepo
 
 
 def dashboard_url(port: int) -> str:
+    """Where the demo's dashboard is reached: ``localhost``, the host sign-in messages name."""
     return f"http://localhost:{port}"
-
-
-def print_summary(
-    settings: Settings, console: Console, report: DemoReport, ui_port: int, dashboard_port: int
-) -> None:
-    table = Table(title="dt-platform demo", show_header=False)
-    table.add_column("what", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    table.add_row("DT_HOME", str(settings.home))
-    table.add_row("Dagster UI", f"http://127.0.0.1:{ui_port}")
-    table.add_row("dashboard", dashboard_url(dashboard_port))
-    table.add_row("live line", f"{settings.effective_mqtt_url} (group {settings.mqtt_group})")
-    cli = Path(sys.executable).parent / "dt-platform"
-    table.add_row(
-        "  send a derate",
-        f"{cli} twin command SMT-01 derate --percent 20 --dev-account maintainer",
-    )
-    table.add_row("  watch it", f"{cli} twin state SMT-01   (or the dashboard's live page)")
-    table.add_row(
-        "  sign in",
-        "browser wallet, or: dt-platform wallet sign-in --dev-account MANAGER dt-sign-in.txt",
-    )
-    table.add_row("chain", settings.effective_chain_rpc)
-    if report.prognostics:
-        prog = report.prognostics
-        table.add_row(
-            "predictions",
-            f"{prog['day']}: {prog['with_fused_rul']}/{prog['machines']} machines with a fused RUL",
-        )
-        table.add_row("  alerts", ", ".join(a["machine_id"] for a in prog["alerts"]) or "none")
-    if report.latest_anchor:
-        anchor = report.latest_anchor
-        table.add_row(
-            "latest snapshot", f"{anchor['partition']} ({anchor['record_count']} records)"
-        )
-        table.add_row("  CID", str(anchor["cid"]))
-        table.add_row("  tx hash", str(anchor["tx_hash"]))
-        table.add_row("  verify", f"dt-platform verify --partition {anchor['partition']}")
-    deployment = report.deployment
-    if deployment is not None:
-        for name, info in deployment.contracts.items():
-            table.add_row(f"  {name}", info.address)
-        for role, address in (deployment.demo_roles or {}).items():
-            table.add_row(f"  role {role}", address)
-    console.print(table)
 
 
 def build_demo_report(settings: Settings, console: Console):
     """The daily report of the newest complete UTC day with data (before today): written to
     ``DT_HOME/reports/<day>/``, on IPFS, attached to the day whose anchor will cover it; prints
     where it is. Returns the :class:`~dt_platform.report.ReportRun` (``None`` without data)."""
+    from dt_platform.demo_services import cli_path
     from dt_platform.report import produce_report
     from dt_platform.trust.ipfs import open_ipfs
     from dt_platform.warehouse import Warehouse, table_names
@@ -300,7 +296,7 @@ def build_demo_report(settings: Settings, console: Console):
         console.print(f"  [yellow]no PDF[/]: {run.pdf_error}")
     console.print(
         f"  covered by the anchor of {run.covering_day}; mail it with "
-        f"`{Path(sys.executable).parent / 'dt-platform'} report --day {day} --send`",
+        f"`{cli_path()} report --day {day} --send`",
         soft_wrap=True,
     )
     return run

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from assets.demo import live_commands, run_demo
+from assets.demo import live_commands, run_demo, ui_environment
 from dt_platform.config import Settings
 from dt_platform.demo import DEMO_SHARED_DATASETS
+from dt_platform.demo_services import cli_path, print_still_running
 from dt_platform.live.broker import broker_down, broker_status
 from dt_platform.trust.anvil import chain_down, free_port
 from dt_platform.trust.chain import AuditChain
@@ -34,6 +35,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
     monkeypatch.setenv("DT_CHAIN_PORT", os.environ.get("DT_CHAIN_PORT", "8545"))  # restored after
+    monkeypatch.delenv("DT_PARTITIONS_START", raising=False)  # the demo picks the data's
     s = Settings(home=tmp_path / "home", chain_port=free_port(), mqtt_port=free_port())
     monkeypatch.setenv("DT_MQTT_PORT", str(s.mqtt_port))
     yield s
@@ -62,6 +64,7 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
     # two days without a failure: every machine gets a prediction row, the RUL from physics alone
     prog = first.prognostics
     assert prog is not None and prog["machines"] == 4 and prog["model_version"] is None
+    _every_day_of_the_data_is_materialized(settings, first, days=2)
 
     # the demo QC account reads the shared production figures by an on-chain grant
     chain = AuditChain.connect(settings, read_only=True)
@@ -93,6 +96,25 @@ def test_demo_runs_end_to_end_and_is_rerunnable(settings: Settings) -> None:
     assert _counts(settings) == (readings, rejects, telemetry)
     assert _limits(settings).limits_id == limits.limits_id  # not re-signed
     _live_line_runs(settings)
+
+    # after the demo, the console says what still runs and how to stop it
+    record = Console(record=True, width=200, file=open(os.devnull, "w"))
+    print_still_running(settings, record)
+    said = record.export_text()
+    assert f"{cli_path()} chain down" in said and f"{cli_path()} broker down" in said
+
+
+def _every_day_of_the_data_is_materialized(settings: Settings, report, days: int) -> None:
+    """The Dagster UI partitions from the demo's first day, and every day from then to
+    yesterday is materialized (the UI shows them all filled, not "13 % filled")."""
+    import dagster as dg
+
+    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
+    assert report.dagster_env == {"DT_PARTITIONS_START": start.isoformat()}
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        done = instance.get_materialized_partitions(dg.AssetKey("telemetry"))
+    wanted = {(start + dt.timedelta(days=i)).isoformat() for i in range(days)}
+    assert wanted <= done, sorted(wanted - done)
 
 
 def _limits(settings: Settings):
@@ -131,9 +153,9 @@ def _live_line_runs(settings: Settings) -> None:
 
 def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None:
     console = Console(file=open(os.devnull, "w"))
-    run_demo(settings, machines=4, days=1, seed=3, ui=False, console=console)
+    report = run_demo(settings, machines=4, days=1, seed=3, ui=False, console=console)
     port = free_port()
-    env = os.environ | {
+    env = ui_environment(report, free_port()) | {
         "DT_HOME": str(settings.home),
         "DAGSTER_HOME": str(settings.dagster_home),
         "DT_CHAIN_PORT": str(settings.chain_port),
@@ -187,6 +209,22 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
             "maintenance_alerts",
             "audit_snapshot",
         } <= assets
+
+        # the UI partitions from the demo's first day: every day with data shows filled
+        keys_query = json.dumps(
+            {
+                "query": '{ assetNodeOrError(assetKey: {path: ["telemetry"]}) '
+                "{ ... on AssetNode { partitionKeys } } }"
+            }
+        ).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=keys_query,
+            headers={"Content-Type": "application/json"},
+        )
+        keys = json.load(urllib.request.urlopen(req, timeout=30))["data"]["assetNodeOrError"]
+        first_day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        assert keys["partitionKeys"][0] == first_day.isoformat()
 
         runs_query = json.dumps(
             {"query": "{ runsOrError { ... on Runs { results { status } } } }"}

@@ -4,7 +4,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import maturity_views, session
+from app import health_views, maturity_views, session
 from dt_platform.twin.maturity import LEVELS
 
 session.guard("fleet")
@@ -24,67 +24,67 @@ cols[2].metric("Maintenance alerts", alerts.height)
 shortest = with_estimate["rul_fused_h"].min() if with_estimate.height else None
 cols[3].metric("Shortest RUL", f"{shortest:,.0f} h" if shortest is not None else "–")
 
-table = status.with_columns(
-    pl.format(
-        "{} – {} h",
-        pl.col("rul_fused_lo_h").round(0).cast(pl.Int64),
-        pl.col("rul_fused_hi_h").round(0).cast(pl.Int64),
-    ).alias("interval_90")
-).select(
-    "machine_id",
-    "machine_type",
-    "line",
-    "rul_fused_h",
-    "interval_90",
-    "rul_physics_h",
-    "rul_ml_h",
-    "basis",
-    "probability",
-    "severity",
-    "reason",
-    "note",
-)
 st.dataframe(
-    table,
+    health_views.fleet_table(status),
     hide_index=True,
     column_config={
-        "machine_id": "machine",
+        "link": st.column_config.LinkColumn(
+            "machine",
+            display_text=r"machine\?machine=(.*)",
+            help="Open the machine's page",
+        ),
         "machine_type": "type",
-        "rul_fused_h": st.column_config.NumberColumn("RUL (fused)", format="%.0f h"),
+        "rul_fused_h": st.column_config.NumberColumn("RUL (fused)", format="%,.0f h"),
         "interval_90": "90 % interval",
-        "rul_physics_h": st.column_config.NumberColumn("physics", format="%.0f h"),
-        "rul_ml_h": st.column_config.NumberColumn("data (XGBoost)", format="%.0f h"),
+        "rul_physics_h": st.column_config.NumberColumn("physics", format="%,.0f h"),
+        "rul_ml_h": st.column_config.NumberColumn("data (XGBoost)", format="%,.0f h"),
         "probability": st.column_config.ProgressColumn(
             "P(failure in horizon)", min_value=0.0, max_value=1.0, format="%.2f"
         ),
+        "note": st.column_config.TextColumn("note", width="large"),
     },
 )
+notes = health_views.notes_by_text(status)
+if notes:
+    with st.expander(f"Notes on the estimates ({len(notes)})"):
+        for note, machine_ids in notes:
+            st.markdown(f"**{', '.join(machine_ids)}**: {note}")
 
 st.subheader("RUL over time")
 ranked = with_estimate.sort("rul_fused_h")["machine_id"].to_list()
 chosen = st.multiselect("Machines", status["machine_id"].to_list(), default=ranked[:3])
 if chosen:
     history: pl.DataFrame = session.query("rul_history", chosen)
+    ticks = health_views.rul_ticks(history["rul_fused_hi_h"].max() if history.height else None)
     base = alt.Chart(history.to_pandas()).encode(
         x=alt.X("ts:T", title="time (UTC)"), color=alt.Color("machine_id:N", title="machine")
     )
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y(
-            "rul_fused_lo_h:Q", title="remaining useful life (h)", scale=alt.Scale(type="symlog")
+            "rul_fused_lo_h:Q",
+            title="remaining useful life (h, log scale)",
+            scale=alt.Scale(type="symlog"),
+            axis=alt.Axis(values=ticks, format=",d"),
         ),
         y2="rul_fused_hi_h:Q",
     )
     line = base.mark_line(point=True).encode(
         y="rul_fused_h:Q",
-        tooltip=["machine_id", "ts:T", "rul_fused_h", "rul_fused_lo_h", "rul_fused_hi_h", "basis"],
+        tooltip=[
+            "machine_id",
+            "ts:T",
+            alt.Tooltip("rul_fused_h:Q", format=",.0f"),
+            alt.Tooltip("rul_fused_lo_h:Q", format=",.0f"),
+            alt.Tooltip("rul_fused_hi_h:Q", format=",.0f"),
+            "basis",
+        ],
     )
     st.altair_chart(band + line, width="stretch")
     st.caption(
-        "Line: fused estimate; band: its 90 % interval (log scale). `basis` says what an "
-        "estimate rests on: `fused`; `ml_fallback` or `physics_fallback` for a machine type where "
-        "that branch beat the fusion on the training fleet's held-out machines; or "
-        "`physics_only` while too few failures are known to train "
-        "the data branch."
+        "Line: fused estimate; band: its 90 % interval (log scale: ticks at 1, 3, 10, 30, … h). "
+        "`basis` says what an estimate rests on: `fused`; `ml_fallback` or `physics_fallback` "
+        "for a machine type where that branch beat the fusion on the training fleet's held-out "
+        "machines; or `physics_only` while too few failures are known to train the data branch."
     )
 
 st.subheader("Twin maturity")
@@ -97,7 +97,7 @@ else:
     for col, (n, name) in zip(cols, LEVELS.items(), strict=True):
         col.metric(f"{n} {name}", int((levels["level"] == n).sum()))
     st.dataframe(
-        maturity_views.fleet_maturity(levels, on_chain),
+        health_views.fill_text(maturity_views.fleet_maturity(levels, on_chain)),
         hide_index=True,
         column_config={
             "machine_id": "machine",

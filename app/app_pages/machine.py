@@ -10,7 +10,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import maturity_views, session
+from app import health_views, maturity_views, session
 from dt_platform.phm.signals import TYPE_SIGNALS
 
 
@@ -131,7 +131,14 @@ if history.height:
         .mark_line(point=True)
         .encode(
             x=alt.X("ts:T", title="time (UTC)"),
-            y=alt.Y("rul_h:Q", title="remaining useful life (h)", scale=alt.Scale(type="symlog")),
+            y=alt.Y(
+                "rul_h:Q",
+                title="remaining useful life (h, log scale)",
+                scale=alt.Scale(type="symlog"),
+                axis=alt.Axis(
+                    values=health_views.rul_ticks(history["rul_fused_hi_h"].max()), format=",d"
+                ),
+            ),
             color=alt.Color("estimate:N", title="estimate"),
             strokeDash=alt.condition(
                 alt.datum.estimate == "rul_fused_h", alt.value([1, 0]), alt.value([4, 3])
@@ -145,9 +152,9 @@ if history.height:
         alt.layer(band, lines, *marks).resolve_scale(color="independent"), width="stretch"
     )
     st.caption(
-        "Triangles: the first maintenance alert of each alert day, at the RUL it was raised at "
-        "(orange warning, red critical). Red rules: failures, i.e. the start of each corrective "
-        "work order in the maintenance log."
+        "Log scale, ticks at 1, 3, 10, 30, … h. Triangles: the first maintenance alert of each "
+        "alert day, at the RUL it was raised at (orange warning, red critical). Red rules: "
+        "failures, i.e. the start of each corrective work order in the maintenance log."
     )
 else:
     st.caption("No prediction for this machine yet.")
@@ -204,22 +211,47 @@ damage: pl.DataFrame = session.query("damage_history", machine_id)
 if damage.is_empty():
     st.caption("No physics state yet.")
 else:
-    chart = (
+    refits = health_views.law_changes(damage)
+    lines = (
         alt.Chart(damage.to_pandas())
         .mark_line()
         .encode(
             x=alt.X("ts:T", title="time (UTC)"),
             y=alt.Y("damage:Q", title="damage D (failure at 1)"),
             color=alt.Color("stage:N"),
-            detail="component_installed_at:T",
-            tooltip=["ts:T", "damage", "damage_rate_per_h", "stage"],
+            # one line per component life and law: a refit starts a new segment, never a slope
+            detail=["component_installed_at:T", "physics_version:N"],
+            tooltip=["ts:T", "damage", "damage_rate_per_h", "stage", "physics_version"],
         )
     )
-    st.altair_chart(chart, width="stretch")
+    layers = [lines]
+    if refits.height:
+        layers.append(
+            alt.Chart(refits.to_pandas())
+            .mark_rule(strokeDash=[4, 3], color="#7f7f7f")
+            .encode(x="ts:T", tooltip=["ts:T", "before", "after"])
+        )
+    st.altair_chart(alt.layer(*layers), width="stretch")
+    if refits.height:
+        st.caption(
+            f"The damage law was refitted {refits.height} time(s) during a component's life "
+            "(dashed rules): each day is drawn as that day's law computed it, so the curve can "
+            "step, even down, where the law changed; it is not the component healing."
+        )
+    else:
+        st.caption("Each day as that day's damage law computed it.")
 
 st.subheader("Work orders")
 orders: pl.DataFrame = session.query("work_orders", machine_id)
 if orders.is_empty():
     st.caption("No work order for this machine.")
 else:
-    st.dataframe(orders, hide_index=True)
+    st.dataframe(
+        health_views.fill_text(orders),
+        hide_index=True,
+        column_config={
+            "started_at": st.column_config.DatetimeColumn("started (UTC)"),
+            "finished_at": st.column_config.DatetimeColumn("finished (UTC)"),
+            "notes": st.column_config.TextColumn("notes", width="large"),
+        },
+    )

@@ -13,6 +13,13 @@ import streamlit as st
 from app import session
 from app.access import production_scope
 
+# Twenty distinct colours (Tableau 20) for the stacked machines.
+PALETTE = [
+    "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896",
+    "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7",
+    "#bcbd22", "#dbdb8d", "#17becf", "#9edae5",
+]  # fmt: skip
+
 access = session.guard("production")
 st.title("Production")
 
@@ -48,32 +55,51 @@ summary = (
     .sort("machine_id")
 )
 st.dataframe(
-    summary,
+    summary.with_columns(pl.col("output_unit").fill_null("no output counter")),
     hide_index=True,
     column_config={
         "machine_id": "machine",
         "machine_type": "type",
         "output_unit": "output counted as",
-        "operating_h": st.column_config.NumberColumn("operating hours", format="%.1f"),
+        "operating_h": st.column_config.NumberColumn("operating hours", format="%,.1f"),
         "output": st.column_config.NumberColumn("output", format="%,.0f"),
         "utilization": st.column_config.ProgressColumn(
             "utilization", min_value=0.0, max_value=1.0, format="percent"
         ),
+        "readings": st.column_config.NumberColumn("readings", format="%,d"),
         "flagged_share": st.column_config.NumberColumn("readings flagged", format="percent"),
     },
+)
+machines_shown = figures["machine_id"].n_unique()
+# One distinct colour per machine while the palette has enough (20); beyond, one per type.
+by_machine = machines_shown <= len(PALETTE)
+colour = (
+    alt.Color("machine_id:N", title="machine", scale=alt.Scale(range=PALETTE))
+    if by_machine
+    else alt.Color("machine_type:N", title="type", scale=alt.Scale(range=PALETTE))
 )
 chart = (
     alt.Chart(figures.to_pandas())
     .mark_bar()
     .encode(
         x=alt.X("day:T", title="day"),
-        y=alt.Y("operating_h:Q", title="operating hours"),
-        color=alt.Color("machine_id:N", title="machine"),
-        tooltip=["day:T", "machine_id", "operating_h", "output", "output_unit"],
+        y=alt.Y("operating_h:Q", title="operating hours", axis=alt.Axis(format=",.0f")),
+        color=colour,
+        tooltip=[
+            "day:T",
+            "machine_id",
+            alt.Tooltip("operating_h:Q", title="operating hours", format=",.1f"),
+            alt.Tooltip("output:Q", format=",.0f"),
+            "output_unit",
+            alt.Tooltip("readings:Q", format=",d"),
+        ],
     )
 )
 st.altair_chart(chart, width="stretch")
 st.caption(
     "Operating hours: hours in which the machine ran (its activity sensor above idle), from the "
-    "hourly features; output = mean rate while running × running minutes."
+    "hourly features. Output = mean rate while running × running minutes: placements (SMT "
+    "placers), power cycles (servo drives), spindle revolutions (CNC spindles); reflow ovens "
+    "count no boards, so theirs is the heat delivered, heater duty × rated heater power × hours "
+    "running."
 )
