@@ -297,7 +297,7 @@ def test_a_reload_keeps_the_sign_in_until_sign_out(browser, dashboard) -> None:
     ]
     assert "dt_session" not in page.evaluate("document.cookie")
     page.get_by_role("link", name="My account").click()
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
     gone_by = time.monotonic() + 30
     while any(c["name"] == "dt_session" for c in page.context.cookies()):
