@@ -3,9 +3,9 @@ data for 200 machines.
 
 Builds (once, cached under ``--home``) a platform of that size in the real schemas: the registry
 and sensor catalogue, one year of raw ``telemetry`` at the simulator's 60 s grid (every catalogue
-sensor of every machine, inserted day by day with the machines interleaved, as ingestion lands
-them), hourly ``physics_trajectory``, daily ``rul_predictions`` and ``twin_maturity``, the
-``maintenance_alerts`` of the days a machine was at risk, a ``maintenance_log``, and a twin store
+sensor of every machine, inserted day by day in the order ingestion writes a day: by machine,
+sensor and time), hourly ``physics_trajectory``, daily ``rul_predictions`` and ``twin_maturity``,
+the ``maintenance_alerts`` of the days a machine was at risk, a ``maintenance_log``, and a twin store
 with a year of alarms and their events; a local anvil with the platform's contracts answers the
 role checks. Values are synthetic (smooth wear with noise), sizes and shapes are real.
 
@@ -47,6 +47,8 @@ from dt_platform.twin.alarm_store import open_alarm_store  # noqa: E402
 from dt_platform.twin.maturity_table import ensure_maturity_table  # noqa: E402
 from dt_platform.warehouse import Warehouse, ensure_schema  # noqa: E402
 
+LAYOUT = 2
+"""Bump when what :func:`build` writes changes: a cached build of another layout is rebuilt."""
 PAGES = {"fleet": "fleet.py", "machine": "machine.py", "alarms": "alarms.py"}
 PREFIX = {"smt_placer": "SMT", "reflow_oven": "OVEN", "cnc_spindle": "CNC", "servo_drive": "SERVO"}
 EVIDENCE = (
@@ -121,8 +123,9 @@ def build(home: Path, n: int, days: int, first: dt.date, seed: int = 7) -> dict[
 
 
 def _telemetry(con: duckdb.DuckDBPyConnection, first: dt.date, days: int) -> None:
-    """Every catalogue sensor of every machine each minute, one day per insert, the machines
-    interleaved in time order (as files land); about 1 in 500 readings flagged."""
+    """Every catalogue sensor of every machine each minute, one day per insert, in the order
+    :func:`dt_platform.ingest.telemetry.build_telemetry_day` writes a day (by machine, sensor,
+    time); about 1 in 500 readings flagged."""
     for d in range(days):
         day = first + dt.timedelta(days=d)
         con.execute(
@@ -134,7 +137,7 @@ def _telemetry(con: duckdb.DuckDBPyConnection, first: dt.date, days: int) -> Non
                       CASE WHEN hash(t.i, s.sensor_key, m.machine_key, $d) % 500 = 0
                            THEN 'spike' ELSE 'ok' END
                FROM range(1440) t(i), machines m JOIN sensors s USING (machine_type)
-               ORDER BY ts, m.machine_id, s.sensor""",
+               ORDER BY m.machine_id, s.sensor, ts""",
             {"day": day, "d": d},
         )
 
@@ -346,18 +349,19 @@ def main() -> None:
     marker = home / "built.json"
     built = json.loads(marker.read_text()) if marker.exists() else None
     build_s = None
-    if built is None or built.get("first") != first.isoformat():
+    if built is None or (built.get("first"), built.get("layout")) != (first.isoformat(), LAYOUT):
         if home.exists():
             for f in ("warehouse.duckdb", "warehouse.duckdb.wal", "twin.sqlite"):
                 (home / f).unlink(missing_ok=True)
         t0 = time.perf_counter()
         rows = build(home, args.machines, args.days, first)
         build_s = round(time.perf_counter() - t0, 1)
-        built = {"first": first.isoformat(), "rows": rows, "build_s": build_s}
+        built = {"first": first.isoformat(), "layout": LAYOUT, "rows": rows, "build_s": build_s}
         marker.write_text(json.dumps(built))
     size = sum(p.stat().st_size for p in home.glob("warehouse.duckdb*"))
     with throwaway_anvil(log_path=home / "anvil.log") as node:
         settings = Settings(home=home, chain_port=node.port)
+        settings.deployment_path.unlink(missing_ok=True)  # the last run's chain is gone
         deploy(settings)
         times = measure(home, node.port, args.repeat)
     print(
