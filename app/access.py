@@ -86,6 +86,14 @@ PAGES: tuple[PageRule, ...] = (
         "(MAINTAINER) and autonomy limits (MANAGER), signed with the wallet",
     ),
     PageRule(
+        "maintenance_plan",
+        "Maintenance plan",
+        ":material/event_upcoming:",
+        frozenset({"MANAGER", "MAINTAINER"}),
+        description="open risks ranked by risk and cost, with the next planned stop and the "
+        "action decided for each machine",
+    ),
+    PageRule(
         "production",
         "Production",
         ":material/factory:",

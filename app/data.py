@@ -324,10 +324,13 @@ def twin_maturity(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return _query(
         con,
         ["machines", "twin_maturity"],
-        """SELECT t.machine_id, m.machine_type, t.day, t.level, t.level_name, t.evidence,
+        # the newest day per machine first, then only those rows' evidence (a year of daily
+        # evidence documents is read otherwise)
+        """WITH latest AS (SELECT machine_id, max(day) AS day FROM twin_maturity GROUP BY ALL)
+           SELECT t.machine_id, m.machine_type, t.day, t.level, t.level_name, t.evidence,
                   t.evidence_sha256
-           FROM twin_maturity t JOIN machines m USING (machine_id)
-           QUALIFY row_number() OVER (PARTITION BY t.machine_id ORDER BY t.day DESC) = 1
+           FROM latest JOIN twin_maturity t USING (machine_id, day)
+           JOIN machines m USING (machine_id)
            ORDER BY t.level DESC, t.machine_id""",
     )
 

@@ -139,6 +139,15 @@ def sign_out() -> None:
     st.session_state[CLEAR_COOKIE] = secrets.token_hex(8)
 
 
+def sign_out_everywhere(address: str) -> int:
+    """End every session of ``address`` on the server (other browsers and tabs see "signed out
+    elsewhere" at their next click), then this one; returns how many other sessions ended."""
+    own_live = sessions().live(st.session_state.get(SESSION_ID)) is not None
+    ended = sessions().revoke_address(address)
+    sign_out()
+    return max(ended - own_live, 0)
+
+
 def _route(path: str) -> str:
     """A route of :mod:`app.web`, as the browser reaches it (under the dashboard URL's path)."""
     return urlsplit(dashboard_url()).path.rstrip("/") + path

@@ -231,6 +231,20 @@ class SessionStore:
         with self._tx(durable=True) as con:
             con.execute("DELETE FROM sessions WHERE id = ?", (session_id or "",))
 
+    def revoke_address(self, address: str) -> int:
+        """End every session of ``address`` (sign-out everywhere: other browsers and tabs
+        included); returns how many were live."""
+        if not isinstance(address, str) or not address:
+            return 0
+        now = self._clock().timestamp()
+        with self._tx(durable=True) as con:
+            (live,) = con.execute(
+                "SELECT count(*) FROM sessions WHERE address = ? AND expires_at > ?",
+                (address, now),
+            ).fetchone()
+            con.execute("DELETE FROM sessions WHERE address = ?", (address,))
+        return int(live)
+
     def revoke_token(self, token: str | None) -> None:
         """End the session a cookie token names, if any."""
         if isinstance(token, str) and token:

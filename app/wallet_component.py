@@ -10,6 +10,11 @@ not (``refused``).
 for ``eth_signTypedData_v4`` of exactly the typed data it is given, once per request id, and
 sends ``{id, signature}`` back (``signed``) or ``{id, error}`` (``refused``). The server checks
 the signature, the signer and the signer's role on chain; nothing the browser says is trusted.
+
+:func:`transaction_sender` sends a governance transaction the server built (``eth_sendTransaction``:
+the wallet signs and sends it, the server only ever holds the unsigned call) and sends
+``{id, tx_hash}`` back (``sent``) or ``{id, error}`` (``refused``); the server then waits for the
+receipt and checks the mined transaction is the one it built.
 """
 
 from __future__ import annotations
@@ -145,5 +150,57 @@ def typed_data_signer(request: dict | None, *, key: str = "dt_sign_typed_data"):
         key=key,
         data=request,
         on_signed_change=lambda: None,
+        on_refused_change=lambda: None,
+    )
+
+
+_SEND_JS = """
+const asked = new Set();
+
+export default function (component) {
+  const { parentElement, data, setTriggerValue } = component;
+  const status = parentElement.querySelector("#dt-sign-status");
+  if (!data || !data.id) {
+    status.textContent = "";
+    return;
+  }
+  if (asked.has(data.id)) return;
+  asked.add(data.id);
+  const wallet = window.ethereum;
+  if (!wallet) {
+    status.textContent = "No browser wallet found in this browser: use the command line.";
+    setTriggerValue("refused", { id: data.id, error: "no browser wallet in this browser" });
+    return;
+  }
+  status.textContent = data.prompt || "Confirm the transaction in your wallet…";
+  wallet.request({ method: "eth_sendTransaction", params: [data.tx] })
+    .then((txHash) => {
+      status.textContent = "Sent; waiting for it to be mined…";
+      setTriggerValue("sent", { id: data.id, tx_hash: String(txHash) });
+    })
+    .catch((err) => {
+      status.textContent = "The wallet did not send it: " + (err.message || err);
+      setTriggerValue("refused", { id: data.id, error: String(err.message || err) });
+    });
+}
+"""
+
+_transaction_sender = st.components.v2.component(
+    "dt_wallet_send_transaction", html=_SIGN_HTML, css=_SIGN_CSS, js=_SEND_JS
+)
+
+
+def transaction_sender(request: dict | None, *, key: str = "dt_send_transaction"):
+    """Mount the sender; ``request`` (``id``, ``tx`` — the ``eth_sendTransaction`` parameter the
+    server built: from, to, data, chainId, gas — and an optional ``prompt``) asks the wallet to
+    sign and send that transaction once.
+
+    Returns the component result: ``.sent`` (``{id, tx_hash}``) and ``.refused`` (``{id, error}``)
+    are set on the run right after the browser sent them, ``None`` otherwise.
+    """
+    return _transaction_sender(
+        key=key,
+        data=request,
+        on_sent_change=lambda: None,
         on_refused_change=lambda: None,
     )

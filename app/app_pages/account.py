@@ -1,4 +1,5 @@
-"""The signed-in account: address, chain, roles and grants as the chain says now; sign out."""
+"""The signed-in account: address, chain, roles and grants as the chain says now; sign out here,
+or everywhere (every session of the address, in every browser)."""
 
 import streamlit as st
 
@@ -43,6 +44,18 @@ with st.expander("Who may open which page"):
         ]
     )
 
-if st.button("Sign out", type="primary"):
+open_sessions = session.sessions().count(address=access.address)
+cols = st.columns(2)
+if cols[0].button("Sign out", type="primary"):
     session.sign_out()
     st.rerun()
+if cols[1].button(
+    "Sign out everywhere",
+    help=f"End all {open_sessions} open sessions of this address, in every browser and tab.",
+):
+    session.sign_out_everywhere(access.address)
+    st.rerun()
+st.caption(
+    f"{open_sessions} open session(s) of this address on this dashboard. A lost or shared "
+    "device: sign out everywhere."
+)

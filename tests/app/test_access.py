@@ -50,7 +50,10 @@ def keys(a: Access) -> list[str]:
     [
         ((), []),
         (("OPERATOR",), []),
-        (("MAINTAINER",), ["fleet", "machine", "alarms", "live", "decisions"]),
+        (
+            ("MAINTAINER",),
+            ["fleet", "machine", "alarms", "live", "decisions", "maintenance_plan"],
+        ),
         (("QC",), []),
         (("AUDITOR",), ["audit", "track_record"]),
         (("SUPPLIER",), ["audit", "track_record"]),
@@ -63,6 +66,7 @@ def keys(a: Access) -> list[str]:
                 "alarms",
                 "live",
                 "decisions",
+                "maintenance_plan",
                 "production",
                 "roi",
                 "reports",

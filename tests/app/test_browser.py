@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
+from web3 import Web3
 
 from app.access import PAGES
 from assets.demo import ui_commands
@@ -110,14 +111,18 @@ window.ethereum = {
     if (method === "eth_requestAccounts") return [ADDRESS];
     if (method === "personal_sign") return await window.dtSign(params[0], params[1]);
     if (method === "eth_signTypedData_v4") return await window.dtSignTyped(params[0], params[1]);
+    if (method === "eth_sendTransaction") return await window.dtSendTx(params[0]);
     throw new Error("unsupported " + method);
   },
 };
 """
 
 
-def wallet_page(browser, url: str, role: str | None, *, refuse: bool = False):
-    """A page with a browser wallet holding ``role``'s dev key (no wallet for ``None``)."""
+def wallet_page(
+    browser, url: str, role: str | None, *, refuse: bool = False, rpc: str | None = None
+):
+    """A page with a browser wallet holding ``role``'s dev key (no wallet for ``None``); with
+    ``rpc``, its ``eth_sendTransaction`` signs the transaction and sends it to that node."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     if role is not None:
         account = Account.from_key(dev_key(role))
@@ -141,12 +146,36 @@ def wallet_page(browser, url: str, role: str | None, *, refuse: bool = False):
             sig = account.sign_message(encode_typed_data(full_message=typed)).signature.hex()
             return "0x" + sig.removeprefix("0x")
 
+        def send_tx(tx: dict) -> str:
+            # what a wallet does: fill nonce and fee, sign with its key, send the raw transaction
+            if refuse or rpc is None:
+                raise RuntimeError("User rejected the request.")
+            assert tx["from"].lower() == account.address.lower()
+            sent_txs.append(tx)
+            w3 = Web3(Web3.HTTPProvider(rpc))
+            assert int(tx["chainId"], 16) == w3.eth.chain_id
+            raw = account.sign_transaction(
+                {
+                    "to": tx["to"],
+                    "data": tx["data"],
+                    "value": int(tx.get("value", "0x0"), 16),
+                    "chainId": int(tx["chainId"], 16),
+                    "gas": int(tx["gas"], 16),
+                    "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                    "gasPrice": w3.eth.gas_price,
+                }
+            ).raw_transaction
+            return w3.eth.send_raw_transaction(raw).to_0x_hex()
+
         signed_typed: list[dict] = []
+        sent_txs: list[dict] = []
         page.expose_function("dtSign", sign)
         page.expose_function("dtSignTyped", sign_typed)
+        page.expose_function("dtSendTx", send_tx)
         page.add_init_script(WALLET.replace("ADDRESS", repr(account.address)))
         page.signed = signed
         page.signed_typed = signed_typed
+        page.sent_txs = sent_txs
     page.goto(url)
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
     return page
@@ -254,7 +283,7 @@ def test_a_reload_keeps_the_sign_in_until_sign_out(browser, dashboard) -> None:
     assert nav_links(page) == pages_of("MAINTAINER")
     assert "dt_session" not in page.evaluate("document.cookie")
     page.get_by_role("link", name="My account").click()
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
     gone_by = time.monotonic() + 30
     while any(c["name"] == "dt_session" for c in page.context.cookies()):
@@ -403,3 +432,64 @@ def test_a_maintainer_derates_a_machine_and_sees_it_applied_live(
         ack = line.wait_for_ack(machine.machine_id, 1, timeout=5)
         assert ack is not None and ack.status == "applied"
         page.close()
+
+
+def test_a_manager_shares_a_dataset_from_the_page_with_the_wallet(
+    browser, dashboard, platform, outsider
+) -> None:
+    rpc = platform.settings.effective_chain_rpc
+    manager = platform.client("MANAGER")
+    page = wallet_page(browser, dashboard, "MANAGER", rpc=rpc)
+    page.get_by_role("button", name="Sign in with browser wallet").click()
+    page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Roles & grants").click()
+    page.get_by_role("heading", name="Roles & grants").wait_for(timeout=60_000)
+    registry = load_registry(platform.settings.machine_registry_path)
+    chosen = min(f"production/{m.machine_type}" for m in registry)  # the form's first dataset
+    page.get_by_label("Grantee").fill(outsider)
+    page.get_by_role("button", name="Share with browser wallet").click()
+    mined = page.get_by_text(re.compile(r"Mined in block \d+: share production/"))
+    mined.wait_for(timeout=60_000)
+    (tx,) = page.sent_txs
+    assert tx["to"] == manager.deployment.address("DataGrants")
+    assert tx["from"] == platform.address("MANAGER") and tx["chainId"] == hex(31337)
+    tx_hash = re.search(r"0x[0-9a-f]{64}", mined.inner_text()).group(0)
+    receipt = manager.node.w3.eth.get_transaction_receipt(tx_hash)
+    assert receipt["status"] == 1
+    try:
+        assert manager.has_access(chosen, outsider)
+        # the grants table, read after the receipt, lists the new grant
+        cell = page.locator('[data-testid="stDataFrame"] [role="gridcell"]', has_text=outsider)
+        cell.first.wait_for(state="attached", timeout=30_000)  # the grid's a11y table
+    finally:
+        if manager.has_access(chosen, outsider):
+            manager.revoke_access(chosen, outsider)
+    page.close()
+
+
+def test_governance_without_the_role_is_refused_before_the_wallet(
+    browser, dashboard, platform, outsider
+) -> None:
+    rpc = platform.settings.effective_chain_rpc
+    # an ADMIN opens the page but holds no MANAGER: the grant is refused, the wallet never asked
+    page = wallet_page(browser, dashboard, "ADMIN", rpc=rpc)
+    page.get_by_role("button", name="Sign in with browser wallet").click()
+    page.get_by_role("heading", name="Roles & grants").wait_for(timeout=60_000)
+    page.get_by_label("Grantee").fill(outsider)
+    page.get_by_role("button", name="Share with browser wallet").click()
+    page.get_by_text(re.compile(r"Refused: .* does not hold MANAGER on chain now")).wait_for(
+        timeout=60_000
+    )
+    assert page.sent_txs == []
+    page.close()
+    # a MAINTAINER is offered no governance at all, even at the page's address
+    page = wallet_page(browser, dashboard, "MAINTAINER", rpc=rpc)
+    page.get_by_role("button", name="Sign in with browser wallet").click()
+    page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+    assert "Roles & grants" not in nav_links(page)
+    session_cookie(page)
+    page.goto(f"{dashboard}/roles")
+    page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Share with browser wallet").count() == 0
+    assert page.sent_txs == []
+    page.close()

@@ -124,3 +124,17 @@ def test_a_full_store_refuses_new_sessions_and_keeps_the_old(path, clock) -> Non
     assert all(store.live(o.session_id) for o in kept)
     clock.advance(hours=9)  # the old ones expire and make room
     assert store.open(signed("0x" + "c3" * 20, hours=20), "10.0.0.3")
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_address_only(path, clock) -> None:
+    store = SessionStore(path, clock)
+    here, there = store.open(signed(), "10.0.0.1"), store.open(signed(), "10.0.0.2")
+    token = store.redeem(there.handoff, "10.0.0.2").token
+    bob = store.open(signed(BOB), "10.0.0.1")
+    other = SessionStore(path, clock)  # another dashboard process on the same file
+    assert other.revoke_address(ALICE) == 2
+    assert store.live(here.session_id) is None and store.live(there.session_id) is None
+    assert store.restore(token) is None  # the other browser's cookie restores nothing
+    assert store.live(bob.session_id) == signed(BOB)
+    assert store.count(address=ALICE) == 0 and store.revoke_address(ALICE) == 0
+    assert store.revoke_address("") == 0
