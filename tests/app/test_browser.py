@@ -200,6 +200,10 @@ def pages_of(role: str) -> list[str]:
 
 def nav_links(page) -> list[str]:
     page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=30_000)
+    more = page.locator('[data-testid="stSidebarNavViewButton"]')
+    if more.count() and "more" in more.inner_text():
+        more.click()  # Streamlit folds a long navigation behind "View N more"
+        page.get_by_text("View less").wait_for(timeout=10_000)
     # each link reads "<material icon name>\n\n<title>"
     texts = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
     return [t.strip().splitlines()[-1].strip() for t in texts]
@@ -282,6 +286,7 @@ def test_a_reload_keeps_the_sign_in_until_sign_out(browser, dashboard) -> None:
     page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
     assert nav_links(page) == pages_of("MAINTAINER")
     assert "dt_session" not in page.evaluate("document.cookie")
+    assert "My account" in nav_links(page)
     page.get_by_role("link", name="My account").click()
     page.get_by_role("button", name="Sign out", exact=True).click()
     page.get_by_role("heading", name="Browser wallet").wait_for(timeout=60_000)
@@ -442,6 +447,7 @@ def test_a_manager_shares_a_dataset_from_the_page_with_the_wallet(
     page = wallet_page(browser, dashboard, "MANAGER", rpc=rpc)
     page.get_by_role("button", name="Sign in with browser wallet").click()
     page.get_by_role("heading", name="Fleet health").wait_for(timeout=60_000)
+    assert "Roles & grants" in nav_links(page)  # unfolds the navigation if Streamlit folded it
     page.get_by_role("link", name="Roles & grants").click()
     page.get_by_role("heading", name="Roles & grants").wait_for(timeout=60_000)
     registry = load_registry(platform.settings.machine_registry_path)
