@@ -103,7 +103,7 @@ _SIGN_CSS = """
 .dt-sign { font-family: var(--st-font); color: var(--st-text-color); min-height: 1.5rem; }
 """
 
-_SIGN_JS = """
+_WALLET_REQUEST_JS = """
 const asked = new Set();
 
 export default function (component) {
@@ -117,22 +117,42 @@ export default function (component) {
   asked.add(data.id);
   const wallet = window.ethereum;
   if (!wallet) {
-    status.textContent = "No browser wallet found in this browser: sign with the command line.";
+    status.textContent = "No browser wallet found in this browser: @@FALLBACK@@";
     setTriggerValue("refused", { id: data.id, error: "no browser wallet in this browser" });
     return;
   }
-  status.textContent = data.prompt || "Confirm the signature in your wallet…";
-  wallet.request({ method: "eth_signTypedData_v4", params: [data.address, data.typed_data] })
-    .then((signature) => {
-      status.textContent = "Signed; the server checks the signature and your role…";
-      setTriggerValue("signed", { id: data.id, signature });
+  status.textContent = data.prompt || "@@PROMPT@@";
+  wallet.request(@@REQUEST@@)
+    .then((answer) => {
+      status.textContent = "@@DONE@@";
+      setTriggerValue("@@TRIGGER@@", { id: data.id, @@FIELD@@: String(answer) });
     })
     .catch((err) => {
-      status.textContent = "Signing was refused: " + (err.message || err);
+      status.textContent = "@@REFUSED@@" + (err.message || err);
       setTriggerValue("refused", { id: data.id, error: String(err.message || err) });
     });
 }
 """
+
+
+def _wallet_request_js(**parts: str) -> str:
+    """One browser-wallet request, asked once per request id: the JS of a component that reports
+    the wallet's answer (trigger ``parts["TRIGGER"]``) or its refusal (``refused``)."""
+    js = _WALLET_REQUEST_JS
+    for name, text in parts.items():
+        js = js.replace(f"@@{name}@@", text)
+    return js
+
+
+_SIGN_JS = _wallet_request_js(
+    FALLBACK="sign with the command line.",
+    PROMPT="Confirm the signature in your wallet…",
+    REQUEST='{ method: "eth_signTypedData_v4", params: [data.address, data.typed_data] }',
+    DONE="Signed; the server checks the signature and your role…",
+    TRIGGER="signed",
+    FIELD="signature",
+    REFUSED="Signing was refused: ",
+)
 
 _typed_data_signer = st.components.v2.component(
     "dt_wallet_sign_typed_data", html=_SIGN_HTML, css=_SIGN_CSS, js=_SIGN_JS
@@ -154,36 +174,15 @@ def typed_data_signer(request: dict | None, *, key: str = "dt_sign_typed_data"):
     )
 
 
-_SEND_JS = """
-const asked = new Set();
-
-export default function (component) {
-  const { parentElement, data, setTriggerValue } = component;
-  const status = parentElement.querySelector("#dt-sign-status");
-  if (!data || !data.id) {
-    status.textContent = "";
-    return;
-  }
-  if (asked.has(data.id)) return;
-  asked.add(data.id);
-  const wallet = window.ethereum;
-  if (!wallet) {
-    status.textContent = "No browser wallet found in this browser: use the command line.";
-    setTriggerValue("refused", { id: data.id, error: "no browser wallet in this browser" });
-    return;
-  }
-  status.textContent = data.prompt || "Confirm the transaction in your wallet…";
-  wallet.request({ method: "eth_sendTransaction", params: [data.tx] })
-    .then((txHash) => {
-      status.textContent = "Sent; waiting for it to be mined…";
-      setTriggerValue("sent", { id: data.id, tx_hash: String(txHash) });
-    })
-    .catch((err) => {
-      status.textContent = "The wallet did not send it: " + (err.message || err);
-      setTriggerValue("refused", { id: data.id, error: String(err.message || err) });
-    });
-}
-"""
+_SEND_JS = _wallet_request_js(
+    FALLBACK="use the command line.",
+    PROMPT="Confirm the transaction in your wallet…",
+    REQUEST='{ method: "eth_sendTransaction", params: [data.tx] }',
+    DONE="Sent; waiting for it to be mined…",
+    TRIGGER="sent",
+    FIELD="tx_hash",
+    REFUSED="The wallet did not send it: ",
+)
 
 _transaction_sender = st.components.v2.component(
     "dt_wallet_send_transaction", html=_SIGN_HTML, css=_SIGN_CSS, js=_SEND_JS
