@@ -36,8 +36,8 @@ from dt_platform.twin.typed_data import TypedDataError, command_domain, sign_typ
 
 __all__ = ["twin"]
 
-_REFUSALS = (CommandRefused, TypedDataError, WalletError, RegistryError)
-_DEV_ACCOUNT = click.option(
+CLI_REFUSALS = (CommandRefused, TypedDataError, WalletError, RegistryError)
+DEV_ACCOUNT_OPTION = click.option(
     "--dev-account",
     type=click.Choice(sorted(DEMO_ROLE_ACCOUNTS), case_sensitive=False),
     default=None,
@@ -45,7 +45,7 @@ _DEV_ACCOUNT = click.option(
 )
 
 
-def _account(settings: Settings, dev_account: str | None):
+def signing_account(settings: Settings, dev_account: str | None):
     if dev_account:
         return load_key(dev_key(dev_account.upper()))
     if not settings.wallet_key:
@@ -54,7 +54,7 @@ def _account(settings: Settings, dev_account: str | None):
 
 
 @contextlib.contextmanager
-def _publisher(settings: Settings) -> Iterator[DesiredPublisher | None]:
+def desired_publisher(settings: Settings) -> Iterator[DesiredPublisher | None]:
     """The platform's MQTT publisher of desired states, or ``None`` (said on stderr) when the
     broker cannot be reached: the command is then recorded and `twin publish` sends it later."""
     from dt_platform.live import mqtt
@@ -73,7 +73,7 @@ def _publisher(settings: Settings) -> Iterator[DesiredPublisher | None]:
         client.disconnect()
 
 
-def _echo_status(status: CommandStatus) -> None:
+def echo_status(status: CommandStatus) -> None:
     value = f" {status.value / 100:g} %" if status.action == "derate" else ""
     click.echo(f"{status.command_id} {status.machine_id} {status.action}{value}: {status.state}")
     if status.state == "awaiting_approval":
@@ -106,12 +106,12 @@ def twin() -> None:
 )
 @click.option("--ttl", type=click.IntRange(60, 7 * 86_400), default=DEFAULT_TTL_S, show_default=True,
               help="Seconds the command stays valid (until applied).")  # fmt: skip
-@_DEV_ACCOUNT
+@DEV_ACCOUNT_OPTION
 def command(machine: str, action: str, percent: float | None, ttl: int, dev_account: str | None):
     """Sign a command for MACHINE as a MAINTAINER, record it and publish the desired state."""
     settings = load_settings()
-    with service_errors(*_REFUSALS):
-        account = _account(settings, dev_account)
+    with service_errors(*CLI_REFUSALS):
+        account = signing_account(settings, dev_account)
         chain = AuditChain.connect(settings, read_only=True)
         domain = command_domain(chain)
         con = open_commands(db.connect(settings.twin_db_path))
@@ -125,34 +125,34 @@ def command(machine: str, action: str, percent: float | None, ttl: int, dev_acco
             f"signing as {account.address}: {json.dumps(draft.typed_data['message'])}", err=True
         )
         signature = sign_typed_data(draft.typed_data, account)
-        with _publisher(settings) as publisher:
+        with desired_publisher(settings) as publisher:
             status = submit_signature(
                 con, draft.command_id, signature, roles=chain, publisher=publisher,
                 domain=domain, now=dt.datetime.now(dt.UTC), signer=account.address,
             )  # fmt: skip
-    _echo_status(status)
+    echo_status(status)
 
 
 @twin.command(name="approve")
 @click.argument("command_id")
-@_DEV_ACCOUNT
+@DEV_ACCOUNT_OPTION
 def approve_cmd(command_id: str, dev_account: str | None) -> None:
     """Approve a critical command as a MANAGER (another person than its signer)."""
     settings = load_settings()
-    with service_errors(*_REFUSALS):
-        account = _account(settings, dev_account)
+    with service_errors(*CLI_REFUSALS):
+        account = signing_account(settings, dev_account)
         chain = AuditChain.connect(settings, read_only=True)
         con = open_commands(db.connect(settings.twin_db_path))
         typed = approval_request(con, command_id)
         click.echo(f"approving as {account.address}: {json.dumps(typed['message'])}", err=True)
         signature = sign_typed_data(typed, account)
-        with _publisher(settings) as publisher:
+        with desired_publisher(settings) as publisher:
             status = approve(
                 con, command_id, signature, roles=chain, publisher=publisher,
                 domain=command_domain(chain), now=dt.datetime.now(dt.UTC),
                 signer=account.address,
             )  # fmt: skip
-    _echo_status(status)
+    echo_status(status)
 
 
 @twin.command(name="commands")
@@ -176,7 +176,7 @@ def commands_cmd(machine: str | None, limit: int) -> None:
 def history_cmd(command_id: str) -> None:
     """Every event of one command: signatures, transitions, acknowledgements, refusals."""
     con = open_commands(db.connect(load_settings().twin_db_path))
-    with service_errors(*_REFUSALS):
+    with service_errors(*CLI_REFUSALS):
         events = command_history(con, command_id)
     if not events:
         raise click.ClickException(f"no command {command_id}")
@@ -214,7 +214,7 @@ def state_cmd(machine: str | None) -> None:
 def publish_cmd() -> None:
     """Publish every desired state recorded but not yet published (after a broker outage)."""
     settings = load_settings()
-    with _publisher(settings) as publisher:
+    with desired_publisher(settings) as publisher:
         if publisher is None:
             raise ServiceUnavailable("the MQTT broker is not reachable: nothing was published")
         con = open_commands(db.connect(settings.twin_db_path))

@@ -18,7 +18,13 @@ from dt_platform.ingest.registry import load_registry
 from dt_platform.trust.chain import AuditChain
 from dt_platform.trust.cli_errors import service_errors
 from dt_platform.twin import db
-from dt_platform.twin.command_cli import _DEV_ACCOUNT, _REFUSALS, _account, _echo_status, _publisher
+from dt_platform.twin.command_cli import (
+    CLI_REFUSALS,
+    DEV_ACCOUNT_OPTION,
+    desired_publisher,
+    echo_status,
+    signing_account,
+)
 from dt_platform.twin.command_flow import submit_signature
 from dt_platform.twin.decision_store import approve_decision, list_decisions, open_decisions
 from dt_platform.twin.limits import Limits
@@ -67,12 +73,12 @@ def list_cmd(day, machine, status, limit, reasons) -> None:
 
 @decisions.command(name="approve")
 @click.argument("decision_id")
-@_DEV_ACCOUNT
+@DEV_ACCOUNT_OPTION
 def approve_cmd(decision_id: str, dev_account: str | None) -> None:
     """Approve an advisory decision as a MAINTAINER: its command is issued, signed and sent."""
     settings = load_settings()
-    with service_errors(*_REFUSALS):
-        account = _account(settings, dev_account)
+    with service_errors(*CLI_REFUSALS):
+        account = signing_account(settings, dev_account)
         chain = AuditChain.connect(settings, read_only=True)
         domain = command_domain(chain)
         con = open_decisions(db.connect(settings.twin_db_path))
@@ -83,13 +89,13 @@ def approve_cmd(decision_id: str, dev_account: str | None) -> None:
         )
         click.echo(f"signing as {account.address}: {json.dumps(draft.typed_data['message'])}",
                    err=True)  # fmt: skip
-        with _publisher(settings) as publisher:
+        with desired_publisher(settings) as publisher:
             status = submit_signature(
                 con, draft.command_id, sign_typed_data(draft.typed_data, account), roles=chain,
                 publisher=publisher, domain=domain, now=dt.datetime.now(dt.UTC),
                 signer=account.address,
             )  # fmt: skip
-    _echo_status(status)
+    echo_status(status)
 
 
 @click.group()
@@ -125,13 +131,13 @@ def limits() -> None:
     show_default=True,
     help="How long the limits hold.",
 )
-@_DEV_ACCOUNT
+@DEV_ACCOUNT_OPTION
 def set_cmd(max_derate, stop, stop_in_orders, machines, days, dev_account) -> None:  # fmt: skip
     """Sign new autonomy limits as a MANAGER; they replace the current ones."""
     settings = load_settings()
     scope = tuple(m.strip() for m in machines.split(",") if m.strip())
-    with service_errors(*_REFUSALS, ValueError):
-        account = _account(settings, dev_account)
+    with service_errors(*CLI_REFUSALS, ValueError):
+        account = signing_account(settings, dev_account)
         chain = AuditChain.connect(settings, read_only=True)
         domain = command_domain(chain)
         con = db.connect(settings.twin_db_path)
@@ -174,12 +180,12 @@ def show_cmd() -> None:
 
 @limits.command(name="revoke")
 @click.argument("limits_id")
-@_DEV_ACCOUNT
+@DEV_ACCOUNT_OPTION
 def revoke_cmd(limits_id: str, dev_account: str | None) -> None:
     """End limits now (with a MANAGER's key): decisions go back to advisory."""
     settings = load_settings()
-    with service_errors(*_REFUSALS):
-        account = _account(settings, dev_account)
+    with service_errors(*CLI_REFUSALS):
+        account = signing_account(settings, dev_account)
         chain = AuditChain.connect(settings, read_only=True)
         if not chain.has_role(LIMITS_ROLE, account.address):
             raise click.ClickException(f"{account.address} does not hold {LIMITS_ROLE} on chain")
