@@ -83,8 +83,8 @@ def sign_demo_limits(settings: Settings, console: Console) -> None:
     from dt_platform.trust.chain import AuditChain, dev_key
     from dt_platform.twin import db
     from dt_platform.twin.limits import Limits
-    from dt_platform.twin.limits_store import current_limits, issue_limits, submit_limits
-    from dt_platform.twin.typed_data import command_domain, sign_typed_data
+    from dt_platform.twin.limits_store import current_limits, sign_limits
+    from dt_platform.twin.typed_data import command_domain
 
     chain = AuditChain.connect(settings, read_only=True)
     if not chain.node.is_dev_chain:
@@ -96,13 +96,10 @@ def sign_demo_limits(settings: Settings, console: Console) -> None:
         expiry = held.limits.expires_at if held is not None else None
         if held is None or (expiry is not None and expiry < now + dt.timedelta(days=1)):
             manager = Account.from_key(dev_key("MANAGER"))
-            domain = command_domain(chain)
             wanted = Limits(DEMO_MAX_DERATE_PCT, False, True, now + dt.timedelta(days=7), ())
-            draft = issue_limits(con, wanted, domain=domain, now=now)
-            held = submit_limits(
-                con, draft.limits_id, sign_typed_data(draft.typed_data, manager), roles=chain,
-                domain=domain, now=now, signer=manager.address,
-            )  # fmt: skip
+            held = sign_limits(
+                con, wanted, manager, roles=chain, domain=command_domain(chain), now=now
+            )
     finally:
         con.close()
     until = f"{held.limits.expires_at:%F}" if held.limits.expires_at else "revoked"

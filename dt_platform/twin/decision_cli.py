@@ -31,10 +31,9 @@ from dt_platform.twin.limits import Limits
 from dt_platform.twin.limits_store import (
     LIMITS_ROLE,
     current_limits,
-    issue_limits,
     list_limits,
     revoke_limits,
-    submit_limits,
+    sign_limits,
 )
 from dt_platform.twin.typed_data import command_domain, sign_typed_data
 
@@ -143,13 +142,9 @@ def set_cmd(max_derate, stop, stop_in_orders, machines, days, dev_account) -> No
         con = db.connect(settings.twin_db_path)
         now = dt.datetime.now(dt.UTC)
         wanted = Limits(max_derate, stop, not stop_in_orders, now + dt.timedelta(days=days), scope)
-        draft = issue_limits(con, wanted, domain=domain, now=now)
-        click.echo(f"signing as {account.address}: {json.dumps(draft.typed_data['message'])}",
+        signed = sign_limits(con, wanted, account, roles=chain, domain=domain, now=now)
+        click.echo(f"signed as {account.address}: {json.dumps(signed.typed_data['message'])}",
                    err=True)  # fmt: skip
-        signed = submit_limits(
-            con, draft.limits_id, sign_typed_data(draft.typed_data, account), roles=chain,
-            domain=domain, now=now, signer=account.address,
-        )  # fmt: skip
     click.echo(f"limits {signed.limits_id} signed by {signed.signer}: {_describe(signed.limits)}")
 
 

@@ -173,6 +173,25 @@ def submit_limits(
     return _from_row(_row(con, limits_id))
 
 
+def sign_limits(
+    con: sqlite3.Connection,
+    limits: Limits,
+    account: Any,
+    *,
+    roles: RoleReader,
+    domain: td.Domain,
+    now: dt.datetime,
+) -> SignedLimits:
+    """Issue ``limits``, sign them with a local ``account`` (an eth-account key holding MANAGER)
+    and submit the signature: the whole round trip for the CLI and the demo."""
+    draft = issue_limits(con, limits, domain=domain, now=now)
+    signature = td.sign_typed_data(draft.typed_data, account)
+    return submit_limits(
+        con, draft.limits_id, signature, roles=roles, domain=domain, now=now,
+        signer=account.address,
+    )  # fmt: skip
+
+
 def revoke_limits(
     con: sqlite3.Connection, limits_id: str, *, by: str, now: dt.datetime
 ) -> SignedLimits:
