@@ -5,6 +5,12 @@ The gateway connects as its own user with NDEATH as last will, announces itself 
 subscribes to its machines' retained desired states (``DCMD/<gw>/+``, QoS 1); received documents
 go to the line's inbox, which the line's loop handles (so machine state has one owner). Every
 message goes out with QoS 1; :attr:`acked` counts those the broker confirmed (PUBACK).
+
+``bdSeq`` (Sparkplug B's birth/death sequence) counts connection attempts: the last will of
+attempt *k* and the NBIRTH sent on it carry the same value, so the bridge can tell the will of an
+older connection from that of the current one. paho reconnects by itself and sends the will it
+was given before connecting; :meth:`Gateway._next_connection` (paho's ``on_pre_connect``) sets
+the next value and the will that carries it before each reconnection attempt.
 """
 
 from __future__ import annotations
@@ -82,6 +88,8 @@ class Gateway:
         self.inbox = inbox
         self.client = None
         self.bd_seq = -1
+        self.t_ms = 0
+        """The time of the latest message sent (the timestamp of a will set on reconnecting)."""
         self.seq = 0
         self.sent = 0
         self.acked = 0
@@ -96,11 +104,13 @@ class Gateway:
     def open(self, t_ms: int) -> None:
         """Connect (NDEATH as last will), subscribe to DCMD, publish NBIRTH."""
         self.bd_seq += 1
+        self.t_ms = t_ms
         will = (self._node("NDEATH"), self._node_payload(t_ms, 0))
         self.client = mqtt.connect(
             self.settings, self.client_id, self.name, self.password, will=will
         )
         self.client.reconnect_delay_set(0.2, 5)
+        self.client.on_pre_connect = self._next_connection
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
         self.client.on_connect = self._on_reconnect
@@ -109,6 +119,7 @@ class Gateway:
     def _subscribe_and_birth(self, t_ms: int) -> None:
         self.client.subscribe(topics.subscription(self.group, "DCMD", self.name), qos=1)
         self.seq = 0
+        self.t_ms = t_ms
         self._send(self._node("NBIRTH"), self._node_payload(t_ms, 0))
 
     def rebirth(self, t_ms: int) -> None:
@@ -160,6 +171,7 @@ class Gateway:
 
     def _payload(self, t_ms: int, metrics: list[dict]) -> bytes:
         self.seq = (self.seq + 1) % 256
+        self.t_ms = max(self.t_ms, t_ms)
         return topics.encode(t_ms, self.seq, metrics)
 
     def _send(self, topic: str, payload: bytes, readings: int = 0) -> None:
@@ -191,6 +203,12 @@ class Gateway:
         if len(message.payload) > topics.MAX_PAYLOAD_BYTES:
             return
         self.inbox.put((self.name, parsed.machine, bytes(message.payload)))
+
+    def _next_connection(self, client, _userdata) -> None:
+        """Before paho's reconnection attempt: the next bdSeq, and the will that carries it (the
+        NBIRTH of :meth:`rebirth` then carries it too)."""
+        self.bd_seq += 1
+        client.will_set(self._node("NDEATH"), self._node_payload(self.t_ms, 0), qos=1, retain=False)
 
     def _on_reconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
         if not getattr(reason_code, "is_failure", False):

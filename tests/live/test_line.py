@@ -325,6 +325,40 @@ def test_abrupt_gateway_drop_publishes_the_last_will_and_recovers(broker, platfo
         line.stop()
 
 
+def test_each_connection_has_its_own_bdseq_in_its_will_and_its_nbirth(broker, platform):
+    """Sparkplug B: the will of connection k and the NBIRTH sent on it carry the same bdSeq, and
+    paho's own reconnection sets a new one (a will set once would be reused on every
+    reconnection, and a stale NDEATH could not be told from a current one)."""
+    recorder, _ = platform
+    line = new_line(broker).start()
+
+    def node(kind: str, after: int):
+        return recorder.wait(
+            lambda t, b: (
+                t.endswith(f"/{kind}/gw-mqtt") and recorder.messages.index((t, b, False)) > after
+            )
+        )
+
+    try:
+        i_birth, _, first = node("NBIRTH", -1)
+        recorder.wait(lambda t, b: "/DDATA/gw-mqtt/" in t)
+        line.drop_gateway("gw-mqtt")
+        i_will, _, will = node("NDEATH", i_birth)
+        i_birth, _, second = node("NBIRTH", i_will)
+        assert metric_value(will, "bdSeq") == metric_value(first, "bdSeq")
+        assert metric_value(second, "bdSeq") != metric_value(will, "bdSeq")
+        recorder.wait(
+            lambda t, b: "/DDATA/gw-mqtt/" in t and recorder.messages.index((t, b, False)) > i_birth
+        )
+        line.drop_gateway("gw-mqtt")
+        i_will, _, will = node("NDEATH", i_birth)
+        assert metric_value(will, "bdSeq") == metric_value(second, "bdSeq")
+        _, _, third = node("NBIRTH", i_will)
+        assert metric_value(third, "bdSeq") != metric_value(second, "bdSeq")
+    finally:
+        line.stop()
+
+
 def test_cli_runs_for_a_duration_and_says_goodbye(broker, platform, monkeypatch):
     recorder, _ = platform
     monkeypatch.setenv("DT_HOME", str(broker.home))
