@@ -15,6 +15,10 @@ message still reaches the loader as lines it rejects:
 
 ``machine`` and ``gateway`` always come from the topic, never from the payload; the loader
 rejects a machine the registry assigns to another gateway (``wrong_gateway``).
+
+A gateway's ``NBIRTH`` and ``NDEATH`` carry no readings, only Sparkplug B's ``bdSeq`` metric (a
+whole number 0-255 naming the gateway's connection); a missing or bad one is a problem of the
+message (an ``NBIRTH`` must have one), and :attr:`Decoded.bd_seq` is then ``None``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 from dt_platform.live import topics
 from dt_platform.live.twin_metrics import TwinMetricError, ack_document, reported_update
 
+BD_SEQ_METRIC = "bdSeq"
 RAW_CHARS = 1000
 """Characters of an unreadable payload kept on its line (a reject keeps the first 200)."""
 MAX_VALUE_CHARS = 4096
@@ -53,7 +58,10 @@ class Decoded:
     """``record_reported`` keyword arguments from a valid ``twin/reported`` metric."""
     acks: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    """Why parts of the message were refused (the twin metrics; readings go to the loader)."""
+    """Why parts of the message were refused (the twin metrics, a gateway's bdSeq; readings go
+    to the loader)."""
+    bd_seq: int | None = None
+    """A gateway's ``NBIRTH`` / ``NDEATH``: its valid ``bdSeq`` metric (0-255), else ``None``."""
 
 
 def decode(topic: str, payload: bytes) -> Decoded:
@@ -83,7 +91,36 @@ def decode(topic: str, payload: bytes) -> Decoded:
     decoded = Decoded(identity, parsed)
     if parsed.kind in ("DBIRTH", "DDATA"):
         _device_metrics(decoded, body)
+    elif parsed.kind in topics.NODE_TYPES:
+        _node_metrics(decoded, body)
     return decoded
+
+
+def _node_metrics(decoded: Decoded, body: dict) -> None:
+    """A gateway's birth or death: its ``bdSeq``, which also joins the message's identity (the
+    wills of two connections may carry the same timestamp and seq)."""
+    assert decoded.topic is not None
+    kind, metrics = decoded.topic.kind, body.get("metrics")
+    if not isinstance(metrics, list):
+        decoded.problems.append(f"{kind}: the payload has no metrics list")
+        return
+    values = [
+        m.get("value") for m in metrics if isinstance(m, dict) and m.get("name") == BD_SEQ_METRIC
+    ]
+    if not values:
+        if kind == "NBIRTH":
+            decoded.problems.append(f"NBIRTH has no {BD_SEQ_METRIC} metric")
+        return
+    if len(values) > 1:
+        decoded.problems.append(f"{kind}: {BD_SEQ_METRIC} appears {len(values)} times")
+        return
+    value = values[0]
+    if not _is_int(value) or not 0 <= value <= 255:
+        shown = json.dumps(_capped(value), ensure_ascii=False)[:64]
+        decoded.problems.append(f"{kind}: {BD_SEQ_METRIC} {shown} is not a whole number 0-255")
+        return
+    decoded.bd_seq = value
+    decoded.identity = f"{decoded.identity}/bd{value}"
 
 
 def _device_metrics(decoded: Decoded, body: dict) -> None:
