@@ -12,8 +12,12 @@ is recognised by its identity and stored once.
 
 After each flush, what the messages said about the machines goes to the twin store in one batch
 (``twin_batch``): readings, mode and settings, online on ``DBIRTH``/``DDATA``, offline on
-``DDEATH`` and, for all of a gateway's machines, on its ``NDEATH``. Only a machine the registry
-assigns to the topic's gateway has its twin updated (``owners``).
+``DDEATH`` and, for all of a gateway's machines, on its ``NDEATH`` — unless that NDEATH's
+``bdSeq`` differs from the one of the gateway's latest ``NBIRTH`` (kept in the twin store,
+``gateway_births``): the last will of an older connection, ignored and counted
+(:attr:`BridgeStats.stale_deaths`). An NDEATH without ``bdSeq``, or of a gateway whose NBIRTH the
+bridge never received, still takes its machines offline. Only a machine the registry assigns to
+the topic's gateway has its twin updated (``owners``).
 
 The machines' ``twin/ack`` metrics move their commands on (``record_ack``: delivered, applied,
 rejected), and every few seconds the bridge, which holds the platform's connection, expires
@@ -41,6 +45,7 @@ import paho.mqtt.client as paho
 from dt_platform.config import Settings
 from dt_platform.live import topics
 from dt_platform.live.decode import decode
+from dt_platform.live.gateway_births import open_births
 from dt_platform.live.mqtt import MqttDesiredPublisher, MqttError, connect, platform_credentials
 from dt_platform.live.owners import Owners
 from dt_platform.live.spool import WINDOW, Spool
@@ -87,6 +92,9 @@ class BridgeStats:
     """Machine states written to the twin store."""
     twin_refused: int = 0
     """Messages whose machine is unknown or belongs to another gateway: the twin is left alone."""
+    stale_deaths: int = 0
+    """NDEATHs ignored: their bdSeq is not that of the gateway's latest NBIRTH (an older
+    connection's last will)."""
     reconnects: int = 0
 
 
@@ -156,7 +164,7 @@ class Bridge:
         """Land a crash's leftover journal, connect, subscribe and start storing."""
         for path in self.spool.recover():
             self._landed(path)
-        self._db = open_state(twin_db.connect(self.settings.twin_db_path))
+        self._db = open_births(open_state(twin_db.connect(self.settings.twin_db_path)))
         self._owners = Owners(self.settings.machine_registry_path)
         user, password = platform_credentials(self.settings)
         self._client = connect(
@@ -304,8 +312,11 @@ class Bridge:
             self._problems_logged += 1
             log.warning("%s: %s", item.topic[:200], "; ".join(decoded.problems))
         assert self._db is not None and self._owners is not None
-        if not self._twin.take(self._db, decoded, item.at, self._owners.owns):
+        taken = self._twin.take(self._db, decoded, item.at, self._owners.owns)
+        if taken == "refused":
             self.stats.twin_refused += 1
+        elif taken == "stale_death":
+            self.stats.stale_deaths += 1
 
     def _flush(self) -> None:
         """fsync the journal, then acknowledge, then write the twin batch."""

@@ -17,12 +17,17 @@ Two deliberate deviations, both because the platform is a twin and not only a hi
 
 ::
 
-    spBv1.0/<group>/NBIRTH/<gateway>            gateway online
-    spBv1.0/<group>/NDEATH/<gateway>            gateway offline (its MQTT last will)
+    spBv1.0/<group>/NBIRTH/<gateway>            gateway online; metric bdSeq (its connection)
+    spBv1.0/<group>/NDEATH/<gateway>            gateway offline (its MQTT last will; same bdSeq)
     spBv1.0/<group>/DBIRTH/<gateway>/<machine>  machine online; metrics: readings + twin/reported
     spBv1.0/<group>/DDEATH/<gateway>/<machine>  machine offline
     spBv1.0/<group>/DDATA/<gateway>/<machine>   readings (QoS 1); twin/reported, twin/ack metrics
     spBv1.0/<group>/DCMD/<gateway>/<machine>    desired state, retained, written by the platform only
+
+``bdSeq`` (0-255) numbers a gateway's connections: the NBIRTH sent on a connection and the
+NDEATH registered as its last will carry the same value, the next connection the next one. An
+NDEATH whose ``bdSeq`` is not that of the gateway's latest NBIRTH is an older connection's will
+arriving late, and the bridge ignores it (Sparkplug B 3.0's rule for host applications).
 
 Metrics whose name starts with ``twin/`` are the twin's own (reported state, command
 acknowledgements); every other metric is a sensor reading named by its catalogue tag.

@@ -4,6 +4,13 @@ At hundreds of messages a second the bridge cannot write SQLite per message: eac
 what every machine said, in arrival order (the last mode, online flag and value of a tag win),
 and writes one ``record_reported`` per machine that spoke. Acknowledgements of commands go to the
 injected :class:`AckHandler` (the commands module records them) after the state is written.
+
+A gateway's ``NDEATH`` takes all its machines offline, unless it is the last will of an older
+connection (Sparkplug B): its ``bdSeq`` differs from that of the gateway's latest ``NBIRTH``
+(``gateway_births``, kept across restarts; an ``NBIRTH`` earlier in the same batch counts). Such
+an NDEATH is ignored and logged. An NDEATH without a valid ``bdSeq``, or of a gateway whose
+NBIRTH the bridge never received (or whose latest NBIRTH had no valid ``bdSeq``), takes the
+machines offline: with nothing to compare, offline is the safe side.
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from dt_platform.live import gateway_births
 from dt_platform.live.decode import Decoded
 from dt_platform.twin.state import record_reported
 
@@ -22,6 +30,10 @@ log = logging.getLogger(__name__)
 
 _ONLINE = {"DBIRTH": True, "DDATA": True, "DDEATH": False}
 """What a machine's message says of its connection (a gateway's NDEATH: all its machines off)."""
+
+Taken = Literal["taken", "refused", "stale_death"]
+"""What :meth:`TwinBatch.take` made of a message: merged; ``refused`` (a machine the registry does
+not give to the topic's gateway); ``stale_death`` (an older connection's NDEATH, ignored)."""
 
 
 class AckHandler(Protocol):
@@ -53,9 +65,11 @@ class TwinBatch:
 
     machines: dict[str, _Pending] = field(default_factory=dict)
     acks: list[tuple[str, str, dict[str, Any], dt.datetime]] = field(default_factory=list)
+    births: dict[str, tuple[int | None, str]] = field(default_factory=dict)
+    """Gateways born in this batch: their latest NBIRTH's bdSeq (``None``: not valid) and when."""
 
     def __len__(self) -> int:
-        return len(self.machines) + len(self.acks)
+        return len(self.machines) + len(self.acks) + len(self.births)
 
     def said(
         self,
@@ -89,19 +103,34 @@ class TwinBatch:
         decoded: Decoded,
         at: dt.datetime,
         owns: Callable[[str, str], bool],
-    ) -> bool:
-        """Merge what one message says; False when it speaks for a machine that ``owns`` (the
-        registry) does not give to the topic's gateway, whose twin is then left alone."""
+    ) -> Taken:
+        """Merge what one message says, in arrival order. ``refused``: it speaks for a machine
+        that ``owns`` (the registry) does not give to the topic's gateway, whose twin is then left
+        alone; ``stale_death``: an NDEATH whose bdSeq is not that of the gateway's latest NBIRTH,
+        ignored (see the module's docstring)."""
         t = decoded.topic
         if t is None:
-            return True
+            return "taken"
+        if t.kind == "NBIRTH":
+            self.births[t.gateway] = (decoded.bd_seq, _iso(at))
+            return "taken"
         if t.kind == "NDEATH":
+            current = self.current_bd_seq(con, t.gateway)
+            if decoded.bd_seq is not None and current is not None and decoded.bd_seq != current:
+                log.info(
+                    "NDEATH of %s ignored: its bdSeq %d is not %d, that of the gateway's latest "
+                    "NBIRTH (the last will of an older connection)",
+                    t.gateway,
+                    decoded.bd_seq,
+                    current,
+                )
+                return "stale_death"
             self.gateway_died(con, t.gateway, at)
-            return True
+            return "taken"
         if t.machine is None or t.kind not in _ONLINE:
-            return True
+            return "taken"
         if not owns(t.gateway, t.machine):
-            return False
+            return "refused"
         self.said(
             t.machine,
             t.gateway,
@@ -113,7 +142,13 @@ class TwinBatch:
         )
         for ack in decoded.acks:
             self.ack(t.machine, t.gateway, ack, at)
-        return True
+        return "taken"
+
+    def current_bd_seq(self, con: sqlite3.Connection, gateway: str) -> int | None:
+        """The bdSeq of the gateway's latest NBIRTH: of this batch, else of the store."""
+        if gateway in self.births:
+            return self.births[gateway][0]
+        return gateway_births.current_bd_seq(con, gateway)
 
     def gateway_died(self, con: sqlite3.Connection, gateway: str, at: dt.datetime) -> None:
         """Every machine of ``gateway`` (known to the store or in this batch) goes offline."""
@@ -131,8 +166,10 @@ class TwinBatch:
         self.acks.append((machine_id, gateway, ack, at))
 
     def apply(self, con: sqlite3.Connection, on_ack: AckHandler) -> int:
-        """Write the batch (one ``record_reported`` per machine), then hand over the
-        acknowledgements; returns the machines updated. A failing handler is logged."""
+        """Write the batch (the gateways' births, one ``record_reported`` per machine), then hand
+        over the acknowledgements; returns the machines updated. A failing handler is logged.
+        ``con`` must have the ``gateway_births`` table (:func:`gateway_births.open_births`)."""
+        gateway_births.record_births(con, self.births)
         for machine_id, p in self.machines.items():
             record_reported(
                 con,
@@ -152,7 +189,7 @@ class TwinBatch:
             except Exception:
                 log.exception("the ack handler failed on %s's %s", machine_id, ack)
         updated = len(self.machines)
-        self.machines, self.acks = {}, []
+        self.machines, self.acks, self.births = {}, [], {}
         return updated
 
 

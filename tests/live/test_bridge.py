@@ -166,6 +166,45 @@ def test_the_twin_follows_what_the_machines_say(broker, gw_a, tmp_path):
         bridge.stop()
 
 
+def test_a_stale_ndeath_leaves_a_reborn_gateways_machines_online(broker, gw_a, tmp_path):
+    """The last will of gw-a's older connection (bdSeq 0) arrives after its NBIRTH of bdSeq 1:
+    ignored, also by a restarted bridge; the will of the current connection takes it offline."""
+    settings = bridge_home(broker, tmp_path / "home")
+    client_id = f"bridge-bdseq-{time.monotonic_ns()}"
+
+    def node(kind: str, bd_seq: int, ms: int) -> None:
+        send(gw_a, kind, None, topics.encode(NOW_MS + ms, 0, [topics.metric("bdSeq", bd_seq)]))
+
+    def flushed(bridge: Bridge, received: int) -> None:
+        eventually(lambda: bridge.stats.received >= received)
+        bridge.rotate()  # flushes what was received before it: the twin batch is written
+
+    bridge = Bridge(settings, flush_s=0.1, client_id=client_id)
+    bridge.start()
+    con = twin_db.connect(settings.twin_db_path, read_only=True)
+    try:
+        node("NBIRTH", 1, 0)
+        send(gw_a, "DBIRTH", "CNC-01", topics.encode(NOW_MS + 1, 1, []))
+        eventually(lambda: (r := reported(con, "CNC-01")) and r.online)
+        node("NDEATH", 0, 2)
+        flushed(bridge, 3)
+        assert bridge.stats.stale_deaths == 1
+        assert reported(con, "CNC-01").online
+        bridge.stop()
+
+        bridge = Bridge(settings, flush_s=0.1, client_id=client_id)
+        bridge.start()
+        node("NDEATH", 0, 3)  # a restarted bridge still knows the current bdSeq
+        flushed(bridge, 1)
+        assert bridge.stats.stale_deaths == 1 and reported(con, "CNC-01").online
+        node("NDEATH", 1, 4)
+        eventually(lambda: not reported(con, "CNC-01").online)
+        assert bridge.stats.stale_deaths == 1
+    finally:
+        con.close()
+        bridge.stop()
+
+
 def _env(settings) -> dict[str, str]:
     return {
         **os.environ,
