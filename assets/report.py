@@ -1,7 +1,9 @@
 """The daily report for managers: each morning, once the previous day is complete and its
 snapshot built, the report of that day as HTML and PDF under ``DT_HOME/reports/<day>/``,
 published to IPFS, attached to the next day's snapshot (so that day's one anchor covers it; the
-report shows its own day's anchor) and mailed to ``DT_REPORT_TO``.
+report shows its own day's anchor) and mailed to ``DT_REPORT_TO`` — to the recipients who do not
+have this version yet, so a re-run, a retry or a backfill sends no copies, and a day rebuilt with
+different figures goes out as a correction (``dt_platform.report.sends``).
 
 When: a sensor, not a clock. The daily job builds yesterday from 00:30 UTC and its length grows
 with the fleet, so a fixed hour would sometimes report on a day half built. ``daily_report_sensor``
@@ -26,6 +28,7 @@ from assets.resources import (
     WarehouseResource,
 )
 from dt_platform.report import MailError, mail_report, produce_report
+from dt_platform.report.sends import already_sent_text
 
 GROUP = "reports"
 DEADLINE_H = 6.0
@@ -44,8 +47,8 @@ DEADLINE_H = 6.0
         dg.AssetCheckSpec(
             "report_mailed",
             asset="daily_report",
-            description="The report reached every configured recipient (skipped when no mail "
-            "server or recipient is configured).",
+            description="The report, this version of it, reached every configured recipient "
+            "(now or by an earlier run; skipped when no mail server or recipient is configured).",
         )
     ],
 )
@@ -96,9 +99,11 @@ def daily_report(
         passed, detail = False, mail_error
     else:
         passed = not run.refused
-        detail = f"sent to {', '.join(run.mailed_to)}" + (
-            f"; refused: {', '.join(run.refused)}" if run.refused else ""
-        )
+        parts = [f"sent to {', '.join(run.mailed_to)}"] if run.mailed_to else []
+        parts += [f"refused: {', '.join(run.refused)}"] if run.refused else []
+        parts += [already_sent_text(run.already_sent)] if run.already_sent else []
+        parts += [run.correction] if run.correction and run.mailed_to else []
+        detail = "; ".join(parts)
     yield dg.AssetCheckResult(
         check_name="report_mailed", passed=passed, metadata={"detail": detail}
     )

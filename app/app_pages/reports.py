@@ -15,7 +15,8 @@ st.write(
     "Every morning, once the day before is complete and anchored, the platform writes its "
     "report — fleet health and what changed, top risks, alarms, decisions and commands, data "
     "quality, the day's anchor and the track record — as HTML and PDF, publishes both to IPFS "
-    "and mails them to `DT_REPORT_TO`. A report shows its own day's anchor, so the next "
+    "and mails them to `DT_REPORT_TO` — once per version: a day rebuilt with different figures "
+    "goes out again as a correction. A report shows its own day's anchor, so the next "
     "day's anchor covers it: prove it on the audit trail with the source "
     "`published_documents` and the name `daily_report/<day>.html`."
 )
@@ -51,7 +52,7 @@ table = pl.DataFrame(
         ],
         "HTML CID": [_cid(r, "html") for r in reports],
         "PDF CID": [_cid(r, "pdf") for r in reports],
-        "mail": [r.get("mail", "–") for r in reports],
+        "mail": [r.get("mailed", r.get("mail", "–")) for r in reports],
     }
 )
 st.dataframe(table, hide_index=True, width="stretch")
@@ -59,6 +60,11 @@ st.dataframe(table, hide_index=True, width="stretch")
 day = st.selectbox("Report of", [r["day"] for r in reports])
 chosen = next(r for r in reports if r["day"] == day)
 st.caption(chosen.get("headline", ""))
+for sent in chosen.get("mail_history", []):
+    kind = "Correction" if sent["correction"] else "Mailed"
+    st.caption(
+        f"{kind} to {', '.join(sent['to'])} at {sent['at']} (HTML sha256 {sent['sha256'][:12]}…)"
+    )
 cols = st.columns(2)
 for col, kind, mime in ((cols[0], "html", "text/html"), (cols[1], "pdf", "application/pdf")):
     path = report_file(reports_dir, day, kind)

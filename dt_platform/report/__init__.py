@@ -10,7 +10,8 @@ anchor and the track record (:mod:`.anchor`).
 :func:`build_report` reads (warehouse + twin store) and :func:`render_html` /
 :func:`~dt_platform.report.pdf.html_to_pdf` render; :func:`produce_report` writes
 ``DT_HOME/reports/<day>/``, publishes to IPFS and attaches both files to the snapshot of the day
-whose anchor covers them (:mod:`.publish`); :func:`mail_report` sends them (:mod:`.mail`).
+whose anchor covers them (:mod:`.publish`); :func:`mail_report` sends them (:mod:`.mail`) to
+the recipients who lack this version, a changed one as a correction (:mod:`.sends`).
 The ``daily_report`` asset (``assets/report.py``) runs this every morning; ``dt-platform
 report`` on demand.
 """

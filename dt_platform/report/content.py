@@ -41,6 +41,9 @@ class DailyReport:
     generated_at: dt.datetime
     covering_day: dt.date
     sections: list[Section]
+    content_sha256: str = ""
+    """SHA-256 of the HTML with the build time and the covering day fixed: equal for two
+    builds of a day whose figures did not change (set by ``build_report``)."""
 
     def section(self, key: str) -> Section:
         for s in self.sections:

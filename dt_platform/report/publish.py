@@ -1,7 +1,8 @@
 """Produce a day's report: build it, write ``DT_HOME/reports/<day>/report.html|pdf``, add both
 to IPFS and attach them to the snapshot of the day whose anchor will cover them; then, if mail
 is configured, send it. ``report.json`` beside the files records what was done (the dashboard
-lists the reports from it).
+lists the reports from it); ``sent.jsonl`` which version reached whom (:mod:`.sends`), so a
+re-run mails only recipients who lack this version, and a changed report as a correction.
 
 Which day covers a report: the next day (:func:`~dt_platform.trust.snapshot.covering_day`),
 since the report shows its own day's anchor. If that day's snapshot has already been built (a
@@ -16,7 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,16 @@ from dt_platform.report.db import missing_tables
 from dt_platform.report.html import render_html
 from dt_platform.report.mail import MailError, MailSettings, report_message, send_message
 from dt_platform.report.pdf import PdfUnavailable, html_to_pdf
+from dt_platform.report.sends import (
+    CORRECTED,
+    Send,
+    describe_mail,
+    mail_history,
+    plan_mailing,
+    read_sends,
+    record_send,
+    sends_lock,
+)
 from dt_platform.trust.ipfs import IpfsStore
 from dt_platform.trust.snapshot import attach_document, covering_day
 from dt_platform.trust.snapshot.documents import TABLE as DOCUMENTS
@@ -61,10 +72,14 @@ class ReportRun:
     covering_day: str
     generated_at: str
     headline: str
+    content_sha256: str = ""
     files: list[ReportFile] = field(default_factory=list)
     pdf_error: str | None = None
     mailed_to: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    already_sent: dict[str, str] = field(default_factory=dict)
+    """Recipients skipped because they have this version: address → when it was sent."""
+    correction: str | None = None
     mail: str = "not configured"
 
     def file(self, kind: str) -> ReportFile | None:
@@ -139,6 +154,7 @@ def produce_report(
         covering_day=covering.isoformat(),
         generated_at=now.isoformat(),
         headline=report.headline,
+        content_sha256=report.content_sha256,
         pdf_error=pdf_error,
     )
     contents = {"html": html.encode("utf-8"), "pdf": pdf}
@@ -163,44 +179,69 @@ def produce_report(
 
 
 def plain_text(run: ReportRun) -> str:
-    lines = [run.headline, "", "The report is this message's HTML part; its PDF is attached."]
+    lines = [run.correction, ""] if run.correction else []
+    lines += [run.headline, "", "The report is this message's HTML part; its PDF is attached."]
     lines += [f"{f.kind.upper()}: IPFS CID {f.cid}, sha256 {f.sha256}" for f in run.files]
     lines.append(f"The anchor of {run.covering_day} covers both.")
     return "\n".join(lines) + "\n"
 
 
-def mail_report(run: ReportRun, mail: MailSettings) -> ReportRun:
-    """Send the written report to ``mail.recipients``; records the outcome in the manifest.
-    Raises :class:`MailError` when nobody received it."""
+def mail_report(
+    run: ReportRun, mail: MailSettings, *, resend: bool = False, now: dt.datetime | None = None
+) -> ReportRun:
+    """Send the written report to the recipients of ``mail.recipients`` who do not have this
+    version yet (all of them with ``resend``), as a correction to those who have an earlier one;
+    records the outcome in the manifest and each delivery in the sends log. Raises
+    :class:`MailError` when nobody it was sent to received it (nothing is recorded then)."""
     html = run.file("html")
     if html is None:
         raise MailError("the report has no HTML to send")
-    pdf = run.file("pdf")
-    message = report_message(
-        mail.sender,
-        mail.recipients,
-        run.headline,
-        Path(html.path).read_text(encoding="utf-8"),
-        Path(pdf.path).read_bytes() if pdf else None,
-        f"dt-platform-report-{run.day}.pdf",
-        plain_text(run),
-    )
-    try:
-        refused = send_message(mail, message)
-    except MailError as exc:
-        run.mail = f"failed: {exc}"
+    body = Path(html.path).read_bytes()
+    sha = hashlib.sha256(body).hexdigest()
+    folder = Path(run.folder)
+    with sends_lock(folder):
+        plan = plan_mailing(
+            read_sends(folder), run.content_sha256 or sha, mail.recipients, resend=resend
+        )
+        run.already_sent = {r: s.at for r, s in plan.already.items() if r not in plan.to}
+        run.correction = plan.correction_note()
+        run.mailed_to, run.refused = [], []
+        if not plan.to:
+            run.mail = "already sent"
+            run.write_manifest()
+            return run
+        pdf = run.file("pdf")
+        message = report_message(
+            mail.sender,
+            plan.to,
+            (CORRECTED if plan.correction else "") + run.headline,
+            body.decode("utf-8"),
+            Path(pdf.path).read_bytes() if pdf else None,
+            f"dt-platform-report-{run.day}.pdf",
+            plain_text(run),
+        )
+        try:
+            refused = send_message(replace(mail, recipients=plan.to), message)
+        except MailError as exc:
+            run.mail = f"failed: {exc}"
+            run.write_manifest()
+            raise
+        run.refused = refused
+        run.mailed_to = [r for r in plan.to if r not in refused]
+        at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+        replaced = plan.replaces.sha256 if plan.replaces else None
+        record_send(
+            folder, Send(at, sha, run.content_sha256 or sha, tuple(run.mailed_to), replaced)
+        )
+        run.mail = "sent"
         run.write_manifest()
-        raise
-    run.refused = refused
-    run.mailed_to = [r for r in mail.recipients if r not in refused]
-    run.mail = "sent"
-    run.write_manifest()
     return run
 
 
 def list_reports(reports_dir: Path) -> list[dict[str, Any]]:
-    """Every produced report (from its ``report.json``), newest day first; unreadable ones are
-    skipped."""
+    """Every produced report (from its ``report.json``), newest day first, with its mailings
+    (``mail_history``) and a line saying who got which version when (``mailed``); unreadable
+    ones are skipped."""
     found = []
     folders = sorted(Path(reports_dir).glob("????-??-??"), reverse=True)[:MAX_LISTED]
     for folder in folders:
@@ -209,6 +250,10 @@ def list_reports(reports_dir: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
         if isinstance(manifest, dict) and manifest.get("day") == folder.name:
+            manifest["mail_history"] = mail_history(folder)
+            manifest["mailed"] = describe_mail(
+                manifest["mail_history"], str(manifest.get("mail", "–"))
+            )
             found.append(manifest)
     return found
 

@@ -43,5 +43,6 @@ def test_files_manifest_ipfs_and_attachment_then_a_rebuild_without_pdf(tmp_path:
     assert report_file(reports, "../etc", "html") is None
     assert report_file(reports, DAY.isoformat(), "exe") is None
     (listed,) = list_reports(reports)
-    assert listed == json.loads((reports / str(DAY) / "report.json").read_text())
+    manifest = json.loads((reports / str(DAY) / "report.json").read_text())
+    assert listed == {**manifest, "mail_history": [], "mailed": "not configured"}
     assert listed["covering_day"] == NEXT.isoformat() and listed["pdf_error"]
