@@ -12,6 +12,7 @@ import pytest
 from dt_platform.phm.cmapss import (
     COLUMNS,
     HybridModel,
+    PipelineConfig,
     choose_design,
     fit_hybrid,
     load_subset,
@@ -250,3 +251,24 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
         text=True,
     )
     assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_the_booster_sees_the_units_age_and_grows_a_forest_per_round() -> None:
+    """The data branch's design chosen by CV (unit age as a feature, 4 trees a round): both
+    reach the booster, and a bundle from before the age feature still predicts with its own
+    features."""
+    train, test, _ = make_synthetic_subset(n_train=10, n_test=4, n_regimes=1, seed=3)
+    config = replace(LIGHT, params=replace(LIGHT.params, num_parallel_tree=4))
+    model = fit_hybrid(train, config)
+    assert "cycle" in model.ml.feature_columns
+    booster = json.loads(model.ml.point.save_config())
+    assert booster["learner"]["gradient_booster"]["gbtree_model_param"]["num_parallel_tree"] == "4"
+    assert PipelineConfig().age_feature and PipelineConfig().params.num_parallel_tree == 4
+
+    without = fit_hybrid(train, replace(LIGHT, age_feature=False))
+    assert "cycle" not in without.ml.feature_columns
+    old = without.config.describe()
+    del old["age_feature"], old["params"]["num_parallel_tree"]  # as bundles before the change
+    again = PipelineConfig.from_dict(old)
+    assert not again.age_feature and again.params.num_parallel_tree == 1
+    assert HybridModel.from_bytes(without.to_bytes()).predict(test).equals(without.predict(test))

@@ -26,6 +26,9 @@ class PipelineConfig:
     stats: tuple[str, ...] = ("mean",)
     spans: tuple[int, ...] = (10, 20)
     slope_windows: tuple[int, ...] = (40,)
+    age_feature: bool = True
+    """Feed the unit's age (cycles since its series began) to XGBoost: how long a unit has run
+    without visible wear says something of what is left."""
     physics_features: bool = False
     """Also feed rul_phys / its interval to XGBoost (the HI always is)."""
     physics_method: str = "exponential"
@@ -37,7 +40,7 @@ class PipelineConfig:
     """Similarity branch: likelihood tempering (larger: flatter weights over the fleet)."""
     sim_level_offset: bool = True
     """Similarity branch: integrate out each unit's health-index level offset."""
-    params: XGBParams = field(default_factory=XGBParams)
+    params: XGBParams = field(default_factory=lambda: XGBParams(num_parallel_tree=4))
     quantile_params: XGBParams | None = None
     fusion_method: str = "stack"
     fusion_knots: int = 6
@@ -59,6 +62,7 @@ class PipelineConfig:
     def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
         data = dict(data)
         data.setdefault("fusion_fallback", False)  # bundles from before the fallback existed
+        data.setdefault("age_feature", False)  # and from before the age feature
         data["params"] = XGBParams(**data["params"])
         if data.get("quantile_params"):
             data["quantile_params"] = XGBParams(**data["quantile_params"])

@@ -95,6 +95,8 @@ def _ml_stage(
         spans=config.spans,
         slope_windows=config.slope_windows,
     )
+    if config.age_feature:
+        cols.append(TIME)
     if config.physics_features:
         cols += list(PHYS_OUT)
     ml = RulModel.fit(
