@@ -9,6 +9,11 @@ Randomness is keyed by grid position, not drawn in sequence: the stress jitter a
 of a step come from a stream of (seed, machine, block of :data:`CHUNK_STEPS` steps). So how the
 wall clock happens to cut time into ticks does not change the physics: the same seed and the same
 commands at the same sim times give the same states and readings.
+
+With a ``fault_scale`` above 0 the readings also carry the batch simulator's sensor faults
+(:mod:`dt_platform.live.sensor_faults`): stuck values, dropouts (NaN), spikes, and comm loss
+(:attr:`Readings.missing`: the gateway hears nothing from the machine), each logged in
+:attr:`LiveMachine.faults`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import numpy as np
 
 from dt_platform.catalog import MACHINE_TYPES
 from dt_platform.live.desired import Desired, Verdict, check_values
+from dt_platform.live.machine_data import Applied, FailureEvent, Readings
+from dt_platform.live.sensor_faults import LiveFaults
 from dt_platform.sim.config import rng_for
 from dt_platform.sim.line import EndState
 from dt_platform.sim.registry import MachineSpec
@@ -34,47 +41,6 @@ _STRESS, _NOISE, _COMPONENT, _REPAIR, _BUSY, _LINK = 20, 21, 22, 23, 24, 25
 
 
 @dataclass
-class Applied:
-    """Settings the machine runs with (the convention's ``settings``)."""
-
-    derate_pct: float = 0.0
-    maintenance: bool = False
-    inspection: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "derate_pct": float(self.derate_pct),
-            "maintenance": self.maintenance,
-            "inspection": self.inspection,
-        }
-
-
-@dataclass(frozen=True)
-class Readings:
-    """Steps simulated by one :meth:`LiveMachine.advance_to` call."""
-
-    t: np.ndarray
-    """(k,) UTC seconds of each reading."""
-    mode: np.ndarray
-    """(k,) index into :data:`MODES`."""
-    values: np.ndarray
-    """(k, sensors) what the sensors read, canonical units, model's sensor order, NaN = none."""
-    damage: np.ndarray
-    """(k,) true damage at the end of each step (ground truth; never published)."""
-
-    def __len__(self) -> int:
-        return int(self.t.size)
-
-
-@dataclass(frozen=True)
-class FailureEvent:
-    t_s: int
-    component_no: int
-    mode: str
-    repaired_s: int
-
-
-@dataclass
 class LiveMachine:
     """A machine of the simulated line, advanced step by step. Not thread-safe: one owner."""
 
@@ -83,6 +49,8 @@ class LiveMachine:
     interval_s: int
     next_t: int
     """Time of the next grid step to simulate."""
+    fault_scale: float = 0.0
+    """Multiplies the batch simulator's sensor-fault rates; 0: noise only."""
     state: np.ndarray = field(init=False)
     component: dict = field(init=False)
     component_no: int = field(init=False, default=0)
@@ -114,11 +82,27 @@ class LiveMachine:
         self._noise_cache: dict[int, np.ndarray] = {}
         self.state = self.model.initial_state()
         self.component = self.model.draw_component(self._rng_component, self.mp)
+        self.faults: LiveFaults | None = None
+        """Sensor faults (None without); their log: ``faults.take_records()``."""
+        if self.fault_scale:
+            self.faults = LiveFaults(
+                self.seed,
+                i,
+                self.machine_id,
+                self.tags,
+                self._low,
+                self._high,
+                self.interval_s,
+                self.fault_scale,
+                CHUNK_STEPS,
+            )
 
     @classmethod
-    def continuing(cls, spec: MachineSpec, seed: int, interval_s: int, end: EndState):
+    def continuing(
+        cls, spec: MachineSpec, seed: int, interval_s: int, end: EndState, fault_scale: float = 0.0
+    ):
         """The machine as a batch run left it at ``end.end_s``."""
-        m = cls(spec, seed, interval_s, end.end_s)
+        m = cls(spec, seed, interval_s, end.end_s, fault_scale)
         m.state = end.state.copy()
         m.component = dict(end.component)
         m.component_no = end.component_no
@@ -181,13 +165,13 @@ class LiveMachine:
         """Simulate every grid step at or before ``t_s`` not simulated yet."""
         dt = self.interval_s
         if t_s < self.next_t:
-            none = np.empty(0)
-            return Readings(none.astype(np.int64), none.astype(np.int8), none.reshape(0, 0), none)
+            return Readings.empty()
         ts = np.arange(self.next_t, t_s + 1, dt, dtype=np.int64)
         n = ts.size
         mode = np.empty(n, dtype=np.int8)
         values = np.empty((n, len(self.tags)))
         damage = np.empty(n)
+        missing = np.zeros(n, dtype=bool)
         i = 0
         while i < n:
             if self.down_until is not None:
@@ -195,7 +179,10 @@ class LiveMachine:
                 if j > i:
                     stress = self._stress(ts[i:j], off=True)
                     states = np.repeat(self.state[None, :], j - i, axis=0)
-                    self._record(ts[i:j], stress, states, mode[i:j], values[i:j], damage[i:j])
+                    sl = slice(i, j)
+                    self._record(
+                        ts[sl], stress, states, mode[sl], values[sl], damage[sl], missing[sl]
+                    )
                     mode[i:j] = DOWN_M
                 if j >= n:
                     break
@@ -209,7 +196,9 @@ class LiveMachine:
             last = n - i if adv.failed_at is None else adv.failed_at + 1
             sub = {k: v[:last] for k, v in stress.items()}
             sl = slice(i, i + last)
-            self._record(ts[sl], sub, adv.states[:last], mode[sl], values[sl], damage[sl])
+            self._record(
+                ts[sl], sub, adv.states[:last], mode[sl], values[sl], damage[sl], missing[sl]
+            )
             if off:
                 mode[sl] = MAINTENANCE_M
             self.state = adv.states[last - 1]
@@ -218,7 +207,7 @@ class LiveMachine:
             i += last
         self.next_t = int(ts[-1]) + dt
         self.last_mode = int(mode[-1])
-        return Readings(ts, mode, values, damage)
+        return Readings(ts, mode, values, damage, missing)
 
     def _install(self) -> None:
         self.component = self.model.draw_component(self._rng_component, self.mp)
@@ -280,7 +269,7 @@ class LiveMachine:
             out.append(z[pos])
         return np.concatenate(out)
 
-    def _record(self, ts, stress, states, mode, values, damage) -> None:
+    def _record(self, ts, stress, states, mode, values, damage, missing) -> None:
         level = np.asarray(stress["level"])
         mode[:] = np.where(level == PRODUCTION, PRODUCTION_M, np.where(level == IDLE, IDLE_M, 0))
         damage[:] = np.minimum(self.model.damage(states, self.mp, self.component), 1.0)
@@ -289,3 +278,5 @@ class LiveMachine:
         noisy = true + self._noise * self._sensor_noise(ts)
         # a stopped spindle, an empty feeder or a cold fan reads exactly zero (as the batch)
         values[:] = np.clip(np.where(true == 0.0, 0.0, noisy), self._low, self._high)
+        if self.faults is not None:
+            missing[:] = self.faults.apply(ts, values)

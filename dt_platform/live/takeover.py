@@ -5,7 +5,8 @@ gateways, parameters and operating plans, from :func:`~dt_platform.sim.registry.
 If the ground-truth folder holds the settings of a batch run with the same seed and machine
 count that ended no later than the live start, each machine continues from its physical state at
 the end of that history (the batch run loop replayed to its end; the gap up to the live start is
-simulated silently). Otherwise every machine starts with a new component at the live start.
+simulated silently, its sensor faults unlogged). Otherwise every machine starts with a new
+component at the live start.
 """
 
 from __future__ import annotations
@@ -43,10 +44,15 @@ def batch_config(truth_dir: Path) -> tuple[SimConfig | None, str]:
 
 
 def live_machines(
-    truth_dir: Path | None, machines: int, seed: int, start_s: int, interval_s: int | None
+    truth_dir: Path | None,
+    machines: int,
+    seed: int,
+    start_s: int,
+    interval_s: int | None,
+    fault_scale: float = 0.0,
 ) -> tuple[list[LiveMachine], int, str]:
     """The machines positioned at ``start_s`` (floored to the grid), the grid's interval and a
-    note saying where they came from."""
+    note saying where they came from. ``fault_scale``: see :class:`LiveMachine`."""
     config, note = batch_config(truth_dir) if truth_dir is not None else (None, "no history")
     if config is not None:
         why = None
@@ -57,7 +63,11 @@ def live_machines(
         elif interval_s is not None and interval_s != config.interval_s:
             why = f"its interval is {config.interval_s} s"
         if why is None:
-            return _continued(config, start_s), config.interval_s, f"continuing the {note}"
+            return (
+                _continued(config, start_s, fault_scale),
+                config.interval_s,
+                f"continuing the {note}",
+            )
         note = f"not continuing the {note}: {why}"
     interval = interval_s or 60
     day = datetime.fromtimestamp(start_s, UTC).date()
@@ -70,13 +80,17 @@ def live_machines(
     )
     t0 = start_s - start_s % interval
     specs = build_machines(config)
-    return [LiveMachine(s, seed, interval, t0) for s in specs], interval, f"new components; {note}"
+    live = [LiveMachine(s, seed, interval, t0, fault_scale) for s in specs]
+    return live, interval, f"new components; {note}"
 
 
-def _continued(config: SimConfig, start_s: int) -> list[LiveMachine]:
+def _continued(config: SimConfig, start_s: int, fault_scale: float) -> list[LiveMachine]:
     out = []
     for spec in build_machines(config):
-        m = LiveMachine.continuing(spec, config.seed, config.interval_s, end_state(spec, config))
+        end = end_state(spec, config)
+        m = LiveMachine.continuing(spec, config.seed, config.interval_s, end, fault_scale)
         m.advance_to(start_s - start_s % config.interval_s - config.interval_s)
+        if m.faults is not None:
+            m.faults.take_records()  # nothing was sent in the gap
         out.append(m)
     return out

@@ -204,7 +204,8 @@ class SensorFaults:
                 column[:] = np.nan
             elif ep.held is not None:
                 column[np.isfinite(column)] = ep.held
-        single = plan.single[s0 - plan.first : s1 - plan.first]
+        # a single fault needs a reading (a drawn plan may not know which steps have none)
+        single = plan.single[s0 - plan.first : s1 - plan.first] & np.isfinite(values)
         for k, j in zip(*np.nonzero(single), strict=True):
             self._log(j, "dropout", s0 + int(k), s0 + int(k) + 1)
         values[single] = np.nan
@@ -218,7 +219,7 @@ class SensorFaults:
                 self._log(None, "comm_loss", ep.a, ep.b)
             missing[lo - s0 : hi - s0] = True
         for sp in plan.spikes:
-            if s0 <= sp.step < s1:
+            if s0 <= sp.step < s1 and np.isfinite(values[sp.step - s0, sp.sensor]):
                 values[sp.step - s0, sp.sensor] = sp.value
                 self._log(sp.sensor, "spike", sp.step, sp.step + 1, sp.value, sp.implausible)
         self.active = [ep for ep in self.active if ep.b > s1]
