@@ -7,6 +7,14 @@ A loop thread ticks: it advances every machine to the sim time now, publishes ea
 received (:mod:`dt_platform.live.obey`): ``delivered`` first, then ``applied`` or ``rejected``
 with the machine's reason and the new ``twin/reported``. A machine that is offline takes the last
 desired state it was sent when it comes back (the delta on reconnect).
+
+With ``fault_scale`` above 0 (the class defaults to 0, ``dt-platform line run`` to 1.0) the sensors
+fail as in the batch simulator, at its rates times the scale (:mod:`dt_platform.sim.faults`): a
+dropout leaves the sensor's metric out of the DDATA; during a comm loss the machine sends no
+DDATA at all (no DDEATH either: the gateway does not know); a stuck sensor repeats its last
+value; a spike sends one value far off, half of them outside the catalogue's plausible range
+(the loader rejects those as ``out_of_range``). Every fault is appended to
+``live_faults.jsonl`` in the ground-truth folder (:mod:`dt_platform.live.fault_log`).
 """
 
 from __future__ import annotations
@@ -16,7 +24,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +32,9 @@ import numpy as np
 from dt_platform.config import Settings
 from dt_platform.live import topics
 from dt_platform.live.clock import SimClock
+from dt_platform.live.fault_log import LIVE_FAULTS, FaultLog
 from dt_platform.live.gateway import Gateway, reading_metrics, sensor_formats
+from dt_platform.live.line_stats import LineStats
 from dt_platform.live.link import LinkSchedule
 from dt_platform.live.machine import MODES, LiveMachine
 from dt_platform.live.mqtt import gateway_credentials
@@ -33,27 +42,6 @@ from dt_platform.live.obey import Ack, Obeying
 from dt_platform.live.takeover import live_machines
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LineStats:
-    sim_time: datetime
-    machines: int
-    online: int
-    published: int
-    """Messages the broker confirmed (PUBACK)."""
-    readings: int
-    """Sensor readings in confirmed messages."""
-    applied: int
-    rejected: int
-    failures: int
-
-    def line(self) -> str:
-        return (
-            f"{self.sim_time:%Y-%m-%d %H:%M:%S}Z  online {self.online}/{self.machines}  "
-            f"published {self.published:,} msgs ({self.readings:,} readings)  "
-            f"commands applied {self.applied} rejected {self.rejected}  failures {self.failures}"
-        )
 
 
 def _start_s(start: datetime | None) -> int:
@@ -80,6 +68,7 @@ class LiveLine:
         offline_rate: float = 0.0,
         drop_rate: float = 0.0,
         busy_prob: float = 0.02,
+        fault_scale: float = 0.0,
         credentials: Mapping[str, str] | None = None,
         truth_dir: Path | None = None,
         tick_s: float = 0.1,
@@ -87,6 +76,8 @@ class LiveLine:
     ) -> None:
         if not 0.0 <= drop_rate <= 60.0:
             raise ValueError(f"drop rate {drop_rate} per gateway-hour must be within 0-60")
+        if not 0.0 <= fault_scale <= 1000.0:
+            raise ValueError(f"fault scale {fault_scale} must be within 0-1000")
         self.settings = settings
         self.seed = seed
         self.tick_s = tick_s
@@ -95,8 +86,9 @@ class LiveLine:
         self.clock = SimClock(start_s, speed, wall)  # checks the start before the heavy work
         truth = truth_dir if truth_dir is not None else settings.home / "ground_truth"
         live, self.interval_s, self.origin = live_machines(
-            truth, machines, seed, start_s, interval_s
+            truth, machines, seed, start_s, interval_s, fault_scale
         )
+        self.fault_log = FaultLog(truth / LIVE_FAULTS)
         self.machines: dict[str, LiveMachine] = {m.machine_id: m for m in live}
         t0 = min(m.next_t for m in live)
         self.links = {
@@ -160,6 +152,7 @@ class LiveLine:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._log_faults()
         t_ms = int(self.sim_now() * 1000)
         for name, gw in self.gateways.items():
             online = [m for m, on in self.online.items() if on and self._gw(m) == name]
@@ -199,6 +192,7 @@ class LiveLine:
             self.obeying.count("applied"),
             self.obeying.count("rejected"),
             sum(len(m.failures) for m in self.machines.values()),
+            self.fault_log.written,
         )
 
     @property
@@ -253,7 +247,13 @@ class LiveLine:
             self._maybe_drop(now)
             for machine_id in self.machines:
                 self._advance(machine_id, now)
+            self._log_faults()
             self.obeying.handle(self.online)
+
+    def _log_faults(self) -> None:
+        for m in self.machines.values():
+            if m.faults is not None:
+                self.fault_log.append(m.faults.take_records())
 
     def _controls(self) -> None:
         while True:
@@ -307,6 +307,8 @@ class LiveLine:
                     gw.death(machine_id, t_ms)
                     self.online[machine_id] = False
                 continue
+            if r.missing[k]:
+                continue  # comm loss: nothing reaches the gateway, which does not know why
             metrics = reading_metrics(formats, r.values[k])
             n = len(metrics)
             reported = {**base, "mode": MODES[int(r.mode[k])]}
@@ -316,6 +318,8 @@ class LiveLine:
             else:
                 if reported != self._last_reported.get(machine_id):
                     metrics.append(self._reported_metric(m, reported))
+                if not metrics:
+                    continue  # every sensor dropped out at once: nothing to send
                 gw.data(machine_id, t_ms, metrics, n)
             for hook in self.publish_hooks:
                 hook(machine_id, t_ms, self.wall())

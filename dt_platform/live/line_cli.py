@@ -83,6 +83,15 @@ def line() -> None:
     help="Chance that a machine rejects a command as busy (changeover in progress).",
 )
 @click.option(
+    "--fault-scale",
+    type=click.FloatRange(0, 1000),
+    default=1.0,
+    show_default=True,
+    help="Multiplies the batch simulator's sensor-fault rates (stuck values, dropouts, comm "
+    "loss, spikes, half of them implausible); 0: noise only. Each fault is appended to "
+    "$DT_HOME/ground_truth/live_faults.jsonl.",
+)
+@click.option(
     "--credentials",
     "credentials_path",
     default=None,
@@ -105,10 +114,14 @@ def run(
     offline_rate,
     drop_rate,
     busy_prob,
+    fault_scale,
     credentials_path,
     every,
 ) -> None:
-    """Run the line: readings up (QoS 1), DCMD desired states down, acks and reported state up."""
+    """Run the line: readings up (QoS 1), DCMD desired states down, acks and reported state up.
+
+    The sensors fail as in `dt-platform simulate` (see --fault-scale); the faults are ground
+    truth for evaluation, never read by the platform."""
     settings = load_settings()
     try:
         live = LiveLine(
@@ -120,6 +133,7 @@ def run(
             offline_rate=offline_rate,
             drop_rate=drop_rate,
             busy_prob=busy_prob,
+            fault_scale=fault_scale,
             credentials=_credentials(credentials_path),
         )
     except (ValueError, MqttError) as exc:
