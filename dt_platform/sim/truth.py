@@ -15,6 +15,9 @@ Files in the truth folder:
 * ``injected.parquet`` — every bad or duplicated item in the dumps, with file and line.
 * ``files.parquet`` — every dump file: kind (regular/backfill/redelivery), span, nominal delivery.
 * ``sim_config.json`` — the settings of the run and its counts.
+
+The live line appends its own sensor faults beside them, to ``live_faults.jsonl``
+(:mod:`dt_platform.live.fault_log`); a batch run leaves that file alone.
 """
 
 from __future__ import annotations
