@@ -52,7 +52,8 @@ from dt_platform.twin.decision_store import (
     open_decisions,
 )
 from dt_platform.twin.limits_store import SignedLimits
-from dt_platform.twin.policy import Decision, DecisionContext, choose_action
+from dt_platform.twin.policy import Decision, choose_action
+from dt_platform.twin.policy_options import DecisionContext
 from dt_platform.twin.production_plan import ProductionPlan
 from dt_platform.twin.rul_belief import RulBelief
 from dt_platform.twin.state import all_states, reported

@@ -8,8 +8,8 @@ from typing import Any
 
 from dt_platform.twin.costs import Costs, money
 
-# The decision and its context are the policy's (dt_platform.twin.policy), typed loosely here so
-# that the reasons do not import the module that imports them.
+# The decision and its context are the policy's (dt_platform.twin.policy, .policy_options), typed
+# loosely here so that the reasons do not import the module that imports them.
 Decision = DecisionContext = Any
 
 LABELS = {

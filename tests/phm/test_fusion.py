@@ -6,7 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dt_platform.phm.fusion import Fuser, hat_basis
+from dt_platform.phm.fusion import Fuser
+from dt_platform.phm.fusion_basis import hat_basis
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmapss"
 Z90 = 1.6448536269514722

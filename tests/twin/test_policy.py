@@ -10,7 +10,8 @@ import pytest
 
 from dt_platform.twin.costs import Capacity, Costs, PolicyConfigError, load_costs
 from dt_platform.twin.limits import Limits
-from dt_platform.twin.policy import DecisionContext, choose_action
+from dt_platform.twin.policy import choose_action
+from dt_platform.twin.policy_options import DecisionContext
 from dt_platform.twin.production_plan import ProductionPlan, load_plan
 from dt_platform.twin.rul_belief import RulBelief
 

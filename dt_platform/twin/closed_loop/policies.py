@@ -20,7 +20,8 @@ from dt_platform.sim.machines import MODELS
 from dt_platform.twin.closed_loop.machine_run import Job
 from dt_platform.twin.closed_loop.track import MachineView
 from dt_platform.twin.costs import Capacity, Costs
-from dt_platform.twin.policy import DecisionContext, choose_action
+from dt_platform.twin.policy import choose_action
+from dt_platform.twin.policy_options import DecisionContext
 from dt_platform.twin.rul_belief import RulBelief
 
 SPARE_LEAD_H = 24.0
