@@ -203,7 +203,9 @@ class Settings:
     report_to: str | None = setting(
         "DT_REPORT_TO",
         default="–",
-        meaning="comma-separated addresses the daily report is mailed to each morning",
+        meaning="comma-separated addresses the daily report is mailed to each morning (each "
+        "version once per address; an address added later gets the current version at the next "
+        "run)",
     )
     from_environment: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Names of the fields :func:`load_settings` read from the environment (so the Dagster
