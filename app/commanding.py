@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from app import session, twin
+from app import flash, session, twin
 from app.access import Access
 from app.twin_views import action_text, publish_note, short
 from app.wallet_component import typed_data_signer
@@ -44,7 +44,6 @@ __all__ = [
     "chain_holding",
     "command_form",
     "retry_publishing",
-    "show_outcome",
     "signing",
 ]
 
@@ -61,16 +60,6 @@ ACTION_LABELS = {
 }
 
 
-def _say(level: str, text: str) -> None:
-    st.session_state[OUTCOME] = (level, text)
-
-
-def show_outcome() -> None:
-    outcome = st.session_state.pop(OUTCOME, None)
-    if outcome is not None:
-        getattr(st, outcome[0])(outcome[1])
-
-
 def chain_holding(role: str, address: str) -> AuditChain | None:
     """The chain client if ``address`` holds ``role`` on chain now; otherwise says why."""
     try:
@@ -78,9 +67,13 @@ def chain_holding(role: str, address: str) -> AuditChain | None:
         if chain.has_role(role, address):
             return chain
     except (ChainUnavailable, ChainError) as exc:
-        _say("error", f"Your role cannot be checked on the chain, so nothing was done: {exc}")
+        flash.say(
+            OUTCOME,
+            "error",
+            f"Your role cannot be checked on the chain, so nothing was done: {exc}",
+        )
         return None
-    _say("error", f"Refused: {address} does not hold {role} on chain now.")
+    flash.say(OUTCOME, "error", f"Refused: {address} does not hold {role} on chain now.")
     return None
 
 
@@ -115,7 +108,7 @@ def command_form(access: Access, machines: Sequence[Machine], machine_id: str) -
                 percent=percent if action == "derate" else None,
             )  # fmt: skip
     except CommandRefused as exc:
-        _say("error", f"Not issued ({exc.reason_code}): {exc.detail}")
+        flash.say(OUTCOME, "error", f"Not issued ({exc.reason_code}): {exc.detail}")
         return
     st.session_state[SIGNING] = {
         "id": f"command:{draft.command_id}",
@@ -164,7 +157,7 @@ def _ask_approval(access: Access, command: CommandStatus) -> None:
         with twin.store() as con:
             typed = approval_request(con, command.command_id)
     except CommandRefused as exc:
-        _say("error", f"Cannot be approved ({exc.reason_code}): {exc.detail}")
+        flash.say(OUTCOME, "error", f"Cannot be approved ({exc.reason_code}): {exc.detail}")
         return
     st.session_state[SIGNING] = {
         "id": f"approval:{command.command_id}",
@@ -192,7 +185,11 @@ def signing(access: Access) -> None:
         _submit(access, request, str(result.signed.get("signature", "")))
     elif result.refused and result.refused.get("id") == request["id"]:
         st.session_state.pop(SIGNING)
-        _say("warning", f"Nothing was sent: the wallet did not sign ({result.refused['error']}).")
+        flash.say(
+            OUTCOME,
+            "warning",
+            f"Nothing was sent: the wallet did not sign ({result.refused['error']}).",
+        )
 
 
 def _submit(access: Access, request: dict, signature: str) -> None:
@@ -208,12 +205,16 @@ def _submit(access: Access, request: dict, signature: str) -> None:
                 domain=command_domain(chain), now=session.now(), signer=access.address,
             )  # fmt: skip
     except CommandRefused as exc:
-        _say("error", f"Refused ({exc.reason_code}): {exc.detail}")
+        flash.say(OUTCOME, "error", f"Refused ({exc.reason_code}): {exc.detail}")
         return
     except (ChainUnavailable, ChainError) as exc:
-        _say("error", f"Your role cannot be checked on the chain, so nothing was decided: {exc}")
+        flash.say(
+            OUTCOME,
+            "error",
+            f"Your role cannot be checked on the chain, so nothing was decided: {exc}",
+        )
         return
-    _say(*_result(status))
+    flash.say(OUTCOME, *_result(status))
 
 
 def _submit_limits(access: Access, request: dict, signature: str) -> None:
@@ -225,12 +226,20 @@ def _submit_limits(access: Access, request: dict, signature: str) -> None:
                 now=session.now(), signer=access.address,
             )  # fmt: skip
     except CommandRefused as exc:
-        _say("error", f"Limits refused ({exc.reason_code}): {exc.detail}")
+        flash.say(OUTCOME, "error", f"Limits refused ({exc.reason_code}): {exc.detail}")
         return
     except (ChainUnavailable, ChainError) as exc:
-        _say("error", f"Your role cannot be checked on the chain, so nothing was decided: {exc}")
+        flash.say(
+            OUTCOME,
+            "error",
+            f"Your role cannot be checked on the chain, so nothing was decided: {exc}",
+        )
         return
-    _say("success", f"Limits signed by {short(signed.signer)}: autonomous decisions within them.")
+    flash.say(
+        OUTCOME,
+        "success",
+        f"Limits signed by {short(signed.signer)}: autonomous decisions within them.",
+    )
 
 
 def _result(status: CommandStatus) -> tuple[str, str]:
@@ -256,6 +265,10 @@ def retry_publishing() -> None:
     with twin.store() as con:
         done = publish_unpublished(con, twin.publisher(), session.now())
     if done:
-        _say("success", f"Published the desired state of {', '.join(done)}.")
+        flash.say(OUTCOME, "success", f"Published the desired state of {', '.join(done)}.")
     else:
-        _say("warning", "Nothing was published: the broker is still unreachable, or nothing waits.")
+        flash.say(
+            OUTCOME,
+            "warning",
+            "Nothing was published: the broker is still unreachable, or nothing waits.",
+        )

@@ -16,7 +16,7 @@ import secrets
 
 import streamlit as st
 
-from app import session
+from app import flash, session
 from app.wallet_component import transaction_sender
 from dt_platform.trust.chain import ChainError, ChainUnavailable
 from dt_platform.trust.chain.wallet_tx import (
@@ -27,7 +27,7 @@ from dt_platform.trust.chain.wallet_tx import (
     wait_mined,
 )
 
-__all__ = ["OUTCOME", "SENDING", "grant_submitted", "role_submitted", "sending", "show_outcome"]
+__all__ = ["OUTCOME", "SENDING", "grant_submitted", "role_submitted", "sending"]
 
 SENDING = "dt_gov_sending"
 """The transaction waiting for the wallet: request id, signed-in address, the unsigned call."""
@@ -36,34 +36,24 @@ OUTCOME = "dt_gov_outcome"
 RECEIPT_TIMEOUT_S = 120.0
 
 
-def _say(level: str, text: str) -> None:
-    st.session_state[OUTCOME] = (level, text)
-
-
-def show_outcome() -> None:
-    outcome = st.session_state.pop(OUTCOME, None)
-    if outcome is not None:
-        getattr(st, outcome[0])(outcome[1])
-
-
 def _hand_to_wallet(build) -> None:
     """Build the call as the signed-in account (role checked on chain) and queue it for the
     wallet; any refusal is said, and nothing is queued."""
     signed = session.signed_in()
     if signed is None:
-        _say("error", "Sign in first.")
+        flash.say(OUTCOME, "error", "Sign in first.")
         return
     st.session_state.pop(SENDING, None)
     try:
         tx: UnsignedTx = build(session.chain(), signed.address)
     except NotPermitted as exc:
-        _say("error", f"Refused: {exc}")
+        flash.say(OUTCOME, "error", f"Refused: {exc}")
         return
     except ChainUnavailable as exc:
-        _say("error", f"The chain cannot be reached, so nothing was sent: {exc}")
+        flash.say(OUTCOME, "error", f"The chain cannot be reached, so nothing was sent: {exc}")
         return
     except ChainError as exc:
-        _say("error", f"Not sent: {exc}")
+        flash.say(OUTCOME, "error", f"Not sent: {exc}")
         return
     st.session_state[SENDING] = {
         "id": secrets.token_hex(8),
@@ -128,17 +118,20 @@ def sending(address: str) -> None:
             with st.spinner(f"Waiting for {tx_hash[:12]}… to be mined"):
                 mined = wait_mined(session.chain(), tx, tx_hash, timeout=RECEIPT_TIMEOUT_S)
         except ChainUnavailable as exc:
-            _say("warning", str(exc))
+            flash.say(OUTCOME, "warning", str(exc))
         except ChainError as exc:
-            _say("error", f"Reverted: {exc}")
+            flash.say(OUTCOME, "error", f"Reverted: {exc}")
         else:
-            _say(
+            flash.say(
+                OUTCOME,
                 "success",
                 f"Mined in block {mined.block_number}: {tx.summary}. Transaction "
                 f"`{mined.tx_hash}` (gas {mined.gas_used:,}).",
             )
     elif result.refused and result.refused.get("id") == request["id"]:
         st.session_state.pop(SENDING)
-        _say(
-            "warning", f"Nothing was sent: the wallet did not send it ({result.refused['error']})."
+        flash.say(
+            OUTCOME,
+            "warning",
+            f"Nothing was sent: the wallet did not send it ({result.refused['error']}).",
         )

@@ -5,11 +5,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import session, twin
+from app import flash, session, twin
 from app.twin_views import alarm_summary, alarms_now, event_rows, short
 from dt_platform.trust.chain import ChainError, ChainUnavailable
 from dt_platform.twin.alarm_store import alarm_history, alarms, open_alarms, open_counts
-from dt_platform.twin.alarms import AlarmError, NotAuthorized, acknowledge
+from dt_platform.twin.alarms import AlarmError, acknowledge
 from dt_platform.twin.webhooks import webhook_targets
 
 ACK_OUTCOME = "dt_ack_outcome"
@@ -24,7 +24,7 @@ def acknowledge_submitted(alarm_id: int) -> None:
     note = st.session_state.get(f"ack_note_{alarm_id}", "")
     signed = session.signed_in()
     if signed is None:
-        st.session_state[ACK_OUTCOME] = ("error", "Sign in first.")
+        flash.say(ACK_OUTCOME, "error", "Sign in first.")
         return
     try:
         chain = session.chain()
@@ -33,17 +33,17 @@ def acknowledge_submitted(alarm_id: int) -> None:
                 con, alarm_id, signed.address, note, chain, session.now(),
                 webhook_urls=webhook_targets(session.settings().webhook_urls),
             )  # fmt: skip
-    except NotAuthorized as exc:
-        st.session_state[ACK_OUTCOME] = ("error", f"Acknowledgement refused: {exc}")
-    except AlarmError as exc:
-        st.session_state[ACK_OUTCOME] = ("error", f"Acknowledgement refused: {exc}")
+    except AlarmError as exc:  # NotAuthorized included
+        flash.say(ACK_OUTCOME, "error", f"Acknowledgement refused: {exc}")
     except (ChainUnavailable, ChainError) as exc:
-        st.session_state[ACK_OUTCOME] = (
+        flash.say(
+            ACK_OUTCOME,
             "error",
             f"Not acknowledged: your role cannot be checked on the chain ({exc}).",
         )
     else:
-        st.session_state[ACK_OUTCOME] = (
+        flash.say(
+            ACK_OUTCOME,
             "success",
             f"Alarm {done.alarm_id} ({done.machine_id}) acknowledged by {done.acked_by}.",
         )
@@ -51,9 +51,7 @@ def acknowledge_submitted(alarm_id: int) -> None:
 
 access = session.guard("alarms")
 st.title("Alarms")
-outcome = st.session_state.pop(ACK_OUTCOME, None)
-if outcome is not None:
-    getattr(st, outcome[0])(outcome[1])
+flash.show(ACK_OUTCOME)
 
 with twin.store() as con:
     counts = open_counts(con)

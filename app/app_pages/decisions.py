@@ -8,7 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app import commanding, session, twin
+from app import commanding, flash, session, twin
 from app.twin_views import short
 from dt_platform.twin.commands import CommandRefused
 from dt_platform.twin.decision_store import approve_decision, list_decisions
@@ -53,8 +53,7 @@ def _approve(access, rec) -> None:
                 now=session.now(), actor=access.address,
             )  # fmt: skip
     except CommandRefused as exc:
-        st.session_state[commanding.OUTCOME] = ("error", f"Not approved ({exc.reason_code}): "
-                                                f"{exc.detail}")  # fmt: skip
+        flash.say(commanding.OUTCOME, "error", f"Not approved ({exc.reason_code}): {exc.detail}")
         return
     commanding.ask_signature(
         access, "command", draft.command_id, draft.typed_data,
@@ -85,7 +84,7 @@ def _limits_form(access) -> None:
         with twin.store() as con:
             draft = issue_limits(con, wanted, domain=command_domain(chain), now=now)
     except CommandRefused as exc:
-        st.session_state[commanding.OUTCOME] = ("error", f"Not issued: {exc.detail}")
+        flash.say(commanding.OUTCOME, "error", f"Not issued: {exc.detail}")
         return
     commanding.ask_signature(access, "limits", draft.limits_id, draft.typed_data,
                              "Sign the autonomy limits in your wallet…")  # fmt: skip
@@ -148,4 +147,4 @@ else:
     st.caption("Only a MANAGER sets the autonomy limits (the role is checked on chain at signing).")
 with status_box:
     commanding.signing(access)
-    commanding.show_outcome()
+    flash.show(commanding.OUTCOME)

@@ -9,7 +9,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app import commanding, session, twin
+from app import commanding, flash, session, twin
 from app.twin_views import (
     action_text,
     command_rows,
@@ -137,6 +137,6 @@ if "MANAGER" in access.roles:
     commanding.approvals(access)
 with status_box:  # after the forms, which may have just issued something to sign
     commanding.signing(access)
-    commanding.show_outcome()
+    flash.show(commanding.OUTCOME)
 with state_box:  # last, so it shows what this run's signature changed
     live_state(machine_id)

@@ -9,7 +9,7 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from app import governance, session
+from app import flash, governance, session
 from app.access import production_dataset
 from dt_platform.trust.chain import MAX_GRANT_DAYS, ROLE_IDS, ChainError
 
@@ -25,7 +25,7 @@ st.caption(
 )
 with st.container():  # the wallet's transaction and its outcome, before the tables are read
     governance.sending(access.address)
-    governance.show_outcome()
+    flash.show(governance.OUTCOME)
 
 try:
     members = [
