@@ -30,7 +30,7 @@ import yaml
 
 from dt_platform.sim.machines.models import MODELS
 
-__all__ = ["Capacity", "Costs", "PolicyConfigError", "load_costs", "money"]
+__all__ = ["Capacity", "Costs", "PolicyConfigError", "load_costs", "money", "read_config_yaml"]
 
 DEFAULT_SPARE_LEAD_TIME_H = 24.0
 DEFAULT_JOB_HOURS = 8.0
@@ -140,18 +140,26 @@ class Capacity:
         return cls(**doc)
 
 
-def load_costs(path: Path) -> tuple[Costs, Capacity]:
-    """Costs and capacity from ``path`` (see the module docstring), defaults if it is missing."""
+def read_config_yaml(path: Path) -> Any:
+    """The YAML document of a policy configuration file (``{}`` if empty), ``None`` if the file
+    is missing; a file over :data:`MAX_CONFIG_BYTES` or not YAML is a :class:`PolicyConfigError`."""
     path = Path(path)
     if not path.exists():
-        return Costs(), Capacity()
+        return None
     data = path.read_bytes()
     if len(data) > MAX_CONFIG_BYTES:
         raise PolicyConfigError(f"{path}: over {MAX_CONFIG_BYTES} bytes")
     try:
-        doc = yaml.safe_load(data) or {}
+        return yaml.safe_load(data) or {}
     except yaml.YAMLError as exc:
         raise PolicyConfigError(f"{path}: not YAML ({exc})") from None
+
+
+def load_costs(path: Path) -> tuple[Costs, Capacity]:
+    """Costs and capacity from ``path`` (see the module docstring), defaults if it is missing."""
+    doc = read_config_yaml(path)
+    if doc is None:
+        return Costs(), Capacity()
     if not isinstance(doc, dict):
         raise PolicyConfigError(f"{path}: expected a mapping of cost fields")
     capacity = doc.pop("capacity", None) or {}

@@ -28,9 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from dt_platform.twin.costs import MAX_CONFIG_BYTES, PolicyConfigError
+from dt_platform.twin.costs import PolicyConfigError, read_config_yaml
 
 __all__ = ["ProductionPlan", "Shift", "WeeklyStop", "Window", "load_plan"]
 
@@ -322,16 +320,9 @@ def _window(doc: Any) -> Window:
 
 def load_plan(path: Path) -> ProductionPlan:
     """The plan in ``path`` (``DT_HOME/production_plan.yaml``); the default if it is missing."""
-    path = Path(path)
-    if not path.exists():
+    doc = read_config_yaml(path)
+    if doc is None:
         return ProductionPlan()
-    data = path.read_bytes()
-    if len(data) > MAX_CONFIG_BYTES:
-        raise PolicyConfigError(f"{path}: over {MAX_CONFIG_BYTES} bytes")
-    try:
-        doc = yaml.safe_load(data) or {}
-    except yaml.YAMLError as exc:
-        raise PolicyConfigError(f"{path}: not YAML ({exc})") from None
     try:
         return ProductionPlan.from_dict(doc)
     except PolicyConfigError as exc:

@@ -219,3 +219,15 @@ def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         choose_action(belief(100, 50, 200), DecisionContext("M", "x", dt.datetime(2026, 1, 1)),
                       COSTS, CAPACITY)  # fmt: skip
+
+
+@pytest.mark.parametrize("load", [load_costs, load_plan])
+def test_a_policy_file_too_large_or_not_yaml_is_refused_with_its_path(load, tmp_path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * 70_000 + "\n")
+    with pytest.raises(PolicyConfigError, match=r"big\.yaml: over 64000 bytes"):
+        load(big)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("shifts: [unclosed\n")
+    with pytest.raises(PolicyConfigError, match=r"broken\.yaml: not YAML"):
+        load(broken)
