@@ -98,6 +98,18 @@ def trained_model(
     return model, physics
 
 
+def line_setup(args: argparse.Namespace, seed: int) -> LineSetup:
+    """The simulated line of ``seed`` at the run's size, start and sampling."""
+    return LineSetup.build(
+        machines=args.machines,
+        days=args.days,
+        seed=seed,
+        start=START,
+        history_days=args.history_days,
+        interval_s=args.interval_s,
+    )
+
+
 def predictor(model: fleet.FleetModel, physics: FleetPhysics):
     def predict(spec, traj, until_s: int) -> pl.DataFrame:
         return predict_machine(spec, traj, until_s, model, physics)
@@ -112,14 +124,7 @@ def search_preventive(
     the tuning seeds."""
     totals: dict[str, dict[str, float]] = {t: {} for t in TYPES}
     for seed in seeds:
-        setup = LineSetup.build(
-            machines=args.machines,
-            days=args.days,
-            seed=seed,
-            start=START,
-            history_days=args.history_days,
-            interval_s=args.interval_s,
-        )
+        setup = line_setup(args, seed)
         for interval in (*grid, None):
             if interval is None:
                 tracks = run_policy(setup, RunToFailure())
@@ -195,14 +200,7 @@ def run(args: argparse.Namespace) -> dict:
     decisions = 0
     t2 = time.perf_counter()
     for seed in args.eval_seeds:
-        setup = LineSetup.build(
-            machines=args.machines,
-            days=args.days,
-            seed=seed,
-            start=START,
-            history_days=args.history_days,
-            interval_s=args.interval_s,
-        )
+        setup = line_setup(args, seed)
         predictive = Predictive(costs=costs, horizon_h=model.config.horizon_h)
         policies = {
             "run_to_failure": RunToFailure(),
