@@ -91,7 +91,8 @@ class BridgeStats:
     twin_updates: int = 0
     """Machine states written to the twin store."""
     twin_refused: int = 0
-    """Messages whose machine is unknown or belongs to another gateway: the twin is left alone."""
+    """Messages whose machine is unknown or belongs to another gateway, and births and deaths of
+    gateways the registry gives no machine: the twin store is left alone."""
     stale_deaths: int = 0
     """NDEATHs ignored: their bdSeq is not that of the gateway's latest NBIRTH (an older
     connection's last will)."""
@@ -312,7 +313,7 @@ class Bridge:
             self._problems_logged += 1
             log.warning("%s: %s", item.topic[:200], "; ".join(decoded.problems))
         assert self._db is not None and self._owners is not None
-        taken = self._twin.take(self._db, decoded, item.at, self._owners.owns)
+        taken = self._twin.take(self._db, decoded, item.at, self._owners)
         if taken == "refused":
             self.stats.twin_refused += 1
         elif taken == "stale_death":

@@ -3,6 +3,8 @@
 The bridge asks before it lets a message change a machine's twin: a machine the registry does
 not know, or one it assigns to another gateway than the topic's, keeps its twin as it is (its
 readings still reach the loader, which rejects them as ``unknown_machine`` / ``wrong_gateway``).
+A gateway the registry gives no machine is not listened to either: its births and deaths change
+nothing, so a broker without ACLs cannot grow the twin store by inventing gateway names.
 """
 
 from __future__ import annotations
@@ -52,3 +54,7 @@ class Owners:
     def owns(self, gateway: str, machine_id: str) -> bool:
         """Whether the registry assigns ``machine_id`` to ``gateway``."""
         return machine_id in self._owner and self._owner[machine_id] == gateway
+
+    def knows_gateway(self, gateway: str) -> bool:
+        """Whether the registry assigns any machine to ``gateway``."""
+        return gateway in self._owner.values()

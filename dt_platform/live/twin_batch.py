@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -33,7 +32,16 @@ _ONLINE = {"DBIRTH": True, "DDATA": True, "DDEATH": False}
 
 Taken = Literal["taken", "refused", "stale_death"]
 """What :meth:`TwinBatch.take` made of a message: merged; ``refused`` (a machine the registry does
-not give to the topic's gateway); ``stale_death`` (an older connection's NDEATH, ignored)."""
+not give to the topic's gateway, or a gateway it gives no machine); ``stale_death`` (an older
+connection's NDEATH, ignored)."""
+
+
+class Registry(Protocol):
+    """What the batch asks of the machine registry (:class:`~dt_platform.live.owners.Owners`)."""
+
+    def owns(self, gateway: str, machine_id: str) -> bool: ...
+
+    def knows_gateway(self, gateway: str) -> bool: ...
 
 
 class AckHandler(Protocol):
@@ -102,15 +110,18 @@ class TwinBatch:
         con: sqlite3.Connection,
         decoded: Decoded,
         at: dt.datetime,
-        owns: Callable[[str, str], bool],
+        registry: Registry,
     ) -> Taken:
         """Merge what one message says, in arrival order. ``refused``: it speaks for a machine
-        that ``owns`` (the registry) does not give to the topic's gateway, whose twin is then left
-        alone; ``stale_death``: an NDEATH whose bdSeq is not that of the gateway's latest NBIRTH,
-        ignored (see the module's docstring)."""
+        that the registry does not give to the topic's gateway, whose twin is then left alone,
+        or is the birth or death of a gateway the registry gives no machine (not stored, so the
+        births table holds only real gateways); ``stale_death``: an NDEATH whose bdSeq is not
+        that of the gateway's latest NBIRTH, ignored (see the module's docstring)."""
         t = decoded.topic
         if t is None:
             return "taken"
+        if t.kind in ("NBIRTH", "NDEATH") and not registry.knows_gateway(t.gateway):
+            return "refused"
         if t.kind == "NBIRTH":
             self.births[t.gateway] = (decoded.bd_seq, _iso(at))
             return "taken"
@@ -129,7 +140,7 @@ class TwinBatch:
             return "taken"
         if t.machine is None or t.kind not in _ONLINE:
             return "taken"
-        if not owns(t.gateway, t.machine):
+        if not registry.owns(t.gateway, t.machine):
             return "refused"
         self.said(
             t.machine,

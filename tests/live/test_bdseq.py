@@ -20,6 +20,18 @@ T0 = dt.datetime(2025, 3, 5, 8, 0, tzinfo=dt.UTC)
 GATEWAY_OF = {"CNC-01": "gw-a", "CNC-02": "gw-a", "CNC-03": "gw-b"}
 
 
+class Registry:
+    """The machine registry as the batch asks it."""
+
+    @staticmethod
+    def owns(gateway: str, machine_id: str) -> bool:
+        return GATEWAY_OF.get(machine_id) == gateway
+
+    @staticmethod
+    def knows_gateway(gateway: str) -> bool:
+        return gateway in GATEWAY_OF.values()
+
+
 class Store:
     """A twin store file; :meth:`run` takes messages as one flush batch and writes it."""
 
@@ -40,8 +52,7 @@ class Store:
         for decoded in messages:
             self.clock += 1
             at = T0 + dt.timedelta(seconds=self.clock)
-            owns = lambda gw, m: GATEWAY_OF.get(m) == gw  # noqa: E731
-            taken.append(self.batch.take(self.con, decoded, at, owns))
+            taken.append(self.batch.take(self.con, decoded, at, Registry()))
         self.batch.apply(self.con, lambda *_a: None)
         return taken
 
@@ -166,3 +177,15 @@ def test_wills_of_two_connections_with_the_same_timestamp_are_two_messages():
     again = decode(topic, topics.encode(1000, 0, [topics.metric("bdSeq", 1)]))
     second = decode(topic, topics.encode(1000, 0, [topics.metric("bdSeq", 2)]))
     assert first.identity == again.identity != second.identity
+
+
+def test_births_and_deaths_of_a_gateway_the_registry_does_not_know_change_nothing(store):
+    """On a broker without ACLs anyone may publish as any gateway: invented names are refused,
+    so the births table holds only the registry's gateways however many names arrive."""
+    all_born(store, 1)
+    invented = [node("NBIRTH", 0, gateway=f"gw-x{i}") for i in range(50)]
+    assert store.run(*invented) == ["refused"] * 50
+    assert store.run(node("NDEATH", 0, gateway="gw-x0")) == ["refused"]
+    rows = store.con.execute("SELECT gateway FROM gateway_births ORDER BY gateway").fetchall()
+    assert [r[0] for r in rows] == ["gw-a", "gw-b"]
+    assert store.online() == {"CNC-01": True, "CNC-02": True, "CNC-03": True}
