@@ -136,4 +136,5 @@ def deliver(limit: int) -> None:
     click.echo(
         f"{report.count('delivered')} delivered, {report.count('retry')} to retry, "
         f"{report.count('dead')} given up"
+        + (f"; {report.pruned} delivered long ago removed" if report.pruned else "")
     )

@@ -20,6 +20,11 @@ before it is sent, so two deliverers never send it at once, and a crash mid-send
 delivery later, never none: delivery is *at least once*, hence the idempotency key. Events of one
 alarm may arrive out of order after retries; ``event.sequence`` orders them.
 
+A delivered row is deleted :data:`DELIVERED_KEEP_DAYS` after its delivery, so the outbox does not
+grow with every alarm the line ever raised; the alarm's events stay in the alarm store, and an
+event is queued once, with the event itself, so an old key is never queued again. A ``dead`` row
+stays until someone looks at it: it is the record of a notification that never arrived.
+
 **Verifying on the receiving side** (:func:`verify_webhook` does exactly this)::
 
     expected = "sha256=" + hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
@@ -69,6 +74,8 @@ CREATE TABLE IF NOT EXISTS webhook_outbox (
 CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (status, next_attempt_at);
 """
 
+DELIVERED_KEEP_DAYS = 30
+"""How long a delivered row is kept (its body, status and attempts) for someone to look at."""
 MAX_URL_CHARS = 2_048
 MAX_ERROR_CHARS = 1_000
 RETRY_STATUSES = frozenset({408, 429})
@@ -222,6 +229,8 @@ class Attempt:
 @dataclass
 class DeliveryReport:
     attempts: list[Attempt] = field(default_factory=list)
+    pruned: int = 0
+    """Delivered rows deleted after their retention."""
 
     def count(self, outcome: str) -> int:
         return sum(a.outcome == outcome for a in self.attempts)
@@ -299,9 +308,11 @@ def deliver_due(
     rng: random.Random | None = None,
     limit: int = 100,
     budget_s: float | None = None,
+    keep_delivered_days: float = DELIVERED_KEEP_DAYS,
 ) -> DeliveryReport:
     """Send every outbox row due at ``now`` (at most ``limit``; stop claiming more after
-    ``budget_s`` seconds of sending) and record each outcome; see the module doc."""
+    ``budget_s`` seconds of sending) and record each outcome; then delete the rows delivered
+    more than ``keep_delivered_days`` before ``now`` (``pruned``). See the module doc."""
     if not secret:
         raise WebhookError("DT_WEBHOOK_SECRET is not set: webhooks are never sent unsigned")
     policy = policy or RetryPolicy()
@@ -325,7 +336,18 @@ def deliver_due(
             result.next_attempt_at = now + timedelta(seconds=delay)
         _finish(con, result, now)
         report.attempts.append(result)
+    report.pruned = _prune_delivered(con, now - timedelta(days=keep_delivered_days))
     return report
+
+
+def _prune_delivered(con: sqlite3.Connection, before: datetime) -> int:
+    """Delete the rows delivered before ``before``; returns how many."""
+    with transaction(con):
+        cur = con.execute(
+            "DELETE FROM webhook_outbox WHERE status = 'delivered' AND delivered_at < ?",
+            (iso(before),),
+        )
+    return cur.rowcount
 
 
 def _release(con: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> None:

@@ -13,6 +13,7 @@ import pytest
 from dt_platform.twin import db
 from dt_platform.twin.alarms import Condition, sync_alarms
 from dt_platform.twin.webhooks import (
+    DELIVERED_KEEP_DAYS,
     RetryPolicy,
     WebhookError,
     deliver_due,
@@ -174,6 +175,22 @@ def test_retries_back_off_until_delivered_once_and_survive_a_restart(receiver, t
     assert body["event"]["event_key"] == items[flaky].event_key
     assert flaky_hits[0]["headers"]["Content-Type"] == "application/json"
     assert SECRET.encode() not in store.read_bytes()  # the secret is never stored
+
+
+def test_delivered_rows_are_removed_after_their_retention_and_dead_ones_kept(receiver, tmp_path):
+    con = _queue(tmp_path / "twin.sqlite", [receiver.url("/ok"), receiver.url("/bad")])
+    first = deliver_due(con, T0, secret=SECRET, policy=POLICY)
+    assert sorted(a.outcome for a in first.attempts) == ["dead", "delivered"]
+    assert first.pruned == 0
+    keep = dt.timedelta(days=DELIVERED_KEEP_DAYS)
+    # kept until the retention has passed, to the microsecond
+    assert deliver_due(con, T0 + keep, secret=SECRET, policy=POLICY).pruned == 0
+    assert {i.status for i in outbox(con)} == {"delivered", "dead"}
+    later = deliver_due(con, T0 + keep + dt.timedelta(microseconds=1), secret=SECRET, policy=POLICY)
+    assert later.pruned == 1 and later.attempts == []
+    (dead,) = outbox(con)
+    assert (dead.status, dead.last_status) == ("dead", 400)
+    assert len(receiver.on("/ok")) == 1  # removing the row sends nothing again
 
 
 def test_gives_up_after_the_last_attempt_keeping_the_last_error(receiver, tmp_path):
