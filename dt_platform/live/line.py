@@ -11,7 +11,8 @@ desired state it was sent when it comes back (the delta on reconnect).
 With ``fault_scale`` above 0 (the class defaults to 0, ``dt-platform line run`` to 1.0) the sensors
 fail as in the batch simulator, at its rates times the scale (:mod:`dt_platform.sim.faults`): a
 dropout leaves the sensor's metric out of the DDATA; during a comm loss the machine sends no
-DDATA at all (no DDEATH either: the gateway does not know); a stuck sensor repeats its last
+DDATA at all (no DDEATH either: the gateway does not know) and hears no command: a desired state
+waits, as for an offline machine, until the link is back; a stuck sensor repeats its last
 value; a spike sends one value far off, half of them outside the catalogue's plausible range
 (the loader rejects those as ``out_of_range``). Every fault is appended to
 ``live_faults.jsonl`` in the ground-truth folder (:mod:`dt_platform.live.fault_log`).
@@ -107,6 +108,9 @@ class LiveLine:
         )
         self._formats = {m.machine_id: sensor_formats(m, m.spec.gateway) for m in live}
         self.online: dict[str, bool] = dict.fromkeys(self.machines, False)
+        self.silent: dict[str, bool] = dict.fromkeys(self.machines, False)
+        """In a comm loss at its latest reading step: the machine and its gateway hear nothing
+        of each other (online stays as the gateway last knew it)."""
         self._last_reported: dict[str, dict] = {}
         self.publish_hooks: list[Callable[[str, int, float], None]] = []
         """Callables given (machine_id, reading time in ms, wall time) of every reading message
@@ -248,7 +252,7 @@ class LiveLine:
             for machine_id in self.machines:
                 self._advance(machine_id, now)
             self._log_faults()
-            self.obeying.handle(self.online)
+            self.obeying.handle({m: on and not self.silent[m] for m, on in self.online.items()})
 
     def _log_faults(self) -> None:
         for m in self.machines.values():
@@ -297,6 +301,7 @@ class LiveLine:
         if not len(r):
             return
         up = self.links[machine_id].online_at(r.t)
+        self.silent[machine_id] = bool(r.missing[-1])
         gw = self.gateways[m.spec.gateway]
         formats = self._formats[machine_id]
         base = m.reported()

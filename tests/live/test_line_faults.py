@@ -5,6 +5,7 @@ spikes, through a real broker and the bridge, rejected by the loader."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from dt_platform.catalog import MACHINE_TYPES
 from dt_platform.cli import main
+from dt_platform.live import topics
 from dt_platform.live.bridge import Bridge
 from dt_platform.live.fault_log import LIVE_FAULTS, FaultLog, read_live_faults
 from dt_platform.live.line import LiveLine
@@ -23,7 +25,7 @@ from dt_platform.sim.faults import FaultRecord
 from dt_platform.sim.gateways import GATEWAYS
 from dt_platform.sim.registry import build_machines, write_registry
 from tests.live.bridge_fixtures import Warehoused, eventually
-from tests.live.broker_fixtures import running_broker
+from tests.live.broker_fixtures import platform_client, running_broker
 from tests.live.test_line import past_wednesday
 
 START = int(datetime(2026, 3, 4, tzinfo=UTC).timestamp())  # a Wednesday
@@ -217,3 +219,67 @@ def test_implausible_spikes_reach_the_bridge_and_the_loader_rejects_them(tmp_pat
         (f.machine_id, f.sensor) for f in spikes
     )
     assert all(" outside [" in d for _, _, d in rejected), rejected
+
+
+def test_a_machine_in_a_comm_loss_hears_no_command_until_the_link_is_back(tmp_path):
+    """The link between a machine and its gateway is down both ways: a desired state sent during
+    a comm loss waits (as for an offline machine) and is acknowledged only after the loss ends."""
+    n, seed, scale = 4, 7, 30.0
+    truth = tmp_path / "truth"
+    probe = live_machines(truth, n, seed, START, None, fault_scale=scale)[0]
+    losses = []
+    for m in probe:
+        m.advance_to(DAY_END)
+        losses += [f for f in m.faults.take_records() if f.kind == "comm_loss"]
+    # a loss in production hours, long enough to send a command into
+    loss = min(
+        (f for f in losses if f.start_s >= START + 9 * H and f.end_s - f.start_s >= 600),
+        key=lambda f: f.start_s,
+    )
+    mid = loss.machine_id
+    gateway = next(m.spec.gateway for m in probe if m.machine_id == mid)
+    topic = topics.device_topic("factory", "DCMD", gateway, mid)
+
+    speed, wall0 = 3600.0, time.time()
+    at = {"sim": float(START)}
+    wall = lambda: wall0 + (at["sim"] - START) / speed  # noqa: E731
+    with running_broker(tmp_path / "home", [g.name for g in GATEWAYS]) as settings:
+        client = platform_client(settings, f"platform-{time.monotonic_ns()}")
+        line = LiveLine(
+            settings,
+            machines=n,
+            seed=seed,
+            speed=speed,
+            start=datetime.fromtimestamp(START, UTC),
+            busy_prob=0.0,
+            tick_s=0.02,
+            fault_scale=scale,
+            truth_dir=truth,
+            wall=wall,
+        )
+        try:
+            line.start()
+            at["sim"] = loss.start_s + 120  # two sim minutes into the loss
+            eventually(lambda: line.silent[mid] and line.online[mid])
+            payload = topics.encode(
+                int(wall() * 1000),
+                0,
+                [],
+                desired={"derate_pct": 20.0, "maintenance": False, "inspection": ""},
+                version=1,
+                command_id="cmd-during-loss",
+            )
+            client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+            eventually(lambda: mid in line.obeying.pending)  # arrived, and held
+            line.tick()  # one more pass with the command in hand
+            assert [a for a in line.acks if a.machine_id == mid] == []
+            at["sim"] = loss.end_s + 60
+            ack = line.wait_for_ack(mid, 1, "applied", timeout=20)
+        finally:
+            line.stop()
+            client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+            client.loop_stop()
+            client.disconnect()
+    assert ack is not None and ack.sim_s >= loss.end_s
+    first = next(a for a in line.acks if a.machine_id == mid)
+    assert (first.status, first.sim_s >= loss.end_s) == ("delivered", True)
