@@ -67,6 +67,7 @@ hourly replay of a finished history gives the predictions the platform would hav
 The modules, each importing only the ones above it: :mod:`.config` (settings),
 :mod:`.dataset` (steps 1, 2 and 4), :mod:`.features` (step 3), :mod:`.model` (the fitted model
 and the fusion of its branches), :mod:`.calibration` and :mod:`.alerting` (step 7),
+:mod:`.physics_folds` (the folds by machine and the physics fitted without each),
 :mod:`.training` (steps 5 to 7), :mod:`.trends` (the sensor behind an alert), :mod:`.store` (bundles on disk), :mod:`.registry` (which model is current and
 when to refit) and :mod:`.daily` (what a day's predictions need around the model). The sensor
 catalogue is :mod:`dt_platform.phm.signals`, the row schemas :mod:`dt_platform.phm.schemas`
@@ -94,6 +95,11 @@ from dt_platform.phm.fleet.dataset import (
 )
 from dt_platform.phm.fleet.features import health_indicator
 from dt_platform.phm.fleet.model import FleetModel, combine_branches
+from dt_platform.phm.fleet.physics_folds import (
+    failed_lives_with_data,
+    fit_fleet_robust,
+    machine_folds,
+)
 from dt_platform.phm.fleet.registry import (
     RegistryEntry,
     RetrainPolicy,
@@ -114,13 +120,7 @@ from dt_platform.phm.fleet.store import (
     load_bundle,
     save_bundle,
 )
-from dt_platform.phm.fleet.training import (
-    InsufficientHistory,
-    failed_lives_with_data,
-    fit_fleet_robust,
-    machine_folds,
-    train_fleet_model,
-)
+from dt_platform.phm.fleet.training import InsufficientHistory, train_fleet_model
 from dt_platform.phm.fleet.trends import sensor_trends
 from dt_platform.phm.schemas import BASE_SCHEMA, PREDICTION_SCHEMA
 from dt_platform.phm.signals import SIGNAL_COLUMNS, TYPE_SIGNALS
