@@ -99,10 +99,12 @@ def daily_report(
         passed, detail = False, mail_error
     else:
         passed = not run.refused
-        parts = [f"sent to {', '.join(run.mailed_to)}"] if run.mailed_to else []
+        first = [r for r in run.mailed_to if r not in run.corrected_to]
+        parts = [f"sent to {', '.join(first)}"] if first else []
+        parts += [f"correction to {', '.join(run.corrected_to)}"] if run.corrected_to else []
         parts += [f"refused: {', '.join(run.refused)}"] if run.refused else []
         parts += [already_sent_text(run.already_sent)] if run.already_sent else []
-        parts += [run.correction] if run.correction and run.mailed_to else []
+        parts += [run.correction] if run.correction and run.corrected_to else []
         detail = "; ".join(parts)
     yield dg.AssetCheckResult(
         check_name="report_mailed", passed=passed, metadata={"detail": detail}

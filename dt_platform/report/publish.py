@@ -80,6 +80,8 @@ class ReportRun:
     already_sent: dict[str, str] = field(default_factory=dict)
     """Recipients skipped because they have this version: address → when it was sent."""
     correction: str | None = None
+    """The note of a correction sent in this run (to ``corrected_to``)."""
+    corrected_to: list[str] = field(default_factory=list)
     mail: str = "not configured"
 
     def file(self, kind: str) -> ReportFile | None:
@@ -178,8 +180,8 @@ def produce_report(
     return run
 
 
-def plain_text(run: ReportRun) -> str:
-    lines = [run.correction, ""] if run.correction else []
+def plain_text(run: ReportRun, correction: str | None = None) -> str:
+    lines = [correction, ""] if correction else []
     lines += [run.headline, "", "The report is this message's HTML part; its PDF is attached."]
     lines += [f"{f.kind.upper()}: IPFS CID {f.cid}, sha256 {f.sha256}" for f in run.files]
     lines.append(f"The anchor of {run.covering_day} covers both.")
@@ -190,9 +192,10 @@ def mail_report(
     run: ReportRun, mail: MailSettings, *, resend: bool = False, now: dt.datetime | None = None
 ) -> ReportRun:
     """Send the written report to the recipients of ``mail.recipients`` who do not have this
-    version yet (all of them with ``resend``), as a correction to those who have an earlier one;
-    records the outcome in the manifest and each delivery in the sends log. Raises
-    :class:`MailError` when nobody it was sent to received it (nothing is recorded then)."""
+    version yet (all of them with ``resend``): as a correction to those who have an earlier one,
+    as the report to the others (one message each way); records the outcome in the manifest and
+    each delivery in the sends log. Raises :class:`MailError` when a message reached nobody (it
+    is not recorded, so the next run sends it; a message sent before it stays recorded)."""
     html = run.file("html")
     if html is None:
         raise MailError("the report has no HTML to send")
@@ -204,35 +207,39 @@ def mail_report(
             read_sends(folder), run.content_sha256 or sha, mail.recipients, resend=resend
         )
         run.already_sent = {r: s.at for r, s in plan.already.items() if r not in plan.to}
-        run.correction = plan.correction_note()
+        run.correction, run.corrected_to = None, []
         run.mailed_to, run.refused = [], []
         if not plan.to:
             run.mail = "already sent"
             run.write_manifest()
             return run
         pdf = run.file("pdf")
-        message = report_message(
-            mail.sender,
-            plan.to,
-            (CORRECTED if plan.correction else "") + run.headline,
-            body.decode("utf-8"),
-            Path(pdf.path).read_bytes() if pdf else None,
-            f"dt-platform-report-{run.day}.pdf",
-            plain_text(run),
-        )
-        try:
-            refused = send_message(replace(mail, recipients=plan.to), message)
-        except MailError as exc:
-            run.mail = f"failed: {exc}"
-            run.write_manifest()
-            raise
-        run.refused = refused
-        run.mailed_to = [r for r in plan.to if r not in refused]
-        at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-        replaced = plan.replaces.sha256 if plan.replaces else None
-        record_send(
-            folder, Send(at, sha, run.content_sha256 or sha, tuple(run.mailed_to), replaced)
-        )
+        attachment = Path(pdf.path).read_bytes() if pdf else None
+        for to, replaces in plan.messages():
+            note = plan.correction_note() if replaces else None
+            message = report_message(
+                mail.sender,
+                to,
+                (CORRECTED if replaces else "") + run.headline,
+                body.decode("utf-8"),
+                attachment,
+                f"dt-platform-report-{run.day}.pdf",
+                plain_text(run, note),
+            )
+            try:
+                refused = send_message(replace(mail, recipients=to), message)
+            except MailError as exc:
+                run.mail = f"failed: {exc}"
+                run.write_manifest()
+                raise
+            reached = [r for r in to if r not in refused]
+            run.refused += refused
+            run.mailed_to += reached
+            if replaces is not None:
+                run.correction, run.corrected_to = note, reached
+            at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+            replaced = replaces.sha256 if replaces else None
+            record_send(folder, Send(at, sha, run.content_sha256 or sha, tuple(reached), replaced))
         run.mail = "sent"
         run.write_manifest()
     return run

@@ -5,7 +5,8 @@ mailing counts as done. ``report.json`` is rewritten by every rebuild; this log 
 Mail follows it (:func:`plan_mailing`): a recipient whose newest copy says the same
 (``content_sha256``: the HTML apart from its build time and covering day) gets nothing again;
 a recipient whose newest copy says something else gets a *correction* that names the version it
-replaces; a recipient not in the log gets the report. A failed mailing is not recorded, so the
+replaces; a recipient not in the log gets the report, in a message of its own when others get
+a correction in the same run (it never had what is corrected). A failed mailing is not recorded, so the
 next run tries again. Mailings of one day hold a lock on the log, so two runs at once (a retry
 beside a manual send) cannot both send.
 """
@@ -52,16 +53,26 @@ class Send:
 
 @dataclass(frozen=True)
 class Mailing:
-    """What to send now: ``to`` (all at once), who already has this version (``already``: address
-    to the mailing that brought it), and the earlier version a correction replaces."""
+    """What to send now: ``to``, who already has this version (``already``: address to the
+    mailing that brought it), and the earlier version a correction replaces; of ``to``, those
+    whose newest copy is an earlier version (``stale``) get the correction."""
 
     to: tuple[str, ...]
     already: dict[str, Send]
     replaces: Send | None
+    stale: tuple[str, ...] = ()
 
     @property
     def correction(self) -> bool:
         return self.replaces is not None
+
+    def messages(self) -> list[tuple[tuple[str, ...], Send | None]]:
+        """One message per group, as ``(recipients, the version it replaces or None)``: the
+        correction to the stale copies first, then the report to everyone else in ``to``."""
+        first = [r for r in self.to if r in self.stale]
+        rest = tuple(r for r in self.to if r not in self.stale)
+        groups = [(tuple(first), self.replaces)] if first and self.replaces else []
+        return groups + ([(rest, None)] if rest else [])
 
     def correction_note(self) -> str | None:
         if self.replaces is None:
@@ -152,8 +163,9 @@ def plan_mailing(
     had = {r: newest[r.lower()] for r in recipients if r.lower() in newest}
     already = {r: s for r, s in had.items() if s.content_sha256 == content_sha256}
     to = recipients if resend else tuple(r for r in recipients if r not in already)
-    stale = [had[r] for r in to if r in had and r not in already]
-    return Mailing(to, already, max(stale, key=lambda s: s.at) if stale else None)
+    stale = [r for r in to if r in had and r not in already]
+    replaces = max((had[r] for r in stale), key=lambda s: s.at) if stale else None
+    return Mailing(to, already, replaces, tuple(stale))
 
 
 def already_sent_text(already: dict[str, str]) -> str:

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from dt_platform.cli import main
 from dt_platform.config import load_settings
 from dt_platform.report import MailError, list_reports, mail_report, mail_settings, produce_report
+from dt_platform.report.cli import mail_outcome
 from dt_platform.report.content import moment
 from dt_platform.report.publish import ReportRun
 from dt_platform.report.sends import SENDS, Send, plan_mailing, read_sends, record_send
@@ -133,6 +134,39 @@ def test_a_day_rebuilt_with_late_data_goes_to_everyone_as_a_correction(home: Pat
 
 
 @pytest.mark.integration
+def test_a_recipient_added_with_a_correction_gets_the_report_not_the_correction(
+    home: Path,
+) -> None:
+    first = produce(home, FIRST)
+    with smtp_server() as inbox:
+        mail_report(first, mail(home, inbox.port, MANAGER), now=FIRST)
+        with Warehouse(home / "warehouse.duckdb").write() as con:  # a late file's rejected rows
+            con.execute(
+                "INSERT INTO telemetry_rejects (file_id, source_file, reason, rejected_at) "
+                "VALUES (3, 'x', 'missing_timezone', ?)",
+                [START],
+            )
+        later = FIRST + dt.timedelta(hours=4)
+        corrected = produce(home, later)
+        mail_report(corrected, mail(home, inbox.port, MANAGER, PLANT), now=later)
+    assert [m[1] for m in inbox.messages] == [[MANAGER], [MANAGER], [PLANT]]
+    correction, report = (parsed(raw) for _, _, raw in inbox.messages[1:])
+    assert correction["Subject"].strip() == "Corrected: " + corrected.headline
+    assert report["Subject"].strip() == corrected.headline
+    assert "replaces" not in report.get_body(("plain",)).get_content()
+    assert corrected.corrected_to == [MANAGER] and corrected.mailed_to == [MANAGER, PLANT]
+    sends = read_sends(Path(first.folder))
+    assert [(s.to, s.replaces) for s in sends] == [
+        ((MANAGER,), None),
+        ((MANAGER,), first.file("html").sha256),
+        ((PLANT,), None),
+    ]
+    outcome = mail_outcome(corrected)
+    assert f"sent a correction to {MANAGER}" in outcome
+    assert f"sent the report to {PLANT}" in outcome
+
+
+@pytest.mark.integration
 def test_resend_sends_again_to_everyone(home: Path) -> None:
     run = produce(home, FIRST)
     with smtp_server() as inbox:
@@ -194,6 +228,7 @@ def test_the_plan_follows_each_recipients_newest_copy() -> None:
     plan = plan_mailing(history, "b", [MANAGER, QUALITY, PLANT])
     assert plan.to == (QUALITY, PLANT) and plan.replaces == history[0]
     assert "2025-03-02 06:00 UTC" in plan.correction_note()
+    assert plan.messages() == [((QUALITY,), history[0]), ((PLANT,), None)]
     # the figures went back to version a: manager's newest copy (b) is replaced
     back = plan_mailing(history, "a", [MANAGER, QUALITY])
     assert back.to == (MANAGER,) and back.replaces == history[1]
