@@ -48,6 +48,16 @@ def produce(home: Path, now: dt.datetime) -> ReportRun:
         )
 
 
+def late_file_rejected(home: Path) -> None:
+    """A late file's rejected rows: the day's figures change."""
+    with Warehouse(home / "warehouse.duckdb").write() as con:
+        con.execute(
+            "INSERT INTO telemetry_rejects (file_id, source_file, reason, rejected_at) "
+            "VALUES (3, 'x', 'missing_timezone', ?)",
+            [START],
+        )
+
+
 def env(port: int, to: tuple[str, ...], password: str = PASSWORD) -> dict[str, str]:
     return {
         "DT_SMTP_URL": f"smtp://127.0.0.1:{port}",
@@ -102,12 +112,7 @@ def test_a_day_rebuilt_with_late_data_goes_to_everyone_as_a_correction(home: Pat
     first = produce(home, FIRST)
     with smtp_server() as inbox:
         mail_report(first, mail(home, inbox.port, MANAGER, QUALITY), now=FIRST)
-        with Warehouse(home / "warehouse.duckdb").write() as con:  # a late file's rejected rows
-            con.execute(
-                "INSERT INTO telemetry_rejects (file_id, source_file, reason, rejected_at) "
-                "VALUES (3, 'x', 'missing_timezone', ?)",
-                [START],
-            )
+        late_file_rejected(home)
         later = FIRST + dt.timedelta(hours=4)
         corrected = produce(home, later)
         assert corrected.content_sha256 != first.content_sha256
@@ -140,12 +145,7 @@ def test_a_recipient_added_with_a_correction_gets_the_report_not_the_correction(
     first = produce(home, FIRST)
     with smtp_server() as inbox:
         mail_report(first, mail(home, inbox.port, MANAGER), now=FIRST)
-        with Warehouse(home / "warehouse.duckdb").write() as con:  # a late file's rejected rows
-            con.execute(
-                "INSERT INTO telemetry_rejects (file_id, source_file, reason, rejected_at) "
-                "VALUES (3, 'x', 'missing_timezone', ?)",
-                [START],
-            )
+        late_file_rejected(home)
         later = FIRST + dt.timedelta(hours=4)
         corrected = produce(home, later)
         mail_report(corrected, mail(home, inbox.port, MANAGER, PLANT), now=later)
