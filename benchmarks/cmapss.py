@@ -73,6 +73,8 @@ SELECTION = (
     "adopted; alone, each gained less than 0.1 (3 seeds: age 0.05, forest 0.10); windows of 50 "
     "cycles with an EWM span of 40 or a second slope over 80 cycles gained nothing; per-unit "
     "knee labels (the target capped where each unit's health index bends) lost 0.4 to 1.1. "
+    "Later, on 5 seeds, none adopted: 8 trees a round (CV fused -0.01), 600 rounds (+0.02), each "
+    "unit weighing the same in the booster (+0.01), cap 130 (-0.04), cap 115 (+0.12). "
     "The same exploratory runs also printed test figures; the decision used the CV ones only."
 )
 
