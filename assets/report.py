@@ -99,8 +99,7 @@ def daily_report(
         passed, detail = False, mail_error
     else:
         passed = not run.refused
-        first = [r for r in run.mailed_to if r not in run.corrected_to]
-        parts = [f"sent to {', '.join(first)}"] if first else []
+        parts = [f"sent to {', '.join(run.report_to)}"] if run.report_to else []
         parts += [f"correction to {', '.join(run.corrected_to)}"] if run.corrected_to else []
         parts += [f"refused: {', '.join(run.refused)}"] if run.refused else []
         parts += [already_sent_text(run.already_sent)] if run.already_sent else []

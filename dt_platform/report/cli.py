@@ -75,12 +75,11 @@ def report(day: dt.datetime | None, send: bool, resend: bool) -> None:
 def mail_outcome(run: ReportRun) -> str:
     """What mailing did: sent to whom (as a correction?), refused, skipped as already sent."""
     lines = []
-    first = [r for r in run.mailed_to if r not in run.corrected_to]
     if run.corrected_to:
         lines.append(f"sent a correction to {', '.join(run.corrected_to)}")
         lines += [f"  {run.correction}"] if run.correction else []
-    if first:
-        lines.append(f"sent the report to {', '.join(first)}")
+    if run.report_to:
+        lines.append(f"sent the report to {', '.join(run.report_to)}")
     if run.refused:
         lines.append(f"refused: {', '.join(run.refused)}")
     if run.already_sent:

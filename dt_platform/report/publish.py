@@ -84,6 +84,11 @@ class ReportRun:
     corrected_to: list[str] = field(default_factory=list)
     mail: str = "not configured"
 
+    @property
+    def report_to(self) -> list[str]:
+        """The recipients this run mailed the report itself (not a correction)."""
+        return [r for r in self.mailed_to if r not in self.corrected_to]
+
     def file(self, kind: str) -> ReportFile | None:
         return next((f for f in self.files if f.kind == kind), None)
 

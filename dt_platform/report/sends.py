@@ -6,8 +6,8 @@ Mail follows it (:func:`plan_mailing`): a recipient whose newest copy says the s
 (``content_sha256``: the HTML apart from its build time and covering day) gets nothing again;
 a recipient whose newest copy says something else gets a *correction* that names the version it
 replaces; a recipient not in the log gets the report, in a message of its own when others get
-a correction in the same run (it never had what is corrected). A failed mailing is not recorded, so the
-next run tries again. Mailings of one day hold a lock on the log, so two runs at once (a retry
+a correction in the same run (it never had what is corrected). A failed mailing is not recorded,
+so the next run tries again. Mailings of one day hold a lock on the log, so two runs at once (a retry
 beside a manual send) cannot both send.
 """
 
@@ -55,7 +55,8 @@ class Send:
 class Mailing:
     """What to send now: ``to``, who already has this version (``already``: address to the
     mailing that brought it), and the earlier version a correction replaces; of ``to``, those
-    whose newest copy is an earlier version (``stale``) get the correction."""
+    whose newest copy is an earlier version (``stale``, in the order of ``to``) get the
+    correction, which replaces the newest of their copies."""
 
     to: tuple[str, ...]
     already: dict[str, Send]
@@ -69,9 +70,8 @@ class Mailing:
     def messages(self) -> list[tuple[tuple[str, ...], Send | None]]:
         """One message per group, as ``(recipients, the version it replaces or None)``: the
         correction to the stale copies first, then the report to everyone else in ``to``."""
-        first = [r for r in self.to if r in self.stale]
         rest = tuple(r for r in self.to if r not in self.stale)
-        groups = [(tuple(first), self.replaces)] if first and self.replaces else []
+        groups = [(self.stale, self.replaces)] if self.stale else []
         return groups + ([(rest, None)] if rest else [])
 
     def correction_note(self) -> str | None:
