@@ -26,7 +26,7 @@ from dt_platform.sim.gateways import GATEWAYS
 from dt_platform.sim.registry import build_machines, write_registry
 from tests.live.bridge_fixtures import Warehoused, eventually
 from tests.live.broker_fixtures import platform_client, running_broker
-from tests.live.test_line import past_wednesday
+from tests.live.test_line import G, past_wednesday
 
 START = int(datetime(2026, 3, 4, tzinfo=UTC).timestamp())  # a Wednesday
 H = 3600
@@ -238,7 +238,7 @@ def test_a_machine_in_a_comm_loss_hears_no_command_until_the_link_is_back(tmp_pa
     )
     mid = loss.machine_id
     gateway = next(m.spec.gateway for m in probe if m.machine_id == mid)
-    topic = topics.device_topic("factory", "DCMD", gateway, mid)
+    topic = topics.device_topic(G, "DCMD", gateway, mid)
 
     speed, wall0 = 3600.0, time.time()
     at = {"sim": float(START)}
