@@ -8,8 +8,10 @@ sibling file: one JSON object a line with the columns of ``faults.parquet`` — 
 spike value) and ``implausible`` (spikes). DuckDB reads it with ``read_json``.
 
 Each flush is one write to the file opened for appending; a crash may leave a torn last line,
-which the next flush closes with a newline and :func:`read_live_faults` skips. A line restarted
-over the same sim times with the same seed logs the same faults again: deduplicate on all columns.
+which the next flush closes with a newline and :func:`read_live_faults` skips. Each fault is in
+the file once: a line restarted over the same sim times with the same seed draws the same faults
+again, and :class:`FaultLog` reads the file when it opens and skips the records it already holds
+(files from before this rule are deduplicated by :func:`read_live_faults`).
 """
 
 from __future__ import annotations
@@ -42,13 +44,18 @@ def _row(f: FaultRecord) -> dict:
 
 
 class FaultLog:
-    """Appends fault records to ``path`` (the folder is made when the first record comes)."""
+    """Appends fault records to ``path`` once each (the folder is made when the first record
+    comes). ``taken``: records given this run; ``written``: those new to the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.taken = 0
         self.written = 0
+        self._held = set(read_live_faults(path)[0]) if path.exists() else set()
 
     def append(self, records: Sequence[FaultRecord]) -> None:
+        self.taken += len(records)
+        records = [r for r in dict.fromkeys(records) if r not in self._held]
         if not records:
             return
         text = "".join(json.dumps(_row(r), allow_nan=False) + "\n" for r in records)
@@ -59,6 +66,7 @@ class FaultLog:
                 if f.read(1) != b"\n":  # a torn line from a crash: keep it apart
                     text = "\n" + text
             f.write(text.encode("utf-8"))
+        self._held.update(records)
         self.written += len(records)
 
 
@@ -67,10 +75,13 @@ def _epoch(text: str) -> int:
 
 
 def read_live_faults(path: Path) -> tuple[list[FaultRecord], int]:
-    """The records of ``path`` and how many lines were unreadable (torn by a crash)."""
+    """The distinct records of ``path`` in file order, and how many lines were unreadable (torn
+    by a crash)."""
     size = path.stat().st_size
     if size > MAX_READ_BYTES:
-        raise ValueError(f"{path} is larger than {MAX_READ_BYTES} bytes")
+        raise ValueError(
+            f"{path} is larger than {MAX_READ_BYTES} bytes; move it aside to start a new log"
+        )
     out, bad = [], 0
     for line in path.read_bytes().splitlines():
         try:
@@ -88,4 +99,4 @@ def read_live_faults(path: Path) -> tuple[list[FaultRecord], int]:
             )
         except (ValueError, KeyError, TypeError):
             bad += 1
-    return out, bad
+    return list(dict.fromkeys(out)), bad

@@ -196,7 +196,7 @@ class LiveLine:
             self.obeying.count("applied"),
             self.obeying.count("rejected"),
             sum(len(m.failures) for m in self.machines.values()),
-            self.fault_log.written,
+            self.fault_log.taken,
         )
 
     @property

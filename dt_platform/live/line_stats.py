@@ -19,7 +19,7 @@ class LineStats:
     rejected: int
     failures: int
     sensor_faults: int = 0
-    """Sensor faults logged (ground truth)."""
+    """Sensor faults the line had this run (each is in the ground-truth log once)."""
 
     def line(self) -> str:
         return (

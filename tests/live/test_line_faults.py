@@ -159,6 +159,29 @@ def test_the_fault_log_appends_and_survives_a_torn_line(tmp_path):
     )
 
 
+def test_a_line_restarted_over_the_same_times_logs_each_fault_once(tmp_path):
+    path = tmp_path / "truth" / LIVE_FAULTS
+
+    def run() -> FaultLog:
+        log = FaultLog(path)
+        for m in machines(5.0):
+            for t in (START + 2 * H, START + 6 * H):  # two ticks
+                m.advance_to(t)
+                log.append(m.faults.take_records())
+        return log
+
+    first = run()
+    text = path.read_bytes()
+    assert first.taken == first.written > 0
+    again = run()  # a restart with the same seed and start
+    assert path.read_bytes() == text
+    assert again.taken == first.taken and again.written == 0
+    # a log written before the rule, with every record twice, reads once
+    path.write_bytes(text + text)
+    records, torn = read_live_faults(path)
+    assert torn == 0 and len(records) == first.written == len(text.splitlines())
+
+
 def test_the_cli_takes_a_fault_scale():
     runner = CliRunner()
     result = runner.invoke(main, ["line", "run", "--help"])
