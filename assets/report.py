@@ -85,6 +85,7 @@ def daily_report(
         "covering_day": run.covering_day,
         "folder": dg.MetadataValue.path(run.folder),
         "mail": run.mail,
+        "unchanged": run.unchanged,
     }
     for f in run.files:
         metadata[f"{f.kind}_path"] = dg.MetadataValue.path(f.path)

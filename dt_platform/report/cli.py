@@ -67,6 +67,8 @@ def report(day: dt.datetime | None, send: bool, resend: bool) -> None:
         click.echo(f"{f.kind}: {f.path} ({f.size_bytes:,} bytes)\n  CID {f.cid}")
     if run.pdf_error:
         click.echo(f"no PDF: {run.pdf_error}", err=True)
+    if run.unchanged:
+        click.echo(f"unchanged since the build of {run.generated_at}: its files are kept")
     click.echo(f"covered by the anchor of {run.covering_day}")
     if send:
         click.echo(mail_outcome(run))

@@ -29,6 +29,7 @@ from dt_platform.report.build import build_report
 from dt_platform.report.content import DailyReport
 from dt_platform.report.db import missing_tables
 from dt_platform.report.html import render_html
+from dt_platform.report.kept import earlier_build, still_covered
 from dt_platform.report.mail import MailError, MailSettings, report_message, send_message
 from dt_platform.report.pdf import PdfUnavailable, html_to_pdf
 from dt_platform.report.sends import (
@@ -83,6 +84,9 @@ class ReportRun:
     """The note of a correction sent in this run (to ``corrected_to``)."""
     corrected_to: list[str] = field(default_factory=list)
     mail: str = "not configured"
+    unchanged: bool = False
+    """The day says what the build of ``generated_at`` said, so its files were kept: the copies
+    already mailed are the ones the covering day's anchor proves."""
 
     @property
     def report_to(self) -> list[str]:
@@ -126,10 +130,15 @@ def render(
 ) -> tuple[str, bytes | None, str | None]:
     """``(html, pdf, why there is no pdf)``."""
     html = render_html(report)
+    return (html, *render_pdf(html, browser))
+
+
+def render_pdf(html: str, browser: str | None) -> tuple[bytes | None, str | None]:
+    """``(pdf, why there is no pdf)``."""
     try:
-        return html, html_to_pdf(html, browser=browser), None
+        return html_to_pdf(html, browser=browser), None
     except PdfUnavailable as exc:
-        return html, None, str(exc)
+        return None, str(exc)
 
 
 def produce_report(
@@ -144,42 +153,58 @@ def produce_report(
 ) -> ReportRun:
     """Build, write, publish and attach the report of ``day``. ``con`` must be the warehouse's
     writer (the attachment is written there). IPFS errors propagate: a report is attached only
-    once it is published, and a re-run does everything again."""
-    covering = next_unbuilt_day(con, day)
+    once it is published, and a re-run does everything again. A rebuild that says the same as
+    the build in the folder keeps that build's files (:mod:`.kept`): ``unchanged`` is set."""
+    unbuilt = next_unbuilt_day(con, day)
     twin = open_twin_read_only(twin_path)
     try:
-        report = build_report(con, twin, day, now=now, covering=covering)
+        report = build_report(con, twin, day, now=now, covering=unbuilt)
     finally:
         if twin is not None:
             twin.close()
-    html, pdf, pdf_error = render(report, browser=browser)
     folder = Path(reports_dir) / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
+    kept = earlier_build(folder, report.content_sha256, {k: f for k, (f, _) in FILES.items()})
+    if kept is not None:
+        html = kept.contents["html"]
+        pdf, pdf_error = kept.contents.get("pdf"), None
+        if pdf is None:
+            pdf, pdf_error = render_pdf(html.decode("utf-8"), browser)
+        if not still_covered(
+            con, kept, unbuilt, with_pdf=pdf is not None and "pdf" not in kept.contents
+        ):
+            kept = None
+    if kept is None:
+        text, pdf, pdf_error = render(report, browser=browser)
+        html = text.encode("utf-8")
+    covering = kept.covering_day if kept else unbuilt
     run = ReportRun(
         day=day.isoformat(),
         folder=str(folder),
         covering_day=covering.isoformat(),
-        generated_at=now.isoformat(),
+        generated_at=kept.generated_at if kept else now.isoformat(),
         headline=report.headline,
         content_sha256=report.content_sha256,
         pdf_error=pdf_error,
+        unchanged=kept is not None,
     )
-    contents = {"html": html.encode("utf-8"), "pdf": pdf}
-    for kind, data in contents.items():
+    attach = covering == unbuilt  # a built day's snapshot already holds the kept files
+    for kind, data in {"html": html, "pdf": pdf}.items():
         filename, media_type = FILES[kind]
         path = folder / filename
         name = REPORT_DOCUMENT.format(day=day, ext=kind)
         if data is None:  # no stale PDF of an earlier build, on disk or attached
             path.unlink(missing_ok=True)
-            if not missing_tables(con, DOCUMENTS):
+            if attach and not missing_tables(con, DOCUMENTS):
                 con.execute(f"DELETE FROM {DOCUMENTS} WHERE day = ? AND name = ?", [covering, name])
             continue
         atomic_write_bytes(path, data)
         cid = ipfs.add_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
-        attach_document(
-            con, covering, name, cid, sha256=digest, size_bytes=len(data), media_type=media_type
-        )
+        if attach:
+            attach_document(
+                con, covering, name, cid, sha256=digest, size_bytes=len(data), media_type=media_type
+            )
         run.files.append(ReportFile(kind, name, str(path), media_type, digest, len(data), cid))
     run.write_manifest()
     return run

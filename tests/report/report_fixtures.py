@@ -160,6 +160,15 @@ class Maintainers:
         return role == "MAINTAINER" and account == MAINTAINER
 
 
+def reject_late_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """A late file's rejected rows: the day's figures change."""
+    con.execute(
+        "INSERT INTO telemetry_rejects (file_id, source_file, reason, rejected_at) "
+        "VALUES (3, 'x', 'missing_timezone', ?)",
+        [START],
+    )
+
+
 def build_twin_store(path: Path) -> None:
     """Alarms: CNC-01 opened at the previous day's sync (stamped at this day's midnight, so on
     the previous day), acknowledged at 06:00 and cleared at the day's sync; SMT-01 opened at it.

@@ -74,12 +74,22 @@ def test_the_report_is_anchored_by_the_next_day_and_provable(tmp_path: Path) -> 
                 assert record["media_type"] == f.media_type
             assert f"daily_report/{DAY}.html" in {d["name"] for d in attached_documents(con, NEXT)}
 
-            # rebuilt once the next day is built: the first day not built yet covers it
+            # rebuilt unchanged once the next day is built: the anchored files stay as they are
+            same = produce_report(
+                con, settings.twin_db_path, ipfs, DAY, settings.reports_dir,
+                now=day_start(NEXT) + dt.timedelta(hours=8),
+            )  # fmt: skip
+            assert same.unchanged and same.covering_day == NEXT.isoformat()
+            assert same.files == run.files and same.generated_at == run.generated_at
+            assert Path(run.file("html").path).read_bytes() == html
+            assert attached_documents(con, AFTER) == []
+            # rebuilt with a late hour of readings: the first day not built yet covers it
+            insert_telemetry(con, telemetry_rows(DAY, hours=1, seed=8))
             again = produce_report(
                 con, settings.twin_db_path, ipfs, DAY, settings.reports_dir,
                 now=day_start(NEXT) + dt.timedelta(hours=9),
             )  # fmt: skip
-            assert again.covering_day == AFTER.isoformat()
+            assert not again.unchanged and again.covering_day == AFTER.isoformat()
             assert verify_partition(con, ipfs, chain, NEXT).ok  # the anchored day is unchanged
             later = {d["name"]: d["cid"] for d in attached_documents(con, AFTER)}
             assert later[f"daily_report/{DAY}.html"] == again.file("html").cid

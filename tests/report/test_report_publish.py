@@ -12,7 +12,13 @@ from dt_platform.report import list_reports, produce_report, report_file
 from dt_platform.trust.ipfs import EmbeddedIpfs
 from dt_platform.trust.snapshot import attached_documents
 from dt_platform.warehouse import Warehouse
-from tests.report.report_fixtures import DAY, END, build_twin_store, build_warehouse
+from tests.report.report_fixtures import (
+    DAY,
+    END,
+    build_twin_store,
+    build_warehouse,
+    reject_late_rows,
+)
 
 NEXT = DAY + dt.timedelta(days=1)
 
@@ -31,11 +37,23 @@ def test_files_manifest_ipfs_and_attachment_then_a_rebuild_without_pdf(tmp_path:
             f"daily_report/{DAY}.html",
             f"daily_report/{DAY}.pdf",
         }
+        no_browser = str(tmp_path / "no-such-chromium")
+        same = produce_report(
+            con, tmp_path / "twin.sqlite", ipfs, DAY, reports,
+            now=END + dt.timedelta(hours=1), browser=no_browser,
+        )  # fmt: skip
+        # the day says the same: the published files stay, PDF too, attached as they were
+        assert same.unchanged and same.files == first.files and same.pdf_error is None
+        assert {d["name"]: d["cid"] for d in attached_documents(con, NEXT)} == {
+            f.name: f.cid for f in first.files
+        }
+        reject_late_rows(con)  # now it does not: built anew, and there is no browser
         second = produce_report(
             con, tmp_path / "twin.sqlite", ipfs, DAY, reports,
-            now=END + dt.timedelta(hours=2), browser=str(tmp_path / "no-such-chromium"),
+            now=END + dt.timedelta(hours=2), browser=no_browser,
         )  # fmt: skip
         attached = {d["name"]: d["cid"] for d in attached_documents(con, NEXT)}
+    assert not second.unchanged and second.generated_at == (END + dt.timedelta(hours=2)).isoformat()
     assert "cannot start" in second.pdf_error and [f.kind for f in second.files] == ["html"]
     assert attached == {f"daily_report/{DAY}.html": second.file("html").cid}
     assert report_file(reports, DAY.isoformat(), "pdf") is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import hashlib
 import json
 from pathlib import Path
 
@@ -22,8 +23,15 @@ from dt_platform.report.content import moment
 from dt_platform.report.publish import ReportRun
 from dt_platform.report.sends import SENDS, Send, plan_mailing, read_sends, record_send
 from dt_platform.trust.ipfs import EmbeddedIpfs
+from dt_platform.trust.snapshot import attached_documents
 from dt_platform.warehouse import Warehouse
-from tests.report.report_fixtures import DAY, END, START, build_twin_store, build_warehouse
+from tests.report.report_fixtures import (
+    DAY,
+    END,
+    build_twin_store,
+    build_warehouse,
+    reject_late_rows,
+)
 from tests.report.smtp_server import PASSWORD, USER, smtp_server
 
 pytestmark = [
@@ -49,13 +57,8 @@ def produce(home: Path, now: dt.datetime) -> ReportRun:
 
 
 def late_file_rejected(home: Path) -> None:
-    """A late file's rejected rows: the day's figures change."""
     with Warehouse(home / "warehouse.duckdb").write() as con:
-        con.execute(
-            "INSERT INTO telemetry_rejects (file_id, source_file, reason, rejected_at) "
-            "VALUES (3, 'x', 'missing_timezone', ?)",
-            [START],
-        )
+        reject_late_rows(con)
 
 
 def env(port: int, to: tuple[str, ...], password: str = PASSWORD) -> dict[str, str]:
@@ -81,9 +84,9 @@ def test_a_rebuilt_unchanged_report_is_not_mailed_again(home: Path) -> None:
     first = produce(home, FIRST)
     with smtp_server() as inbox:
         mail_report(first, mail(home, inbox.port, MANAGER, QUALITY), now=FIRST)
-        # a re-run later the same morning: new build time in the HTML, same figures
+        # a re-run later the same morning, same figures: the files mailed are kept
         again = produce(home, FIRST + dt.timedelta(hours=2))
-        assert again.file("html").sha256 != first.file("html").sha256
+        assert again.unchanged and again.files == first.files
         assert again.content_sha256 == first.content_sha256
         mail_report(again, mail(home, inbox.port, MANAGER, QUALITY))
     assert len(inbox.messages) == 1
@@ -93,6 +96,14 @@ def test_a_rebuilt_unchanged_report_is_not_mailed_again(home: Path) -> None:
     assert send.sha256 == first.file("html").sha256 and set(send.to) == {MANAGER, QUALITY}
     manifest = json.loads((Path(again.folder) / "report.json").read_text())
     assert manifest["mail"] == "already sent" and manifest["already_sent"][MANAGER] == send.at
+    # what the covering day's anchor will prove is what the recipients have
+    with Warehouse(home / "warehouse.duckdb").write() as con:
+        attached = {d["name"]: d["sha256"] for d in attached_documents(con, first.covering_day)}
+    (pdf,) = parsed(inbox.messages[0][2]).iter_attachments()
+    assert attached == {
+        f"daily_report/{DAY}.html": send.sha256,
+        f"daily_report/{DAY}.pdf": hashlib.sha256(pdf.get_content()).hexdigest(),
+    }
 
 
 @pytest.mark.integration
