@@ -219,6 +219,14 @@ def _run(data: Path, subset: str, config: PipelineConfig, seeds: list[int]) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ValueError as exc:  # data the pipeline cannot take (e.g. too few units), said plainly
+        print(f"cmapss: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parse(argv)
     seeds = _seeds(args.seeds)
     config = _config(args)

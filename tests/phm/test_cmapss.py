@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from dt_platform.phm.cmapss import (
@@ -251,6 +252,15 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
         text=True,
     )
     assert missing.returncode == 2 and "not found" in missing.stderr
+    few = tmp_path / "few"
+    write_subset(few, "FD001", train.filter(pl.col("unit") <= 3), test, rul)
+    small = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), "--data", str(few)],
+        capture_output=True,
+        text=True,
+    )
+    assert small.returncode == 2 and small.stdout == ""
+    assert "cmapss: error: 3 training unit(s)" in small.stderr and "Traceback" not in small.stderr
 
 
 def test_the_booster_sees_the_units_age_and_grows_a_forest_per_round() -> None:

@@ -78,6 +78,20 @@ def test_pipeline_runs_on_every_layout_with_ordered_intervals(name: str) -> None
     assert model.fuser.basis in {"fused", "ml", "physics"}
 
 
+def test_the_smallest_fleet_is_one_unit_a_fold_and_a_smaller_one_a_clear_error() -> None:
+    from dataclasses import replace
+
+    config = replace(LIGHT, n_splits=5)
+    train, test, _ = make_synthetic_subset(n_train=4, n_test=3, n_regimes=1, seed=5)
+    model = fit_hybrid(train, config)
+    assert model.config.n_splits == 4  # each unit held out once
+    values = model.predict(test).select("rul_fused_lo", "rul_fused", "rul_fused_hi").to_numpy()
+    assert np.isfinite(values).all() and (np.diff(values, axis=1) >= 0).all()
+    three = train.filter(pl.col("unit") <= 3)
+    with pytest.raises(ValueError, match=r"3 training unit.*at least 4 complete run-to-failure"):
+        fit_hybrid(three, config)
+
+
 def test_synthetic_variant_names_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown synthetic variant 'fd009'"):
         synthetic_variant("fd009")

@@ -27,6 +27,9 @@ from dt_platform.phm.ml import RulModel, group_kfold
 from dt_platform.phm.scoring import rmse
 
 FUSED_OUT = ("rul_fused", "rul_fused_lo", "rul_fused_hi")
+MIN_TRAIN_UNITS = 4
+"""Fewest training units: the physics branch's fleet prior needs 3 units, in every fold too
+(with fewer than ``n_splits`` units each unit is its own fold, so a fold fits on all but one)."""
 MIN_BEYOND_UNITS = 3
 """Fewest held-out training units in the beyond-horizon region to decide on it."""
 
@@ -111,15 +114,29 @@ class HybridModel:
         return hashlib.sha256(self.to_bytes()).hexdigest()
 
 
+def fleet_config(train: pl.DataFrame, config: PipelineConfig) -> PipelineConfig:
+    """``config`` for a training fleet of this size: each unit its own fold when there are fewer
+    units than ``config.n_splits``; a :class:`ValueError` below ``MIN_TRAIN_UNITS``."""
+    units = train[UNIT].n_unique()
+    if units < MIN_TRAIN_UNITS:
+        raise ValueError(
+            f"{units} training unit(s): the fuser is fitted on held-out predictions and the "
+            f"physics prior on 3 units, so the pipeline needs at least {MIN_TRAIN_UNITS} complete "
+            "run-to-failure units."
+        )
+    return replace(config, n_splits=units) if units < config.n_splits else config
+
+
 def fit_hybrid(train: pl.DataFrame, config: PipelineConfig | None = None) -> HybridModel:
     """Fit all branches and the fuser on complete run-to-failure training units only.
 
     One unit-grouped K-fold split is shared by every stage: physics out-of-fold predictions
     (its health index also feeds XGBoost, as an out-of-fold feature), XGBoost out-of-fold
     predictions, then the fuser on those out-of-fold rows (with its own cross-fitting for the
-    interval and the CV metrics). The final branches are refitted on all training units.
+    interval and the CV metrics). The final branches are refitted on all training units. With
+    fewer units than ``config.n_splits`` folds, each unit is its own fold (:func:`fleet_config`).
     """
-    config = config or PipelineConfig()
+    config = fleet_config(train, config or PipelineConfig())
     train = add_train_rul(train).sort([UNIT, TIME])
     folds = group_kfold(train[UNIT].to_numpy(), config.n_splits, config.seed)
     phys_oof = _physics_oof(train, folds, config)

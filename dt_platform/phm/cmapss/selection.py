@@ -11,6 +11,7 @@ import polars as pl
 
 from dt_platform.phm.cmapss.config import PipelineConfig
 from dt_platform.phm.cmapss.data import TIME, UNIT, add_train_rul
+from dt_platform.phm.cmapss.hybrid import fleet_config
 from dt_platform.phm.cmapss.stages import (
     PHYS_OUT,
     _fit_fuser,
@@ -62,7 +63,7 @@ def select_physics(
     not worse; a smaller difference is within fold noise (the one-row-per-unit spread of the
     fused-minus-ML RMSE on FD001 is about 0.3) and does not earn a change.
     """
-    config = config or PipelineConfig()
+    config = fleet_config(train, config or PipelineConfig())
     _check_candidates(candidates, config)
     train = add_train_rul(train).sort([UNIT, TIME])
     folds = group_kfold(train[UNIT].to_numpy(), config.n_splits, config.seed)
