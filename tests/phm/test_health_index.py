@@ -109,6 +109,23 @@ def test_missing_health_index_rows_carry_the_last_estimate(branch: dict) -> None
     assert np.isfinite(gap).all()
 
 
+def test_a_run_too_short_to_place_its_curve_stays_out_of_the_fleet_prior(branch: dict) -> None:
+    fitted = branch["branch"]
+    train = make_synthetic_subset(n_train=45, n_test=1, n_regimes=1, seed=21, life=(150, 380))[0]
+    rows = fitted.health_index.transform(train.filter(pl.col("unit") <= 30))
+    rows = rows.select("unit", "cycle", HI)
+    # a unit that failed 8 cycles into its record: the last 8 rows of another unit's run
+    short = (
+        rows.filter(pl.col("unit") == 1).tail(8).with_columns(pl.lit(99, pl.Int64).alias("unit"))
+    )
+    base = DegradationModel.fit(rows, unit="unit", time="cycle")
+    with_short = DegradationModel.fit(pl.concat([rows, short]), unit="unit", time="cycle")
+    assert {u["unit"] for u in with_short.fleet["units"]} == set(range(1, 31))
+    assert with_short.fleet["left_out"] == [99] and "left_out" not in base.fleet
+    for key in ("prior_mean", "prior_cov", "log_rate_prior", "threshold_mean", "sigma2"):
+        assert getattr(with_short, key) == getattr(base, key), key
+
+
 def test_fit_needs_degrading_units() -> None:
     rng = np.random.default_rng(0)
     flat = pl.DataFrame(

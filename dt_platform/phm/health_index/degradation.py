@@ -16,6 +16,9 @@ from dt_platform.phm.health_index.conjugate import _row_quantiles, _suff_stats, 
 from dt_platform.phm.health_index.index import HI
 from dt_platform.phm.unit_rows import predict_per_unit
 
+MIN_LIFE_SHARE = 0.25
+"""Shortest run, as a share of the fleet's median life, that enters the fleet prior."""
+
 
 def _unit_curves(
     data: pl.DataFrame, unit: str, time: str, hi: str, life_scale: float, rates: np.ndarray
@@ -51,7 +54,8 @@ def _unit_curves(
         names.append(key[0])
     if len(fits_ab) < 3:
         raise ValueError(
-            "DegradationModel.fit: need at least 3 run-to-failure units with ≥ 5 rows each."
+            "DegradationModel.fit: need at least 3 run-to-failure units with ≥ 5 rows each and "
+            f"a run of at least {MIN_LIFE_SHARE:.0%} of the median life."
         )
     return np.asarray(fits_ab), np.asarray(best_idx), ends, names
 
@@ -146,6 +150,14 @@ class DegradationModel:
         life_scale = float(np.median(lives["life"].to_numpy()))
         if life_scale <= 0:
             raise ValueError("DegradationModel.fit: training units need more than one time step.")
+        # A run shorter than MIN_LIFE_SHARE of the median life sees too little of the curve to
+        # place it: its (a, b) are extrapolations far outside the fleet's, and one such unit
+        # would set the prior's mean and spread by itself. It is left out, median life included.
+        kept = lives.filter(pl.col("life") >= MIN_LIFE_SHARE * life_scale)
+        left_out = sorted(set(lives[unit].to_list()) - set(kept[unit].to_list()))
+        if left_out:
+            data = data.filter(pl.col(unit).is_in(kept[unit].implode()))
+            life_scale = float(np.median(kept["life"].to_numpy()))
         rates = np.geomspace(*rate_range, n_rates)
         fits_ab, best_idx, ends, names = _unit_curves(data, unit, time, hi, life_scale, rates)
         fleet_units, thresholds, scales, dofs = _unit_ols(
@@ -174,7 +186,7 @@ class DegradationModel:
             max_life=float(max(ends) * life_scale),
             n_draws=n_draws,
             seed=seed,
-            fleet={"units": fleet_units},
+            fleet={"units": fleet_units, **({"left_out": left_out} if left_out else {})},
         )
 
     # -- posterior per prefix ------------------------------------------------------------------
