@@ -363,7 +363,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
     return out
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-machines", type=int, default=16)
     parser.add_argument("--train-days", type=int, default=45)
@@ -402,10 +402,14 @@ def main() -> None:
     root = args.workdir or Path(tempfile.mkdtemp(prefix="dt-bench-phm-"))
     try:
         print(json.dumps(run(args, root), default=str))
+    except fleet.InsufficientHistory as exc:  # a training fleet with too few lives, said plainly
+        print(f"simulated_phm: error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
