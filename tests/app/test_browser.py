@@ -249,9 +249,12 @@ def test_a_refused_signature_does_not_sign_in(browser, dashboard) -> None:
 
 
 def test_without_a_browser_wallet_the_cli_wallet_signs_in(browser, dashboard) -> None:
+    from playwright.sync_api import expect
+
     page = wallet_page(browser, dashboard, None)
-    assert page.get_by_role("button", name="Sign in with browser wallet").is_disabled()
     page.get_by_text("No browser wallet found").wait_for()
+    # the button is disabled once the page has looked for a wallet; expect() waits for it
+    expect(page.get_by_role("button", name="Sign in with browser wallet")).to_be_disabled()
     auditor = Account.from_key(dev_key("AUDITOR")).address
     page.get_by_label("Your address").fill(auditor)
     page.get_by_role("button", name="Get a sign-in message").click()
