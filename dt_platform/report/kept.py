@@ -35,19 +35,20 @@ class KeptBuild:
     names: dict[str, str]
 
 
-def earlier_build(folder: Path, content_sha256: str, files: dict[str, str]) -> KeptBuild | None:
-    """The build recorded in ``folder``'s ``report.json`` if it says ``content_sha256`` and every
-    file it lists (``files``: kind → file name in the folder) is on disk as recorded."""
+def earlier_build(
+    manifest_path: Path, content_sha256: str, files: dict[str, Path]
+) -> KeptBuild | None:
+    """The build recorded in the manifest at ``manifest_path`` if it says ``content_sha256`` and
+    every file it lists (``files``: kind → where that file is) is on disk as recorded."""
     try:
-        path = folder / "report.json"
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
+        if manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
             return None
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if not content_sha256 or manifest.get("content_sha256") != content_sha256:
             return None
         contents, names = {}, {}
         for f in manifest["files"]:
-            data = (folder / files[f["kind"]]).read_bytes()
+            data = files[f["kind"]].read_bytes()
             if hashlib.sha256(data).hexdigest() != f["sha256"]:
                 return None
             contents[f["kind"]], names[f["kind"]] = data, f["name"]

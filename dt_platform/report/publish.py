@@ -164,7 +164,8 @@ def produce_report(
             twin.close()
     folder = Path(reports_dir) / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    kept = earlier_build(folder, report.content_sha256, {k: f for k, (f, _) in FILES.items()})
+    files = {kind: folder / filename for kind, (filename, _) in FILES.items()}
+    kept = earlier_build(folder / MANIFEST, report.content_sha256, files)
     if kept is not None:
         html = kept.contents["html"]
         pdf, pdf_error = kept.contents.get("pdf"), None
@@ -190,8 +191,7 @@ def produce_report(
     )
     attach = covering == unbuilt  # a built day's snapshot already holds the kept files
     for kind, data in {"html": html, "pdf": pdf}.items():
-        filename, media_type = FILES[kind]
-        path = folder / filename
+        path, media_type = files[kind], FILES[kind][1]
         name = REPORT_DOCUMENT.format(day=day, ext=kind)
         if data is None:  # no stale PDF of an earlier build, on disk or attached
             path.unlink(missing_ok=True)
