@@ -36,7 +36,12 @@ each seed's and ``mean`` the means of the headline figures and per-type RMSE.
   runners-up): ``alert_lead_time_h`` is the median warning time over the failures in the
   evaluation window (the start of the uninterrupted run of alerting predictions that reaches the
   failure; a failure without an alert just before it counts 0 h); ``warned_24h_share`` the share
-  of failures warned at least 24 h ahead; ``failures_missed`` those with no alert just before;
+  of failures warned at least 24 h ahead; ``precursor_24h_share`` the share of failures whose
+  mechanism moved a sensor at least 24 h before them (from the truth,
+  :mod:`dt_platform.sim.precursor`: a spindle bearing's spall can initiate and grow to failure
+  within hours, unseen before) and ``warned_24h_share_with_precursor`` the warned share among
+  those — the part of the figure condition monitoring can reach; ``failures_missed`` those with
+  no alert just before;
   ``false_alarm_episode_share`` the share of alert episodes (a machine's contiguous alerting
   stretch) not followed by a failure of that machine within 72 h of their end
   (:func:`~dt_platform.phm.alert_scoring.alert_episodes`; episodes whose 72 h run past the end
@@ -74,6 +79,7 @@ from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import load_history
 from dt_platform.phm.fleet.alerting import EPISODE_HORIZON_H
 from dt_platform.phm.scoring import coverage, rmse
+from dt_platform.sim.precursor import precursor_hours
 
 START = dt.date(2026, 1, 5)
 
@@ -153,8 +159,14 @@ def score_alerts(
         .filter(pl.col("in_window"))
     )
     leads = alerts.lead_times(evaluated, failures.select("machine_id", "failed_at", "life_start"))
-    scored = leads.filter(pl.col("evaluated"))
+    precursor = precursor_hours(pl.read_parquet(truth_dir / "damage.parquet"), failures)
+    scored = leads.filter(pl.col("evaluated")).join(
+        precursor.select("machine_id", "failed_at", "precursor_h"),
+        on=["machine_id", "failed_at"],
+        how="left",
+    )
     lead = scored["lead_h"].to_numpy()
+    visible = scored.filter(pl.col("precursor_h") >= 24.0)["lead_h"].to_numpy()
     all_failures = pl.read_parquet(truth_dir / "failures.parquet").select("machine_id", "failed_at")
     episodes = alert_episodes(
         evaluated,
@@ -170,6 +182,10 @@ def score_alerts(
         "failures_missed": int((lead == 0).sum()),
         "alert_lead_time_h": round(float(np.median(lead)), 2) if lead.size else None,
         "warned_24h_share": round(float(np.mean(lead >= 24.0)), 4) if lead.size else None,
+        "precursor_24h_share": round(visible.size / lead.size, 4) if lead.size else None,
+        "warned_24h_share_with_precursor": (
+            round(float(np.mean(visible >= 24.0)), 4) if visible.size else None
+        ),
         "false_alarm_episode_share": round(false_alarm_episode_share(episodes), 4),
         "alert_episodes": episodes.height,
         "false_alarm_episodes": int(episodes["false"].fill_null(False).sum()),
@@ -297,6 +313,8 @@ SWEEP_KEYS = (
 )
 MEAN_KEYS = (
     "warned_24h_share",
+    "precursor_24h_share",
+    "warned_24h_share_with_precursor",
     "false_alarm_episode_share",
     "false_alarm_rate",
     "failures_missed",
@@ -347,7 +365,9 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
         out["eval_seeds"] = [int(k) for k in per_seed]
         out["per_seed"] = per_seed
         out["mean"] = {
-            k: round(float(np.mean([float(v[k]) for v in per_seed.values()])), 4) for k in MEAN_KEYS
+            k: round(float(np.mean(values)), 4)
+            for k in MEAN_KEYS
+            if (values := [float(v[k]) for v in per_seed.values() if v[k] is not None])
         }
         out["mean"]["rmse"] = {
             t: {

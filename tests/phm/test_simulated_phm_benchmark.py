@@ -37,8 +37,15 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
     }
     assert out["train"]["failures"] >= 3 and out["eval"]["seed"] == 9
     assert out["failures_in_window"] >= 1  # so the shares below are defined
-    for key in ("warned_24h_share", "false_alarm_episode_share", "false_alarm_rate"):
+    for key in (
+        "warned_24h_share",
+        "precursor_24h_share",
+        "false_alarm_episode_share",
+        "false_alarm_rate",
+    ):
         assert 0.0 <= out[key] <= 1.0, key
+    if out["precursor_24h_share"] > 0:  # the warned share among failures a sensor could see
+        assert 0.0 <= out["warned_24h_share_with_precursor"] <= 1.0
     assert 0.0 <= out["coverage_90"] <= 1.0 and out["rmse"]["all"]["rows"] > 0
     short = bench("--train-machines", "4", "--train-days", "20", "--eval-seed", "9")
     assert short.returncode == 2 and short.stdout == ""

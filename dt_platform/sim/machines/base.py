@@ -57,6 +57,9 @@ class MachineModel(ABC):
     vendors: ClassVar[tuple[tuple[str, str], ...]]
     preventive_tasks: ClassVar[tuple[tuple[str, str], ...]]
     """(action, component) pairs of planned maintenance; none touches the degrading component."""
+    onset_damage: ClassVar[float] = 0.0
+    """True damage from which the failure mechanism moves a sensor at all (its precursor's
+    onset). 0: the indicator moves with damage from the install on (wear, oxidation, fatigue)."""
 
     # --- parameters ----------------------------------------------------------------------------
     @abstractmethod

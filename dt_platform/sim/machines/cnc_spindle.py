@@ -42,6 +42,9 @@ class CncSpindle(MachineModel):
     VIBRATION_LIMIT = 4.5
     WEIBULL_BETA = 1.5
     INIT_WEIGHT = 0.75
+    onset_damage = INIT_WEIGHT
+    """Before the spall initiates (D < 0.75) vibration stays at its baseline: the initiation
+    life is seen by no sensor, only the spall's growth is."""
 
     def draw_machine(self, rng):
         name, c_rated = _choice(rng, self.BEARINGS)
