@@ -22,6 +22,7 @@ from dt_platform.phm.damage import (
     physics_state,
 )
 from dt_platform.phm.episodes import History, MachineInfo, build_machine_stress
+from dt_platform.phm.episodes.stress import frozen_repeats
 from dt_platform.phm.fitting import FleetPhysics, ParamEstimate, TypeFit
 from dt_platform.phm.physics import LAWS
 
@@ -281,9 +282,15 @@ def test_state_rows_for_failed_unfitted_and_unknown_machines() -> None:
     assert state_of(st, "OVEN-09")["note"] == "no ok telemetry before the as-of time"
 
 
-def cnc_history(onset_h: float, fail_h: float, until_h: float) -> History:
+def cnc_history(
+    onset_h: float,
+    fail_h: float,
+    until_h: float,
+    stuck: tuple[float, float, float] | None = None,
+) -> History:
     """A spindle at constant duty; a spall starts at ``onset_h`` and grows by Paris' law (m = 3)
-    so that vibration reaches 4.5 mm/s at ``fail_h``."""
+    so that vibration reaches 4.5 mm/s at ``fail_h``. ``stuck`` (start hour, end hour, value):
+    the vibration transmitter repeats one reading over that span."""
     base, kappa, a0 = 1.0, 1.1, 0.1
     a_fail = (physics.ISO_10816_3_LIMIT_MM_S - base) / kappa
     # a^(-1/2) falls linearly in time at constant load: a^(-1/2) = a0^(-1/2) - k·(t - onset)
@@ -292,11 +299,10 @@ def cnc_history(onset_h: float, fail_h: float, until_h: float) -> History:
 
     def values(x: float) -> dict[str, float]:
         a = (a0**-0.5 - k * (x - onset_h)) ** -2 if x >= onset_h else 0.0
-        return {
-            "speed_rpm": 12000.0,
-            "load_pct": 60.0,
-            "vibration_rms_mm_s": base + kappa * a + 0.01 * rng.standard_normal(),
-        }
+        vibration = base + kappa * a + 0.01 * rng.standard_normal()
+        if stuck is not None and stuck[0] <= x < stuck[1]:
+            vibration = stuck[2]
+        return {"speed_rpm": 12000.0, "load_pct": 60.0, "vibration_rms_mm_s": vibration}
 
     frame = readings(int(until_h), values, step_min=2)
     return make_history(
@@ -331,6 +337,24 @@ def test_spindle_switches_to_paris_growth_after_the_vibration_departs() -> None:
         "bearing load P/C 0.153" in st["dominant_stress"]
         and "vibration_rms_mm_s" in st["dominant_stress"]
     )
+
+
+def test_frozen_repeats_keep_a_run_s_first_reading_and_chance_pairs() -> None:
+    v = np.array([1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0, np.nan, np.nan, np.nan, 4.0])
+    assert frozen_repeats(v).tolist() == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0]
+    assert frozen_repeats(np.array([])).size == 0
+
+
+def test_a_transmitter_frozen_on_a_high_reading_is_no_spall() -> None:
+    # frozen at +0.3 mm/s for 2.4 h: shorter than the warehouse's stuck run (2.5 h at 5 min),
+    # so its readings arrive as ok; as hourly means they would look like a spall's onset
+    hist = cnc_history(300.0, 380.0, 360.0, stuck=(100.0, 102.4, 1.3))
+    paris = {"m": 3.0, "growth_log_mean": 3.0, "growth_log_sd": 0.5, "limit_mm_s": 4.5}
+    fleet = FleetPhysics({"cnc_spindle": make_fit("cnc_spindle", 1e4, 0.6, paris)}, "")
+    traj = damage_trajectory(hist, fleet, n_draws=100)
+    stages = dict(zip(traj["ts"].to_list(), traj["stage"].to_list(), strict=True))
+    assert {stages[h(x)] for x in range(100, 300)} == {"initiation"}
+    assert stages[h(330)] == "spall_growth"
 
 
 # --- end to end on a small simulated line ---------------------------------------------------------

@@ -11,10 +11,12 @@ import pytest
 from dt_platform.phm import physics
 from dt_platform.phm.episodes import LifeRecord
 from dt_platform.phm.fitting import (
+    REVOKE_HOURS,
     FleetPhysics,
     detect_spall_onset,
     fit_law,
     fit_paris_trend,
+    spall_onsets,
 )
 from dt_platform.phm.physics import LAWS
 
@@ -247,3 +249,28 @@ def test_paris_trend_extrapolates_to_the_vibration_limit() -> None:
     # noise without growth is not a trend
     flat = fit_paris_trend(0.11 * (1 + 0.05 * rng.standard_normal(60)), s, limit_excess, 3.0)
     assert flat is None or not flat.usable
+
+
+def test_a_departure_that_returns_to_the_baseline_is_withdrawn_and_a_later_spall_found() -> None:
+    rng = np.random.default_rng(3)
+    v = 1.10 + 0.008 * rng.standard_normal(300)
+    v[60:64] = 1.31  # a sensor stuck at a high reading for four hours
+    v[200:] += 0.11 + 0.002 * np.arange(100)  # the real spall, growing
+    first, spall = spall_onsets(v)
+    assert (first.hour, first.known_at) == (60, 62)
+    # known to be no spall once six hours are back at the baseline (64..69), never earlier
+    assert first.withdrawn_at == 64 + REVOKE_HOURS - 1
+    assert spall_onsets(v[:69])[0].withdrawn_at is None
+    assert (spall.hour, spall.known_at, spall.withdrawn_at) == (200, 202, None)
+    assert detect_spall_onset(v) == spall  # the onset standing at the end of the series
+    # between the two, no onset stands
+    between = detect_spall_onset(v[:150])
+    assert between is not None and between.hour is None
+
+
+def test_a_growing_spall_is_never_withdrawn() -> None:
+    rng = np.random.default_rng(4)
+    v = 1.10 + 0.017 * rng.standard_normal(400)  # hourly noise of 5-min readings at 0.06 mm/s
+    v[100:] += 0.11 * (1.0 + np.arange(300) / 300.0) ** 2
+    (onset,) = spall_onsets(v)
+    assert onset.withdrawn_at is None and 100 <= onset.hour <= 110

@@ -23,8 +23,9 @@ For each machine and each hour ``ts`` (the end of the hour; only data before ``t
 
 **cnc spindle** — two stages. Before spall initiation, the ISO 281 law above (fitted on failures,
 so it includes the short growth stage). Once the hourly production vibration departs from the
-component's own baseline (:func:`~dt_platform.phm.fitting.detect_spall_onset`), Paris growth takes
-over: the vibration excess y is linearized (y^(1−m/2) is straight in Σ Mrev·(P/C)^m), fitted by
+component's own baseline (:func:`~dt_platform.phm.fitting.spall_onsets`), Paris growth takes
+over (until the vibration is back at the baseline for hours: a spall never heals, so such a
+departure — a sensor stuck high — is withdrawn, and stage 1 resumes): the vibration excess y is linearized (y^(1−m/2) is straight in Σ Mrev·(P/C)^m), fitted by
 OLS with HAC errors and extrapolated to the ISO 10816-3 C/D limit of 4.5 mm/s, for m at five
 quantiles of its literature prior (m is not identifiable from a few hours of growth). Until that
 trend is significant, the fleet's observed onset-to-failure exposures are the prior. Damage then

@@ -16,9 +16,9 @@ from dt_platform.phm.episodes import MachineStress, Service, hour_to_datetime
 from dt_platform.phm.fitting import (
     ParisTrend,
     TypeFit,
-    detect_spall_onset,
     fit_paris_trend,
     paris_exposure_hourly,
+    spall_onsets,
 )
 from dt_platform.phm.physics import PARIS_M_PRIOR
 
@@ -42,43 +42,51 @@ def _spall_stage(
     where = {int(h): k for k, h in enumerate(rows.hours)}
     limit = float(fit.paris.get("limit_mm_s", physics.ISO_10816_3_LIMIT_MM_S))
     for _s, h0, h1 in segments:
-        onset = detect_spall_onset(stress.vibration[h0:h1])
-        if onset is None or onset.hour is None or onset.known_at is None:
-            continue
-        a, known = h0 + onset.hour, h0 + onset.known_at
-        d_on = min(float(stage1_damage[a]), STAGE2_MAX_DAMAGE_AT_ONSET)
-        s_cum = [np.cumsum(e[a:h1]) for e in e_m]
-        excess = stress.vibration[a:h1] - onset.baseline
-        limit_excess = limit - onset.baseline
-        for h in range(known, h1):
-            k = where.get(h)
-            if k is None:
-                continue
-            i = h - a + 1
-            s_now = [float(s[i - 1]) for s in s_cum]
-            growth = _remaining_growth(
-                fit, ms, excess[:i], [s[:i] for s in s_cum], s_now, limit_excess, draws, replays, h
-            )
-            if growth is None:
-                continue
-            rem0, hd, basis = growth
-            hours0 = float(replays[mid].hours(np.array([h]), np.array([[rem0]]))[0, 0])
-            sd = _horizon_sd(float(weekly_sd[h]), np.array(hours0))
-            hd = hd * np.exp(sd * draws.z_rate)
-            lo, hi = _interval(hd[None, :])
-            rows.rul[k] = hours0
-            rows.lo[k] = min(float(lo[0]), hours0) if np.isfinite(lo[0]) else hours0
-            rows.hi[k] = max(float(hi[0]), hours0) if np.isfinite(hi[0]) else math.nan
-            total = s_now[mid] + rem0
-            frac = s_now[mid] / total if total > 0 else 1.0
-            rows.damage[k] = d_on + (1.0 - d_on) * frac
-            rows.rate[k] = (1.0 - rows.damage[k]) / hours0 if hours0 > 0 else math.nan
-            rows.stage[k] = "spall_growth"
-            vib = stress.vibration[h]
-            rows.notes[k] = (
-                f"spall growth since {hour_to_datetime(stress.hour0 + a):%Y-%m-%d %H:00} UTC: "
-                f"vibration {vib:.2f} mm/s (baseline {onset.baseline:.2f}, limit {limit:g}); {basis}"
-            )
+        # an onset withdrawn (vibration back at the baseline: no spall) stands until then
+        for onset in spall_onsets(stress.vibration[h0:h1]):
+            a, known = h0 + onset.hour, h0 + onset.known_at
+            end = h1 if onset.withdrawn_at is None else h0 + onset.withdrawn_at
+            d_on = min(float(stage1_damage[a]), STAGE2_MAX_DAMAGE_AT_ONSET)
+            s_cum = [np.cumsum(e[a:h1]) for e in e_m]
+            excess = stress.vibration[a:h1] - onset.baseline
+            limit_excess = limit - onset.baseline
+            for h in range(known, end):
+                k = where.get(h)
+                if k is None:
+                    continue
+                i = h - a + 1
+                s_now = [float(s[i - 1]) for s in s_cum]
+                growth = _remaining_growth(
+                    fit,
+                    ms,
+                    excess[:i],
+                    [s[:i] for s in s_cum],
+                    s_now,
+                    limit_excess,
+                    draws,
+                    replays,
+                    h,
+                )
+                if growth is None:
+                    continue
+                rem0, hd, basis = growth
+                hours0 = float(replays[mid].hours(np.array([h]), np.array([[rem0]]))[0, 0])
+                sd = _horizon_sd(float(weekly_sd[h]), np.array(hours0))
+                hd = hd * np.exp(sd * draws.z_rate)
+                lo, hi = _interval(hd[None, :])
+                rows.rul[k] = hours0
+                rows.lo[k] = min(float(lo[0]), hours0) if np.isfinite(lo[0]) else hours0
+                rows.hi[k] = max(float(hi[0]), hours0) if np.isfinite(hi[0]) else math.nan
+                total = s_now[mid] + rem0
+                frac = s_now[mid] / total if total > 0 else 1.0
+                rows.damage[k] = d_on + (1.0 - d_on) * frac
+                rows.rate[k] = (1.0 - rows.damage[k]) / hours0 if hours0 > 0 else math.nan
+                rows.stage[k] = "spall_growth"
+                vib = stress.vibration[h]
+                rows.notes[k] = (
+                    f"spall growth since {hour_to_datetime(stress.hour0 + a):%Y-%m-%d %H:00} UTC: "
+                    f"vibration {vib:.2f} mm/s (baseline {onset.baseline:.2f}, limit {limit:g}); {basis}"
+                )
 
 
 def _paris_hourly(

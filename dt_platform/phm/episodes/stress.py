@@ -17,6 +17,8 @@ from dt_platform.phm.physics import CNC_VIBRATION_SENSOR, DamageLaw
 
 MIN_PRODUCTION_READINGS = 10
 """A cnc hour needs this many production readings for its mean vibration to count."""
+FROZEN_RUN = 3
+"""Identical consecutive readings from which a vibration transmitter counts as frozen."""
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,8 @@ def build_machine_stress(
     )
     vibration = np.full(n, np.nan)
     if CNC_VIBRATION_SENSOR in readings.columns:
-        prod = active & np.isfinite(readings[CNC_VIBRATION_SENSOR].cast(pl.Float64).to_numpy())
         vib = readings[CNC_VIBRATION_SENSOR].cast(pl.Float64).to_numpy()
+        prod = active & np.isfinite(vib) & ~frozen_repeats(vib)
         h = hours[prod] - hour0
         ok = h >= 0
         sums = np.bincount(h[ok], weights=vib[prod][ok], minlength=n)[:n]
@@ -213,3 +215,22 @@ def build_machine_stress(
         display=display,
         vibration=vibration,
     )
+
+
+def frozen_repeats(values: np.ndarray) -> np.ndarray:
+    """Readings (in time order) that repeat their predecessor within a run of at least
+    :data:`FROZEN_RUN` identical values: a frozen transmitter repeating its last reading.
+
+    The warehouse flags runs of ``STUCK_RUN`` (:mod:`dt_platform.ingest.telemetry`); shorter
+    ones pass as ``ok``, and one stuck on a high reading for two hours shifts the hourly means
+    the spall onset is read from as much as a spall does. The run's first reading stays (it was
+    a true reading); a vibration RMS that varies repeats a value three times running by chance
+    about once in a few hundred readings, so little true data is lost.
+    """
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return np.zeros(0, dtype=bool)
+    same = np.concatenate([[False], v[1:] == v[:-1]])
+    run_id = np.cumsum(~same)
+    run_len = np.bincount(run_id)[run_id]
+    return same & (run_len >= FROZEN_RUN)

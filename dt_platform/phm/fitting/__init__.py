@@ -44,11 +44,13 @@ from dt_platform.phm.fitting.spall import (
     ONSET_CONSECUTIVE,
     ONSET_MIN_EXCESS_MM_S,
     ONSET_NOISE_FACTOR,
+    REVOKE_HOURS,
     Onset,
     ParisTrend,
     detect_spall_onset,
     fit_paris_trend,
     paris_exposure_hourly,
+    spall_onsets,
 )
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "ONSET_CONSECUTIVE",
     "ONSET_MIN_EXCESS_MM_S",
     "ONSET_NOISE_FACTOR",
+    "REVOKE_HOURS",
     "Z95",
     "CensoredLifeModel",
     "FleetPhysics",
@@ -71,4 +74,5 @@ __all__ = [
     "fit_paris_trend",
     "linearized_table",
     "paris_exposure_hourly",
+    "spall_onsets",
 ]

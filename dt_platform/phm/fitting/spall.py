@@ -21,6 +21,8 @@ ONSET_MIN_EXCESS_MM_S = 0.04
 ONSET_NOISE_FACTOR = 6.0
 ONSET_CONSECUTIVE = 3
 BASELINE_HOURS = 24
+REVOKE_HOURS = 6
+"""Consecutive hours back at the baseline that withdraw an onset (see :func:`spall_onsets`)."""
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,70 @@ class Onset:
     """Index (into the given series) of the first of ``ONSET_CONSECUTIVE`` departing hours."""
     known_at: int | None
     """Index at which the onset becomes known (the last of the consecutive hours)."""
+    withdrawn_at: int | None = None
+    """Index at which the onset is known to have been no spall (vibration back at the baseline
+    for :data:`REVOKE_HOURS` hours); None while it stands."""
+
+    @property
+    def back(self) -> float:
+        """Vibration at or below this is back at the baseline: half way to the threshold."""
+        return self.baseline + 0.5 * (self.threshold - self.baseline)
+
+
+def spall_onsets(vibration: np.ndarray) -> list[Onset]:
+    """Every onset on a component's hourly vibration, in order, each known from past hours only.
+
+    ``vibration`` is the hourly production vibration of one component life (NaN = no data). The
+    baseline is the median of its first :data:`BASELINE_HOURS` valid hours; an onset is the first
+    of ``ONSET_CONSECUTIVE`` consecutive valid hours above baseline + max(0.04 mm/s, 6 robust
+    sd). Spall initiation adds κ·a0 ≈ 0.1 mm/s at once (ISO 10816 readings resolve that) and
+    then grows, so the step is the early signal. A spall never heals: once
+    :data:`REVOKE_HOURS` consecutive valid hours are back at the baseline (:attr:`Onset.back`),
+    the departure was something else — a sensor stuck at a high reading, a spike — and the onset
+    is withdrawn (:attr:`Onset.withdrawn_at`); the search starts again after it. Empty until the
+    baseline exists.
+    """
+    v = np.asarray(vibration, dtype=float)
+    found = _baseline(v)
+    if found is None:
+        return []
+    baseline, threshold, after = found
+    above = v[after] > threshold
+    out: list[Onset] = []
+    k = 0
+    while k < after.size:
+        run = 0
+        while k < after.size and run < ONSET_CONSECUTIVE:
+            run = run + 1 if above[k] else 0
+            k += 1
+        if run < ONSET_CONSECUTIVE:
+            break
+        first = int(after[k - ONSET_CONSECUTIVE])
+        onset = Onset(baseline, threshold, first, int(after[k - 1]))
+        quiet = 0
+        while k < after.size and quiet < REVOKE_HOURS:
+            quiet = quiet + 1 if v[after[k]] <= onset.back else 0
+            k += 1
+        if quiet < REVOKE_HOURS:
+            out.append(onset)
+            break
+        out.append(Onset(baseline, threshold, first, onset.known_at, int(after[k - 1])))
+    return out
 
 
 def detect_spall_onset(vibration: np.ndarray) -> Onset | None:
-    """Find where vibration departs from its early-life baseline, using only past hours.
+    """The onset standing at the end of ``vibration`` (see :func:`spall_onsets`): the spall the
+    component has when the series ends, or an onset with ``hour`` None if it has none (yet).
+    None until the baseline exists."""
+    onsets = spall_onsets(vibration)
+    if onsets and onsets[-1].withdrawn_at is None:
+        return onsets[-1]
+    found = _baseline(np.asarray(vibration, dtype=float))
+    return None if found is None else Onset(found[0], found[1], None, None)
 
-    ``vibration`` is the hourly production vibration of one component life (NaN = no data). The
-    baseline is the median of its first :data:`BASELINE_HOURS` valid hours; the onset is the
-    first of ``ONSET_CONSECUTIVE`` consecutive valid hours above baseline + max(0.04 mm/s,
-    6 robust sd). Returns None until the baseline exists. Spall initiation adds κ·a0 ≈ 0.1 mm/s
-    at once (ISO 10816 readings resolve that) and then grows, so the step is the early signal.
-    """
-    v = np.asarray(vibration, dtype=float)
+
+def _baseline(v: np.ndarray) -> tuple[float, float, np.ndarray] | None:
+    """Baseline, onset threshold and the valid hours after the baseline's; None without one."""
     valid = np.flatnonzero(np.isfinite(v))
     if valid.size < BASELINE_HOURS:
         return None
@@ -53,14 +107,7 @@ def detect_spall_onset(vibration: np.ndarray) -> Onset | None:
     baseline = float(np.median(base))
     robust_sd = 1.4826 * float(np.median(np.abs(base - baseline)))
     threshold = baseline + max(ONSET_MIN_EXCESS_MM_S, ONSET_NOISE_FACTOR * robust_sd)
-    after = valid[valid > base_idx[-1]]
-    above = v[after] > threshold
-    run = 0
-    for k, flag in enumerate(above):
-        run = run + 1 if flag else 0
-        if run >= ONSET_CONSECUTIVE:
-            return Onset(baseline, threshold, int(after[k - ONSET_CONSECUTIVE + 1]), int(after[k]))
-    return Onset(baseline, threshold, None, None)
+    return baseline, threshold, valid[valid > base_idx[-1]]
 
 
 @dataclass(frozen=True)
@@ -146,7 +193,8 @@ def _growth_prior(history: History, eps: Sequence[Episode], m: float) -> dict[st
         "growth_hours_observed": hours,
         "onset_rule": (
             f"median of first {BASELINE_HOURS} production hours + max({ONSET_MIN_EXCESS_MM_S} mm/s, "
-            f"{ONSET_NOISE_FACTOR:g} robust sd), {ONSET_CONSECUTIVE} consecutive hours"
+            f"{ONSET_NOISE_FACTOR:g} robust sd), {ONSET_CONSECUTIVE} consecutive hours; "
+            f"withdrawn after {REVOKE_HOURS} hours back at the baseline"
         ),
         "limit_mm_s": physics.ISO_10816_3_LIMIT_MM_S,
     }
