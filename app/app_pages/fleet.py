@@ -84,7 +84,9 @@ if chosen:
         "Line: fused estimate; band: its 90 % interval (log scale: ticks at 1, 3, 10, 30, … h). "
         "`basis` says what an estimate rests on: `fused`; `ml_fallback` or `physics_fallback` "
         "for a machine type where that branch beat the fusion on the training fleet's held-out "
-        "machines; or `physics_only` while too few failures are known to train the data branch."
+        "machines; `physics_stage` while the physics branch tracks a fault it has detected (a "
+        "spindle's spall, from the vibration trend); or `physics_only` while too few failures "
+        "are known to train the data branch."
     )
 
 st.subheader("Twin maturity")

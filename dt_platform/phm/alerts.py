@@ -210,7 +210,7 @@ def _fmt(value: Any, digits: int = 0) -> str:
 
 def driving_branch(basis: str | None, w_physics: float | None) -> str:
     """``physics``, ``ml`` or ``both``: which branch the fused estimate rests on."""
-    if basis in ("physics_only", "physics_fallback"):
+    if basis in ("physics_only", "physics_fallback", "physics_stage"):
         return "physics"
     if basis in ("ml_only", "ml_fallback"):
         return "ml"

@@ -150,6 +150,29 @@ def test_combine_branches_reports_the_fallback_branch_and_says_so() -> None:
     )
 
 
+def test_a_detected_fault_is_reported_by_the_physics_branch_that_tracks_it() -> None:
+    # two spindles, the same branch values: one in spall growth, one before any spall
+    frame = _branch_rows(
+        {"C1": "cnc_spindle", "C2": "cnc_spindle"},
+        physics=[(20.0, 8.0, 45.0), (20.0, 8.0, 45.0)],
+        ml=[(300.0, 150.0, 336.0), (300.0, 150.0, 336.0)],
+    ).with_columns(pl.Series("stage", ["spall_growth", "initiation"]))
+    out = fleet.combine_branches(
+        frame, None, 504.0, fallback={"cnc_spindle": "ml"}, interval_scale={"*": 2.0}
+    )
+    rows = {r["machine_id"]: r for r in out.iter_rows(named=True)}
+    growing, before = rows["C1"], rows["C2"]
+    # the physics value and its own interval, whatever the fallback and the interval scale
+    assert growing["basis"] == "physics_stage" and growing["w_physics"] == 1.0
+    assert (growing["rul_fused_h"], growing["rul_fused_lo_h"], growing["rul_fused_hi_h"]) == (
+        20.0,
+        8.0,
+        45.0,
+    )
+    assert before["basis"] == "ml_fallback"
+    assert (before["rul_fused_h"], before["rul_fused_lo_h"]) == (300.0, 0.0)  # 300 - 2 x 150
+
+
 def _needing(mtype: str, machine: str, needs: np.ndarray) -> pl.DataFrame:
     """Rows reported 100 h with [80, 120] whose truths need the factors ``needs`` (above)."""
     return pl.DataFrame(

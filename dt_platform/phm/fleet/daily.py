@@ -71,6 +71,11 @@ def prediction_note(model_version: str | None, config: FleetConfig) -> pl.Expr:
                 "machines"
             )
         )
+        .when(pl.col("basis") == "physics_stage")
+        .then(
+            pl.coalesce(pl.col("note") + pl.lit("; "), pl.lit(""))
+            + pl.lit("physics branch alone: it tracks the fault it has detected")
+        )
         .when(pl.col("basis") == "physics_only")
         .then(
             pl.coalesce(pl.col("note") + pl.lit("; "), pl.lit(""))

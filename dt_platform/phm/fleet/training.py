@@ -68,6 +68,7 @@ def train_fleet_model(
             "ts",
             "rul_h",
             "failed_life",
+            "stage",
             *PHYSICS_COLS,
             *(["component_installed_at"] if "component_installed_at" not in feats.columns else []),
         ),
@@ -116,15 +117,16 @@ def train_fleet_model(
 
 
 def _oof_rows(train: pl.DataFrame, ml: RulModel) -> pl.DataFrame:
-    """Every labelled training row with its physics values and the data branch's out-of-fold
-    estimate (named as the fuser reads it)."""
+    """Every labelled training row with its physics values and stage (of the physics fitted
+    without its fold) and the data branch's out-of-fold estimate (named as the fuser reads
+    it)."""
     assert ml.oof is not None
     return train.select(
         "machine_id",
         "machine_type",
         "ts",
         "component_installed_at",
-        pl.lit(None, dtype=pl.String).alias("stage"),
+        "stage",
         "rul_h",
         "failed_life",
         *PHYSICS_COLS,
@@ -189,12 +191,14 @@ def _held_out_decisions(
 
 def _in_horizon(rows: pl.DataFrame, config: FleetConfig) -> pl.DataFrame:
     """Cross-fitted rows the fusion is built for: failed lives, true RUL within the horizon,
-    both branches present."""
+    both branches present, and not in a fault stage (there the physics branch is reported as it
+    is, with its own interval)."""
     return rows.filter(
         pl.col("failed_life")
         & (pl.col("rul_h") <= config.horizon_h)
         & pl.col(PHYSICS_COLS[0]).is_not_null()
         & pl.col(ML_COLS[0]).is_not_null()
+        & (pl.col("basis") != "physics_stage")
     )
 
 
