@@ -82,10 +82,11 @@ def _spall_stage(
                 rows.damage[k] = d_on + (1.0 - d_on) * frac
                 rows.rate[k] = (1.0 - rows.damage[k]) / hours0 if hours0 > 0 else math.nan
                 rows.stage[k] = "spall_growth"
-                vib = stress.vibration[h]
+                since = hour_to_datetime(stress.hour0 + a)
                 rows.notes[k] = (
-                    f"spall growth since {hour_to_datetime(stress.hour0 + a):%Y-%m-%d %H:00} UTC: "
-                    f"vibration {vib:.2f} mm/s (baseline {onset.baseline:.2f}, limit {limit:g}); {basis}"
+                    f"spall growth since {since:%Y-%m-%d %H:00} UTC: vibration "
+                    f"{stress.vibration[h]:.2f} mm/s (baseline {onset.baseline:.2f}, "
+                    f"limit {limit:g}); {basis}"
                 )
 
 

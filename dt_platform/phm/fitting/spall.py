@@ -192,8 +192,9 @@ def _growth_prior(history: History, eps: Sequence[Episode], m: float) -> dict[st
         else (0.5 if samples else None),
         "growth_hours_observed": hours,
         "onset_rule": (
-            f"median of first {BASELINE_HOURS} production hours + max({ONSET_MIN_EXCESS_MM_S} mm/s, "
-            f"{ONSET_NOISE_FACTOR:g} robust sd), {ONSET_CONSECUTIVE} consecutive hours; "
+            f"median of first {BASELINE_HOURS} production hours + "
+            f"max({ONSET_MIN_EXCESS_MM_S} mm/s, {ONSET_NOISE_FACTOR:g} robust sd), "
+            f"{ONSET_CONSECUTIVE} consecutive hours; "
             f"withdrawn after {REVOKE_HOURS} hours back at the baseline"
         ),
         "limit_mm_s": physics.ISO_10816_3_LIMIT_MM_S,

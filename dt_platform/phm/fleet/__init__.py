@@ -50,8 +50,8 @@ data branch and the fusion for the fleet, on the same hourly grid:
    becomes the type's ``fallback``: its value and interval are reported instead (``basis``
    ``ml_fallback`` / ``physics_fallback``). Where the physics branch tracks a fault it has
    detected (a spindle's spall growing, :data:`.model.FAULT_STAGES`), its value is reported as
-   it is (``physics_stage``), on training rows as on new ones. The reported intervals are stretched to cover 90 %
-   of new machines (:func:`.calibration.interval_scales`). On the whole held-out timeline the
+   it is (``physics_stage``), on training rows as on new ones. The reported intervals are
+   stretched to cover 90 % of new machines (:func:`.calibration.interval_scales`). On the whole held-out timeline the
    alert rule (horizon, threshold, smoothing, hysteresis) is chosen by expected cost; the costs
    assumed are in :mod:`.alerting`. All three are stored in the bundle; ``cv`` keeps the figures
    behind them.
