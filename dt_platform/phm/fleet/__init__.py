@@ -62,7 +62,7 @@ reported interval, and for the alerts the share of failures warned at least 24 h
 (``warned_24h_share``), the share of false alert episodes (``false_alarm_episode_share``) and of
 false alerting hours (``false_alarm_rate``). The fusion's gain over the data branch is modest
 (≈ 7 % pooled on 20 fresh fleets), because the data branch already sees the physics as
-features, and not the same on every type (on those fleets the data branch alone is 2-4 % better
+features, and not the same on every type (on those fleets the data branch alone is 1-5 % better
 on ovens and servo drives); the per-type fallback is decided on three or four held-out machines
 per type, a noisy decision that does not always carry over to a new fleet.
 
