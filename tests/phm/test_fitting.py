@@ -11,7 +11,7 @@ import pytest
 from dt_platform.phm import physics
 from dt_platform.phm.episodes import LifeRecord
 from dt_platform.phm.fitting import (
-    REVOKE_HOURS,
+    WITHDRAW_HOURS,
     FleetPhysics,
     detect_spall_onset,
     fit_law,
@@ -259,7 +259,7 @@ def test_a_departure_that_returns_to_the_baseline_is_withdrawn_and_a_later_spall
     first, spall = spall_onsets(v)
     assert (first.hour, first.known_at) == (60, 62)
     # known to be no spall once six hours are back at the baseline (64..69), never earlier
-    assert first.withdrawn_at == 64 + REVOKE_HOURS - 1
+    assert first.withdrawn_at == 64 + WITHDRAW_HOURS - 1
     assert spall_onsets(v[:69])[0].withdrawn_at is None
     assert (spall.hour, spall.known_at, spall.withdrawn_at) == (200, 202, None)
     assert detect_spall_onset(v) == spall  # the onset standing at the end of the series

@@ -21,7 +21,7 @@ ONSET_MIN_EXCESS_MM_S = 0.04
 ONSET_NOISE_FACTOR = 6.0
 ONSET_CONSECUTIVE = 3
 BASELINE_HOURS = 24
-REVOKE_HOURS = 6
+WITHDRAW_HOURS = 6
 """Consecutive hours back at the baseline that withdraw an onset (see :func:`spall_onsets`)."""
 
 
@@ -37,7 +37,7 @@ class Onset:
     """Index at which the onset becomes known (the last of the consecutive hours)."""
     withdrawn_at: int | None = None
     """Index at which the onset is known to have been no spall (vibration back at the baseline
-    for :data:`REVOKE_HOURS` hours); None while it stands."""
+    for :data:`WITHDRAW_HOURS` hours); None while it stands."""
 
     @property
     def back(self) -> float:
@@ -53,7 +53,7 @@ def spall_onsets(vibration: np.ndarray) -> list[Onset]:
     of ``ONSET_CONSECUTIVE`` consecutive valid hours above baseline + max(0.04 mm/s, 6 robust
     sd). Spall initiation adds κ·a0 ≈ 0.1 mm/s at once (ISO 10816 readings resolve that) and
     then grows, so the step is the early signal. A spall never heals: once
-    :data:`REVOKE_HOURS` consecutive valid hours are back at the baseline (:attr:`Onset.back`),
+    :data:`WITHDRAW_HOURS` consecutive valid hours are back at the baseline (:attr:`Onset.back`),
     the departure was something else — a sensor stuck at a high reading, a spike — and the onset
     is withdrawn (:attr:`Onset.withdrawn_at`); the search starts again after it. Empty until the
     baseline exists.
@@ -76,10 +76,10 @@ def spall_onsets(vibration: np.ndarray) -> list[Onset]:
         first = int(after[k - ONSET_CONSECUTIVE])
         onset = Onset(baseline, threshold, first, int(after[k - 1]))
         quiet = 0
-        while k < after.size and quiet < REVOKE_HOURS:
+        while k < after.size and quiet < WITHDRAW_HOURS:
             quiet = quiet + 1 if v[after[k]] <= onset.back else 0
             k += 1
-        if quiet < REVOKE_HOURS:
+        if quiet < WITHDRAW_HOURS:
             out.append(onset)
             break
         out.append(Onset(baseline, threshold, first, onset.known_at, int(after[k - 1])))
@@ -195,7 +195,7 @@ def _growth_prior(history: History, eps: Sequence[Episode], m: float) -> dict[st
             f"median of first {BASELINE_HOURS} production hours + "
             f"max({ONSET_MIN_EXCESS_MM_S} mm/s, {ONSET_NOISE_FACTOR:g} robust sd), "
             f"{ONSET_CONSECUTIVE} consecutive hours; "
-            f"withdrawn after {REVOKE_HOURS} hours back at the baseline"
+            f"withdrawn after {WITHDRAW_HOURS} hours back at the baseline"
         ),
         "limit_mm_s": physics.ISO_10816_3_LIMIT_MM_S,
     }
