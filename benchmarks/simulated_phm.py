@@ -145,9 +145,12 @@ def score_alerts(
     truth_dir: Path,
     rule: alerts.AlertRule,
     until: dt.datetime,
+    precursor: pl.DataFrame,
     *,
     daily: bool = False,
 ) -> dict[str, object]:
+    """Alert figures of ``rule`` on ``predictions`` against the fleet's truth; ``precursor``:
+    ``machine_id, failed_at, precursor_h`` per failure (:func:`fleet_precursors`)."""
     evaluated = alerts.evaluate_alerts(predictions, rule).select("machine_id", "ts", "alert")
     if daily:
         # the rule runs over the hourly timeline of each life, as the daily asset does
@@ -159,11 +162,8 @@ def score_alerts(
         .filter(pl.col("in_window"))
     )
     leads = alerts.lead_times(evaluated, failures.select("machine_id", "failed_at", "life_start"))
-    precursor = precursor_hours(pl.read_parquet(truth_dir / "damage.parquet"), failures)
     scored = leads.filter(pl.col("evaluated")).join(
-        precursor.select("machine_id", "failed_at", "precursor_h"),
-        on=["machine_id", "failed_at"],
-        how="left",
+        precursor, on=["machine_id", "failed_at"], how="left"
     )
     lead = scored["lead_h"].to_numpy()
     visible = scored.filter(pl.col("precursor_h") >= 24.0)["lead_h"].to_numpy()
@@ -195,6 +195,13 @@ def score_alerts(
         "alerting_predictions": int(evaluated["alert"].sum()),
         "predictions": evaluated.height,
     }
+
+
+def fleet_precursors(damage: pl.DataFrame, truth_dir: Path) -> pl.DataFrame:
+    """Per failure of the fleet, how long its mechanism showed in a sensor before it
+    (:func:`~dt_platform.sim.precursor.precursor_hours` on the truth's ``damage`` table)."""
+    failures = pl.read_parquet(truth_dir / "failures.parquet")
+    return precursor_hours(damage, failures).select("machine_id", "failed_at", "precursor_h")
 
 
 def fleet_home(root: Path, name: str, machines: int, days: int, seed: int, args) -> Path:
@@ -245,10 +252,9 @@ def evaluate_fleet(
     timing["predict_s"] = timing.get("predict_s", 0.0) + time.perf_counter() - t0
     log(f"predicted {predictions.height} rows in {time.perf_counter() - t0:.1f} s")
 
-    truth = (
-        pl.read_parquet(home / "ground_truth" / "damage.parquet")
-        .filter(pl.col("state") != "down")
-        .select("machine_id", "ts", pl.col("rul_h").alias("true_rul_h"))
+    damage = pl.read_parquet(home / "ground_truth" / "damage.parquet")
+    truth = damage.filter(pl.col("state") != "down").select(
+        "machine_id", "ts", pl.col("rul_h").alias("true_rul_h")
     )
     scored = predictions.join(truth, on=["machine_id", "ts"], how="inner").filter(
         pl.col("true_rul_h").is_not_null()
@@ -288,9 +294,12 @@ def evaluate_fleet(
     }
     truth_dir = home / "ground_truth"
     cadence_h = 24.0 if args.cadence == "daily" else 1.0
+    precursor = fleet_precursors(damage, truth_dir)
 
     def alert_figures(rule: alerts.AlertRule) -> dict[str, object]:
-        return score_alerts(hourly, truth_dir, rule, until, daily=args.cadence == "daily")
+        return score_alerts(
+            hourly, truth_dir, rule, until, precursor, daily=args.cadence == "daily"
+        )
 
     out.update(alert_figures(model.alert_rule or alerts.AlertRule()))
     out["alert_cadence_h"] = cadence_h

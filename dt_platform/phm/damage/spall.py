@@ -47,8 +47,8 @@ def _spall_stage(
             a, known = h0 + onset.hour, h0 + onset.known_at
             end = h1 if onset.withdrawn_at is None else h0 + onset.withdrawn_at
             d_on = min(float(stage1_damage[a]), STAGE2_MAX_DAMAGE_AT_ONSET)
-            s_cum = [np.cumsum(e[a:h1]) for e in e_m]
-            excess = stress.vibration[a:h1] - onset.baseline
+            s_cum = [np.cumsum(e[a:end]) for e in e_m]
+            excess = stress.vibration[a:end] - onset.baseline
             limit_excess = limit - onset.baseline
             for h in range(known, end):
                 k = where.get(h)

@@ -91,8 +91,11 @@ def detect_spall_onset(vibration: np.ndarray) -> Onset | None:
     component has when the series ends, or an onset with ``hour`` None if it has none (yet).
     None until the baseline exists."""
     onsets = spall_onsets(vibration)
-    if onsets and onsets[-1].withdrawn_at is None:
-        return onsets[-1]
+    if onsets:
+        last = onsets[-1]
+        return (
+            last if last.withdrawn_at is None else Onset(last.baseline, last.threshold, None, None)
+        )
     found = _baseline(np.asarray(vibration, dtype=float))
     return None if found is None else Onset(found[0], found[1], None, None)
 
