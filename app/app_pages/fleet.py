@@ -85,8 +85,9 @@ if chosen:
         "`basis` says what an estimate rests on: `fused`; `ml_fallback` or `physics_fallback` "
         "for a machine type where that branch beat the fusion on the training fleet's held-out "
         "machines; `physics_stage` while the physics branch tracks a fault it has detected (a "
-        "spindle's spall, from the vibration trend); or `physics_only` while too few failures "
-        "are known to train the data branch."
+        "spindle's spall, from the vibration trend; a servo module's bond wires lifting off, "
+        "from the rise of Vce(on)); or `physics_only` while too few failures are known to "
+        "train the data branch."
     )
 
 st.subheader("Twin maturity")

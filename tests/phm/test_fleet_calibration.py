@@ -151,24 +151,30 @@ def test_combine_branches_reports_the_fallback_branch_and_says_so() -> None:
 
 
 def test_a_detected_fault_is_reported_by_the_physics_branch_that_tracks_it() -> None:
-    # two spindles, the same branch values: one in spall growth, one before any spall
+    # two spindles, the same branch values: one in spall growth, one before any spall; a servo
+    # drive whose Vce(on) rise is read by its growth law
     frame = _branch_rows(
-        {"C1": "cnc_spindle", "C2": "cnc_spindle"},
-        physics=[(20.0, 8.0, 45.0), (20.0, 8.0, 45.0)],
-        ml=[(300.0, 150.0, 336.0), (300.0, 150.0, 336.0)],
-    ).with_columns(pl.Series("stage", ["spall_growth", "initiation"]))
+        {"C1": "cnc_spindle", "C2": "cnc_spindle", "S1": "servo_drive"},
+        physics=[(20.0, 8.0, 45.0), (20.0, 8.0, 45.0), (20.0, 8.0, 45.0)],
+        ml=[(300.0, 150.0, 336.0), (300.0, 150.0, 336.0), (300.0, 150.0, 336.0)],
+    ).with_columns(pl.Series("stage", ["spall_growth", "initiation", "vce_rise"]))
     out = fleet.combine_branches(
-        frame, None, 504.0, fallback={"cnc_spindle": "ml"}, interval_scale={"*": 2.0}
+        frame,
+        None,
+        504.0,
+        fallback={"cnc_spindle": "ml", "servo_drive": "ml"},
+        interval_scale={"*": 2.0},
     )
     rows = {r["machine_id"]: r for r in out.iter_rows(named=True)}
-    growing, before = rows["C1"], rows["C2"]
+    before = rows["C2"]
     # the physics value and its own interval, whatever the fallback and the interval scale
-    assert growing["basis"] == "physics_stage" and growing["w_physics"] == 1.0
-    assert (growing["rul_fused_h"], growing["rul_fused_lo_h"], growing["rul_fused_hi_h"]) == (
-        20.0,
-        8.0,
-        45.0,
-    )
+    for tracked in (rows["C1"], rows["S1"]):
+        assert tracked["basis"] == "physics_stage" and tracked["w_physics"] == 1.0
+        assert (tracked["rul_fused_h"], tracked["rul_fused_lo_h"], tracked["rul_fused_hi_h"]) == (
+            20.0,
+            8.0,
+            45.0,
+        )
     assert before["basis"] == "ml_fallback"
     assert (before["rul_fused_h"], before["rul_fused_lo_h"]) == (300.0, 0.0)  # 300 - 2 x 150
 

@@ -1,4 +1,4 @@
-"""One machine's damage, damage rate and physics RUL for the asked hours, both stages."""
+"""One machine's damage, damage rate and physics RUL for the asked hours, every stage."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dt_platform.phm.damage.replay import _horizon_sd, _Hourly, _hourly, _Replay
 from dt_platform.phm.damage.residual import _interval, _residual, _rng
 from dt_platform.phm.damage.rows import M_QUANTILES, _Draws, _Rows
 from dt_platform.phm.damage.spall import _spall_stage
+from dt_platform.phm.damage.vce import _vce_stage
 from dt_platform.phm.episodes import (
     HOUR_S,
     History,
@@ -120,6 +121,8 @@ def _machine_rows(
     rows.notes = _notes(want, life, replay)
     if fit.machine_type == "cnc_spindle" and fit.paris:
         _spall_stage(stress, fit, rows, segments, draws, weekly_sd, exposure[:, 0] / eta0)
+    if fit.machine_type == "servo_drive" and fit.vce:
+        _vce_stage(stress, fit, rows, segments, draws, weekly_sd, replay, exposure[:, 0])
     _mark_failed(history, machine_id, law.component, stress.hour0, life.installed, rows)
     return rows
 

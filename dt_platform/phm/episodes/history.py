@@ -20,7 +20,7 @@ from dt_platform.phm.episodes.stress import (
     _with_downtime,
     build_machine_stress,
 )
-from dt_platform.phm.physics import CNC_VIBRATION_SENSOR, LAWS, RatingError
+from dt_platform.phm.physics import CNC_VIBRATION_SENSOR, LAWS, SERVO_VCE_SENSOR, RatingError
 
 
 @dataclass
@@ -116,6 +116,8 @@ def load_history(con: duckdb.DuckDBPyConnection, until: dt.datetime) -> History:
         sensors = list(law.sensors) + list(law.display_sensors)
         if machine_type == "cnc_spindle":
             sensors.append(CNC_VIBRATION_SENSOR)
+        if machine_type == "servo_drive":
+            sensors.append(SERVO_VCE_SENSOR)
         frame = _telemetry(con, machine_type, sensors, until)
         for col in sensors:
             if col not in frame.columns:

@@ -5,7 +5,7 @@ maintenance stops marked (:class:`MachineStress`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,10 +13,15 @@ import polars as pl
 from scipy import sparse
 
 from dt_platform.phm.episodes.hours import HOUR_S
-from dt_platform.phm.physics import CNC_VIBRATION_SENSOR, DamageLaw
+from dt_platform.phm.physics import (
+    CNC_VIBRATION_SENSOR,
+    SERVO_TJ_SENSOR,
+    SERVO_VCE_SENSOR,
+    DamageLaw,
+)
 
 MIN_PRODUCTION_READINGS = 10
-"""A cnc hour needs this many production readings for its mean vibration to count."""
+"""A cnc (servo) hour needs this many production readings for its mean vibration (Vce) to count."""
 FROZEN_RUN = 3
 """Identical consecutive readings from which a vibration transmitter counts as frozen."""
 
@@ -54,6 +59,10 @@ class MachineStress:
     readings and ``active_fraction``."""
     vibration: np.ndarray
     """cnc only: hourly mean vibration over production readings (NaN where too few)."""
+    vce_log: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """servo only: hourly mean of ln Vce(on) over production readings (NaN where too few)."""
+    vce_tj: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """servo only: hourly mean junction temperature (degC) over the same readings."""
 
     @property
     def n_hours(self) -> int:
@@ -74,6 +83,8 @@ class MachineStress:
             down=self.down[:n],
             display=self.display.filter(pl.col("hour") < n),
             vibration=self.vibration[:n],
+            vce_log=self.vce_log[:n],
+            vce_tj=self.vce_tj[:n],
         )
 
 
@@ -197,13 +208,15 @@ def build_machine_stress(
     vibration = np.full(n, np.nan)
     if CNC_VIBRATION_SENSOR in readings.columns:
         vib = readings[CNC_VIBRATION_SENSOR].cast(pl.Float64).to_numpy()
-        prod = active & np.isfinite(vib) & ~frozen_repeats(vib)
-        h = hours[prod] - hour0
-        ok = h >= 0
-        sums = np.bincount(h[ok], weights=vib[prod][ok], minlength=n)[:n]
-        cnt = np.bincount(h[ok], minlength=n)[:n]
-        enough = cnt >= MIN_PRODUCTION_READINGS
-        vibration[enough] = sums[enough] / cnt[enough]
+        vibration = _hourly_means(hours - hour0, active & ~frozen_repeats(vib), [vib], n)[0]
+    vce_log = vce_tj = np.zeros(0)
+    if SERVO_VCE_SENSOR in readings.columns and SERVO_TJ_SENSOR in readings.columns:
+        vce = readings[SERVO_VCE_SENSOR].cast(pl.Float64).to_numpy()
+        tj = readings[SERVO_TJ_SENSOR].cast(pl.Float64).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_vce = np.where(vce > 0, np.log(vce), np.nan)
+        keep = active & ~frozen_repeats(vce)
+        vce_log, vce_tj = _hourly_means(hours - hour0, keep, [log_vce, tj], n)
     return MachineStress(
         machine_id=info.machine_id,
         machine_type=info.machine_type,
@@ -214,7 +227,27 @@ def build_machine_stress(
         down=_down_hours(hour0, n, windows, until_hour),
         display=display,
         vibration=vibration,
+        vce_log=vce_log,
+        vce_tj=vce_tj,
     )
+
+
+def _hourly_means(
+    hour: np.ndarray, keep: np.ndarray, columns: list[np.ndarray], n: int
+) -> list[np.ndarray]:
+    """Per hour of ``n``, the means of ``columns`` over the readings kept where every column is
+    finite; NaN in hours with fewer than :data:`MIN_PRODUCTION_READINGS` such readings."""
+    ok = keep & (hour >= 0) & np.all([np.isfinite(c) for c in columns], axis=0)
+    h = hour[ok]
+    cnt = np.bincount(h, minlength=n)[:n]
+    enough = cnt >= MIN_PRODUCTION_READINGS
+    out = []
+    for c in columns:
+        mean = np.full(n, np.nan)
+        sums = np.bincount(h, weights=c[ok], minlength=n)[:n]
+        mean[enough] = sums[enough] / cnt[enough]
+        out.append(mean)
+    return out
 
 
 def frozen_repeats(values: np.ndarray) -> np.ndarray:

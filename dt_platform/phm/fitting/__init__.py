@@ -52,6 +52,7 @@ from dt_platform.phm.fitting.spall import (
     paris_exposure_hourly,
     spall_onsets,
 )
+from dt_platform.phm.fitting.vce import corrected_log_vce, fit_vce_law, vce_indicator
 
 __all__ = [
     "BASELINE_HOURS",
@@ -68,11 +69,14 @@ __all__ = [
     "ParamEstimate",
     "ParisTrend",
     "TypeFit",
+    "corrected_log_vce",
     "detect_spall_onset",
     "fit_fleet",
     "fit_law",
     "fit_paris_trend",
+    "fit_vce_law",
     "linearized_table",
     "paris_exposure_hourly",
     "spall_onsets",
+    "vce_indicator",
 ]

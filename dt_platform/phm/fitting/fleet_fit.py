@@ -7,6 +7,7 @@ from dt_platform.phm.episodes import History, episodes
 from dt_platform.phm.fitting.law import MIN_FAILURES_SHAPE, MIN_FAILURES_SIGMA, fit_law
 from dt_platform.phm.fitting.results import FleetPhysics, TypeFit
 from dt_platform.phm.fitting.spall import _growth_prior
+from dt_platform.phm.fitting.vce import fit_vce_law
 from dt_platform.phm.physics import LAWS, PARIS_M_PRIOR, Prior
 
 
@@ -57,6 +58,8 @@ def fit_fleet(
                 row.update(ep.summary())
         if machine_type == "cnc_spindle":
             fit.paris = _growth_prior(history, eps, PARIS_M_PRIOR.value)
+        if machine_type == "servo_drive" and fit.usable:
+            fit.vce = fit_vce_law(history, eps, fit.theta())
         types[machine_type] = fit
     return FleetPhysics(types, history.until.isoformat())
 

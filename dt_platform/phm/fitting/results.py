@@ -59,6 +59,8 @@ class TypeFit:
     linearized: list[dict[str, Any]] = field(default_factory=list)
     paris: dict[str, Any] = field(default_factory=dict)
     """cnc only: Paris growth stage (m, growth-exposure prior from past spall onsets)."""
+    vce: dict[str, Any] = field(default_factory=dict)
+    """servo only: growth law of the Vce(on) indicator (:mod:`.vce`); empty: no indicator stage."""
 
     def value(self, name: str) -> float:
         return self.params[name].value
@@ -122,6 +124,8 @@ class FleetPhysics:
                 "free": f.free,
                 "paris": f.paris,
                 "usable": f.usable,
+                # only where fitted: versions from before the indicator stage stay valid
+                **({"vce": f.vce} if f.vce else {}),
             }
             for t, f in sorted(self.types.items())
         }

@@ -49,10 +49,11 @@ data branch and the fusion for the fleet, on the same hourly grid:
    that beats the fusion machine by machine beyond chance (:mod:`dt_platform.phm.evidence`)
    becomes the type's ``fallback``: its value and interval are reported instead (``basis``
    ``ml_fallback`` / ``physics_fallback``). Where the physics branch tracks a fault it has
-   detected (a spindle's spall growing, :data:`.model.FAULT_STAGES`), its value is reported as
-   it is (``physics_stage``), on training rows as on new ones. The reported intervals are
-   stretched to cover 90 % of new machines (:func:`.calibration.interval_scales`). On the whole held-out timeline the
-   alert rule (horizon, threshold, smoothing, hysteresis) is chosen by expected cost; the costs
+   detected (a spindle's spall growing, a servo module's Vce(on) rising:
+   :data:`~dt_platform.phm.schemas.FAULT_STAGES`), its value is reported as it is
+   (``physics_stage``), on training rows as on new ones. The reported intervals are stretched to
+   cover 90 % of new machines (:func:`.calibration.interval_scales`). On the whole held-out
+   timeline the alert rule (horizon, threshold, smoothing, hysteresis) is chosen by expected cost; the costs
    assumed are in :mod:`.alerting`. All three are stored in the bundle; ``cv`` keeps the figures
    behind them.
 

@@ -17,7 +17,13 @@ from dt_platform.phm.fleet.config import FleetConfig
 from dt_platform.phm.fleet.features import FleetFeaturizer
 from dt_platform.phm.fusion import Fuser
 from dt_platform.phm.ml import RulModel
-from dt_platform.phm.schemas import FUSED_COLS, ML_COLS, PHYSICS_COLS, PREDICTION_SCHEMA
+from dt_platform.phm.schemas import (
+    FAULT_STAGES,
+    FUSED_COLS,
+    ML_COLS,
+    PHYSICS_COLS,
+    PREDICTION_SCHEMA,
+)
 
 
 def fusion_input(frame: pl.DataFrame, clip_h: float) -> pl.DataFrame:
@@ -140,16 +146,6 @@ class FleetModel:
     def version(self) -> str:
         """sha256 of :meth:`to_bytes` (content hash: any change of any part changes it)."""
         return hashlib.sha256(self.to_bytes()).hexdigest()
-
-
-FAULT_STAGES: tuple[str, ...] = ("spall_growth",)
-"""Physics stages in which the physics branch tracks a fault it has detected, by the measured
-indicator's trend extrapolated with the damage law (a spindle's spall growth, from the vibration
-since the onset). Its value is reported there as it is (basis ``physics_stage``): the fuser
-weighs the branches by their values alone and cannot know that one of them sees the fault, and
-the data branch has seen such hours only as often as the training fleet had that fault — if
-ever. On the simulated line (training seeds 7, 13, 17, 29; evaluation fleets 61-65), rows in
-spall growth: physics 22-25 h RMSE and 93-95 % coverage, fused 36-194 h."""
 
 
 def combine_branches(

@@ -65,8 +65,11 @@ from dt_platform.phm.physics.machines import (
     OVEN_T_REF_K,
     PARIS_M_PRIOR,
     SERVO_DTJ_REF_K,
+    SERVO_TJ_SENSOR,
     SERVO_TM_REF_K,
+    SERVO_VCE_SENSOR,
     SMT_F_REF_N,
+    VCE_RISE_LIMIT,
     cnc_bearing_load_kn,
 )
 
@@ -81,8 +84,11 @@ __all__ = [
     "OVEN_T_REF_K",
     "PARIS_M_PRIOR",
     "SERVO_DTJ_REF_K",
+    "SERVO_TJ_SENSOR",
     "SERVO_TM_REF_K",
+    "SERVO_VCE_SENSOR",
     "SMT_F_REF_N",
+    "VCE_RISE_LIMIT",
     "ZERO_C_K",
     "ArrayLike",
     "DamageLaw",

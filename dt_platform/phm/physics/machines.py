@@ -254,4 +254,9 @@ LAWS: dict[str, DamageLaw] = {
 """Damage law per simulated machine type (the physics branch covers exactly these)."""
 DEGRADING_COMPONENT: dict[str, str] = {t: law.component for t, law in LAWS.items()}
 CNC_VIBRATION_SENSOR = "vibration_rms_mm_s"
+SERVO_VCE_SENSOR = "vce_on_v"
+SERVO_TJ_SENSOR = "junction_temp_c"
+VCE_RISE_LIMIT = 0.05
+"""An IGBT module's end of life: Vce(on) 5 % above its value when new (the catalogue's
+``failure_criterion`` of the servo drive, the usual power-cycling criterion)."""
 PARIS_M_PRIOR = Prior(3.0, 0.3, "Paris exponent m ≈ 3 for bearing steel", (2.0, 5.0))
