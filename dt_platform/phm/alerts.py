@@ -14,7 +14,8 @@ the component may already be at its limit, the cautious reading. A zero-width ha
 m; an open upper bound (the physics found no failure in its draws) is σ_R = ∞, i.e. P = ½ above m.
 
 **Alert rule.** An alert is raised when P(RUL ≤ ``horizon_h``) of the fused estimate, averaged
-over the trailing ``smoothing_h`` hours of the component's life, reaches ``threshold``, and lasts
+over the trailing ``smoothing_h`` hours of the component's life (restarted where the physics
+branch starts or stops tracking a detected fault), reaches ``threshold``, and lasts
 until it falls below ``release`` (``critical`` marks the urgent ones); see :class:`AlertRule`
 and :func:`alert_flags`. The default is the plain rule P(RUL ≤ 72 h) ≥ 0.5; the fleet model
 carries one chosen by expected cost on its training fleet
@@ -42,6 +43,7 @@ import polars as pl
 from scipy import special
 
 from dt_platform.phm.alert_scoring import false_alarm_rate, lead_times
+from dt_platform.phm.schemas import FAULT_STAGES
 
 __all__ = [
     "ALERT_SCHEMA",
@@ -95,7 +97,8 @@ class AlertRule:
     """When a prediction becomes an alert.
 
     Over a machine's timeline (one component life, ordered by ``ts``) the probability is first
-    averaged over the trailing ``smoothing_h`` hours, then an alert starts when it reaches
+    averaged over the trailing ``smoothing_h`` hours (the window restarts where a tracked fault,
+    :data:`~dt_platform.phm.schemas.FAULT_STAGES`, begins or ends), then an alert starts when it reaches
     ``threshold`` and lasts until it falls below ``release`` (hysteresis: a probability wavering
     around the threshold makes one alert, not a dozen). The defaults (no smoothing, release at the
     threshold) make every row its own decision. The fleet model carries a rule chosen by expected
@@ -160,6 +163,11 @@ def alert_flags(
             if "stage" in frame.columns
             else pl.lit(False)
         ).alias("_failed"),
+        (
+            pl.col("stage").is_in(FAULT_STAGES).fill_null(False)
+            if "stage" in frame.columns
+            else pl.lit(False)
+        ).alias("_tracked"),
     ).sort("_life", "_h")
     idx = order["_i"].to_numpy()
     life = order["_life"].to_numpy()
@@ -168,12 +176,18 @@ def alert_flags(
     ps = p[idx]
     smooth = ps.copy()
     if rule.smoothing_h > 1.0:
+        # The window restarts where a life enters or leaves a tracked fault (FAULT_STAGES): the
+        # detection is already confirmed over hours, and the hours before it describe the healthy
+        # component. Averaging them in would only delay the alert.
+        tracked = order["_tracked"].to_numpy()
+        change = np.r_[True, (life[1:] != life[:-1]) | (tracked[1:] != tracked[:-1])]
+        segment = np.cumsum(change)
         csum = np.r_[0.0, np.cumsum(ps)]
-        # trailing window (t - smoothing_h, t] within the same life: lives laid end to end on
-        # one time axis, far enough apart that no window reaches into the previous life
+        # trailing window (t - smoothing_h, t] within the same segment: segments laid end to end
+        # on one time axis, far enough apart that no window reaches into the previous one
         span = float(hours.max() - hours.min()) + 2.0 * rule.smoothing_h + 1.0
-        key = (hours - hours.min()) + (life - life.min()) * span
-        starts = np.searchsorted(life, life, side="left")
+        key = (hours - hours.min()) + (segment - segment.min()) * span
+        starts = np.searchsorted(segment, segment, side="left")
         first = np.maximum(starts, np.searchsorted(key, key - rule.smoothing_h + 1e-6))
         n = np.arange(len(ps)) + 1 - first
         smooth = (csum[np.arange(len(ps)) + 1] - csum[first]) / n

@@ -299,6 +299,21 @@ def test_alert_flags_smooth_over_the_trailing_hours_and_hold_until_the_release()
     assert alert.tolist() == [False, True, True, False, False, False, True, False, False]
 
 
+def test_the_smoothing_window_restarts_where_the_physics_starts_tracking_a_fault() -> None:
+    # a spindle quiet for 24 h, then a detected spall: P jumps to 0.9 at hour 25
+    hours = list(range(1, 31))
+    stages = ["initiation"] * 24 + ["spall_growth"] * 6
+    frame = pl.DataFrame({"machine_id": ["C"] * 30, "ts": [h(t) for t in hours], "stage": stages})
+    p = np.array([0.1] * 24 + [0.9] * 6)
+    rule = AlertRule(threshold=0.5, smoothing_h=24.0)
+    prob, alert = alert_flags(frame, p, rule)
+    # the hours before the detection do not dilute it: the alert starts at the onset
+    assert prob[24] == pytest.approx(0.9) and alert[24] and not alert[23]
+    # without a stage column the same timeline waits for the 24 h mean to cross 0.5 (hour 36)
+    prob, alert = alert_flags(frame.drop("stage"), p, rule)
+    assert prob[-1] == pytest.approx((18 * 0.1 + 6 * 0.9) / 24) and not alert.any()
+
+
 def test_alert_flags_restart_with_each_life_and_stop_at_a_failure() -> None:
     frame = pl.DataFrame(
         {
