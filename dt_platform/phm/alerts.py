@@ -98,11 +98,11 @@ class AlertRule:
 
     Over a machine's timeline (one component life, ordered by ``ts``) the probability is first
     averaged over the trailing ``smoothing_h`` hours (the window restarts where a tracked fault,
-    :data:`~dt_platform.phm.schemas.FAULT_STAGES`, begins or ends), then an alert starts when it reaches
-    ``threshold`` and lasts until it falls below ``release`` (hysteresis: a probability wavering
-    around the threshold makes one alert, not a dozen). The defaults (no smoothing, release at the
-    threshold) make every row its own decision. The fleet model carries a rule chosen by expected
-    cost on its training fleet (:mod:`dt_platform.phm.fleet.alerting`).
+    :data:`~dt_platform.phm.schemas.FAULT_STAGES`, begins or ends), then an alert starts when it
+    reaches ``threshold`` and lasts until it falls below ``release`` (hysteresis: a probability
+    wavering around the threshold makes one alert, not a dozen). The defaults (no smoothing,
+    release at the threshold) make every row its own decision. The fleet model carries a rule
+    chosen by expected cost on its training fleet (:mod:`dt_platform.phm.fleet.alerting`).
     """
 
     horizon_h: float = 72.0

@@ -53,9 +53,9 @@ data branch and the fusion for the fleet, on the same hourly grid:
    :data:`~dt_platform.phm.schemas.FAULT_STAGES`), its value is reported as it is
    (``physics_stage``), on training rows as on new ones. The reported intervals are stretched to
    cover 90 % of new machines (:func:`.calibration.interval_scales`). On the whole held-out
-   timeline the alert rule (horizon, threshold, smoothing, hysteresis) is chosen by expected cost; the costs
-   assumed are in :mod:`.alerting`. All three are stored in the bundle; ``cv`` keeps the figures
-   behind them.
+   timeline the alert rule (horizon, threshold, smoothing, hysteresis) is chosen by expected
+   cost; the costs assumed are in :mod:`.alerting`. All three are stored in the bundle; ``cv``
+   keeps the figures behind them.
 
 Measured on held-out simulated fleets (``benchmarks/simulated_phm.py``, training seed 7,
 ``--eval-seeds``): ``rmse`` per type and branch within the horizon, ``coverage_90`` of the
