@@ -167,6 +167,7 @@ class Fuser:
         ml_cols: Sequence[str] = ML_COLS,
         seed: int = 0,
         fallback: bool = False,
+        bands: Sequence[float] = (),
     ) -> Fuser:
         """Fit on out-of-fold branch predictions with the true RUL in ``truth``.
 
@@ -179,6 +180,9 @@ class Fuser:
         fleet model uses per machine type), is reported instead (:attr:`basis`), with an interval
         conformally calibrated the same way; ``cv["fallback_test"]`` keeps the evidence. Decided
         on the training units' out-of-fold rows only.
+
+        ``bands`` (edges of the true RUL, needs ``groups``): ``cv["by_truth_band"]`` scores the
+        held-out fusion and each branch band by band.
         """
         if method not in METHODS:
             raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
@@ -217,7 +221,7 @@ class Fuser:
         )
         fuser.quantile = q
         fuser.cv = held_out_metrics(
-            data, y, fused_cf, q * scale_cf, physics_cols, ml_cols, group_ids, seed
+            data, y, fused_cf, q * scale_cf, physics_cols, ml_cols, group_ids, seed, bands=bands
         )
         fuser.cv["basis"] = fuser.basis
         if held is not None:

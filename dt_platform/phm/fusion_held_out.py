@@ -11,6 +11,7 @@ is the caller's (:class:`~dt_platform.phm.fusion.Fuser`), passed in as a :data:`
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,12 +125,15 @@ def held_out_metrics(
     groups: np.ndarray | None,
     seed: int,
     draws: int = 400,
+    bands: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Held-out metrics, plus how often fused beats ML when each unit is scored on one row.
 
     Benchmarks score one (last) row per unit, so a gain averaged over all rows can hide a large
     spread: resampling one random row per unit ``draws`` times gives the spread of
     ``rmse_fused − rmse_ml`` that a 1-row-per-unit test set of the same units would show.
+    ``bands`` (edges of the true RUL) adds ``by_truth_band``: where the fusion gains and where it
+    loses, since a test set's mix of bands decides which one shows.
     """
     ml = data[ml_cols[0]].cast(pl.Float64).to_numpy()
     ph = data[physics_cols[0]].cast(pl.Float64).to_numpy()
@@ -144,6 +148,8 @@ def held_out_metrics(
         "score_physics_per_row": phm08_score(ph, y) / len(y),
         "coverage": coverage(np.clip(fused - half, 0.0, None), fused + half, y),
     }
+    if len(bands) > 1:
+        out["by_truth_band"] = _by_band(y, fused, ml, ph, bands)
     if groups is not None:
         rng = np.random.default_rng(seed)
         order = np.argsort(groups, kind="stable")
@@ -157,4 +163,25 @@ def held_out_metrics(
             "rmse_fused_minus_ml_sd": float(diff.std(ddof=1)),
             "p_fused_beats_ml": float(np.mean(diff < 0)),
         }
+    return out
+
+
+def _by_band(
+    y: np.ndarray, fused: np.ndarray, ml: np.ndarray, ph: np.ndarray, edges: Sequence[float]
+) -> list[dict[str, float]]:
+    """RMSE of the fusion and of each branch on the rows whose truth is in each band (lo, hi]."""
+    out = []
+    for lo, hi in itertools.pairwise(edges):
+        k = (y > lo) & (y <= hi) if lo > edges[0] else (y >= lo) & (y <= hi)
+        if k.any():
+            out.append(
+                {
+                    "rul_from": float(lo),
+                    "rul_to": float(hi),
+                    "rows": int(k.sum()),
+                    "rmse_fused": rmse(fused[k], y[k]),
+                    "rmse_ml": rmse(ml[k], y[k]),
+                    "rmse_physics": rmse(ph[k], y[k]),
+                }
+            )
     return out

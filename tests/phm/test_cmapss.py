@@ -217,6 +217,15 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     assert out["rmse_fused"] == pytest.approx(np.mean(runs))
     assert out["rmse_fused_sd"] == pytest.approx(np.std(runs, ddof=1))
     assert {"score_fused_sd", "coverage_90", "rmse_perfect_capped"} <= set(out)
+    # where the held-out fusion gains and loses: bands of the true RUL up to the horizon (150)
+    bands = out["cv_by_rul_band"]
+    assert [(b["rul_from"], b["rul_to"]) for b in bands] == [
+        (0.0, 62.5),
+        (62.5, 100.0),
+        (100.0, 125.0),
+        (125.0, 150.0),
+    ]
+    assert all(b["rows"] > 0 and b["rmse_fused"] > 0 for b in bands)
     synthetic = subprocess.run(
         [
             sys.executable,

@@ -66,6 +66,22 @@ def test_fusion_beats_both_branches_on_unseen_synthetic_units(method: str) -> No
     assert (pred["rul_fused_lo"] >= 0).all()
 
 
+def test_the_held_out_fusion_is_also_scored_band_by_band() -> None:
+    data = _branches(30, seed=5)
+    fuser = Fuser.fit(data, truth="rul", groups="unit", bands=(0.0, 60.0, 125.0, 200.0))
+    bands = fuser.cv["by_truth_band"]
+    assert [(b["rul_from"], b["rul_to"]) for b in bands] == [(0, 60), (60, 125), (125, 200)]
+    assert sum(b["rows"] for b in bands) == data.height
+    # the bands partition the rows: their squared errors add up to the pooled ones
+    for key in ("rmse_fused", "rmse_ml", "rmse_physics"):
+        pooled = np.sqrt(sum(b["rows"] * b[key] ** 2 for b in bands) / data.height)
+        assert pooled == pytest.approx(fuser.cv[key])
+    # the capped data branch loses past the cap, where only the physics can tell the life
+    top = bands[-1]
+    assert top["rmse_ml"] > top["rmse_fused"] and top["rmse_ml"] > bands[0]["rmse_ml"]
+    assert "by_truth_band" not in Fuser.fit(data, truth="rul", groups="unit").cv
+
+
 def test_physics_dominates_early_in_life_and_data_late() -> None:
     fuser = Fuser.fit(_branches(40, seed=3), truth="rul", groups="unit", method="ivw")
     pred = _branches(20, seed=4)

@@ -125,9 +125,10 @@ def run_seeds(
         raise ValueError("run_seeds: give at least one seed.")
     config = config or PipelineConfig()
     train, test, truth = load_subset(data_dir, subset)
-    runs, model = [], None
+    runs, bands, model = [], [], None
     for seed in seeds:
         model, scored = _fit_scored(train, test, truth, with_seed(config, seed))
+        bands.append(model.cv.get("by_truth_band", []))
         scored.update(
             seed=seed,
             fused_basis=model.fuser.basis,
@@ -146,6 +147,27 @@ def run_seeds(
     out["rmse_perfect_capped"] = runs[0]["rmse_perfect_capped"]
     out["model_version"] = runs[0]["model_version"]  # the first seed's; each run keeps its own
     out["physics_branch"] = model.physics.describe()
+    out["cv_by_rul_band"] = _bands_mean(bands)
     out["per_seed"] = runs
     out["config"] = config.describe()
     return out
+
+
+def _bands_mean(per_seed: Sequence[Sequence[dict[str, float]]]) -> list[dict[str, float]]:
+    """The held-out fusion's band table (``cv["by_truth_band"]``), each figure the seeds' mean."""
+    rows: dict[tuple[float, float], list[dict[str, float]]] = {}
+    for table in per_seed:
+        for row in table:
+            rows.setdefault((row["rul_from"], row["rul_to"]), []).append(row)
+    return [
+        {
+            "rul_from": lo,
+            "rul_to": hi,
+            "rows": int(np.mean([r["rows"] for r in runs])),
+            **{
+                key: float(np.mean([r[key] for r in runs]))
+                for key in ("rmse_fused", "rmse_ml", "rmse_physics")
+            },
+        }
+        for (lo, hi), runs in sorted(rows.items())
+    ]

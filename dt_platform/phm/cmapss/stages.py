@@ -126,8 +126,16 @@ def _fit_fuser(rows: pl.DataFrame, config: PipelineConfig, **options: Any) -> Fu
         coverage=config.coverage,
         n_splits=config.n_splits,
         seed=config.seed,
+        bands=cv_bands(config),
         **{"fallback": config.fusion_fallback, **options},
     )
+
+
+def cv_bands(config: PipelineConfig) -> tuple[float, ...]:
+    """Edges of the true RUL the held-out fusion is also scored by: near failure, mid-life, just
+    under the cap, and past it up to the horizon (where only un-capping can score)."""
+    edges = (0.0, 0.5 * config.cap, 0.8 * config.cap, config.cap, config.horizon)
+    return tuple(sorted({e for e in edges if e <= config.horizon}))
 
 
 def _fuse(
