@@ -28,7 +28,7 @@ import numpy as np
 from scipy import optimize
 
 from dt_platform.phm.episodes import Episode, History, MachineStress
-from dt_platform.phm.physics import LAWS, VCE_RISE_LIMIT
+from dt_platform.phm.physics import LAWS, SERVO_VCE_SENSOR, VCE_RISE_LIMIT
 
 BASELINE_HOURS = 24
 """Production hours at the start of a life that give its Vce(on) when new."""
@@ -173,7 +173,7 @@ def fit_vce_law(
     a, k = pooled
     k_sd = max(float(np.std(ks, ddof=1)) if len(ks) > 1 else 0.0, K_SD_FLOOR * k)
     return {
-        "sensor": "vce_on_v",
+        "sensor": SERVO_VCE_SENSOR,
         "limit_rise": VCE_RISE_LIMIT,
         "temp_coef_per_k": coef,
         "a": a,
