@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from scipy import special
 
 from dt_platform.phm.damage.replay import _horizon_sd, _Replay
 from dt_platform.phm.damage.residual import _interval
@@ -20,7 +21,7 @@ SHARE_BOUNDS = (1e-3, 0.999)
 """The spent share is kept inside these: the indicator's noise can put it at 0 or past 1."""
 
 
-def spent_share(indicator: np.ndarray, a: float, k: np.ndarray | float) -> np.ndarray:
+def spent_share(indicator: np.ndarray, a: np.ndarray | float, k: np.ndarray | float) -> np.ndarray:
     """Share of the life spent at ``indicator`` under the growth law ``indicator = a·f^k``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         f = (np.maximum(indicator, 0.0) / a) ** (1.0 / np.asarray(k, dtype=float))
@@ -44,12 +45,14 @@ def _vce_stage(
     telemetry ran have an indicator: it is measured against the module's own first hours.
     """
     law = fit.vce
-    a, k, k_sd, sd = law["a"], law["k"], law["k_sd"], law["indicator_sd"]
+    a, k, sd = law["a"], law["k"], law["indicator_sd"]
     corrected = corrected_log_vce(stress, law["temp_coef_per_k"])
     where = {int(h): i for i, h in enumerate(rows.hours)}
-    # draws shared by every hour of the machine: indicator noise and the law's exponent
+    # draws shared by every hour of the machine: indicator noise and the law's two parameters
     x_noise = sd * draws.z_beta[:, 0]
-    k_draws = np.maximum(k + k_sd * draws.z_beta[:, 1], 0.1)
+    k_draws = np.maximum(k + law["k_sd"] * draws.z_beta[:, 1], 0.1)
+    z_a = special.ndtri(np.clip(draws.u_life, 1e-9, 1 - 1e-9))
+    a_draws = np.maximum(a + law.get("a_sd", 0.0) * z_a, 1e-3)
     for s, h0, h1 in segments:
         if s.install_source != "work_order" or not started_in_data(stress, s.start):
             continue
@@ -63,7 +66,7 @@ def _vce_stage(
             e_now = float(exposure[h])
             rem0 = e_now * (1.0 / spent - 1.0)
             hours0 = float(replay.hours(np.array([h]), np.array([[rem0]]))[0, 0])
-            rem = e_now * (1.0 / spent_share(x + x_noise, a, k_draws) - 1.0)
+            rem = e_now * (1.0 / spent_share(x + x_noise, a_draws, k_draws) - 1.0)
             hd = replay.hours(np.array([h]), rem[None, :])[0]
             hd = hd * np.exp(_horizon_sd(float(weekly_sd[h]), np.array(hours0)) * draws.z_rate)
             lo, hi = _interval(hd[None, :])

@@ -5,8 +5,8 @@ An IGBT module fails when Vce(on) is 5 % above its value when new
 (:data:`~dt_platform.phm.physics.VCE_RISE_LIMIT`). The rise grows with the damage, and Vce(on) also
 follows the junction temperature. So:
 
-1. **Temperature**: ln Vce(on) is corrected to 80 degC with a coefficient fitted on every life's
-   first production hours, where the wear does not move it (:func:`temperature_coefficient`).
+1. **Temperature**: ln Vce(on) is corrected to 80 degC with a coefficient fitted day by day on
+   every servo's hours, where the wear does not move it (:func:`temperature_coefficient`).
 2. **Indicator** (:func:`vce_indicator`): the corrected rise against the life's own first
    :data:`BASELINE_HOURS` production hours, over the limit (1 = failed), averaged over the last
    :data:`SMOOTH_HOURS` production hours. It needs the life's start in the data, so a module that
@@ -34,8 +34,8 @@ BASELINE_HOURS = 24
 """Production hours at the start of a life that give its Vce(on) when new."""
 SMOOTH_HOURS = 12
 """Production hours the indicator is averaged over (trailing: known when the hour ends)."""
-TEMPERATURE_HOURS = 48
-"""Production hours at the start of each life the temperature coefficient is fitted on."""
+TEMPERATURE_HOURS = 24
+"""Measured hours in a block of the temperature coefficient's fit (a day: the wear stands still)."""
 REF_TJ_C = 80.0
 ONSET = 0.2
 """Indicator from which the growth law reads the spent life: Vce(on) 1 % up, about five times the
@@ -46,8 +46,10 @@ module's hundreds of hours fix it well; the floor on its spread below covers the
 MIN_HOURS = 48
 """Measured hours a failed life needs to count."""
 K_SD_FLOOR = 0.1
-"""Least spread of the exponent between modules, as a share of it (on the simulated line the
-modules' own exponents spread by about 3 %)."""
+A_SD_FLOOR = 0.05
+"""Least spread of the exponent (the factor) between modules, as a share of it: on the simulated
+line the modules' own exponents spread by about 3 % and their factors by 3 %, but a fleet may
+show one life only."""
 
 
 def corrected_log_vce(stress: MachineStress, coef: float) -> np.ndarray:
@@ -58,15 +60,19 @@ def corrected_log_vce(stress: MachineStress, coef: float) -> np.ndarray:
 
 
 def temperature_coefficient(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> float | None:
-    """d ln Vce / d Tj from ``(ln Vce, Tj)`` hourly means of lives' first production hours, each
-    life centred on its own means (its Vce(on) when new and its wear are constants there)."""
+    """d ln Vce / d Tj from ``(ln Vce, Tj)`` hourly means, each series cut into blocks of
+    :data:`TEMPERATURE_HOURS` measured hours and each block centred on its own means: within a
+    day a module's Vce(on) when new and its wear are constants, its temperature is not."""
     xs, ys = [], []
     for log_v, tj in parts:
         ok = np.isfinite(log_v) & np.isfinite(tj)
-        x, y = tj[ok][:TEMPERATURE_HOURS], log_v[ok][:TEMPERATURE_HOURS]
-        if x.size >= 3:
-            xs.append(x - x.mean())
-            ys.append(y - y.mean())
+        x_all, y_all = tj[ok], log_v[ok]
+        for start in range(0, x_all.size, TEMPERATURE_HOURS):
+            x = x_all[start : start + TEMPERATURE_HOURS]
+            y = y_all[start : start + TEMPERATURE_HOURS]
+            if x.size >= 3:
+                xs.append(x - x.mean())
+                ys.append(y - y.mean())
     if not xs:
         return None
     x, y = np.concatenate(xs), np.concatenate(ys)
@@ -138,8 +144,9 @@ def fit_vce_law(
     the telemetry ran; empty when no such life shows it (no indicator stage then).
 
     ``theta``: the fitted damage law's point parameters (the exposure the life share counts).
-    The law is fitted on all their hours together; the spread of the exponent between lives
-    (each fitted alone), floored at :data:`K_SD_FLOOR`, is its uncertainty for a new module.
+    The law is fitted on all their hours together; the spread of each parameter between lives
+    (each fitted alone), floored at :data:`K_SD_FLOOR` / :data:`A_SD_FLOOR`, is its uncertainty
+    for a new module.
     """
     lives = []
     for ep in eps:
@@ -149,10 +156,16 @@ def fit_vce_law(
         lo, hi = _life_hours(stress, ep)
         if hi - lo > BASELINE_HOURS + SMOOTH_HOURS:
             lives.append((ep, stress, lo, hi))
-    coef = temperature_coefficient([(s.vce_log[lo:hi], s.vce_tj[lo:hi]) for _, s, lo, hi in lives])
+    coef = temperature_coefficient(
+        [
+            (s.vce_log, s.vce_tj)
+            for s in history.stress.values()
+            if s.machine_type == "servo_drive" and s.vce_log.size
+        ]
+    )
     if coef is None:
         return {}
-    xs, ys, ks = [], [], []
+    xs, ys, own_laws = [], [], []
     for ep, stress, lo, hi in lives:
         if not ep.failed:
             continue
@@ -163,26 +176,32 @@ def fit_vce_law(
         if own is not None:
             xs.append(share[ok])
             ys.append(ind[ok])
-            ks.append(own[1])
-    if len(ks) < MIN_LIVES:
+            own_laws.append(own)
+    if len(own_laws) < MIN_LIVES:
         return {}
     f, ind = np.concatenate(xs), np.concatenate(ys)
     pooled = _growth_fit(f, ind)
     if pooled is None:
         return {}
     a, k = pooled
-    k_sd = max(float(np.std(ks, ddof=1)) if len(ks) > 1 else 0.0, K_SD_FLOOR * k)
+    a_lives, k_lives = ([law[i] for law in own_laws] for i in (0, 1))
+    a_sd, k_sd = (
+        max(float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, floor * centre)
+        for v, floor, centre in ((a_lives, A_SD_FLOOR, a), (k_lives, K_SD_FLOOR, k))
+    )
     return {
         "sensor": SERVO_VCE_SENSOR,
         "limit_rise": VCE_RISE_LIMIT,
         "temp_coef_per_k": coef,
         "a": a,
         "k": k,
+        "a_sd": a_sd,
         "k_sd": k_sd,
-        "k_lives": ks,
+        "a_lives": a_lives,
+        "k_lives": k_lives,
         "indicator_sd": float(np.std(ind - a * f**k, ddof=2)),
         "onset": ONSET,
-        "n_lives": len(ks),
+        "n_lives": len(own_laws),
         "rows": int(f.size),
         "rule": (
             f"Vce(on) at {REF_TJ_C:g} degC over its first {BASELINE_HOURS} production hours, "
