@@ -60,25 +60,22 @@ def corrected_log_vce(stress: MachineStress, coef: float) -> np.ndarray:
 
 
 def temperature_coefficient(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> float | None:
-    """d ln Vce / d Tj from ``(ln Vce, Tj)`` hourly means, each series cut into blocks of
-    :data:`TEMPERATURE_HOURS` measured hours and each block centred on its own means: within a
-    day a module's Vce(on) when new and its wear are constants, its temperature is not."""
-    xs, ys = [], []
+    """d ln Vce / d Tj from per-hour ``(ln Vce, Tj)`` series, cut into blocks of
+    :data:`TEMPERATURE_HOURS` measured hours. Within a block a module's Vce(on) when new is a
+    constant and its wear a straight line in time; both are taken out of the block (the level
+    and a time trend, by least squares) before the pooled slope on the temperature is read."""
+    num = den = 0.0
     for log_v, tj in parts:
-        ok = np.isfinite(log_v) & np.isfinite(tj)
-        x_all, y_all = tj[ok], log_v[ok]
-        for start in range(0, x_all.size, TEMPERATURE_HOURS):
-            x = x_all[start : start + TEMPERATURE_HOURS]
-            y = y_all[start : start + TEMPERATURE_HOURS]
-            if x.size >= 3:
-                xs.append(x - x.mean())
-                ys.append(y - y.mean())
-    if not xs:
-        return None
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    if not np.any(x != 0):
-        return None
-    return float(np.dot(x, y) / np.dot(x, x))
+        hours = np.flatnonzero(np.isfinite(log_v) & np.isfinite(tj))
+        for start in range(0, hours.size, TEMPERATURE_HOURS):
+            h = hours[start : start + TEMPERATURE_HOURS]
+            if h.size < 4:
+                continue
+            base = np.column_stack([np.ones(h.size), h - h.mean()])
+            x, y = (v - base @ np.linalg.lstsq(base, v, rcond=None)[0] for v in (tj[h], log_v[h]))
+            num += float(x @ y)
+            den += float(x @ x)
+    return num / den if den > 0 else None
 
 
 def vce_indicator(corrected: np.ndarray) -> np.ndarray:
