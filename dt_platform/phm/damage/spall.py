@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy import special
 
 from dt_platform.phm import physics
-from dt_platform.phm.damage.replay import _horizon_sd, _hourly, _Replay
-from dt_platform.phm.damage.residual import _interval, _residual
+from dt_platform.phm.damage.replay import _hourly, _Replay
+from dt_platform.phm.damage.residual import _residual
 from dt_platform.phm.damage.rows import M_QUANTILES, _Draws, _Rows
 from dt_platform.phm.episodes import MachineStress, Service, hour_to_datetime
 from dt_platform.phm.fitting import (
@@ -71,22 +70,22 @@ def _spall_stage(
                     continue
                 rem0, hd, basis = growth
                 hours0 = float(replays[mid].hours(np.array([h]), np.array([[rem0]]))[0, 0])
-                sd = _horizon_sd(float(weekly_sd[h]), np.array(hours0))
-                hd = hd * np.exp(sd * draws.z_rate)
-                lo, hi = _interval(hd[None, :])
-                rows.rul[k] = hours0
-                rows.lo[k] = min(float(lo[0]), hours0) if np.isfinite(lo[0]) else hours0
-                rows.hi[k] = max(float(hi[0]), hours0) if np.isfinite(hi[0]) else math.nan
                 total = s_now[mid] + rem0
                 frac = s_now[mid] / total if total > 0 else 1.0
-                rows.damage[k] = d_on + (1.0 - d_on) * frac
-                rows.rate[k] = (1.0 - rows.damage[k]) / hours0 if hours0 > 0 else math.nan
-                rows.stage[k] = "spall_growth"
                 since = hour_to_datetime(stress.hour0 + a)
-                rows.notes[k] = (
-                    f"spall growth since {since:%Y-%m-%d %H:00} UTC: vibration "
-                    f"{stress.vibration[h]:.2f} mm/s (baseline {onset.baseline:.2f}, "
-                    f"limit {limit:g}); {basis}"
+                rows.set_tracked(
+                    k,
+                    hours0,
+                    hd,
+                    float(weekly_sd[h]),
+                    draws.z_rate,
+                    damage=d_on + (1.0 - d_on) * frac,
+                    stage="spall_growth",
+                    note=(
+                        f"spall growth since {since:%Y-%m-%d %H:00} UTC: vibration "
+                        f"{stress.vibration[h]:.2f} mm/s (baseline {onset.baseline:.2f}, "
+                        f"limit {limit:g}); {basis}"
+                    ),
                 )
 
 

@@ -9,8 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import special
 
-from dt_platform.phm.damage.replay import _horizon_sd, _Replay
-from dt_platform.phm.damage.residual import _interval
+from dt_platform.phm.damage.replay import _Replay
 from dt_platform.phm.damage.rows import _Draws, _Rows
 from dt_platform.phm.episodes import MachineStress, Service
 from dt_platform.phm.fitting import TypeFit, corrected_log_vce, vce_indicator
@@ -67,17 +66,17 @@ def _vce_stage(
             rem0 = e_now * (1.0 / spent - 1.0)
             hours0 = float(replay.hours(np.array([h]), np.array([[rem0]]))[0, 0])
             rem = e_now * (1.0 / spent_share(x + x_noise, a_draws, k_draws) - 1.0)
-            hd = replay.hours(np.array([h]), rem[None, :])[0]
-            hd = hd * np.exp(_horizon_sd(float(weekly_sd[h]), np.array(hours0)) * draws.z_rate)
-            lo, hi = _interval(hd[None, :])
-            rows.rul[i] = hours0
-            rows.lo[i] = min(float(lo[0]), hours0) if np.isfinite(lo[0]) else hours0
-            rows.hi[i] = max(float(hi[0]), hours0) if np.isfinite(hi[0]) else np.nan
-            rows.damage[i] = spent
-            rows.rate[i] = (1.0 - spent) / hours0 if hours0 > 0 else np.nan
-            rows.stage[i] = STAGE
-            rows.notes[i] = (
-                f"Vce(on) {100 * law['limit_rise'] * x:.2f} % above the module's first hours "
-                f"(limit {100 * law['limit_rise']:g} %): {100 * spent:.0f} % of its life spent "
-                f"by the fleet's rise law (k = {k:.2f}, {law['n_lives']} lives)"
+            rows.set_tracked(
+                i,
+                hours0,
+                replay.hours(np.array([h]), rem[None, :])[0],
+                float(weekly_sd[h]),
+                draws.z_rate,
+                damage=spent,
+                stage=STAGE,
+                note=(
+                    f"Vce(on) {100 * law['limit_rise'] * x:.2f} % above the module's first hours "
+                    f"(limit {100 * law['limit_rise']:g} %): {100 * spent:.0f} % of its life "
+                    f"spent by the fleet's rise law (k = {k:.2f}, {law['n_lives']} lives)"
+                ),
             )

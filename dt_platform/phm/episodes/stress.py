@@ -5,6 +5,7 @@ maintenance stops marked (:class:`MachineStress`).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -72,6 +73,13 @@ class MachineStress:
     def first_data_hour(self) -> int | None:
         idx = np.flatnonzero(self.observed)
         return int(self.hour0 + idx[0]) if idx.size else None
+
+    def hour_span(self, start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+        """``(lo, hi)``: the machine's hours from the one holding ``start`` up to and including
+        the one holding ``end``, within its history (``hi`` exclusive)."""
+        lo = max(int(start.timestamp() // HOUR_S) - self.hour0, 0)
+        hi = min(math.ceil(end.timestamp() / HOUR_S) - self.hour0, self.n_hours)
+        return lo, hi
 
     def slice_hours(self, end_hour: int) -> MachineStress:
         """The same history cut before epoch hour ``end_hour`` (no data at or after it)."""

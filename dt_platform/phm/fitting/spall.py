@@ -4,7 +4,6 @@ fleet's onset-to-failure exposure prior.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -172,8 +171,7 @@ def _growth_prior(history: History, eps: Sequence[Episode], m: float) -> dict[st
         stress = history.stress.get(ep.machine_id)
         if stress is None:
             continue
-        lo = max(int(ep.start.timestamp() // 3600) - stress.hour0, 0)
-        hi = min(math.ceil(ep.end.timestamp() / 3600) - stress.hour0, stress.n_hours)
+        lo, hi = stress.hour_span(ep.start, ep.end)
         if hi - lo < BASELINE_HOURS + ONSET_CONSECUTIVE:
             continue
         onset = detect_spall_onset(stress.vibration[lo:hi])

@@ -20,7 +20,6 @@ follows the junction temperature. So:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -116,12 +115,6 @@ def started_in_data(stress: MachineStress, start: dt.datetime) -> bool:
     return start.timestamp() >= stress.hour0 * 3600 and stress.n_hours > 0
 
 
-def _life_hours(stress: MachineStress, ep: Episode) -> tuple[int, int]:
-    lo = max(int(ep.start.timestamp() // 3600) - stress.hour0, 0)
-    hi = min(math.ceil(ep.end.timestamp() / 3600) - stress.hour0, stress.n_hours)
-    return lo, hi
-
-
 def _growth_fit(share: np.ndarray, indicator: np.ndarray) -> tuple[float, float] | None:
     """``(a, k)`` of ``indicator = a·share^k`` by least squares on the indicator itself (its noise
     is additive: a log fit would let the noisy first hours bend k)."""
@@ -150,7 +143,7 @@ def fit_vce_law(
         stress = history.stress.get(ep.machine_id)
         if stress is None or stress.vce_log.size == 0 or not started_in_data(stress, ep.start):
             continue
-        lo, hi = _life_hours(stress, ep)
+        lo, hi = stress.hour_span(ep.start, ep.end)
         if hi - lo > BASELINE_HOURS + SMOOTH_HOURS:
             lives.append((ep, stress, lo, hi))
     coef = temperature_coefficient(
