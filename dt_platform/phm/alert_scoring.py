@@ -192,11 +192,18 @@ def false_alarm_episode_share(episodes: pl.DataFrame) -> float:
 class AlertCosts:
     """What alerts and failures cost, in units of one needless planned stop (``false_alarm``).
 
-    A failure warned at least ``lead_needed_h`` ahead is replaced in a planned stop (its cost is
-    the part, which is due anyway: 0 here); warned later it is an unplanned stop like a failure
-    without a warning (``miss``). ``early_per_h`` charges every hour a true warning starts
-    earlier than ``lead_wanted_h`` before the failure: acting on it then throws that much
-    component life away.
+    The cost of a failure is continuous in how long before it the warning came:
+
+    * warned less than ``lead_needed_h`` ahead it is an unplanned stop like a failure without a
+      warning (``miss``);
+    * warned between ``lead_needed_h`` and ``lead_wanted_h`` ahead it costs a share of a miss,
+      falling linearly from a whole miss at ``lead_needed_h`` to nothing at ``lead_wanted_h``
+      (:func:`short_notice_share`): the stop can be planned, but on short notice, and a warning
+      that came 30 h ahead on the rows a rule was chosen on may come under 24 h on a new
+      machine. A step at ``lead_needed_h`` would call such a near miss a full success;
+    * warned at least ``lead_wanted_h`` ahead it is replaced in a planned stop (its cost is the
+      part, which is due anyway: 0 here), and ``early_per_h`` charges every hour the warning
+      started earlier than that: acting on it then throws that much component life away.
     """
 
     miss: float = 10.0
@@ -209,24 +216,39 @@ class AlertCosts:
         return asdict(self)
 
 
+def short_notice_share(lead_h: np.ndarray, costs: AlertCosts) -> np.ndarray:
+    """The share of a miss each failure's warning time costs (:class:`AlertCosts`): 1 below
+    ``lead_needed_h``, falling linearly to 0 at ``lead_wanted_h``, 0 beyond."""
+    lead_h = np.asarray(lead_h, dtype=np.float64)
+    span = costs.lead_wanted_h - costs.lead_needed_h
+    if span <= 0:
+        return (lead_h < costs.lead_needed_h).astype(np.float64)
+    return np.clip((costs.lead_wanted_h - lead_h) / span, 0.0, 1.0)
+
+
 def alert_cost(
     episodes: pl.DataFrame, leads: pl.DataFrame, costs: AlertCosts | None = None
 ) -> dict[str, float]:
     """Expected cost of a timeline: its :func:`alert_episodes` and :func:`lead_times`.
 
-    ``cost = miss × failures warned < lead_needed_h + false_alarm × false episodes
-    + early_per_h × hours of warning beyond lead_wanted_h``; with the counts it is made of.
+    ``cost = miss × Σ short_notice_share(lead) + false_alarm × false episodes
+    + early_per_h × hours of warning beyond lead_wanted_h``; with the counts it is made of
+    (``warned_late``: warned less than ``lead_needed_h`` ahead; ``warned_short``: at least that
+    but less than ``lead_wanted_h``).
     """
     costs = costs or AlertCosts()
     lead = leads.filter(pl.col("evaluated"))["lead_h"].to_numpy()
     late = int((lead < costs.lead_needed_h).sum())
+    short = int(((lead >= costs.lead_needed_h) & (lead < costs.lead_wanted_h)).sum())
+    missed = float(short_notice_share(lead, costs).sum())
     false = int(episodes["false"].fill_null(False).sum())
     early_h = float(np.clip(lead - costs.lead_wanted_h, 0.0, None).sum())
-    total = costs.miss * late + costs.false_alarm * false + costs.early_per_h * early_h
+    total = costs.miss * missed + costs.false_alarm * false + costs.early_per_h * early_h
     return {
         "cost": total,
         "failures": int(lead.size),
         "warned_late": late,
+        "warned_short": short,
         "false_episodes": false,
         "episodes": episodes.height,
         "early_h": early_h,

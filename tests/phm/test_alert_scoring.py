@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -27,6 +28,7 @@ from dt_platform.phm.alert_scoring import (
     alert_episodes,
     false_alarm_episode_share,
     lead_times,
+    short_notice_share,
 )
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -112,7 +114,17 @@ def test_cost_of_the_hand_made_timeline() -> None:
     costs = AlertCosts(miss=10.0, false_alarm=1.0, lead_needed_h=5.0, lead_wanted_h=7.0)
     costs = AlertCosts(**{**costs.describe(), "early_per_h": 0.5})
     out = alert_cost(ep, leads, costs)
-    # one late (D), four false episodes, A warned 1.5 h more than wanted
-    assert out["warned_late"] == 1 and out["false_episodes"] == 4
+    # one late (D), C warned on short notice (6 h: half-way from needed to wanted, half a miss),
+    # four false episodes, A warned 1.5 h more than wanted
+    assert out["warned_late"] == 1 and out["warned_short"] == 1 and out["false_episodes"] == 4
     assert out["early_h"] == pytest.approx(1.5)
-    assert out["cost"] == pytest.approx(10.0 + 4.0 + 0.75)
+    assert out["cost"] == pytest.approx(10.0 + 5.0 + 4.0 + 0.75)
+
+
+def test_short_notice_costs_a_falling_share_of_a_miss() -> None:
+    costs = AlertCosts(lead_needed_h=24.0, lead_wanted_h=72.0)
+    share = short_notice_share(np.array([0.0, 23.9, 24.0, 36.0, 60.0, 72.0, 300.0]), costs)
+    assert share.tolist() == pytest.approx([1.0, 1.0, 1.0, 0.75, 0.25, 0.0, 0.0])
+    # without a span between needed and wanted it is the plain step at lead_needed_h
+    step = AlertCosts(lead_needed_h=24.0, lead_wanted_h=24.0)
+    assert short_notice_share(np.array([23.0, 24.0, 30.0]), step).tolist() == [1.0, 0.0, 0.0]

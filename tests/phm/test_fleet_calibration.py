@@ -293,3 +293,37 @@ def test_the_alert_rule_is_the_cheapest_of_the_grid() -> None:
     assert chosen["chosen"]["false_episodes"] == 0 and chosen["chosen"]["warned_late"] == 0
     assert chosen["chosen"]["cost"] < default["cost"]
     assert chosen["costs"] == costs.describe() and chosen["failures"] == 1
+
+
+def test_a_warning_that_barely_clears_the_needed_lead_is_not_chosen_as_a_success() -> None:
+    # A's estimate runs 45 h late, so a 72 h horizon warns it only ~27 h ahead; B never fails,
+    # but its estimate dips to 100 h for three hours: a 120 h horizon warns A ~75 h ahead and
+    # pays one false episode on B.
+    hours = np.arange(1, 200)
+    a = 200.0 - hours + 45.0
+    b = np.where((hours >= 50) & (hours <= 52), 100.0, 400.0)
+    timeline = pl.DataFrame(
+        {
+            "machine_id": ["A"] * hours.size + ["B"] * hours.size,
+            "ts": [h(float(t)) for t in hours] * 2,
+            "rul_fused_h": np.r_[a, b],
+        },
+        schema_overrides={"ts": UTC},
+    ).with_columns(
+        (pl.col("rul_fused_h") - 5.0).clip(0.0, None).alias("rul_fused_lo_h"),
+        (pl.col("rul_fused_h") + 5.0).alias("rul_fused_hi_h"),
+    )
+    failures = pl.DataFrame(
+        {"machine_id": ["A"], "failed_at": [h(200)], "life_start": [h(0)]},
+        schema_overrides={"failed_at": UTC, "life_start": UTC},
+    )
+    grid = dict(horizons_h=(72.0, 120.0), smoothing_h=(1.0,))
+    # a step at 24 h calls the 27 h warning a full success and avoids B's false episode
+    step = AlertCosts(lead_needed_h=24.0, lead_wanted_h=24.0)
+    rule, chosen = choose_alert_rule(timeline, failures, step, **grid)
+    assert rule.horizon_h == 72.0 and chosen["chosen"]["false_episodes"] == 0
+    # with the short-notice share a 27 h warning costs ~94 % of a miss: one needless
+    # inspection is cheaper
+    rule, chosen = choose_alert_rule(timeline, failures, AlertCosts(), **grid)
+    assert rule.horizon_h == 120.0 and chosen["chosen"]["false_episodes"] == 1
+    assert chosen["chosen"]["warned_late"] == 0 and chosen["chosen"]["cost"] < 2.0
