@@ -21,6 +21,7 @@ from dt_platform.phm.damage import (
     damage_trajectory,
     physics_state,
 )
+from dt_platform.phm.damage.residual import _equilibrium_residual
 from dt_platform.phm.episodes import History, MachineInfo, build_machine_stress
 from dt_platform.phm.episodes.stress import frozen_repeats
 from dt_platform.phm.fitting import FleetPhysics, ParamEstimate, TypeFit
@@ -57,6 +58,7 @@ def make_history(
     machines: dict[str, tuple[str, pl.DataFrame, dict]],
     work_orders: list[tuple],
     until: dt.datetime,
+    installed: dict[str, dt.date] | None = None,
 ) -> History:
     wo = pl.DataFrame(
         work_orders or None,
@@ -73,7 +75,7 @@ def make_history(
     ).select("machine_id", "work_order", "started_at", "finished_at", "kind", "action", "component")
     infos, stress = {}, {}
     for mid, (mtype, frame, rated) in machines.items():
-        info = MachineInfo(mid, mtype, None, rated)
+        info = MachineInfo(mid, mtype, (installed or {}).get(mid), rated)
         infos[mid] = info
         ms = build_machine_stress(
             LAWS[mtype],
@@ -410,3 +412,51 @@ def test_physics_branch_on_a_simulated_line(tmp_path) -> None:
     for (mtype,), group in joined.group_by(["machine_type"]):
         rho = group.select(pl.corr("damage", "damage_true", method="spearman")).item()
         assert rho > 0.5, (mtype, rho)
+
+
+@pytest.mark.parametrize("dist", ["lognormal", "weibull"])
+def test_equilibrium_residual_is_the_renewal_theory_one(dist: str) -> None:
+    from scipy import integrate, stats
+
+    mu, sigma = math.log(500.0), 0.4
+    life = (
+        stats.lognorm(sigma, scale=math.exp(mu))
+        if dist == "lognormal"
+        else stats.weibull_min(1.0 / sigma, scale=math.exp(mu))
+    )
+    # P(R > x) = ∫_x^∞ S(t) dt / E[L]
+    for x in (50.0, 300.0, 600.0, 1200.0):
+        want = integrate.quad(life.sf, x, np.inf)[0] / life.mean()
+        got = physics.std_equilibrium_sf(dist, (math.log(x) - mu) / sigma, sigma)
+        assert float(got) == pytest.approx(want, rel=1e-6, abs=1e-9)
+    # a part found in service: a size-biased life, a uniform share of it still to run; given it
+    # then survived c more, the residual's quantiles are those of the draws past c
+    rng = np.random.default_rng(1)
+    lives = life.rvs(400_000, random_state=rng)
+    biased = rng.choice(lives, lives.size, p=lives / lives.sum())
+    r0 = biased * rng.random(lives.size)
+    u = np.array([0.1, 0.5, 0.9])
+    for c in (0.0, 200.0, 500.0):
+        want = np.quantile(r0[r0 > c] - c, u)
+        got = _equilibrium_residual(np.full(3, c), mu, sigma, u, dist)
+        assert got == pytest.approx(want, rel=0.02)
+
+
+def test_a_part_of_unknown_age_on_an_old_machine_is_one_found_in_service() -> None:
+    # two ovens at 550 °C (one exposure unit an hour), no logged replacement; one installed three
+    # years ago (its first heater would be long worn out), one 100 h before its data
+    frames = {m: ("reflow_oven", readings(600, oven(lambda x: 550.0)), {}) for m in ("OLD", "NEW")}
+    installed = {"OLD": (T0 - dt.timedelta(days=1000)).date(), "NEW": h(-100).date()}
+    hist = make_history(frames, [], h(600), installed)
+    fleet = FleetPhysics({"reflow_oven": make_fit("reflow_oven", 2000.0, 0.3)}, "")
+    old = state_of(physics_state(hist, fleet, h(600)), "OLD")
+    # the renewal residual given 600 h survived since the first data, not the residual of a part
+    # 24,000 h old
+    want = float(_equilibrium_residual(np.array(600.0), math.log(2000.0), 0.3, 0.5, "lognormal"))
+    assert 500.0 < want < 1400.0
+    assert old["rul_physics_h"] == pytest.approx(want, rel=0.03)
+    assert old["rul_physics_lo_h"] < want < old["rul_physics_hi_h"]
+    assert "found in service" in old["note"] and "first-week profile" not in old["note"]
+    new = state_of(physics_state(hist, fleet, h(600)), "NEW")
+    assert "assumed new at registry" in new["note"]
+    assert new["rul_physics_h"] < 2000.0 - 600.0

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from dt_platform.phm import physics
 from dt_platform.phm.damage.replay import _horizon_sd, _Hourly, _hourly, _Replay, _weekly_log_sd
-from dt_platform.phm.damage.residual import _interval, _residual, _rng
+from dt_platform.phm.damage.residual import _equilibrium_residual, _interval, _residual, _rng
 from dt_platform.phm.damage.rows import M_QUANTILES, _Draws, _Rows
 from dt_platform.phm.damage.spall import _spall_stage
 from dt_platform.phm.damage.vce import _vce_stage
@@ -74,6 +75,8 @@ class _InService:
     installed: list[dt.datetime | None]
     source: list[str | None]
     """How its installation is known (``work_order``, ``registry``, ``first_data``)."""
+    observed: np.ndarray
+    """(hours, draws) exposure since the later of its installation and the first telemetry."""
 
 
 def _machine_rows(
@@ -117,8 +120,15 @@ def _machine_rows(
         notes=[None] * want.size,
     )
     resid = _residual_draws(exposure[want], log_eta, sigma, draws, fit.distribution)
+    median_life = math.exp(log_eta[0] + sigma[0] * float(physics.std_ppf(fit.distribution, 0.5)))
+    renewed = _renewed(life, want, median_life)
+    if renewed.any():
+        u = np.concatenate([[0.5], draws.u_life])
+        resid[renewed] = _equilibrium_residual(
+            life.observed[want[renewed]], log_eta, sigma, u, fit.distribution
+        )
     _miner_rul(rows, resid, eta0, hourly, replay, weekly_sd, draws)
-    rows.notes = _notes(want, life, replay)
+    rows.notes = _notes(want, life, replay, renewed)
     if fit.machine_type == "cnc_spindle" and fit.paris:
         _spall_stage(stress, fit, rows, segments, draws, weekly_sd, exposure[:, 0] / eta0)
     if fit.machine_type == "servo_drive" and fit.vce:
@@ -166,7 +176,17 @@ def _in_service(
         installed[h0:h1] = [s.start] * (h1 - h0)
         source[h0:h1] = [s.install_source] * (h1 - h0)
     exposure = cum + pre_hours[:, None] * np.nan_to_num(hourly.profile_rate, nan=0.0)
-    return _InService(exposure, pre_hours, installed, source)
+    return _InService(exposure, pre_hours, installed, source, cum)
+
+
+def _renewed(life: _InService, want: np.ndarray, median_life: float) -> np.ndarray:
+    """Per asked hour: is the component one of unknown age that cannot be the machine's original
+    part? Its installation is only the machine's (``registry``), and the exposure imputed since
+    then exceeds the median life: more likely than not, that part failed long ago and an
+    unlogged replacement runs now."""
+    source = np.array([life.source[h] == "registry" for h in want], dtype=bool)
+    pre = life.exposure[want, 0] - life.observed[want, 0]
+    return source & (pre > median_life)
 
 
 def _residual_draws(
@@ -209,16 +229,24 @@ def _miner_rul(
     rows.hi = np.fmax(rows.hi, rows.rul)
 
 
-def _notes(want: np.ndarray, life: _InService, replay: _Replay) -> list[str | None]:
+def _notes(
+    want: np.ndarray, life: _InService, replay: _Replay, renewed: np.ndarray
+) -> list[str | None]:
     """Per asked hour: what the values assume (unknown age, imputed early life, no operation)."""
     out: list[str | None] = []
-    for h in want:
+    for h, renewal in zip(want, renewed, strict=True):
         notes = []
-        if life.source[h] in ("registry", "first_data"):
+        if renewal:
+            notes.append(
+                "component age unknown (no logged replacement) and the machine older than the "
+                "part's median life: remaining life of a part found in service (renewal), given "
+                "its survival since the first telemetry"
+            )
+        elif life.source[h] in ("registry", "first_data"):
             notes.append(
                 f"component age unknown (no logged replacement): assumed new at {life.source[h]}"
             )
-        if life.pre_hours[h] > 0:
+        if life.pre_hours[h] > 0 and not renewal:
             notes.append(
                 f"{life.pre_hours[h]:.0f} h of life before the first telemetry at the first-week "
                 "profile"

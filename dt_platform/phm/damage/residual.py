@@ -36,3 +36,38 @@ def _interval(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _rng(machine_id: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(machine_id.encode())])
+
+
+def _equilibrium_residual(
+    observed: np.ndarray, log_eta: np.ndarray, sigma: np.ndarray, u: np.ndarray, dist: str
+) -> np.ndarray:
+    """Remaining exposure at quantile ``u`` of a component of unknown age that was in service
+    when the data began and has since survived ``observed`` exposure.
+
+    Its remaining life at the first data is the equilibrium residual of the life law
+    (:func:`~dt_platform.phm.physics.distributions.std_equilibrium_sf`: a part found running in a
+    line that has replaced it at failure for years is a draw from that renewal process, not the
+    machine's original part). Given survival through ``observed``, the residual ``r`` solves
+    ``S_e(observed + r) = (1 − u)·S_e(observed)``; solved by bisection on the log scale.
+    Broadcasts like :func:`_residual`.
+    """
+    observed, log_eta, sigma, u = np.broadcast_arrays(
+        np.asarray(observed, dtype=np.float64), log_eta, sigma, u
+    )
+
+    def sf(log_x: np.ndarray) -> np.ndarray:
+        return physics.std_equilibrium_sf(dist, (log_x - log_eta) / sigma, sigma)  # type: ignore[arg-type]
+
+    with np.errstate(divide="ignore"):
+        log_c = np.log(np.maximum(observed, 0.0))
+    target = (1.0 - u) * np.where(observed > 0, sf(log_c), 1.0)
+    # bracket the log of (observed + r) between the observed exposure and far past any life
+    lo = np.where(observed > 0, log_c, log_eta - 40.0 * sigma)
+    hi = log_eta + 40.0 * sigma
+    hi = np.maximum(hi, lo + 1.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        above = sf(mid) > target
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return np.maximum(np.exp(0.5 * (lo + hi)) - np.maximum(observed, 0.0), 0.0)

@@ -28,6 +28,7 @@ from dt_platform.phm.physics.damage_law import DamageLaw, Prior, RatingError
 from dt_platform.phm.physics.distributions import (
     Distribution,
     std_cdf,
+    std_equilibrium_sf,
     std_logpdf,
     std_logsf,
     std_ppf,
@@ -113,6 +114,7 @@ __all__ = [
     "paris_linearized",
     "paris_rate",
     "std_cdf",
+    "std_equilibrium_sf",
     "std_logpdf",
     "std_logsf",
     "std_ppf",

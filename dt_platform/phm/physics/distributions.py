@@ -40,3 +40,26 @@ def std_ppf(dist: Distribution, q: np.ndarray) -> np.ndarray:
     if dist == "lognormal":
         return special.ndtri(q)
     return np.log(-np.log1p(-q))
+
+
+def std_equilibrium_sf(dist: Distribution, z: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Survival of the *equilibrium* residual life at standardized log-exposure ``z``.
+
+    A component found in service at a random moment of a long-running renewal process (parts
+    replaced at failure, again and again) has lived an unknown part of its life; its remaining
+    life R has survival ``P(R > x) = E[(L − x)⁺] / E[L]`` (Cox 1962, *Renewal Theory*, §5.2; the
+    inspection paradox). With ``z = (ln x − μ) / σ``:
+
+    * lognormal: ``Φ(σ − z) − exp(σz − σ²/2)·Φ(−z)``;
+    * Weibull (shape ``1/σ``): ``Q(σ, e^z)``, the regularized upper incomplete gamma function.
+    """
+    from scipy import special
+
+    z = np.asarray(z, dtype=np.float64)
+    sigma = np.asarray(sigma, dtype=np.float64)
+    if dist == "lognormal":
+        with np.errstate(over="ignore", invalid="ignore"):
+            tail = np.exp(sigma * z - 0.5 * sigma * sigma + special.log_ndtr(-z))
+        return np.clip(special.ndtr(sigma - z) - np.nan_to_num(tail, nan=0.0), 0.0, 1.0)
+    with np.errstate(over="ignore"):
+        return special.gammaincc(sigma, np.exp(z))
