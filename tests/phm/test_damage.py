@@ -457,6 +457,8 @@ def test_a_part_of_unknown_age_on_an_old_machine_is_one_found_in_service() -> No
     assert old["rul_physics_h"] == pytest.approx(want, rel=0.03)
     assert old["rul_physics_lo_h"] < want < old["rul_physics_hi_h"]
     assert "found in service" in old["note"] and "first-week profile" not in old["note"]
+    # the damage shown is the one its remaining life implies (1 − 763 / 2000), not 12
+    assert old["damage"] == pytest.approx(1.0 - want / 2000.0, rel=0.05)
     new = state_of(physics_state(hist, fleet, h(600)), "NEW")
     assert "assumed new at registry" in new["note"]
     assert new["rul_physics_h"] < 2000.0 - 600.0

@@ -127,6 +127,9 @@ def _machine_rows(
         resid[renewed] = _equilibrium_residual(
             life.observed[want[renewed]], log_eta, sigma, u, fit.distribution
         )
+        # its damage is unknown; shown is the damage its expected remaining life implies
+        rows.exposure[renewed] = np.maximum(eta0 - resid[renewed, 0], 0.0)
+        rows.damage[renewed] = rows.exposure[renewed] / eta0
     _miner_rul(rows, resid, eta0, hourly, replay, weekly_sd, draws)
     rows.notes = _notes(want, life, replay, renewed)
     if fit.machine_type == "cnc_spindle" and fit.paris:
