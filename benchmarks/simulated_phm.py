@@ -45,7 +45,8 @@ each seed's and ``mean`` the means of the headline figures and per-type RMSE.
   ``false_alarm_episode_share`` the share of alert episodes (a machine's contiguous alerting
   stretch) not followed by a failure of that machine within 72 h of their end
   (:func:`~dt_platform.phm.alert_scoring.alert_episodes`; episodes whose 72 h run past the end
-  of the truth are left out); ``false_alarm_rate`` the share of alerting *predictions* (hours)
+  of the truth are left out, and counted in ``alert_episodes_open``: a rule that warns for weeks
+  leaves more of its episodes open at the end, unjudged); ``false_alarm_rate`` the share of alerting *predictions* (hours)
   not followed by a failure within 72 h (:func:`~dt_platform.phm.alerts.false_alarm_rate`) —
   a rule that warns 5 days ahead counts its first 2 days as false here, by construction.
   ``alert_default_rule`` scores the fixed rule P(RUL ≤ 72 h) ≥ 0.5 on the same predictions and
@@ -188,6 +189,7 @@ def score_alerts(
         ),
         "false_alarm_episode_share": round(false_alarm_episode_share(episodes), 4),
         "alert_episodes": episodes.height,
+        "alert_episodes_open": int(episodes["false"].is_null().sum()),
         "false_alarm_episodes": int(episodes["false"].fill_null(False).sum()),
         "false_alarm_rate": round(
             alerts.false_alarm_rate(evaluated, all_failures, EPISODE_HORIZON_H), 4

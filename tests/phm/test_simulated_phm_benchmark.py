@@ -47,6 +47,14 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
     if out["precursor_24h_share"] > 0:  # the warned share among failures a sensor could see
         assert 0.0 <= out["warned_24h_share_with_precursor"] <= 1.0
     assert 0.0 <= out["coverage_90"] <= 1.0 and out["rmse"]["all"]["rows"] > 0
+    # the share is over the judged episodes; the open ones are counted beside it
+    judged = out["alert_episodes"] - out["alert_episodes_open"]
+    assert 0 <= out["alert_episodes_open"] <= out["alert_episodes"]
+    assert out["false_alarm_episodes"] <= judged
+    if judged:
+        assert out["false_alarm_episode_share"] == pytest.approx(
+            out["false_alarm_episodes"] / judged, abs=1e-4
+        )
     short = bench("--train-machines", "4", "--train-days", "20", "--eval-seed", "9")
     assert short.returncode == 2 and short.stdout == ""
     assert "simulated_phm: error:" in short.stderr and "run-to-failure lives" in short.stderr
