@@ -253,12 +253,15 @@ def test_the_pooled_factor_applies_to_types_without_their_own() -> None:
     assert rows == {"S": (50.0, 140.0), "C": (40.0, 160.0)}
 
 
-def _timeline() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Hourly predictions, sharp intervals. A fails at 200 h and its estimate tracks the truth;
-    B never fails, but its estimate dips to 10 h for three hours at t = 50-52."""
+def _timeline(
+    a_late_h: float = 0.0, b_dip_h: float = 10.0, b_level_h: float = 300.0
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Hourly predictions, sharp intervals. A fails at 200 h and its estimate tracks the truth
+    ``a_late_h`` late; B never fails, its estimate stays at ``b_level_h`` but dips to ``b_dip_h``
+    for three hours at t = 50-52."""
     hours = np.arange(1, 200)
-    a = 200.0 - hours
-    b = np.where((hours >= 50) & (hours <= 52), 10.0, 300.0)
+    a = 200.0 - hours + a_late_h
+    b = np.where((hours >= 50) & (hours <= 52), b_dip_h, b_level_h)
     frame = pl.DataFrame(
         {
             "machine_id": ["A"] * hours.size + ["B"] * hours.size,
@@ -299,24 +302,7 @@ def test_a_warning_that_barely_clears_the_needed_lead_is_not_chosen_as_a_success
     # A's estimate runs 45 h late, so a 72 h horizon warns it only ~27 h ahead; B never fails,
     # but its estimate dips to 100 h for three hours: a 120 h horizon warns A ~75 h ahead and
     # pays one false episode on B.
-    hours = np.arange(1, 200)
-    a = 200.0 - hours + 45.0
-    b = np.where((hours >= 50) & (hours <= 52), 100.0, 400.0)
-    timeline = pl.DataFrame(
-        {
-            "machine_id": ["A"] * hours.size + ["B"] * hours.size,
-            "ts": [h(float(t)) for t in hours] * 2,
-            "rul_fused_h": np.r_[a, b],
-        },
-        schema_overrides={"ts": UTC},
-    ).with_columns(
-        (pl.col("rul_fused_h") - 5.0).clip(0.0, None).alias("rul_fused_lo_h"),
-        (pl.col("rul_fused_h") + 5.0).alias("rul_fused_hi_h"),
-    )
-    failures = pl.DataFrame(
-        {"machine_id": ["A"], "failed_at": [h(200)], "life_start": [h(0)]},
-        schema_overrides={"failed_at": UTC, "life_start": UTC},
-    )
+    timeline, failures = _timeline(a_late_h=45.0, b_dip_h=100.0, b_level_h=400.0)
     grid = dict(horizons_h=(72.0, 120.0), smoothing_h=(1.0,))
     # a step at 24 h calls the 27 h warning a full success and avoids B's false episode
     step = AlertCosts(lead_needed_h=24.0, lead_wanted_h=24.0)
