@@ -25,7 +25,7 @@ def bench(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() -> None:
-    ok = bench("--train-machines", "4", "--train-days", "90", "--eval-seed", "9")
+    ok = bench("--train-machines", "4", "--train-days", "90", "--eval-seeds", "9,10")
     assert ok.returncode == 0, ok.stderr
     (line,) = ok.stdout.splitlines()
     out = json.loads(line)
@@ -55,6 +55,22 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
         assert out["false_alarm_episode_share"] == pytest.approx(
             out["false_alarm_episodes"] / judged, abs=1e-4
         )
+    # several evaluation fleets: each one's figures, and their means; a type missing from a
+    # small fleet is averaged over the fleets that have it
+    fleets = out["per_seed"].values()
+    assert out["eval_seeds"] == [9, 10] and set(out["per_seed"]) == {"9", "10"}
+    assert any(len(v["rmse"]) < len(out["mean"]["rmse"]) for v in fleets)  # (it crashed here)
+    for name, mean in [("all hours", out["mean"]["rmse_capped_all"])] + [
+        (t, out["mean"]["rmse"][t]) for t in {t for v in fleets for t in v["rmse"]}
+    ]:
+        figures = [
+            v["rmse_capped_all"] if name == "all hours" else v["rmse"].get(name) for v in fleets
+        ]
+        figures = [f for f in figures if f and f["rows"]]
+        assert mean["fleets"] == len(figures) >= 1, name
+        for branch in ("physics", "ml", "fused"):
+            expected = sum(f[branch] for f in figures) / len(figures)
+            assert mean[branch] == pytest.approx(expected, abs=0.01), (name, branch)
     short = bench("--train-machines", "4", "--train-days", "20", "--eval-seed", "9")
     assert short.returncode == 2 and short.stdout == ""
     assert "simulated_phm: error:" in short.stderr and "run-to-failure lives" in short.stderr
