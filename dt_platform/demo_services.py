@@ -7,6 +7,7 @@ and how to stop it.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -64,24 +65,52 @@ def start_services(
     for name, cmd in commands.items():
         log = log_dir / log_name(name)
         with log.open("ab") as out:
+            # its own process group, so stopping it reaches the processes it starts too
             proc = subprocess.Popen(
-                list(cmd), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT
+                list(cmd),
+                cwd=cwd,
+                env=dict(env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         services.append(Service(name, proc, log))
     return services
 
 
 def stop_services(services: Sequence[Service], timeout: float = 30.0) -> None:
-    """SIGINT every service still running (as Ctrl-C would), then kill what ignores it."""
+    """SIGINT every service's process group (as Ctrl-C would), then SIGKILL what is left of it.
+
+    The whole group: ``dagster dev`` exits on SIGINT, but its code server and gRPC server could
+    outlive it and keep running after the demo had stopped."""
     for s in services:
-        if s.proc.poll() is None:
-            s.proc.send_signal(signal.SIGINT)
+        _signal_group(s.proc.pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
     for s in services:
         try:
-            s.proc.wait(timeout=timeout)
+            s.proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
         except subprocess.TimeoutExpired:
-            s.proc.kill()
-            s.proc.wait(timeout=timeout)
+            pass
+    for s in services:
+        while _group_alive(s.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _signal_group(s.proc.pid, signal.SIGKILL)
+        s.proc.wait(timeout=timeout)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass  # the group has no process left
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def run_services(

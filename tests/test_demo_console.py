@@ -9,6 +9,7 @@ import io
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,15 @@ from rich.console import Console
 from assets.demo import DAGSTER_YAML, prepare_dagster_home, ui_commands, ui_environment
 from dt_platform.config import Settings
 from dt_platform.demo import DemoReport, partitions_start_env
-from dt_platform.demo_services import cli_path, log_name, run_services, stop_hint, tail
+from dt_platform.demo_services import (
+    cli_path,
+    log_name,
+    run_services,
+    start_services,
+    stop_hint,
+    stop_services,
+    tail,
+)
 from dt_platform.demo_summary import print_summary
 from dt_platform.sim import SimConfig
 
@@ -116,6 +125,45 @@ def test_services_log_to_files_not_the_console_and_one_that_stops_is_reported(
     # only the end of the log, not its hundreds of lines
     assert shown.count("INFO sensor tick") == 20 and "INFO sensor tick 299" in shown
     assert tail(log, 2) == ["INFO sensor tick 298", "INFO sensor tick 299"]
+
+
+def test_stopping_the_services_leaves_no_child_behind(tmp_path: Path) -> None:
+    # like `dagster dev`: the service starts a server of its own and exits on Ctrl-C, and the
+    # server ignores the SIGINT (dagster's code server outlived `dagster dev` this way)
+    server = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(600)"
+    parent = (
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {server!r}])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(600)"
+    )
+    services = start_services(
+        {"Dagster UI": [sys.executable, "-c", parent]},
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        log_dir=tmp_path / "logs",
+    )
+    log = tmp_path / "logs" / log_name("Dagster UI")
+    for _ in range(200):
+        if log.read_text().strip():
+            break
+        time.sleep(0.05)
+    child = int(log.read_text().split()[0])
+    stop_services(services, timeout=2.0)
+    assert services[0].proc.returncode is not None
+    for _ in range(100):  # the killed child is reaped by init
+        if not _alive(child):
+            break
+        time.sleep(0.05)
+    assert not _alive(child), "the service's child outlived it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def test_the_stop_hint_names_what_still_runs_with_the_real_cli(tmp_path: Path) -> None:
