@@ -5,19 +5,22 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
-import warnings
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from assets.demo import live_commands, run_demo, ui_environment
+from assets.demo import live_commands, run_demo, ui_commands, ui_environment
 from dt_platform.config import Settings
 from dt_platform.demo import DEMO_SHARED_DATASETS
-from dt_platform.demo_services import cli_path, print_still_running
+from dt_platform.demo_services import (
+    cli_path,
+    print_still_running,
+    start_services,
+    stop_services,
+)
 from dt_platform.live.broker import broker_down, broker_status
 from dt_platform.trust.anvil import chain_down, free_port
 from dt_platform.trust.chain import AuditChain
@@ -160,24 +163,10 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
         "DAGSTER_HOME": str(settings.dagster_home),
         "DT_CHAIN_PORT": str(settings.chain_port),
     }
-    dagster = Path(sys.executable).parent / "dagster"
-    proc = subprocess.Popen(
-        [
-            str(dagster),
-            "dev",
-            "-w",
-            str(REPO / "workspace.yaml"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    # the Dagster UI as the demo starts and stops it
+    command = {"Dagster UI": ui_commands(settings, port, free_port())["Dagster UI"]}
+    services = start_services(command, cwd=REPO, env=env, log_dir=settings.home / "logs")
+    group = services[0].proc.pid
     try:
         query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
         deadline = time.monotonic() + 180
@@ -239,21 +228,40 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
         statuses = [r["status"] for r in runs]
         assert statuses.count("SUCCESS") >= 2
         assert not {"FAILURE", "CANCELED"} & set(statuses)
+        started = _descendants(group)  # dagster dev's webserver, daemon, code server, ...
+        assert len(started) >= 2
     finally:
-        _stop_group(proc)
+        stop_services(services, timeout=60.0)
+    # nothing of it outlives the demo: `dagster dev`'s code server and gRPC server once did
+    with pytest.raises(ProcessLookupError):
+        os.killpg(group, 0)
+    assert not [pid for pid in started if _alive(pid)]
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the UI's process group; if it has not exited within a minute (in a loaded full
-    suite `dagster dev` can take longer, finishing a daemon-launched run), SIGKILL it so no
-    process outlives the test, and say so."""
-    os.killpg(proc.pid, signal.SIGTERM)
+def _descendants(pid: int) -> set[int]:
+    """The processes below ``pid``, from /proc."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        children = {c for c, pp in parent.items() if pp == p}
+        todo.extend(children - found)
+        found |= children
+    return found
+
+
+def _alive(pid: int) -> bool:
     try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        warnings.warn("dagster dev ignored SIGTERM for 60 s; killed", stacklevel=2)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_demo_over_a_reset_chain_says_what_to_do_in_one_line(settings: Settings) -> None:
