@@ -25,7 +25,10 @@ def bench(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() -> None:
-    ok = bench("--train-machines", "4", "--train-days", "90", "--eval-seeds", "9,10")
+    ok = bench(
+        "--train-machines", "4", "--train-days", "90", "--eval-seeds", "9,10",
+        "--fixed-rules", "168/0.1/24,168/0.9/24",
+    )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     (line,) = ok.stdout.splitlines()
     out = json.loads(line)
@@ -71,6 +74,22 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
         for branch in ("physics", "ml", "fused"):
             expected = sum(f[branch] for f in figures) / len(figures)
             assert mean[branch] == pytest.approx(expected, abs=0.01), (name, branch)
+    # fixed rules are scored on the same predictions: the lower threshold alerts on a superset
+    # of hours (so warns at least as many failures in time), and one equal to the chosen rule
+    # scores as it does
+    chosen = out["alert_rule"]
+    for v in fleets:
+        low, high = v["alert_fixed_rules"]
+        assert (low["rule"], high["rule"]) == ("168/0.1/24", "168/0.9/24")
+        if v["warned_24h_share"] is not None:
+            assert low["warned_24h_share"] >= high["warned_24h_share"]
+        for fixed in (low, high):
+            h, t, w = (float(x) for x in fixed["rule"].split("/"))
+            if (h, t, w) == (chosen["horizon_h"], chosen["threshold"], chosen["smoothing_h"]):
+                assert fixed["warned_24h_share"] == v["warned_24h_share"]
+    assert [f["rule"] for f in out["mean"]["alert_fixed_rules"]] == ["168/0.1/24", "168/0.9/24"]
+    bad = bench("--fixed-rules", "168/0.4")
+    assert bad.returncode == 2 and "expected horizon/threshold/smoothing" in bad.stderr
     short = bench("--train-machines", "4", "--train-days", "20", "--eval-seed", "9")
     assert short.returncode == 2 and short.stdout == ""
     assert "simulated_phm: error:" in short.stderr and "run-to-failure lives" in short.stderr
