@@ -92,7 +92,7 @@ def stop_services(services: Sequence[Service], timeout: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             pass
     for s in services:
-        while _group_alive(s.proc.pid) and time.monotonic() < deadline:
+        while group_running(s.proc.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         _signal_group(s.proc.pid, signal.SIGKILL)
         s.proc.wait(timeout=timeout)
@@ -105,12 +105,26 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         pass  # the group has no process left
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def group_running(pgid: int) -> bool:
+    """Does a process of group ``pgid`` still run? A zombie does not count: it has exited and
+    waits for its new parent to reap it, which an init that does not reap (some containers')
+    never does."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs: any member, zombies included
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # after the command name in parentheses: state, ppid, pgrp, ...
+            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue  # the process ended meanwhile
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return False
 
 
 def run_services(

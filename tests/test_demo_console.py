@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from dt_platform.config import Settings
 from dt_platform.demo import DemoReport, partitions_start_env
 from dt_platform.demo_services import (
     cli_path,
+    group_running,
     log_name,
     run_services,
     start_services,
@@ -156,6 +158,28 @@ def test_stopping_the_services_leaves_no_child_behind(tmp_path: Path) -> None:
             break
         time.sleep(0.05)
     assert not _alive(child), "the service's child outlived it"
+    assert not group_running(services[0].proc.pid)
+
+
+def test_a_group_of_zombies_is_not_running() -> None:
+    # a process that has exited but is not reaped yet (a zombie) is still in its group: the
+    # demo's stop waited for it, and in the CI container, whose init does not reap, it stays
+    proc = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    for _ in range(200):
+        if Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, 0)  # the group still exists
+    assert not group_running(proc.pid)
+    proc.wait()
+    running = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
+    try:
+        assert group_running(running.pid)
+    finally:
+        running.kill()
+        running.wait()
 
 
 def _alive(pid: int) -> bool:
