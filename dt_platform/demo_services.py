@@ -107,8 +107,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 def group_running(pgid: int) -> bool:
     """Does a process of group ``pgid`` still run? A zombie does not count: it has exited and
-    waits for its new parent to reap it, which an init that does not reap (some containers')
-    never does."""
+    only waits for its new parent (init) to reap it, which can take a while after a SIGKILL."""
     proc = Path("/proc")
     if not proc.is_dir():  # no procfs: any member, zombies included
         try:
