@@ -21,6 +21,8 @@ from rich.console import Console
 
 from dt_platform.config import Settings
 
+KILL_GRACE_S = 10.0
+"""How long stopping waits for a service's processes to die after their SIGKILL."""
 TAIL_LINES = 20
 """How much of a service's log the console shows when the service stops by itself."""
 
@@ -96,6 +98,10 @@ def stop_services(services: Sequence[Service], timeout: float = 30.0) -> None:
             time.sleep(0.05)
         _signal_group(s.proc.pid, signal.SIGKILL)
         s.proc.wait(timeout=timeout)
+        # a SIGKILL is delivered at once but a process takes a moment to die
+        killed = time.monotonic() + KILL_GRACE_S
+        while group_running(s.proc.pid) and time.monotonic() < killed:
+            time.sleep(0.05)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
