@@ -84,7 +84,7 @@ def failure_probability(
     # below the median the left half decides, from the median up the right half (so a
     # zero-width right half puts its mass at the median: P(RUL <= m) = 1)
     sigma = np.where(d < 0, (m - low) / z, (high - m) / z)
-    # a half a few hundredths of an hour wide overflows d / sigma: ±inf is the intended answer
+    # a vanishingly narrow half (sigma near 0) overflows d / sigma: ±inf is the intended answer
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scaled = np.where(sigma > 0, d / sigma, np.where(d >= 0, np.inf, -np.inf))
     # an open upper half (sigma inf) gives d/sigma = 0: P = 0.5 anywhere above the median
