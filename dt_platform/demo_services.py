@@ -94,14 +94,17 @@ def stop_services(services: Sequence[Service], timeout: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             pass
     for s in services:
-        while group_running(s.proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for_group(s.proc.pid, deadline)
         _signal_group(s.proc.pid, signal.SIGKILL)
         s.proc.wait(timeout=timeout)
         # a SIGKILL is delivered at once but a process takes a moment to die
-        killed = time.monotonic() + KILL_GRACE_S
-        while group_running(s.proc.pid) and time.monotonic() < killed:
-            time.sleep(0.05)
+        _wait_for_group(s.proc.pid, time.monotonic() + KILL_GRACE_S)
+
+
+def _wait_for_group(pgid: int, until: float) -> None:
+    """Until the monotonic time ``until`` at most, wait for group ``pgid`` to stop running."""
+    while group_running(pgid) and time.monotonic() < until:
+        time.sleep(0.05)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -29,6 +29,7 @@ from dt_platform.twin import db
 from dt_platform.twin.limits_store import current_limits
 from dt_platform.twin.state import all_states, open_state
 from dt_platform.warehouse import Warehouse
+from tests.process_fixtures import alive, descendants
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
@@ -229,39 +230,13 @@ def test_dagster_ui_serves_the_populated_asset_graph(settings: Settings) -> None
         statuses = [r["status"] for r in runs]
         assert statuses.count("SUCCESS") >= 2
         assert not {"FAILURE", "CANCELED"} & set(statuses)
-        started = _descendants(group)  # dagster dev's webserver, daemon, code server, ...
+        started = descendants(group)  # dagster dev's webserver, daemon, code server, ...
         assert len(started) >= 2
     finally:
         stop_services(services, timeout=60.0)
     # nothing of it outlives the demo: `dagster dev`'s code server and gRPC server once did
     assert not group_running(group)
-    assert not [pid for pid in started if _alive(pid)]
-
-
-def _descendants(pid: int) -> set[int]:
-    """The processes below ``pid``, from /proc."""
-    parent = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(stat.parent.name)] = int(fields[1])
-    found, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        children = {c for c, pp in parent.items() if pp == p}
-        todo.extend(children - found)
-        found |= children
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    assert not [pid for pid in started if alive(pid)]
 
 
 def test_demo_over_a_reset_chain_says_what_to_do_in_one_line(settings: Settings) -> None:

@@ -31,6 +31,7 @@ from dt_platform.demo_services import (
 )
 from dt_platform.demo_summary import print_summary
 from dt_platform.sim import SimConfig
+from tests.process_fixtures import alive
 
 CID = "bafybeihpikfixvsog3enmrqzjnmfd4aagffclo733zspswsjveggijn3xu"
 TX = "0x3441f73ca7c038bb7948fccec0fd082b20c504e7df3686db7705c66619eaca10"
@@ -155,15 +156,15 @@ def test_stopping_the_services_leaves_no_child_behind(tmp_path: Path) -> None:
     # when it returns, nothing of the service runs (the child was SIGKILLed, and waited for)
     assert services[0].proc.returncode is not None
     assert not group_running(services[0].proc.pid)
-    assert not _alive(child), "the service's child outlived it"
+    assert not alive(child), "the service's child outlived it"
 
 
 def test_a_group_of_zombies_is_not_running() -> None:
     # a process that has exited but is not reaped yet (a zombie) is still in its group; in a
     # full CI run the Dagster UI test found such members right after the SIGKILL
     proc = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
-    for _ in range(200):
-        if Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+    for _ in range(200):  # our unreaped child: not alive means a zombie
+        if not alive(proc.pid):
             break
         time.sleep(0.05)
     os.killpg(proc.pid, 0)  # the group still exists
@@ -177,15 +178,6 @@ def test_a_group_of_zombies_is_not_running() -> None:
     finally:
         running.kill()
         running.wait()
-
-
-def _alive(pid: int) -> bool:
-    """Is ``pid`` a running process (not gone, not a zombie)?"""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_the_stop_hint_names_what_still_runs_with_the_real_cli(tmp_path: Path) -> None:
