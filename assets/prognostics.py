@@ -264,7 +264,9 @@ def _prediction_checks(
     deps=["rul_predictions", "physics_state", "ml_features"],
     description="Machines likely to fail soon by the RUL model's alert rule (chosen by expected "
     f"cost at training; P(RUL <= {ALERT_RULE.horizon_h:g} h) >= {ALERT_RULE.threshold:g} without "
-    "a model), with the branch, sensor trend and stress behind it.",
+    "a model), with the branch, sensor trend and stress behind it; where the model has no physics "
+    "for a type (never seen to fail), a health sensor trending to its failure limit within "
+    f"{alerts_mod.LIMIT_ALERT_H:g} h alerts too.",
 )
 def maintenance_alerts(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
@@ -278,8 +280,11 @@ def maintenance_alerts(
     lives = fleet.current_lives(history, predictions.select("machine_id", "component_installed_at"))
     lives = lives.filter(pl.col("ts") <= end)
     trends = fleet.sensor_trends(lives)
-    context_frame = state.select("machine_id", "dominant_stress").join(
-        trends, on="machine_id", how="full", coalesce=True
+    projection = fleet.latest_projection(lives).select("machine_id", *alerts_mod.LIMIT_CONTEXT)
+    context_frame = (
+        state.select("machine_id", "dominant_stress")
+        .join(trends, on="machine_id", how="full", coalesce=True)
+        .join(projection, on="machine_id", how="full", coalesce=True)
     )
     used = set(predictions["model_version"].drop_nulls().to_list())
     model = load_rul_model(models, entry) if entry is not None and used == {entry.version} else None
@@ -298,6 +303,9 @@ def maintenance_alerts(
         metadata={
             "alerts": dg.MetadataValue.int(rows),
             "critical": dg.MetadataValue.int(int((raised["severity"] == "critical").sum())),
+            "sensor_limit_alerts": dg.MetadataValue.int(
+                int((raised["driver"] == "sensor_limit").sum())
+            ),
             "machines_evaluated": dg.MetadataValue.int(evaluated.height),
             "horizon_h": dg.MetadataValue.float(rule.horizon_h),
             "threshold": dg.MetadataValue.float(rule.threshold),

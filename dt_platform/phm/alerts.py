@@ -22,6 +22,13 @@ carries one chosen by expected cost on its training fleet
 (:mod:`dt_platform.phm.fleet.alerting`). A component that has already failed (a corrective work
 order is open) raises none: the repair is under way.
 
+**A type the model knows nothing of.** Where the RUL estimate has no physics value (a type
+never seen to fail whose damage law has no literature scale: the data branch alone speaks, trained
+on other types' failures), a health sensor whose trend over the last week of operation reaches
+its catalogue failure limit within ``LIMIT_ALERT_H`` hours raises an alert too (driver
+``sensor_limit``; critical within ``LIMIT_CRITICAL_H``), whatever the probability says:
+:mod:`dt_platform.phm.fleet.limit_projection`, which gives the projection and what it scores.
+
 **Reason.** Which branch drives the fused estimate (the fusion weight of the physics branch,
 with each branch's own probability), the health sensor closest to its failure limit with its
 trend, and the dominant stress of the damage law.
@@ -56,8 +63,18 @@ __all__ = [
     "failure_probability",
     "false_alarm_rate",
     "lead_times",
+    "limit_text",
     "trend_text",
 ]
+
+LIMIT_ALERT_H = 72.0
+"""A machine with no physics value alerts when a health sensor's trend reaches its failure
+limit within this many hours (the default rule's horizon: time to plan the replacement)."""
+LIMIT_CRITICAL_H = 24.0
+"""... and the alert is critical within this many hours."""
+LIMIT_CONTEXT = ("hours_to_limit", "limit_sensor", "limit_value", "limit_slope_per_h", "limit")
+"""The :func:`~dt_platform.phm.fleet.latest_projection` columns :func:`evaluate_alerts` reads
+from its ``context``."""
 
 Z95 = 1.6448536269514722
 """Standard normal 95 % quantile: a 90 % central interval spans ±Z95 σ."""
@@ -263,6 +280,24 @@ def trend_text(row: Mapping[str, Any]) -> str | None:
     return text
 
 
+def limit_text(row: Mapping[str, Any]) -> str | None:
+    """E.g. ``placement_offset_um 52.3 µm, rising 0.190 µm/h over its last week of operation:
+    its 60 µm failure limit in ~41 h``; None without a projection."""
+    hours, sensor = row.get("hours_to_limit"), row.get("limit_sensor")
+    if hours is None or not sensor or not math.isfinite(hours):
+        return None
+    unit = TREND_UNITS.get(sensor, "")
+    digits = 3 if sensor == "vce_on_v" else 1
+    slope = row.get("limit_slope_per_h")
+    word = "rising" if slope is not None and slope > 0 else "falling"
+    limit = row.get("limit")
+    text = f"{sensor} {_fmt(row.get('limit_value'), digits)} {unit}".rstrip()
+    if slope is not None and math.isfinite(slope):
+        text += f", {word} {abs(slope):.{digits + 2}f} {unit}/h".replace(" /h", "/h")
+    text += f" over its last week of operation: its {_fmt(limit, digits)} {unit} failure limit"
+    return text.replace("  ", " ") + (" reached" if hours <= 0 else f" in ~{hours:.0f} h")
+
+
 def alert_reason(row: Mapping[str, Any], rule: AlertRule) -> str:
     """The human reason of one alert (see the module docstring)."""
     branch = row.get("driver") or "both"
@@ -326,9 +361,11 @@ def evaluate_alerts(
     ``predictions`` has ``machine_id, machine_type, ts`` (a timeline: one or many rows per
     machine, see :func:`alert_flags`; ``probability`` is the smoothed one) and the physics, ML and fused RUL
     columns (``rul_*_h``, ``rul_*_lo_h``, ``rul_*_hi_h``), ``w_physics``, ``basis`` and
-    ``stage``. ``context`` (optional, by ``machine_id``) may add ``dominant_stress`` and the
-    :func:`~dt_platform.phm.fleet.sensor_trends` columns. Returns :data:`ALERT_SCHEMA` rows, one
-    per prediction; ``alert`` marks those over the threshold (``reason`` is set for those only).
+    ``stage``. ``context`` (optional, by ``machine_id``) may add ``dominant_stress``, the
+    :func:`~dt_platform.phm.fleet.sensor_trends` columns and the :data:`LIMIT_CONTEXT` columns of
+    :func:`~dt_platform.phm.fleet.latest_projection`. Returns :data:`ALERT_SCHEMA` rows, one per
+    prediction; ``alert`` marks those over the threshold, and rows without a physics value whose
+    limit projection is within :data:`LIMIT_ALERT_H` (``reason`` is set for those only).
     """
     rule = rule or AlertRule()
     frame = predictions
@@ -337,6 +374,9 @@ def evaluate_alerts(
             frame = frame.with_columns(pl.lit(None).alias(col))
     if context is not None and not context.is_empty():
         frame = frame.join(context, on="machine_id", how="left")
+    for col in LIMIT_CONTEXT:
+        if col not in frame.columns:
+            frame = frame.with_columns(pl.lit(None).alias(col))
 
     def prob(prefix: str) -> np.ndarray:
         return failure_probability(
@@ -376,10 +416,32 @@ def evaluate_alerts(
         if out["alert"]:
             out["severity"] = "critical" if p_fused[i] >= rule.critical else "warning"
             out["reason"] = alert_reason(out, rule)
+        _add_limit_alert(out, row)
         rows.append(out)
     if not rows:
         return pl.DataFrame(schema=ALERT_SCHEMA)
     return pl.DataFrame(rows, schema=ALERT_SCHEMA)
+
+
+def _add_limit_alert(out: dict[str, Any], row: Mapping[str, Any]) -> None:
+    """Where the RUL estimate has no physics value, a limit projection within
+    :data:`LIMIT_ALERT_H` alerts (or adds to the reason of the model's own alert)."""
+    limit_h = row.get("hours_to_limit")
+    if (
+        row.get("rul_physics_h") is not None
+        or row.get("stage") == "failed"
+        or limit_h is None
+        or limit_h > LIMIT_ALERT_H
+    ):
+        return
+    # the model has nothing of this type's own: the failure criterion speaks
+    text = f"sensor trend to the failure limit: {limit_text(row)} (no physics for this type)"
+    urgent = "critical" if limit_h <= LIMIT_CRITICAL_H else "warning"
+    if out["alert"]:
+        out["reason"] += f"; {text}"
+        out["severity"] = "critical" if "critical" in (urgent, out["severity"]) else urgent
+    else:
+        out |= {"alert": True, "severity": urgent, "driver": "sensor_limit", "reason": text}
 
 
 def _num(x: float) -> float | None:

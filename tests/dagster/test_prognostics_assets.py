@@ -26,6 +26,7 @@ START = dt.date(2026, 1, 5)
 DAYS = 24
 DAY = START + dt.timedelta(days=DAYS - 2)  # the last day with telemetry at first
 NEXT = DAY + dt.timedelta(days=1)
+UTC = pl.Datetime("us", "UTC")
 
 
 def _ingest(home: Path, config: SimConfig, days: list[dt.date]) -> None:
@@ -320,3 +321,66 @@ def test_a_machine_near_failure_raises_one_alert_with_its_reason(tmp_path: Path)
     assert alert["probability"] >= prognostics.ALERT_RULE.threshold
     assert alert["model_version"] == "m" * 64 and alert["dominant_stress"].startswith("thermal")
     assert "branch" in alert["reason"] and "thermal cycling" in alert["reason"]
+
+
+def test_a_never_failed_type_trending_to_its_limit_alerts(tmp_path: Path) -> None:
+    """A placer the RUL model has no physics for (its type never failed): its offset climbs
+    0.1 µm/h and stands at 56 of 60 µm, so it reaches its failure limit in ~40 h. The model's
+    probability alone is far below the threshold; the alert comes from the sensor trend."""
+    end = dt.datetime.combine(NEXT, dt.time(), tzinfo=dt.UTC)
+    installed = end - dt.timedelta(hours=240)
+    hours = list(range(1, 241))
+    ts = [installed + dt.timedelta(hours=k) for k in hours]
+    features = pl.DataFrame(
+        {
+            "machine_id": "SMT-01",
+            "machine_type": "smt_placer",
+            "ts": ts,
+            "component_installed_at": installed,
+            "n_readings": 12,
+            "op_fraction": 1.0,
+            "placement_offset_um": [56.0 - 0.1 * (240 - k) for k in hours],
+            "vacuum_kpa": 74.0,
+            "placement_force_n": 3.0,
+            "placement_rate_per_min": 40.0,
+        },
+        schema_overrides={"ts": UTC, "component_installed_at": UTC},
+    )
+    prediction = pl.DataFrame(
+        {
+            "machine_id": ["SMT-01"],
+            "machine_type": ["smt_placer"],
+            "ts": [end],
+            "component_installed_at": [installed],
+            "stage": [None],
+            "rul_physics_h": [None],
+            "rul_ml_h": [420.0],
+            "rul_ml_lo_h": [250.0],
+            "rul_ml_hi_h": [700.0],
+            "rul_fused_h": [420.0],
+            "rul_fused_lo_h": [250.0],
+            "rul_fused_hi_h": [700.0],
+            "basis": ["ml_only"],
+        },
+        schema_overrides={"rul_physics_h": pl.Float64, "stage": pl.String},
+    )
+    with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
+        for day in {t.date() for t in ts if t < end}:
+            tables.replace_day(
+                con, "ml_features", day, features.filter(pl.col("ts").dt.date() == day)
+            )
+        tables.replace_day(con, "rul_predictions", DAY, prediction)
+    result = dg.materialize(
+        [prognostics.maintenance_alerts],
+        partition_key=DAY.isoformat(),
+        resources=platform_resources(Settings(home=tmp_path)),
+    )
+    assert result.success
+    meta = _meta(result, "maintenance_alerts")
+    assert meta["alerts"] == 1 and meta["sensor_limit_alerts"] == 1
+    alert = _query(tmp_path, "SELECT * FROM maintenance_alerts WHERE day = ?", [DAY]).row(
+        0, named=True
+    )
+    assert alert["machine_id"] == "SMT-01" and alert["driver"] == "sensor_limit"
+    assert alert["severity"] == "warning" and alert["probability"] < 0.01
+    assert "placement_offset_um" in alert["reason"] and "failure limit in ~4" in alert["reason"]

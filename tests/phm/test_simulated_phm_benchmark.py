@@ -88,6 +88,18 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
             if (h, t, w) == (chosen["horizon_h"], chosen["threshold"], chosen["smoothing_h"]):
                 assert fixed["warned_24h_share"] == v["warned_24h_share"]
     assert [f["rule"] for f in out["mean"]["alert_fixed_rules"]] == ["168/0.1/24", "168/0.9/24"]
+    # the cold-start warning alone, per type; its means pool the fleets' failures and episodes
+    for t, mean in out["mean"]["limit_projection"].items():
+        figures = [v["limit_projection"][t] for v in fleets if t in v["limit_projection"]]
+        assert mean["fleets"] == len(figures) >= 1
+        for f in figures:
+            assert f["failures_warned_24h"] <= f["failures_scored"]
+            assert f["false_alarm_episodes"] <= f["alert_episodes"] - f["alert_episodes_open"]
+        scored = sum(f["failures_scored"] for f in figures)
+        assert mean["failures_scored"] == scored
+        if scored:
+            warned = sum(f["failures_warned_24h"] for f in figures)
+            assert mean["warned_24h_share"] == pytest.approx(warned / scored, abs=1e-4)
     bad = bench("--fixed-rules", "168/0.4")
     assert bad.returncode == 2 and "expected horizon/threshold/smoothing" in bad.stderr
     short = bench("--train-machines", "4", "--train-days", "20", "--eval-seed", "9")

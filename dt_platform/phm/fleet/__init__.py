@@ -107,6 +107,7 @@ from dt_platform.phm.fleet.dataset import (
     physics_hourly,
 )
 from dt_platform.phm.fleet.features import health_indicator
+from dt_platform.phm.fleet.limit_projection import latest_projection, projection_timeline
 from dt_platform.phm.fleet.model import FleetModel, combine_branches
 from dt_platform.phm.fleet.physics_folds import (
     failed_lives_with_data,
@@ -168,12 +169,14 @@ __all__ = [
     "label_rows",
     "latest_model",
     "latest_physics",
+    "latest_projection",
     "lives_table",
     "load_bundle",
     "machine_folds",
     "physics_entry",
     "physics_hourly",
     "prediction_note",
+    "projection_timeline",
     "register_model",
     "retrain_reason",
     "rul_entry",
