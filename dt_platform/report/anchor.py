@@ -107,8 +107,9 @@ def track_record_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Sectio
         "published": summary[0]["day"] if summary else None,
         "lives": sum(r["lives"] for r in summary),
         "predictions": sum(r["predictions"] for r in summary),
-        "failures": sum(r["failures"] for r in summary),
-        "warned": sum(r["warned"] for r in summary),
+        # a version and type whose closed lives had no failure and no alert has null counts
+        "failures": sum(r["failures"] or 0 for r in summary),
+        "warned": sum(r["warned"] or 0 for r in summary),
         "closed_today": [r["machine_id"] for r in closed],
     }
     if not summary:
@@ -149,7 +150,7 @@ def track_record_section(con: duckdb.DuckDBPyConnection, day: dt.date) -> Sectio
                     count(r["predictions"]),
                     share(r["coverage_90"]),
                     hours(r["rmse_h"]),
-                    f"{r['warned']} of {r['failures']}",
+                    f"{r['warned'] or 0} of {r['failures'] or 0}",
                     hours(r["mean_lead_h"]),
                     share(r["false_alarm_share"]),
                 )

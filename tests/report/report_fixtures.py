@@ -150,8 +150,10 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO track_record_summary (day, model_version, machine_type, lead_band, lives, "
         "predictions, coverage_90, rmse_h, failures, warned, mean_lead_h, false_alarm_share) "
         "VALUES (?, 'v1abc', 'smt_placer', 'all', 2, 30, 0.9, 12.5, 2, 2, 100, 0.1), "
-        "(?, 'v1abc', 'smt_placer', '0-24', 2, 5, 1.0, 3.0, 2, 2, 100, 0.1)",
-        [PREV, PREV],
+        "(?, 'v1abc', 'smt_placer', '0-24', 2, 5, 1.0, 3.0, 2, 2, 100, 0.1), "
+        # a type whose closed life neither failed nor alerted: its alert counts are null
+        "(?, 'v1abc', 'cnc_spindle', 'all', 1, 4, 1.0, 20.0, NULL, NULL, NULL, NULL)",
+        [PREV, PREV, PREV],
     )
 
 
