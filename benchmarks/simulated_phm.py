@@ -250,12 +250,18 @@ def fleet_precursors(damage: pl.DataFrame, truth_dir: Path) -> pl.DataFrame:
 
 
 def score_limit_projection(
-    base: pl.DataFrame, truth_dir: Path, until: dt.datetime, precursor: pl.DataFrame
+    base: pl.DataFrame,
+    truth_dir: Path,
+    until: dt.datetime,
+    precursor: pl.DataFrame,
+    *,
+    daily: bool = False,
 ) -> dict[str, dict[str, object]]:
     """Per type, the cold-start warning alone (:mod:`dt_platform.phm.fleet.limit_projection`):
-    every hour, alert when the health sensor's trend reaches its failure limit within
-    ``LIMIT_ALERT_H`` (the last projection holds while the machine stands; none while a failed
-    component waits for its repair). What a type gets before the RUL model knows it."""
+    every hour (``daily``: every midnight), alert when the health sensor's trend reaches its
+    failure limit within ``LIMIT_ALERT_H`` (the last projection holds while the machine stands;
+    none while a failed component waits for its repair). What a type gets before the RUL model
+    knows it."""
     projection = fleet.projection_timeline(base).select("machine_id", "ts", "hours_to_limit")
     timeline = (
         base.select("machine_id", "machine_type", "ts", "component_installed_at", "stage")
@@ -273,10 +279,12 @@ def score_limit_projection(
             .alias("alert")
         )
     )
+    if daily:
+        timeline = timeline.filter(pl.col("ts").dt.hour() == 0)
     out = {}
     for (mtype,), part in sorted(timeline.group_by("machine_type"), key=lambda g: str(g[0])):
         alerts_of_type = part.select("machine_id", "ts", "alert")
-        figures = score_timeline(alerts_of_type, truth_dir, until, precursor)
+        figures = score_timeline(alerts_of_type, truth_dir, until, precursor, daily=daily)
         out[str(mtype)] = {k: figures[k] for k in LIMIT_KEYS}
     return out
 
@@ -403,7 +411,9 @@ def evaluate_fleet(
     for name, rule in args.fixed_rules:
         figures = alert_figures(rule)
         out["alert_fixed_rules"].append({"rule": name, **{k: figures[k] for k in SWEEP_KEYS}})
-    out["limit_projection"] = score_limit_projection(base, truth_dir, until, precursor)
+    out["limit_projection"] = score_limit_projection(
+        base, truth_dir, until, precursor, daily=args.cadence == "daily"
+    )
     return out
 
 
