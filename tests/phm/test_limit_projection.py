@@ -146,6 +146,7 @@ def test_latest_projection_takes_each_machines_last_hour() -> None:
     assert out["machine_id"].to_list() == ["SMT-01"]
     assert out["ts"][0] == T0 + dt.timedelta(hours=200)
     assert out["hours_to_limit"][0] == pytest.approx(101.0, abs=1e-6)
+    assert fleet.latest_projection(pl.DataFrame(schema=fleet.BASE_SCHEMA)).is_empty()
 
 
 def test_window_arguments_are_checked() -> None:
