@@ -144,7 +144,7 @@ def _type_projection(
             elif lim.kind == "below":
                 target, distance, rate = lim.limit, now - lim.limit, -slope
             else:
-                baseline = _life_baseline(v, ok, life, first, baseline_h)
+                baseline = _life_baseline(v, ok, first, baseline_h)
                 target = baseline * (1.0 + lim.limit)
                 distance, rate = target - now, slope
             ahead = distance / np.where(rate > 0, rate, 1.0)
@@ -173,9 +173,7 @@ def _window_sum(x: np.ndarray, start: np.ndarray) -> np.ndarray:
     return c[np.arange(x.size) + 1] - c[start]
 
 
-def _life_baseline(
-    v: np.ndarray, ok: np.ndarray, life: np.ndarray, first: np.ndarray, baseline_h: int
-) -> np.ndarray:
+def _life_baseline(v: np.ndarray, ok: np.ndarray, first: np.ndarray, baseline_h: int) -> np.ndarray:
     """Per row, the mean of its life's first ``baseline_h`` valid values seen so far (causal)."""
     idx = np.arange(v.size)
     c_ok = np.cumsum(ok)
