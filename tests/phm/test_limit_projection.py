@@ -235,3 +235,11 @@ def test_limit_text() -> None:
         "vacuum_kpa 44.0 kPa, falling 0.200 kPa/h over its last week of operation: "
         "its 45.0 kPa failure limit reached"
     )
+
+
+def test_each_hour_uses_its_past_only() -> None:
+    rng = np.random.default_rng(2)
+    offset = 30.0 + 0.08 * np.arange(400.0) + rng.normal(0.0, 0.6, 400)
+    full = projection_timeline(smt(400, offset))
+    cut = projection_timeline(smt(250, offset[:250]))
+    assert cut.equals(full.head(250))
