@@ -277,6 +277,7 @@ def maintenance_alerts(
         state = tables.read_day(con, "physics_state", day)
         history = tables.read_days(con, "ml_features", day - dt.timedelta(days=LOOKBACK_DAYS), day)
         entry = fleet.latest_model(con, "rul", as_of=end)
+        repairing = fleet.under_repair(con, end)
     lives = fleet.current_lives(history, predictions.select("machine_id", "component_installed_at"))
     lives = lives.filter(pl.col("ts") <= end)
     trends = fleet.sensor_trends(lives)
@@ -291,6 +292,7 @@ def maintenance_alerts(
     rule, timeline = fleet.alert_timeline(
         model, predictions, lives.drop("day", "physics_version", strict=False), end
     )
+    timeline = fleet.mark_repairs(timeline, repairing, end)
     evaluated = alerts_mod.evaluate_alerts(timeline, rule, context=context_frame).filter(
         pl.col("ts") == end
     )

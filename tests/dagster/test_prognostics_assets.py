@@ -326,7 +326,9 @@ def test_a_machine_near_failure_raises_one_alert_with_its_reason(tmp_path: Path)
 def test_a_never_failed_type_trending_to_its_limit_alerts(tmp_path: Path) -> None:
     """A placer the RUL model has no physics for (its type never failed): its offset climbs
     0.1 µm/h and stands at 56 of 60 µm, so it reaches its failure limit in ~40 h. The model's
-    probability alone is far below the threshold; the alert comes from the sensor trend."""
+    probability alone is far below the threshold; the alert comes from the sensor trend. Its
+    twin SMT-02 failed an hour ago and is being repaired (a corrective work order is open; with
+    no physics for the type, only the maintenance log says so): no alert."""
     end = dt.datetime.combine(NEXT, dt.time(), tzinfo=dt.UTC)
     installed = end - dt.timedelta(hours=240)
     hours = list(range(1, 241))
@@ -346,25 +348,32 @@ def test_a_never_failed_type_trending_to_its_limit_alerts(tmp_path: Path) -> Non
         },
         schema_overrides={"ts": UTC, "component_installed_at": UTC},
     )
+    features = pl.concat([features, features.with_columns(pl.lit("SMT-02").alias("machine_id"))])
     prediction = pl.DataFrame(
         {
-            "machine_id": ["SMT-01"],
-            "machine_type": ["smt_placer"],
-            "ts": [end],
-            "component_installed_at": [installed],
-            "stage": [None],
-            "rul_physics_h": [None],
-            "rul_ml_h": [420.0],
-            "rul_ml_lo_h": [250.0],
-            "rul_ml_hi_h": [700.0],
-            "rul_fused_h": [420.0],
-            "rul_fused_lo_h": [250.0],
-            "rul_fused_hi_h": [700.0],
-            "basis": ["ml_only"],
+            "machine_id": ["SMT-01", "SMT-02"],
+            "machine_type": ["smt_placer"] * 2,
+            "ts": [end] * 2,
+            "component_installed_at": [installed] * 2,
+            "stage": [None] * 2,
+            "rul_physics_h": [None] * 2,
+            "rul_ml_h": [420.0] * 2,
+            "rul_ml_lo_h": [250.0] * 2,
+            "rul_ml_hi_h": [700.0] * 2,
+            "rul_fused_h": [420.0] * 2,
+            "rul_fused_lo_h": [250.0] * 2,
+            "rul_fused_hi_h": [700.0] * 2,
+            "basis": ["ml_only"] * 2,
         },
         schema_overrides={"rul_physics_h": pl.Float64, "stage": pl.String},
     )
     with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
+        con.execute(
+            "INSERT INTO maintenance_log (work_order, machine_id, started_at, finished_at, kind, "
+            "action, component, notes, source_file, line) VALUES ('WO-1', 'SMT-02', ?, NULL, "
+            "'corrective', 'replace', 'nozzle', 'failure: placement offset', 'cmms/a.csv', 1)",
+            [end - dt.timedelta(hours=1)],
+        )
         for day in {t.date() for t in ts if t < end}:
             tables.replace_day(
                 con, "ml_features", day, features.filter(pl.col("ts").dt.date() == day)

@@ -12,8 +12,11 @@ from dt_platform.phm.fleet.daily import (
     current_lives,
     feature_gaps,
     interval_violations,
+    mark_repairs,
     prediction_note,
+    under_repair,
 )
+from dt_platform.warehouse import Warehouse
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 UTC = pl.Datetime("us", "UTC")
@@ -91,3 +94,30 @@ def test_interval_violations_name_the_branch() -> None:
         ("crossed", "physics"),
         ("negative", "ml"),
     ]
+
+
+def test_a_machine_under_corrective_repair_is_marked_failed_at_that_hour(tmp_path) -> None:
+    at = h(10)
+    log = [  # machine, start, finish, kind
+        ("A", h(9), None, "corrective"),  # open: failed
+        ("B", h(5), h(8), "corrective"),  # finished before
+        ("C", h(11), None, "corrective"),  # not started yet
+        ("D", h(9), h(12), "preventive"),  # not a failure
+        ("E", h(9), h(12), "corrective"),  # open
+    ]
+    with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
+        for i, (machine, start, finish, kind) in enumerate(log):
+            con.execute(
+                "INSERT INTO maintenance_log (work_order, machine_id, started_at, finished_at, "
+                "kind, action, component, notes, source_file, line) "
+                "VALUES (?, ?, ?, ?, ?, 'replace', 'nozzle', NULL, 'cmms/a.csv', ?)",
+                [f"WO-{i}", machine, start, finish, kind, i + 1],
+            )
+        assert under_repair(con, at) == ["A", "E"]
+    timeline = pl.DataFrame(
+        {"machine_id": ["A", "A", "B"], "ts": [h(9), at, at], "stage": [None, None, "miner"]},
+        schema_overrides={"ts": UTC, "stage": pl.String},
+    )
+    assert mark_repairs(timeline, ["A", "E"], at)["stage"].to_list() == [None, "failed", "miner"]
+    bare = mark_repairs(timeline.drop("stage"), ["A"], at)
+    assert bare["stage"].to_list() == [None, "failed", None]

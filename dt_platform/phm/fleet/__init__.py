@@ -96,7 +96,9 @@ from dt_platform.phm.fleet.daily import (
     current_lives,
     feature_gaps,
     interval_violations,
+    mark_repairs,
     prediction_note,
+    under_repair,
 )
 from dt_platform.phm.fleet.dataset import (
     LIVES_SCHEMA,
@@ -173,6 +175,7 @@ __all__ = [
     "lives_table",
     "load_bundle",
     "machine_folds",
+    "mark_repairs",
     "physics_entry",
     "physics_hourly",
     "prediction_note",
@@ -184,4 +187,5 @@ __all__ = [
     "save_bundle",
     "sensor_trends",
     "train_fleet_model",
+    "under_repair",
 ]

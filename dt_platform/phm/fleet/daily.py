@@ -137,3 +137,28 @@ def alert_timeline(
         return rule, day_rows
     before = model.predict(earlier)
     return rule, pl.concat([before, day_rows.select(before.columns)], how="vertical_relaxed")
+
+
+def under_repair(con: duckdb.DuckDBPyConnection, at: dt.datetime) -> list[str]:
+    """Machines with a corrective work order open at ``at`` (started before it, not finished by
+    then): their component has failed. The physics branch marks such hours ``failed`` for the
+    types it has a law for; for a type without one this is the only place that knows."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT machine_id FROM maintenance_log WHERE kind = 'corrective' "
+            "AND started_at < $at AND (finished_at IS NULL OR finished_at > $at) ORDER BY 1",
+            {"at": at},
+        ).fetchall()
+    ]
+
+
+def mark_repairs(timeline: pl.DataFrame, machines: list[str], at: dt.datetime) -> pl.DataFrame:
+    """``timeline`` with the rows at ``at`` of ``machines`` (:func:`under_repair`) in stage
+    ``failed``, so that no alert is raised for a component already being replaced."""
+    repairing = pl.col("machine_id").is_in(machines) & (pl.col("ts") == at)
+    if "stage" not in timeline.columns:
+        timeline = timeline.with_columns(pl.lit(None, dtype=pl.String()).alias("stage"))
+    return timeline.with_columns(
+        pl.when(repairing).then(pl.lit("failed")).otherwise(pl.col("stage")).alias("stage")
+    )
