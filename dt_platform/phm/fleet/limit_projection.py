@@ -27,7 +27,7 @@ per evaluation fleet as ``limit_projection``), SMT placers, alert within 72 h of
 * evaluated once a day at midnight, as the daily partitions do (fleets 41-60): 0.908 of 76,
   1 of 74 false (the live schedule evaluates every hour);
 * a day's window instead of a week (fleets 41-50): 0.88 warned, 20-38 % of episodes false; a
-  quadratic over the week or two, to follow the wear's slow acceleration: 0.90-0.95 warned but
+  quadratic over the week or two, to follow the wear's slow acceleration: 0.88-0.95 warned but
   5-38 % false.
 
 The other types' failures do not announce themselves that way (an oven heater's duty, a
