@@ -77,6 +77,15 @@ def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {k: v.value for k, v in mats[-1].metadata.items()}
 
 
+def _materialize_alerts(home: Path) -> dg.ExecuteInProcessResult:
+    """The alert asset alone on DAY, over what the test stored in ``home``'s warehouse."""
+    return dg.materialize(
+        [prognostics.maintenance_alerts],
+        partition_key=DAY.isoformat(),
+        resources=platform_resources(Settings(home=home)),
+    )
+
+
 def _query(home: Path, sql: str, params: list | None = None) -> pl.DataFrame:
     with Warehouse(home / "warehouse.duckdb").read() as con:
         return con.execute(sql, params or []).pl()
@@ -308,11 +317,7 @@ def test_a_machine_near_failure_raises_one_alert_with_its_reason(tmp_path: Path)
     with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
         tables.replace_day(con, "rul_predictions", DAY, predictions)
         tables.replace_day(con, "physics_state", DAY, state)
-    result = dg.materialize(
-        [prognostics.maintenance_alerts],
-        partition_key=DAY.isoformat(),
-        resources=platform_resources(Settings(home=tmp_path)),
-    )
+    result = _materialize_alerts(tmp_path)
     assert result.success
     assert _meta(result, "maintenance_alerts")["alerts"] == 1
     alerts = _query(tmp_path, "SELECT * FROM maintenance_alerts WHERE day = ?", [DAY])
@@ -379,11 +384,7 @@ def test_a_never_failed_type_trending_to_its_limit_alerts(tmp_path: Path) -> Non
                 con, "ml_features", day, features.filter(pl.col("ts").dt.date() == day)
             )
         tables.replace_day(con, "rul_predictions", DAY, prediction)
-    result = dg.materialize(
-        [prognostics.maintenance_alerts],
-        partition_key=DAY.isoformat(),
-        resources=platform_resources(Settings(home=tmp_path)),
-    )
+    result = _materialize_alerts(tmp_path)
     assert result.success
     meta = _meta(result, "maintenance_alerts")
     assert meta["alerts"] == 1 and meta["sensor_limit_alerts"] == 1

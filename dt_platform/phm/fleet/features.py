@@ -4,7 +4,7 @@ trailing features of each component life (:class:`FleetFeaturizer`, step 3 of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,6 +241,20 @@ def count_regimes(frame: pl.DataFrame, settings: Sequence[str], *, seed: int = 0
 def _no_sensors() -> SensorNormalizer:
     """A normalizer with no sensors: a type without fitted regimes keeps its health indicator."""
     return SensorNormalizer([], [], [], [], [], [[]], {}, {})
+
+
+def operating_lives(base: pl.DataFrame) -> Iterator[tuple[TypeSignals, pl.DataFrame]]:
+    """Per machine type of ``base`` with a :data:`TYPE_SIGNALS` entry: its signals and its
+    :func:`operating_rows` with the :func:`life_columns`, sorted by life and time (types with no
+    operating row are left out)."""
+    data = life_columns(base)
+    for (mtype,), part in data.group_by("machine_type", maintain_order=True):
+        spec = TYPE_SIGNALS.get(str(mtype))
+        if spec is None:
+            continue
+        op = operating_rows(part, spec).sort("life_id", "ts")
+        if not op.is_empty():
+            yield spec, op
 
 
 def operating_rows(frame: pl.DataFrame, spec: TypeSignals) -> pl.DataFrame:

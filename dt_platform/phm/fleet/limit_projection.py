@@ -43,8 +43,8 @@ import numpy as np
 import polars as pl
 
 from dt_platform.phm.episodes import HOUR_S
-from dt_platform.phm.fleet.features import life_columns, operating_rows
-from dt_platform.phm.signals import TYPE_SIGNALS, HealthLimit
+from dt_platform.phm.fleet.features import operating_lives
+from dt_platform.phm.signals import HealthLimit
 
 WINDOW_H = 168
 """Operating hours the trend is fitted over (a week)."""
@@ -81,16 +81,10 @@ def projection_timeline(
     the sensor columns), sorted by machine and time. Causal: each row uses its past only."""
     if window_h < 2 or not 2 <= min_hours <= window_h:
         raise ValueError(f"need 2 <= min_hours ({min_hours}) <= window_h ({window_h})")
-    parts = []
-    data = life_columns(base)
-    for (mtype,), part in data.group_by("machine_type", maintain_order=True):
-        spec = TYPE_SIGNALS.get(str(mtype))
-        if spec is None:
-            continue
-        op = operating_rows(part, spec).sort("life_id", "ts")
-        if op.is_empty():
-            continue
-        parts.append(_type_projection(op, spec.limits, window_h, min_hours, baseline_h))
+    parts = [
+        _type_projection(op, spec.limits, window_h, min_hours, baseline_h)
+        for spec, op in operating_lives(base)
+    ]
     if not parts:
         return pl.DataFrame(schema=PROJECTION_SCHEMA)
     return pl.concat(parts).sort("machine_id", "ts")

@@ -9,8 +9,7 @@ import numpy as np
 import polars as pl
 
 from dt_platform.phm.episodes import HOUR_S
-from dt_platform.phm.fleet.features import life_columns, operating_rows
-from dt_platform.phm.signals import TYPE_SIGNALS
+from dt_platform.phm.fleet.features import operating_lives
 
 TREND_SCHEMA: dict[str, pl.DataType] = {
     "machine_id": pl.String(),
@@ -31,14 +30,7 @@ def sensor_trends(base: pl.DataFrame, *, window_h: int = 24, baseline_h: int = 2
     and the fraction of the way to the limit (1 = at the limit, as :func:`health_indicator`).
     """
     rows = []
-    data = life_columns(base)
-    for (mtype,), part in data.group_by("machine_type", maintain_order=True):
-        spec = TYPE_SIGNALS.get(str(mtype))
-        if spec is None:
-            continue
-        op = operating_rows(part, spec).sort("life_id", "ts")
-        if op.is_empty():
-            continue
+    for spec, op in operating_lives(base):
         for (machine_id,), m in op.group_by("machine_id", maintain_order=True):
             life = m.filter(pl.col("life_id") == m["life_id"][-1])
             best = None
