@@ -51,12 +51,12 @@ each seed's and ``mean`` the means of the headline figures and per-type RMSE.
   a rule that warns 5 days ahead counts its first 2 days as false here, by construction.
   ``alert_default_rule`` scores the fixed rule P(RUL ≤ 72 h) ≥ 0.5 on the same predictions and
   ``alert_sweep`` fixed rules at other thresholds (``--sweep-thresholds``).
-* ``alert_fixed_rules`` — the rules of ``--fixed-rules H/T/W[/wait],...`` (e.g. ``168/0.4/24``;
-  ``/wait``: no alert before a timeline fills the smoothing window) scored on the same predictions
-  (and their means over the seeds): a change to the predictions also moves the rule the training
-  fleet chooses, and the chosen rule's figures mix both effects; a fixed rule shows the
-  predictions' own (a fleet prior for the early exposure rate, 2026-12-06: with the chosen rule
-  false episodes 0.055 → 0.100 on seed 7 × 41–60, with either rule fixed equal or better).
+* ``alert_fixed_rules`` — the rules of ``--fixed-rules H/T/W,...`` (e.g. ``168/0.4/24``) scored on
+  the same predictions (and their means over the seeds): a change to the predictions also moves
+  the rule the training fleet chooses, and the chosen rule's figures mix both effects; a fixed
+  rule shows the predictions' own (a fleet prior for the early exposure rate, 2026-12-06: with
+  the chosen rule false episodes 0.055 → 0.100 on seed 7 × 41–60, with either rule fixed equal
+  or better).
 * ``rmse_capped_all`` — RMSE against the true RUL capped at 336 h over *all* prediction times
   (also those far from failure), and its mean over the seeds in ``mean``. The fuser is fitted on
   the hours within the horizon of a failure, so it learns E[RUL | branches, RUL ≤ 336 h] and
@@ -418,25 +418,20 @@ def evaluate_fleet(
 
 
 def fixed_rule(text: str) -> tuple[str, alerts.AlertRule]:
-    """``H/T/W`` (probability horizon h / threshold / smoothing h), or ``H/T/W/wait`` (no alert
-    before a timeline fills the window), as the fleet model's rules are built
-    (:mod:`dt_platform.phm.fleet.alerting`: release at half the threshold)."""
+    """``H/T/W`` (probability horizon h / threshold / smoothing h) as the fleet model's rules are
+    built (:mod:`dt_platform.phm.fleet.alerting`: release at half the threshold)."""
     try:
-        horizon, threshold, smoothing, *wait = text.split("/")
-        if wait not in ([], ["wait"]):
-            raise ValueError(f"unknown flag {'/'.join(wait)!r}")
-        horizon, threshold, smoothing = float(horizon), float(threshold), float(smoothing)
+        horizon, threshold, smoothing = (float(x) for x in text.split("/"))
         rule = alerts.AlertRule(
             horizon_h=horizon,
             threshold=threshold,
             critical=max(threshold, 0.9),
             release=threshold * RELEASE_RATIO,
             smoothing_h=smoothing,
-            warm_up=bool(wait),
         )
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected horizon/threshold/smoothing[/wait], e.g. 168/0.4/24 ({exc})"
+            f"{text!r}: expected horizon/threshold/smoothing, e.g. 168/0.4/24 ({exc})"
         ) from exc
     return text, rule
 
@@ -601,10 +596,9 @@ def main() -> int:
         "--fixed-rules",
         type=lambda text: [fixed_rule(x) for x in text.split(",") if x],
         default=[],
-        metavar="H/T/W[/wait],...",
+        metavar="H/T/W,...",
         help="alert rules to score besides the chosen one, each as probability horizon (h) / "
-        "threshold / smoothing (h), e.g. 168/0.4/24, and /wait for no alert before a timeline "
-        "fills the window: compares predictions without the rule choice",
+        "threshold / smoothing (h), e.g. 168/0.4/24: compares predictions without the rule choice",
     )
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep files here (default: temp)"

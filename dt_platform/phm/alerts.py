@@ -15,8 +15,7 @@ m; an open upper bound (the physics found no failure in its draws) is σ_R = ∞
 
 **Alert rule.** An alert is raised when P(RUL ≤ ``horizon_h``) of the fused estimate, averaged
 over the trailing ``smoothing_h`` hours of the component's life (restarted where the physics
-branch starts or stops tracking a detected fault; none before the life's timeline fills the
-window, if the rule says so), reaches ``threshold``, and lasts
+branch starts or stops tracking a detected fault), reaches ``threshold``, and lasts
 until it falls below ``release`` (``critical`` marks the urgent ones); see :class:`AlertRule`
 and :func:`alert_flags`. The default is the plain rule P(RUL ≤ 72 h) ≥ 0.5; the fleet model
 carries one chosen by expected cost on its training fleet
@@ -136,8 +135,6 @@ class AlertRule:
     """An alert lasts while the probability stays at or above this (None: the threshold)."""
     smoothing_h: float = 1.0
     """Trailing window (hours) the probability is averaged over; 1 h: hourly values as they are."""
-    warm_up: bool = False
-    """No alert before a life's timeline has ``smoothing_h`` hours (:func:`alert_flags`)."""
 
     def __post_init__(self) -> None:
         if self.horizon_h <= 0:
@@ -171,12 +168,6 @@ def alert_flags(
     ``stage``; ``probability`` is aligned with its rows (NaN counts as 0). Each life is walked
     in time order with :class:`AlertRule`'s smoothing and hysteresis; a failed component
     (stage ``failed``) raises nothing and ends the alert. Rows keep their order.
-
-    With ``rule.warm_up`` an alert needs a full window: none is raised before the life's
-    timeline has ``smoothing_h`` hours behind it (its first row counts as the first hour). A
-    shorter mean is a noisier one than the threshold was chosen for, and where a timeline starts
-    (a machine's first hours of data, or a new component's) the estimates rest on a few hours of
-    data too. A tracked fault restarts the mean but not this wait.
     """
     raw = np.asarray(probability, dtype=np.float64)
     p = np.nan_to_num(raw, nan=0.0)
@@ -202,8 +193,6 @@ def alert_flags(
     life = order["_life"].to_numpy()
     hours = order["_h"].to_numpy()
     failed = order["_failed"].to_numpy()
-    first_hour = hours[np.searchsorted(life, life, side="left")]
-    full = (hours - first_hour >= rule.smoothing_h - 1.0 - 1e-6) | (not rule.warm_up)
     ps = p[idx]
     smooth = ps.copy()
     if rule.smoothing_h > 1.0:
@@ -228,7 +217,7 @@ def alert_flags(
     for i in range(len(ps)):
         if life[i] != prev:
             on, prev = False, life[i]
-        on = full[i] and not failed[i] and smooth[i] >= (release if on else rule.threshold)
+        on = not failed[i] and smooth[i] >= (release if on else rule.threshold)
         alert[i] = on
     out_p = np.empty_like(smooth)
     out_a = np.empty_like(alert)

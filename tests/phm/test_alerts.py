@@ -274,10 +274,8 @@ def test_false_alarm_rate_counts_alerts_without_a_failure_within_the_horizon() -
 
 
 def test_alert_rule_round_trips_and_checks_release_and_smoothing() -> None:
-    rule = AlertRule(horizon_h=120.0, threshold=0.4, release=0.2, smoothing_h=6.0, warm_up=True)
+    rule = AlertRule(horizon_h=120.0, threshold=0.4, release=0.2, smoothing_h=6.0)
     assert AlertRule.from_dict(rule.to_dict()) == rule
-    # a rule stored before the warm-up existed reads as one without it
-    assert AlertRule.from_dict({"threshold": 0.4}).warm_up is False
     with pytest.raises(ValueError, match="release"):
         AlertRule(threshold=0.4, release=0.5)
     with pytest.raises(ValueError, match="smoothing_h"):
@@ -294,36 +292,11 @@ def test_alert_flags_smooth_over_the_trailing_hours_and_hold_until_the_release()
     prob, alert = alert_flags(frame, p, AlertRule(threshold=0.5, release=0.25))
     assert alert.tolist() == [False, True, True, True, False, True, True, True, False]
     assert np.isnan(prob[-1])
-    # a 2 h trailing mean, rows given in any order: A 0.2 0.4 0.5 0.35 0.25 0.45, B 0.9 0.9 0.45;
+    # a 2 h trailing mean, rows given in any order: A 0.2 0.4 0.5 0.35 0.25 0.45, B 0.9 0.9 0.45
     rev = frame.reverse()
     prob, alert = alert_flags(rev, p[::-1], AlertRule(threshold=0.5, smoothing_h=2.0))
     assert prob[1:].tolist() == pytest.approx([0.9, 0.9, 0.45, 0.25, 0.35, 0.5, 0.4, 0.2])
     assert alert.tolist() == [False, True, True, False, False, False, True, False, False]
-    # with a warm-up, B's first hour (a 1 h mean, not yet the rule's 2 h) does not alert
-    rule = AlertRule(threshold=0.5, smoothing_h=2.0, warm_up=True)
-    _, alert = alert_flags(rev, p[::-1], rule)
-    assert alert.tolist() == [False, True, False, False, False, False, True, False, False]
-
-
-def test_no_alert_before_a_life_fills_the_smoothing_window() -> None:
-    # D: P 0.9 from its first hour of data, then a new component at hour 31, at 0.9 again
-    hours = list(range(1, 61))
-    installed = [h(-100)] * 30 + [h(30)] * 30
-    frame = pl.DataFrame({"machine_id": ["D"] * 60, "ts": [h(t) for t in hours],
-                          "component_installed_at": installed})  # fmt: skip
-    p = np.full(60, 0.9)
-    rule = AlertRule(threshold=0.5, smoothing_h=24.0, warm_up=True)
-    prob, alert = alert_flags(frame, p, rule)
-    # each life's mean is 0.9 from its first hour, but the alert waits for 24 hours of it
-    assert prob.tolist() == pytest.approx(p.tolist())
-    assert alert.tolist() == ([False] * 23 + [True] * 7) * 2
-    # without the warm-up, or with hourly values as they are: no wait
-    for rule in (
-        AlertRule(threshold=0.5, smoothing_h=24.0),
-        AlertRule(threshold=0.5, warm_up=True),
-    ):
-        _, alert = alert_flags(frame, p, rule)
-        assert alert.all()
 
 
 def test_the_smoothing_window_restarts_where_the_physics_starts_tracking_a_fault() -> None:

@@ -313,28 +313,3 @@ def test_a_warning_that_barely_clears_the_needed_lead_is_not_chosen_as_a_success
     rule, chosen = choose_alert_rule(timeline, failures, AlertCosts(), **grid)
     assert rule.horizon_h == 120.0 and chosen["chosen"]["false_episodes"] == 1
     assert chosen["chosen"]["warned_late"] == 0 and chosen["chosen"]["cost"] < 2.0
-
-
-def test_the_cost_decides_whether_an_alert_waits_for_its_window_to_fill() -> None:
-    # B's data start with three hours whose estimate reads 10 h (a machine's first hours): a
-    # 12 h mean of them alerts at once, unless the rule waits for 12 hours of data (3/12 < 0.3)
-    timeline, failures = _timeline(b_dip_h=300.0)
-    noisy_start = pl.col("ts") <= h(3.0)
-    timeline = timeline.with_columns(
-        pl.when((pl.col("machine_id") == "B") & noisy_start)
-        .then(10.0)
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in ("rul_fused_h", "rul_fused_lo_h", "rul_fused_hi_h")
-    )
-    grid = dict(horizons_h=(72.0,), thresholds=(0.3, 0.5), smoothing_h=(1.0, 12.0))
-    rule, chosen = choose_alert_rule(timeline, failures, AlertCosts(), **grid)
-    assert rule.warm_up and rule.smoothing_h == 12.0
-    assert chosen["chosen"]["false_episodes"] == 0 and chosen["chosen"]["warned_late"] == 0
-    # C's data start 40 h before its failure: waiting 12 h leaves a 29 h warning, which costs
-    # more than B's needless alert
-    late = timeline.filter(pl.col("machine_id") == "A", pl.col("ts") >= h(160.0))
-    timeline = pl.concat([timeline, late.with_columns(pl.lit("C").alias("machine_id"))])
-    failures = pl.concat([failures, failures.with_columns(pl.lit("C").alias("machine_id"))])
-    rule, chosen = choose_alert_rule(timeline, failures, AlertCosts(), **grid)
-    assert not rule.warm_up and chosen["chosen"]["false_episodes"] == 1

@@ -20,16 +20,9 @@ of five new fleets under 24 h: the cheapest rule was the one whose warnings just
 step on the training rows.
 
 **Rule family**: :class:`~dt_platform.phm.alerts.AlertRule` — probability horizon, threshold,
-trailing smoothing window, whether an alert waits for that window to fill (a timeline's first
-hours: a machine's first data, a new component) and a release threshold (hysteresis) at half
-the threshold. One rule for all types: a training fleet holds ~4 failures per type, too few to
-choose per type without fitting noise.
-
-Why the wait is a choice: where a timeline starts, a smoothed probability is the mean of a few
-hours, and the estimates rest on those few hours too. Of the seed-7 model's false alert episodes on
-new fleets, 13 of 20 on fleets 8-35 and 6 of 22 on fleets 41-60 began in the fleet's first hour of
-data; waiting avoids most of them, and costs the warnings of failures that come within about two
-days of the first data. Which weighs more is the training fleet's to say, under the costs above.
+trailing smoothing window and a release threshold (hysteresis) at half the threshold. One rule
+for all types: a training fleet holds ~4 failures per type, too few to choose per type without
+fitting noise.
 
 **Rows**: the training timeline of cross-fitted predictions (:mod:`.calibration`): every row
 whose outcome is known — lives that ended in a failure, and censored lives while at least the
@@ -55,7 +48,6 @@ probability horizon must not make false alarms true by definition)."""
 HORIZONS_H: tuple[float, ...] = (48.0, 72.0, 96.0, 120.0, 168.0)
 THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 SMOOTHING_H: tuple[float, ...] = (1.0, 6.0, 12.0, 24.0)
-WARM_UP: tuple[bool, ...] = (False, True)
 RELEASE_RATIO = 0.5
 
 
@@ -80,22 +72,18 @@ def choose_alert_rule(
     horizons_h: Sequence[float] = HORIZONS_H,
     thresholds: Sequence[float] = THRESHOLDS,
     smoothing_h: Sequence[float] = SMOOTHING_H,
-    warm_up: Sequence[bool] = WARM_UP,
 ) -> tuple[AlertRule, dict[str, Any]]:
     """The rule of the grid with the least expected cost on ``timeline`` (ties: the earlier grid
     point), and what it was chosen on: costs, its counts and the runner-up rules."""
     costs = costs or AlertCosts()
     tried = []
-    for h, t, w, wait in itertools.product(horizons_h, thresholds, smoothing_h, warm_up):
-        if wait and w <= 1.0:
-            continue  # no window to fill: the same rule as without
+    for h, t, w in itertools.product(horizons_h, thresholds, smoothing_h):
         rule = AlertRule(
             horizon_h=h,
             threshold=t,
             critical=max(t, 0.9),
             release=t * RELEASE_RATIO,
             smoothing_h=w,
-            warm_up=wait,
         )
         tried.append((score_rule(timeline, failures, rule, costs), rule))
     best_score, best = min(tried, key=lambda x: x[0]["cost"])
