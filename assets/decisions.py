@@ -100,6 +100,7 @@ def decisions(
             "advised": dg.MetadataValue.int(sum(r.status == "advised" for r in run.records)),
             "commanded": dg.MetadataValue.int(sum(r.status == "commanded" for r in run.records)),
             "no_prediction": dg.MetadataValue.json(run.skipped),
+            "under_repair": dg.MetadataValue.json(run.under_repair),
             "acting": markdown_table(
                 ["machine", "action", "derate %", "status", "mode", "reason"],
                 [

@@ -169,12 +169,16 @@ def rul_predictions(
             if entry is not None
             else None
         )
-    asof = today.filter(pl.col("ts") == end)
+        repairing = fleet.under_repair(con, end)
+    # a component being replaced reads 0 h whatever its type (the physics branch marks only
+    # the types it has a law for)
+    asof = fleet.mark_repairs(today.filter(pl.col("ts") == end), repairing, end)
     note = state.select("machine_id", "note")
     gaps: dict[str, int] = {}
     if entry is not None and lookback is not None and not asof.is_empty():
         model = load_rul_model(models, entry)
         lives = fleet.current_lives(lookback, asof).drop("day", "physics_version")
+        lives = fleet.mark_repairs(lives, repairing, end)
         gaps = fleet.feature_gaps(lives, end)
         if gaps:
             context.log.warning(
@@ -277,7 +281,6 @@ def maintenance_alerts(
         state = tables.read_day(con, "physics_state", day)
         history = tables.read_days(con, "ml_features", day - dt.timedelta(days=LOOKBACK_DAYS), day)
         entry = fleet.latest_model(con, "rul", as_of=end)
-        repairing = fleet.under_repair(con, end)
     lives = fleet.current_lives(history, predictions.select("machine_id", "component_installed_at"))
     lives = lives.filter(pl.col("ts") <= end)
     trends = fleet.sensor_trends(lives)
@@ -292,7 +295,6 @@ def maintenance_alerts(
     rule, timeline = fleet.alert_timeline(
         model, predictions, lives.drop("day", "physics_version", strict=False), end
     )
-    timeline = fleet.mark_repairs(timeline, repairing, end)
     evaluated = alerts_mod.evaluate_alerts(timeline, rule, context=context_frame).filter(
         pl.col("ts") == end
     )

@@ -20,9 +20,9 @@ until it falls below ``release`` (``critical`` marks the urgent ones); see :clas
 and :func:`alert_flags`. The default is the plain rule P(RUL ≤ 72 h) ≥ 0.5; the fleet model
 carries one chosen by expected cost on its training fleet
 (:mod:`dt_platform.phm.fleet.alerting`). A component that has already failed (a corrective work
-order is open: stage ``failed``, set by the physics branch, or by the alert asset from the
-maintenance log for a type without physics, :func:`~dt_platform.phm.fleet.mark_repairs`) raises
-none: the repair is under way.
+order is open: stage ``failed``, set by the physics branch, and on the day's predictions from
+the maintenance log for any type, :func:`~dt_platform.phm.fleet.mark_repairs`) raises none: the
+repair is under way.
 
 **A type the model knows nothing of.** Where the RUL estimate has no physics value (a type
 never seen to fail whose damage law has no literature scale: the data branch alone speaks, trained

@@ -8,6 +8,9 @@ derating or maintaining all say its end is near — arriving after the lead time
 inspection already asked for this component; a typical component life of the type (median of
 age + median RUL over the fleet's predictions of the day); the production plan.
 
+A component being replaced (its prediction's basis ``failed``: a corrective work order is open)
+gets no decision: the repair under way is the action (:attr:`DecisionRun.under_repair`).
+
 Modes: without valid MANAGER limits every decision that needs a command is **advisory**
 (``advised``, waiting for a MAINTAINER, :func:`~dt_platform.twin.decision_store.approve_decision`).
 With them (:class:`Autonomy`), a fresh decision within the limits is **autonomous**: the platform
@@ -87,6 +90,10 @@ class Autonomy:
 class DecisionRun:
     records: list[DecisionRecord] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    """Machines with no usable prediction."""
+    under_repair: list[str] = field(default_factory=list)
+    """Machines whose component is being replaced (prediction basis ``failed``: a corrective
+    work order is open): the repair is the action, nothing is decided."""
     notes: list[str] = field(default_factory=list)
     cost_avoided: float = 0.0
     """Σ over the run's new decisions of E[cost of nothing] − E[cost of the chosen action]."""
@@ -240,6 +247,9 @@ def decide_day(
         skipped=sorted(set(predictions["machine_id"].to_list()) - {r["machine_id"] for r in rows})
     )
     for row in rows:
+        if row.get("basis") == "failed":
+            run.under_repair.append(row["machine_id"])
+            continue
         did = decision_id_for(row["machine_id"], row["ts"])
         if con.execute("SELECT 1 FROM decisions WHERE decision_id = ?", (did,)).fetchone():
             run.records.append(get_decision(con, did))  # decided already: a re-run changes nothing

@@ -332,8 +332,8 @@ def test_a_never_failed_type_trending_to_its_limit_alerts(tmp_path: Path) -> Non
     """A placer the RUL model has no physics for (its type never failed): its offset climbs
     0.1 µm/h and stands at 56 of 60 µm, so it reaches its failure limit in ~40 h. The model's
     probability alone is far below the threshold; the alert comes from the sensor trend. Its
-    twin SMT-02 failed an hour ago and is being repaired (a corrective work order is open; with
-    no physics for the type, only the maintenance log says so): no alert."""
+    twin SMT-02 failed an hour ago and is being repaired: its prediction says so (basis
+    ``failed``, as ``rul_predictions`` writes it from the maintenance log): no alert."""
     end = dt.datetime.combine(NEXT, dt.time(), tzinfo=dt.UTC)
     installed = end - dt.timedelta(hours=240)
     hours = list(range(1, 241))
@@ -360,25 +360,19 @@ def test_a_never_failed_type_trending_to_its_limit_alerts(tmp_path: Path) -> Non
             "machine_type": ["smt_placer"] * 2,
             "ts": [end] * 2,
             "component_installed_at": [installed] * 2,
-            "stage": [None] * 2,
-            "rul_physics_h": [None] * 2,
-            "rul_ml_h": [420.0] * 2,
-            "rul_ml_lo_h": [250.0] * 2,
-            "rul_ml_hi_h": [700.0] * 2,
-            "rul_fused_h": [420.0] * 2,
-            "rul_fused_lo_h": [250.0] * 2,
-            "rul_fused_hi_h": [700.0] * 2,
-            "basis": ["ml_only"] * 2,
+            "stage": [None, "failed"],
+            "rul_physics_h": [None, 0.0],
+            "rul_ml_h": [420.0, 0.0],
+            "rul_ml_lo_h": [250.0, 0.0],
+            "rul_ml_hi_h": [700.0, 0.0],
+            "rul_fused_h": [420.0, 0.0],
+            "rul_fused_lo_h": [250.0, 0.0],
+            "rul_fused_hi_h": [700.0, 0.0],
+            "basis": ["ml_only", "failed"],
         },
         schema_overrides={"rul_physics_h": pl.Float64, "stage": pl.String},
     )
     with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
-        con.execute(
-            "INSERT INTO maintenance_log (work_order, machine_id, started_at, finished_at, kind, "
-            "action, component, notes, source_file, line) VALUES ('WO-1', 'SMT-02', ?, NULL, "
-            "'corrective', 'replace', 'nozzle', 'failure: placement offset', 'cmms/a.csv', 1)",
-            [end - dt.timedelta(hours=1)],
-        )
         for day in {t.date() for t in ts if t < end}:
             tables.replace_day(
                 con, "ml_features", day, features.filter(pl.col("ts").dt.date() == day)
@@ -394,3 +388,54 @@ def test_a_never_failed_type_trending_to_its_limit_alerts(tmp_path: Path) -> Non
     assert alert["machine_id"] == "SMT-01" and alert["driver"] == "sensor_limit"
     assert alert["severity"] == "warning" and alert["probability"] < 0.01
     assert "placement_offset_um" in alert["reason"] and "failure limit in ~4" in alert["reason"]
+
+
+def test_a_component_being_replaced_reads_failed_whatever_its_type(tmp_path: Path) -> None:
+    """Two placers (a type with no physics law: only the maintenance log knows of a failure);
+    SMT-02's corrective work order is open at the day's end, SMT-01's finished before it. The
+    day's prediction of SMT-02 reads 0 h, basis ``failed``, and says why."""
+    end = dt.datetime.combine(NEXT, dt.time(), tzinfo=dt.UTC)
+    ts = [end - dt.timedelta(hours=k) for k in range(23, -1, -1)]
+    features = pl.DataFrame(
+        {
+            "machine_id": ["SMT-01"] * 24 + ["SMT-02"] * 24,
+            "machine_type": "smt_placer",
+            "ts": ts * 2,
+            "component_installed_at": end - dt.timedelta(days=20),
+            "n_readings": 12,
+            "op_fraction": 1.0,
+            "placement_offset_um": 40.0,
+            "vacuum_kpa": 74.0,
+        },
+        schema_overrides={"ts": UTC, "component_installed_at": UTC},
+    )
+    with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
+        tables.replace_day(con, "ml_features", DAY, features)
+        for line, (machine, finished) in enumerate(
+            [("SMT-01", end - dt.timedelta(hours=2)), ("SMT-02", None)], start=1
+        ):
+            con.execute(
+                "INSERT INTO maintenance_log (work_order, machine_id, started_at, finished_at, "
+                "kind, action, component, notes, source_file, line) VALUES (?, ?, ?, ?, "
+                "'corrective', 'replace', 'nozzle', 'failure', 'cmms/a.csv', ?)",
+                [f"WO-{line}", machine, end - dt.timedelta(hours=5), finished, line],
+            )
+    result = dg.materialize(
+        [prognostics.rul_predictions],
+        partition_key=DAY.isoformat(),
+        resources=platform_resources(Settings(home=tmp_path)),
+    )
+    assert result.success
+    rows = {
+        r["machine_id"]: r
+        for r in _query(tmp_path, "SELECT * FROM rul_predictions WHERE day = ?", [DAY]).to_dicts()
+    }
+    repaired, running = rows["SMT-02"], rows["SMT-01"]
+    assert (repaired["basis"], repaired["stage"], repaired["rul_fused_h"]) == (
+        "failed",
+        "failed",
+        0.0,
+    )
+    assert repaired["rul_fused_lo_h"] == repaired["rul_fused_hi_h"] == 0.0
+    assert repaired["note"] == "failed: a corrective work order is open"
+    assert running["basis"] == "none" and running["stage"] is None

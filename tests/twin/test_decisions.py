@@ -188,6 +188,21 @@ def test_advisory_decision_is_approved_signed_and_applied(crew) -> None:
     assert list_decisions(con)[0].status == "commanded"
 
 
+def test_a_component_being_replaced_gets_no_decision(crew) -> None:
+    _, con = crew
+    # a corrective work order is open: the prediction reads 0 h, basis failed
+    repairing = _predictions(WED, (0.0, 0.0, 0.0)).with_columns(pl.lit("failed").alias("basis"))
+    run = decide_day(con, repairing, registry=REGISTRY, now=WED, capacity=IN_STOCK)
+    assert run.records == [] and run.under_repair == ["CNC-01"] and run.skipped == ["OVEN-01"]
+    assert list_decisions(con) == []
+    # once the new component runs, its prediction is decided on again
+    fresh = _predictions(WED + dt.timedelta(hours=1), NEAR).with_columns(
+        pl.lit("fused").alias("basis")
+    )
+    run = decide_day(con, fresh, registry=REGISTRY, now=WED, capacity=IN_STOCK)
+    assert [r.machine_id for r in run.records] == ["CNC-01"] and run.under_repair == []
+
+
 def test_a_newer_decision_supersedes_an_unapproved_one_and_old_ones_are_not_approved(crew) -> None:
     _, con = crew
     first = decide_day(

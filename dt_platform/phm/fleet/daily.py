@@ -60,6 +60,8 @@ def prediction_note(model_version: str | None, config: FleetConfig) -> pl.Expr:
     return (
         pl.when(pl.col("basis") == "none")
         .then(pl.coalesce(pl.col("note"), pl.lit("no physics law fitted and no RUL model yet")))
+        .when(pl.col("basis") == "failed")
+        .then(pl.coalesce(pl.col("note"), pl.lit("failed: a corrective work order is open")))
         .when(pl.col("basis").is_in(["ml_fallback", "physics_fallback"]))
         .then(
             pl.coalesce(pl.col("note") + pl.lit("; "), pl.lit(""))
@@ -142,7 +144,8 @@ def alert_timeline(
 def under_repair(con: duckdb.DuckDBPyConnection, at: dt.datetime) -> list[str]:
     """Machines with a corrective work order open at ``at`` (started before it, not finished by
     then): their component has failed. The physics branch marks such hours ``failed`` for the
-    types it has a law for; for a type without one this is the only place that knows."""
+    types it has a law for (from the loaded history); for a type without one, and for a day's
+    predictions whatever the type, this is what says so (:func:`mark_repairs`)."""
     return [
         r[0]
         for r in con.execute(
@@ -155,7 +158,8 @@ def under_repair(con: duckdb.DuckDBPyConnection, at: dt.datetime) -> list[str]:
 
 def mark_repairs(timeline: pl.DataFrame, machines: list[str], at: dt.datetime) -> pl.DataFrame:
     """``timeline`` with the rows at ``at`` of ``machines`` (:func:`under_repair`) in stage
-    ``failed``, so that no alert is raised for a component already being replaced."""
+    ``failed``: the RUL model then reads them 0 h (basis ``failed``), raises no alert and the
+    decisions leave them to the repair under way."""
     repairing = pl.col("machine_id").is_in(machines) & (pl.col("ts") == at)
     if "stage" not in timeline.columns:
         timeline = timeline.with_columns(pl.lit(None, dtype=pl.String()).alias("stage"))
