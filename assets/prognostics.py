@@ -169,10 +169,10 @@ def rul_predictions(
             if entry is not None
             else None
         )
+        # a component being replaced reads 0 h whatever its type (the physics branch marks
+        # only the types it has a law for): each predictor's input is marked at ``end``
         repairing = fleet.under_repair(con, end)
-    # a component being replaced reads 0 h whatever its type (the physics branch marks only
-    # the types it has a law for)
-    asof = fleet.mark_repairs(today.filter(pl.col("ts") == end), repairing, end)
+    asof = today.filter(pl.col("ts") == end)
     note = state.select("machine_id", "note")
     gaps: dict[str, int] = {}
     if entry is not None and lookback is not None and not asof.is_empty():
@@ -189,7 +189,9 @@ def rul_predictions(
         model_version = entry.version
     else:
         predicted = fleet.combine_branches(
-            asof.drop("day", "physics_version"), None, FLEET_CONFIG.physics_clip_h
+            fleet.mark_repairs(asof.drop("day", "physics_version"), repairing, end),
+            None,
+            FLEET_CONFIG.physics_clip_h,
         )
         model_version = None
     predicted = predicted.join(note, on="machine_id", how="left").with_columns(

@@ -371,12 +371,10 @@ def evaluate_alerts(
     """
     rule = rule or AlertRule()
     frame = predictions
-    for col in ("rul_ml_h", "rul_ml_lo_h", "rul_ml_hi_h", "w_physics", "basis", "stage"):
-        if col not in frame.columns:
-            frame = frame.with_columns(pl.lit(None).alias(col))
     if context is not None and not context.is_empty():
         frame = frame.join(context, on="machine_id", how="left")
-    for col in LIMIT_CONTEXT:
+    optional = ("rul_ml_h", "rul_ml_lo_h", "rul_ml_hi_h", "w_physics", "basis", "stage")
+    for col in (*optional, *LIMIT_CONTEXT):
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(col))
 
