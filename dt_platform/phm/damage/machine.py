@@ -26,6 +26,7 @@ from dt_platform.phm.episodes import (
     services,
 )
 from dt_platform.phm.fitting import TypeFit
+from dt_platform.phm.fitting.clock import clock_weights
 from dt_platform.phm.physics import LAWS
 
 
@@ -98,14 +99,15 @@ def _machine_rows(
         kernels = law.kernel_batch(stress.points, thetas)
     else:
         kernels = np.zeros((0, len(thetas)))
-    hourly = _hourly(stress, np.asarray(stress.matrix @ kernels))
+    clock = clock_weights(fit.clock, stress.hour0, stress.n_hours)
+    hourly = _hourly(stress, np.asarray(stress.matrix @ kernels), clock)
     log_eta = np.array([t["log_eta"] for t in thetas])
     sigma = np.exp([t["log_sigma"] for t in thetas])
     eta0 = math.exp(log_eta[0])
     segments = _segments(services(history, machine_id), stress)
     life = _in_service(history, machine_id, stress, hourly, segments)
     exposure = life.exposure
-    replay = _Replay(hourly.e[:, 0], stress.down)
+    replay = _Replay(hourly.e[:, 0], stress.down, clock=clock)
     weekly_sd = _weekly_log_sd(hourly.rate[:, 0])
     rows = _Rows(
         hours=want,

@@ -37,10 +37,11 @@ class _Hourly:
     rate: np.ndarray
     """(hours, draws) trailing mean exposure per operating (non-stop) hour."""
     profile_rate: np.ndarray
-    """(hours, draws) mean exposure per operating hour over the first profile hours seen so far."""
+    """(hours, draws) mean exposure per operating hour over the first profile hours seen so far;
+    with the type's day (``clock``), per average hour: their exposure over their clock weights."""
 
 
-def _hourly(stress: MachineStress, e_obs: np.ndarray) -> _Hourly:
+def _hourly(stress: MachineStress, e_obs: np.ndarray, clock: np.ndarray | None = None) -> _Hourly:
     up = stress.observed & ~stress.down
     rate = _trailing(e_obs, up, RATE_WINDOW_H)
     previous = np.vstack([np.full((1, e_obs.shape[1]), np.nan), rate[:-1]])
@@ -49,35 +50,52 @@ def _hourly(stress: MachineStress, e_obs: np.ndarray) -> _Hourly:
     rank = np.cumsum(up) - 1
     in_profile = up & (rank < PROFILE_HOURS)
     prof_sum = np.cumsum(np.where(in_profile[:, None], e_obs, 0.0), axis=0)
-    prof_cnt = np.cumsum(in_profile)[:, None]
+    weight = np.ones(up.size) if clock is None else clock
+    prof_cnt = np.cumsum(np.where(in_profile, weight, 0.0))[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         profile_rate = np.where(prof_cnt > 0, prof_sum / np.maximum(prof_cnt, 1), np.nan)
     return _Hourly(e, rate, profile_rate)
 
 
 class _Replay:
-    """Spend remaining exposure by replaying the last week of non-stop hours, cyclically."""
+    """Spend remaining exposure by replaying the last week of non-stop hours, cyclically.
+
+    With the type's day (``clock``, one weight per hour), a window shorter than a week is first
+    scaled to average hours: a machine seen only in its day shift is not assumed to run the day
+    shift forever.
+    """
 
     CHUNK = 64
 
-    def __init__(self, e: np.ndarray, stop: np.ndarray, window: int = RATE_WINDOW_H) -> None:
+    def __init__(
+        self,
+        e: np.ndarray,
+        stop: np.ndarray,
+        window: int = RATE_WINDOW_H,
+        clock: np.ndarray | None = None,
+    ) -> None:
         n = e.size
         running = np.flatnonzero(~stop)
         pos = np.searchsorted(running, np.arange(n), side="right")
         self.length = np.minimum(pos, window)
         j = np.arange(window)
         valid = j[None, :] < self.length[:, None]
-        r = (pos - self.length)[:, None] + j[None, :]
-        vals = np.where(
-            valid, e[running[np.clip(r, 0, max(running.size - 1, 0))]] if running.size else 0.0, 0.0
-        )
+        r = np.clip((pos - self.length)[:, None] + j[None, :], 0, max(running.size - 1, 0))
+        vals = np.where(valid, e[running[r]] if running.size else 0.0, 0.0)
         self.cum = np.cumsum(vals, axis=1)
         self.total = self.cum[:, -1] if n else np.zeros(0)
+        self.scale = np.ones(n)
+        """Per row: the mean clock weight of its window when shorter than ``window``; the
+        remaining exposure is spent at the window's rate over it."""
+        if clock is not None and running.size:
+            w = np.where(valid, clock[running[r]], 0.0).sum(axis=1)
+            partial = (self.length > 0) & (self.length < window)
+            self.scale[partial] = w[partial] / self.length[partial]
 
     def hours(self, rows: np.ndarray, remaining: np.ndarray) -> np.ndarray:
         """Calendar hours from the end of hour ``rows[i]`` to spend ``remaining[i, :]`` exposure."""
         rows = np.asarray(rows, dtype=int)
-        rem = np.atleast_2d(np.asarray(remaining, dtype=float))
+        rem = np.atleast_2d(np.asarray(remaining, dtype=float)) * self.scale[rows][:, None]
         out = np.empty_like(rem)
         for a in range(0, rows.size, self.CHUNK):
             b = min(a + self.CHUNK, rows.size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dt_platform.phm import physics
 from dt_platform.phm.episodes import History, episodes
+from dt_platform.phm.fitting.clock import clock_profile
 from dt_platform.phm.fitting.law import MIN_FAILURES_SHAPE, MIN_FAILURES_SIGMA, fit_law
 from dt_platform.phm.fitting.results import FleetPhysics, TypeFit
 from dt_platform.phm.fitting.spall import _growth_prior
@@ -60,6 +61,8 @@ def fit_fleet(
             fit.paris = _growth_prior(history, eps, PARIS_M_PRIOR.value)
         if machine_type == "servo_drive" and fit.usable:
             fit.vce = fit_vce_law(history, eps, fit.theta())
+        if fit.usable:
+            fit.clock = clock_profile(list(history.stress.values()), machine_type, fit.theta())
         types[machine_type] = fit
     return FleetPhysics(types, history.until.isoformat())
 

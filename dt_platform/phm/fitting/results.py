@@ -61,6 +61,9 @@ class TypeFit:
     """cnc only: Paris growth stage (m, growth-exposure prior from past spall onsets)."""
     vce: dict[str, Any] = field(default_factory=dict)
     """servo only: growth law of the Vce(on) indicator (:mod:`.vce`); empty: no indicator stage."""
+    clock: list[float] = field(default_factory=list)
+    """The type's damage rate at each UTC hour of the day over its mean (:mod:`.clock`); empty
+    (too little history, or fits from before it): a machine's first hours stand for its day."""
 
     def value(self, name: str) -> float:
         return self.params[name].value
@@ -126,6 +129,7 @@ class FleetPhysics:
                 "usable": f.usable,
                 # only where fitted: versions from before the indicator stage stay valid
                 **({"vce": f.vce} if f.vce else {}),
+                **({"clock": f.clock} if f.clock else {}),
             }
             for t, f in sorted(self.types.items())
         }
