@@ -392,6 +392,10 @@ def test_physics_branch_on_a_simulated_line(tmp_path) -> None:
     assert FleetPhysics.from_json(fleet.to_json()).version == fleet.version
     for fit in fleet.types.values():
         assert fit.decisions, "every fit says which parameters it held and why"
+        if fit.usable:
+            # the day shift (06-14 local: 22-06 UTC) loads harder than the night (14-22 UTC)
+            day = np.asarray(fit.clock)
+            assert day.shape == (24,) and day[:6].mean() > 1.0 > day[14:22].mean()
     state = physics_state(hist, fleet, end, n_draws=100)
     assert state.height == 8 and state["physics_params_version"].n_unique() == 1
     usable = state.filter(pl.col("rul_physics_h").is_not_null())

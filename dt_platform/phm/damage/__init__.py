@@ -6,14 +6,17 @@ For each machine and each hour ``ts`` (the end of the hour; only data before ``t
   fitted law, :mod:`dt_platform.phm.physics`): observed hours from their readings, hours without
   readings inside a work-order window as zero, other silent hours at the trailing-week rate, and
   the part of life before the first telemetry at the machine's first-week profile
-  (:mod:`dt_platform.phm.episodes`);
+  (:mod:`dt_platform.phm.episodes`) — before the machine has a week, its hours so far each
+  divided by the type's rate at that hour of the day (:mod:`dt_platform.phm.fitting.clock`);
 * **damage** D = E / η with η the fitted median life, so D = 1 at the median failure;
 * **remaining damage** — the *median remaining life given survival so far*: 1 − D while D ≪ 1,
   but it stays positive for a unit that has outlived the median instead of turning negative;
 * **RUL_phys** in hours: the remaining exposure is spent by **replaying the machine's last
   operating week** hour by hour (its shifts, weekends and products; maintenance stops skipped).
   For long horizons this is remaining damage / weekly mean rate; near failure it knows that a
-  Friday-evening machine stands still over the weekend. ``damage_rate_per_h`` is the mean rate
+  Friday-evening machine stands still over the weekend. A machine with less than a week of data
+  replays what it has, scaled to average hours of the type's day (a first day shift does not
+  stand for every shift). ``damage_rate_per_h`` is the mean rate
   over that predicted remaining life, so ``rul = (remaining damage) / rate`` holds;
 * a **90 % interval** from Monte-Carlo draws of (a) the fitted parameters (held ones from their
   literature prior), (b) the life of this unit conditional on its survival to E, and (c) the
