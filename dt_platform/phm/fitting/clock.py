@@ -9,9 +9,9 @@ ran twice its day's mean, and the physics read 48 h for a drive with 1,000 h lef
 
 :func:`clock_profile` is the type's rate at each hour of the day (UTC), relative to its mean
 operating hour, from the fitted history. :func:`clock_weights` lays it on a machine's hours; the
-damage replay divides a partial day by it, so the first hours stand for what an average hour of
-this machine would be. Once a machine has a week of its own, every hour of the day is in its
-window about equally often and the weights cancel.
+physics branch divides a machine's first week by it (:mod:`dt_platform.phm.damage.replay`), so
+its first hours stand for what an average hour of this machine would be. Once a machine has a
+week of its own, every hour of the day is in it about equally often and the weights cancel.
 """
 
 from __future__ import annotations
