@@ -8,6 +8,7 @@ Ovens with a hot night (600 °C for the first 8 UTC hours of each day, 550 °C a
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 
 from dt_platform.phm.damage import physics_state
@@ -50,6 +51,17 @@ def test_the_type_day_is_each_machines_hours_over_its_own_mean() -> None:
     assert clock_profile(list(history.stress.values()), "servo_drive", servo) == []
     short = make_history({"SHORT": frames["SHORT"]}, [], h(48))
     assert clock_profile(list(short.stress.values()), "reflow_oven", theta) == []
+    # a line powered down from 14 to 22 UTC (no readings then): those hours weigh 1
+    dark = readings(8 * 24, oven(night_hot)).filter(
+        ((pl.col("ts_us") // 3_600_000_000) % 24 < 14)
+        | ((pl.col("ts_us") // 3_600_000_000) % 24 >= 22)
+    )
+    part = make_history({"DARK": ("reflow_oven", dark, {})}, [], h(8 * 24))
+    lit = np.asarray(clock_profile(list(part.stress.values()), "reflow_oven", theta))
+    np.testing.assert_allclose(lit[14:22], 1.0)
+    on = np.r_[0:14, 22:24]
+    mean_on = (8 * hot + 8) / 16  # the hours it ran: 8 hot, 8 at 550 °C
+    np.testing.assert_allclose(lit[on], np.where(on < 8, hot, 1.0) / mean_on, rtol=1e-3)
     weights = clock_weights(list(profile), hour0=5, n_hours=3)
     np.testing.assert_allclose(weights, profile[5:8])
     assert clock_weights([], 0, 3) is None

@@ -25,7 +25,7 @@ from dt_platform.phm.physics import LAWS
 
 HOURS_A_DAY = 24
 MIN_MACHINE_DAYS = 7
-"""A machine counts toward the type's day once it has this many days of operating hours."""
+"""A machine counts toward the type's day once its operating hours span this many days."""
 WEIGHT_BOUNDS = (0.2, 5.0)
 """No hour of the day is read as more than 5× or less than a fifth of the mean: a shift that
 rarely runs must not turn its few hours into a divisor near zero."""
@@ -40,7 +40,8 @@ def clock_profile(
     Each machine's operating hours (observed, not in a work-order window) are divided by that
     machine's own mean, so machines of different loads count alike; every machine then counts
     once per hour of the day. The profile is scaled so that the mean over all the type's
-    operating hours is 1.
+    operating hours is 1. An hour of the day no machine operated in (a plant that powers its
+    line down at night and sends nothing) weighs 1: a machine seen then is read as it is.
     """
     law = LAWS[machine_type]
     rel_sum = np.zeros(HOURS_A_DAY)
@@ -48,23 +49,30 @@ def clock_profile(
     hours_at = np.zeros(HOURS_A_DAY)
     for stress in stresses:
         up = stress.observed & ~stress.down
-        if stress.machine_type != machine_type or up.sum() < MIN_MACHINE_DAYS * HOURS_A_DAY:
+        hours = np.flatnonzero(up)
+        if (
+            stress.machine_type != machine_type
+            or not hours.size
+            or hours[-1] - hours[0] + 1 < MIN_MACHINE_DAYS * HOURS_A_DAY
+        ):
             continue
         e = np.asarray(stress.matrix @ law.kernel_batch(stress.points, [theta]))[:, 0]
         mean = float(e[up].mean())
         if not mean > 0:
             continue
-        clock = (stress.hour0 + np.flatnonzero(up)) % HOURS_A_DAY
+        clock = (stress.hour0 + hours) % HOURS_A_DAY
         per_clock = np.bincount(clock, weights=e[up] / mean, minlength=HOURS_A_DAY)
         seen = np.bincount(clock, minlength=HOURS_A_DAY)
         has = seen > 0
         rel_sum[has] += per_clock[has] / seen[has]
         rel_cnt[has] += 1
         hours_at += seen
-    if not (rel_cnt > 0).all():
+    seen_at = rel_cnt > 0
+    if not seen_at.any():
         return []
-    profile = np.clip(rel_sum / rel_cnt, *WEIGHT_BOUNDS)
-    profile /= float(hours_at @ profile / hours_at.sum())
+    profile = np.ones(HOURS_A_DAY)
+    profile[seen_at] = np.clip(rel_sum[seen_at] / rel_cnt[seen_at], *WEIGHT_BOUNDS)
+    profile[seen_at] /= float(hours_at @ profile / hours_at.sum())
     return [float(x) for x in profile]
 
 
