@@ -106,8 +106,13 @@ def test_a_machines_first_hours_stand_for_their_hours_of_the_day() -> None:
     spent = 300 * day_mean + 6 * hot
     assert read["damage"] * 2000 == pytest.approx(spent, rel=0.01)
     assert read["rul_physics_h"] == pytest.approx((2000 - spent) / day_mean, rel=0.02)
+    # the note says how the life before the data was read
+    assert "300 h of life before the first telemetry" in alone["note"]
+    assert "type's rate" not in alone["note"]
+    assert "so far 6 h of it, each read against the type's rate at its hour" in read["note"]
     # a week in, the day has cancelled out: the machine's own week decides
     week = 7 * 24 + 6
     a, b = first_hours([], week), first_hours(day, week)
     assert a["damage"] == pytest.approx(b["damage"], rel=0.02)
     assert a["rul_physics_h"] == pytest.approx(b["rul_physics_h"], rel=0.02)
+    assert a["note"] == b["note"]

@@ -18,6 +18,7 @@ from dt_platform.phm.damage.spall import _spall_stage
 from dt_platform.phm.damage.vce import _vce_stage
 from dt_platform.phm.episodes import (
     HOUR_S,
+    PROFILE_HOURS,
     History,
     MachineStress,
     Service,
@@ -133,7 +134,9 @@ def _machine_rows(
         rows.exposure[renewed] = np.maximum(eta0 - resid[renewed, 0], 0.0)
         rows.damage[renewed] = rows.exposure[renewed] / eta0
     _miner_rul(rows, resid, eta0, hourly, replay, weekly_sd, draws)
-    rows.notes = _notes(want, life, replay, renewed)
+    seen = np.cumsum(stress.observed & ~stress.down)
+    day_read = np.where(seen < PROFILE_HOURS, seen, 0) if clock is not None else np.zeros_like(seen)
+    rows.notes = _notes(want, life, replay, renewed, day_read)
     if fit.machine_type == "cnc_spindle" and fit.paris:
         _spall_stage(stress, fit, rows, segments, draws, weekly_sd, exposure[:, 0] / eta0)
     if fit.machine_type == "servo_drive" and fit.vce:
@@ -235,9 +238,12 @@ def _miner_rul(
 
 
 def _notes(
-    want: np.ndarray, life: _InService, replay: _Replay, renewed: np.ndarray
+    want: np.ndarray, life: _InService, replay: _Replay, renewed: np.ndarray, day_read: np.ndarray
 ) -> list[str | None]:
-    """Per asked hour: what the values assume (unknown age, imputed early life, no operation)."""
+    """Per asked hour: what the values assume (unknown age, imputed early life, no operation).
+
+    ``day_read``: per hour of the machine, how many operating hours of its first week it has
+    when they are read against the type's day (0: a full week, or no day)."""
     out: list[str | None] = []
     for h, renewal in zip(want, renewed, strict=True):
         notes = []
@@ -252,9 +258,15 @@ def _notes(
                 f"component age unknown (no logged replacement): assumed new at {life.source[h]}"
             )
         if life.pre_hours[h] > 0 and not renewal:
+            so_far = (
+                f" (so far {day_read[h]} h of it, each read against the type's rate at its hour "
+                "of the day)"
+                if day_read[h]
+                else ""
+            )
             notes.append(
                 f"{life.pre_hours[h]:.0f} h of life before the first telemetry at the first-week "
-                "profile"
+                f"profile{so_far}"
             )
         if not replay.total[h] > 0:
             notes.append("no operation in the last week: no damage rate, no RUL")
