@@ -34,7 +34,7 @@ def test_the_type_day_is_each_machines_hours_over_its_own_mean() -> None:
     frames = {
         "NIGHT": ("reflow_oven", readings(8 * 24, oven(night_hot)), {}),
         "FLAT": ("reflow_oven", readings(8 * 24, oven(lambda x: 600.0)), {}),
-        # too short to show a day: it does not count
+        # under a week of operating hours: it does not count
         "SHORT": ("reflow_oven", readings(48, oven(lambda x: 550.0 if x < 8 else 600.0)), {}),
     }
     history = make_history(frames, [], h(8 * 24))
