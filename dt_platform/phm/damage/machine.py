@@ -134,7 +134,7 @@ def _machine_rows(
         rows.exposure[renewed] = np.maximum(eta0 - resid[renewed, 0], 0.0)
         rows.damage[renewed] = rows.exposure[renewed] / eta0
     _miner_rul(rows, resid, eta0, hourly, replay, weekly_sd, draws)
-    seen = np.cumsum(stress.observed & ~stress.down)
+    seen = hourly.profile_hours
     day_read = np.where(seen < PROFILE_HOURS, seen, 0) if clock is not None else np.zeros_like(seen)
     rows.notes = _notes(want, life, replay, renewed, day_read)
     if fit.machine_type == "cnc_spindle" and fit.paris:

@@ -39,6 +39,8 @@ class _Hourly:
     profile_rate: np.ndarray
     """(hours, draws) mean exposure per operating hour over the first profile hours seen so far;
     with the type's day (``clock``), per average hour: their exposure over their clock weights."""
+    profile_hours: np.ndarray
+    """(hours,) how many of those first profile hours have been seen so far."""
 
 
 def _hourly(stress: MachineStress, e_obs: np.ndarray, clock: np.ndarray | None = None) -> _Hourly:
@@ -54,7 +56,7 @@ def _hourly(stress: MachineStress, e_obs: np.ndarray, clock: np.ndarray | None =
     prof_cnt = np.cumsum(np.where(in_profile, weight, 0.0))[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         profile_rate = np.where(prof_cnt > 0, prof_sum / np.maximum(prof_cnt, 1), np.nan)
-    return _Hourly(e, rate, profile_rate)
+    return _Hourly(e, rate, profile_rate, np.cumsum(in_profile))
 
 
 class _Replay:
