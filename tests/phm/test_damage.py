@@ -253,9 +253,15 @@ def test_trajectory_follows_the_component_in_service() -> None:
     assert first["exposure"] > 20
     before = traj.filter(pl.col("ts") == h(300)).row(0, named=True)
     repair = traj.filter(pl.col("ts") == h(302)).row(0, named=True)
+    # WO-3 finished at h(304) on the hour: the row at h(304) describes the last hour of the
+    # repair, still the failed heater (not a running one with 0 h left: a false critical alert)
+    last = traj.filter(pl.col("ts") == h(304)).row(0, named=True)
+    new = traj.filter(pl.col("ts") == h(305)).row(0, named=True)
     after = traj.filter(pl.col("ts") == h(306)).row(0, named=True)
     assert before["component_installed_at"] == h(-30)
     assert repair["stage"] == "failed" and repair["rul_physics_h"] == 0.0
+    assert last["stage"] == "failed" and last["component_installed_at"] == h(-30)
+    assert new["component_installed_at"] == h(304) and new["stage"] != "failed"
     assert after["component_installed_at"] == h(304) and after["damage"] < 0.02
     damage = traj.filter(pl.col("ts") <= h(300))["damage"].to_numpy()
     assert np.all(np.diff(damage[170:]) >= -1e-12)  # after the first week, Miner's sum only grows

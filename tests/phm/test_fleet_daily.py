@@ -104,6 +104,7 @@ def test_a_machine_under_corrective_repair_is_marked_failed_at_that_hour(tmp_pat
         ("C", h(11), None, "corrective"),  # not started yet
         ("D", h(9), h(12), "preventive"),  # not a failure
         ("E", h(9), h(12), "corrective"),  # open
+        ("F", h(9), at, "corrective"),  # finished at the hour the row describes the end of
     ]
     with Warehouse(tmp_path / "warehouse.duckdb").write() as con:
         for i, (machine, start, finish, kind) in enumerate(log):
@@ -113,7 +114,7 @@ def test_a_machine_under_corrective_repair_is_marked_failed_at_that_hour(tmp_pat
                 "VALUES (?, ?, ?, ?, ?, 'replace', 'nozzle', NULL, 'cmms/a.csv', ?)",
                 [f"WO-{i}", machine, start, finish, kind, i + 1],
             )
-        assert under_repair(con, at) == ["A", "E"]
+        assert under_repair(con, at) == ["A", "E", "F"]
     timeline = pl.DataFrame(
         {"machine_id": ["A", "A", "B"], "ts": [h(9), at, at], "stage": [None, None, "miner"]},
         schema_overrides={"ts": UTC, "stage": pl.String},

@@ -34,7 +34,12 @@ from dt_platform.phm.physics import LAWS
 def _open_corrective(
     history: History, machine_id: str, component: str, ts: np.ndarray
 ) -> list[str | None]:
-    """Per time (epoch s): the corrective work order on ``component`` open then, if any."""
+    """Per row time (epoch s): the corrective work order on ``component`` open during the hour
+    the row describes, if any. A row at ``ts`` describes the hour before it, so a work order
+    finished exactly at ``ts`` still covers that row: its component is the failed one (the
+    replacement starts with the next row, :func:`_segments`). Work orders are often logged on
+    the hour; read with a strict end, that row showed the failed component as running, 0 h
+    left, and raised a critical alert on a machine just repaired."""
     wo = history.work_orders.filter(
         (pl.col("machine_id") == machine_id)
         & (pl.col("component") == component)
@@ -46,7 +51,7 @@ def _open_corrective(
     ).iter_rows():
         s0 = started.timestamp()
         f0 = finished.timestamp() if finished is not None else math.inf
-        for k in np.flatnonzero((ts > s0) & (ts < f0)):
+        for k in np.flatnonzero((ts > s0) & (ts <= f0)):
             out[int(k)] = str(number)
     return out
 
