@@ -228,7 +228,7 @@ def test_trajectory_has_no_look_ahead() -> None:
     fleet = FleetPhysics({"reflow_oven": make_fit("reflow_oven", 400.0, 0.3)}, "")
     full = damage_trajectory(hist, fleet, n_draws=60)
     assert full.schema == pl.Schema(TRAJECTORY_SCHEMA)
-    for cut in (h(120), h(151), h(302), h(305), h(420)):
+    for cut in (h(120), h(151), h(302), h(304), h(305), h(420)):
         part = damage_trajectory(hist.truncate(cut), fleet, n_draws=60)
         assert part.height == int((cut - h(0)).total_seconds() // 3600)
         assert part.equals(full.filter(pl.col("ts") <= cut)), cut
