@@ -63,3 +63,5 @@ class _Draws:
     z_rate: np.ndarray
     z_beta: np.ndarray
     m_index: np.ndarray
+    u_trend: np.ndarray
+    """Quantiles of the exposure a module had spent before the data (the Vce(on) trend)."""

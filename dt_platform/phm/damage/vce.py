@@ -1,9 +1,9 @@
 """servo drive: where the Vce(on) indicator shows the bond wires lifting off, it overrides the
 Miner values. The spent share of the life comes from the indicator's fitted growth law
 (:mod:`dt_platform.phm.fitting.vce`), the exposure left from the exposure spent so far. A module
-already in service when the telemetry began has no Vce(on) of its own when new: where its
-installation is logged, its rise is read from the shape of its trend through the exposure the
-branch imputes to its life before the data (:mod:`dt_platform.phm.fitting.vce_trend`)."""
+already in service when the telemetry began has no Vce(on) of its own when new: its rise, and
+the exposure it had spent before the data, are read from the shape of the trend
+(:mod:`dt_platform.phm.fitting.vce_trend`)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,14 @@ def _vce_stage(
     replay: _Replay,
     exposure: np.ndarray,
     hourly: np.ndarray,
+    scale: float,
 ) -> None:
     """Overwrite Miner values where the life's Vce(on) has risen past the law's onset.
 
     ``exposure``: per hour of the machine, the exposure of the module in service since its
     installation (the point estimate's units, as ``replay``); ``hourly``: the exposure of each
-    hour. A life installed while the telemetry ran is measured against its own first hours
+    hour; ``scale``: the type's characteristic life exposure. A life installed while the
+    telemetry ran is measured against its own first hours
     (:func:`~dt_platform.phm.fitting.vce_indicator`); a module already in service when it
     began, from the shape of its rise (:mod:`dt_platform.phm.fitting.vce_trend`).
     """
@@ -92,20 +94,23 @@ def _vce_stage(
                 )
                 track(i, h, x, x + x_noise, e_now, e_now, note)
             continue
-        if s.install_source != "work_order":
-            continue  # no logged installation: no exposure before the data to read the rise on
-        observed = np.cumsum(np.nan_to_num(hourly[h0:h1]))
-        trend = vce_trend(corrected[h0:h1], observed, exposure[h0:h1] - observed, k)
+        # only what the data show: the imputed life before them is what the trend replaces
+        trend = vce_trend(corrected[h0:h1], np.cumsum(np.nan_to_num(hourly[h0:h1])), k, scale)
         for h in range(h0, h1):
-            i = where.get(h)
-            seen = float(np.expm1(trend.seen[h - h0])) / law["limit_rise"]
-            if i is None or not seen >= law["onset"]:
+            i, j = where.get(h), h - h0
+            g = trend.point(j)
+            if i is None or g is None:
                 continue
-            x = float(np.expm1(trend.level[h - h0])) / law["limit_rise"]
-            e_now = float(exposure[h])
+            seen = float(np.expm1(trend.seen[j, g])) / law["limit_rise"]
+            if not seen >= law["onset"]:
+                continue
+            x = float(np.expm1(trend.level[j, g])) / law["limit_rise"]
+            gd = trend.quantile_index(j, draws.u_trend)
+            x_draws = np.expm1(trend.level[j, gd]) / law["limit_rise"] + x_noise
+            e_now = trend.grid[g] + trend.exposure[j]
             note = (
                 f"Vce(on) up {limit * seen:.2f} % in the data, {limit * x:.2f} % above its value "
-                f"when new by the fleet's rise law through them (module in service before the "
-                f"telemetry; limit {limit:g} %)"
+                f"when new as the rise's shape reads it (module in service before the telemetry; "
+                f"limit {limit:g} %)"
             )
-            track(i, h, x, x + x_noise, e_now, e_now, note)
+            track(i, h, x, x_draws, e_now, trend.grid[gd] + trend.exposure[j], note)
