@@ -145,18 +145,7 @@ def _machine_rows(
     if fit.machine_type == "cnc_spindle" and fit.paris:
         _spall_stage(stress, fit, rows, segments, draws, weekly_sd, exposure[:, 0] / eta0)
     if fit.machine_type == "servo_drive" and fit.vce:
-        _vce_stage(
-            stress,
-            fit,
-            rows,
-            segments,
-            draws,
-            weekly_sd,
-            replay,
-            exposure[:, 0],
-            hourly.e[:, 0],
-            eta0,
-        )
+        _vce_stage(stress, fit, rows, segments, draws, weekly_sd, replay, exposure[:, 0])
     _mark_failed(history, machine_id, law.component, stress.hour0, life.installed, rows)
     return rows
 
@@ -172,7 +161,6 @@ def _draw(
         z_rate=rng.standard_normal(n_draws),
         z_beta=rng.standard_normal((n_draws, 2)),
         m_index=np.arange(n_draws) % len(M_QUANTILES),
-        u_trend=rng.random(n_draws),
     )
     return thetas, draws
 

@@ -63,5 +63,3 @@ class _Draws:
     z_rate: np.ndarray
     z_beta: np.ndarray
     m_index: np.ndarray
-    u_trend: np.ndarray
-    """Quantiles of the exposure a module had spent before the data (the Vce(on) trend)."""
