@@ -1,5 +1,6 @@
 """The servo drive's Vce(on) indicator: temperature correction, the indicator itself (causal), the
-growth law fitted on failed lives, and the physics stage that reads a new module's spent life."""
+growth law fitted on failed lives, and the physics stage that reads a module's spent life (a new
+one's from its own first hours, one already in service from the shape of its rise)."""
 
 from __future__ import annotations
 
@@ -132,13 +133,33 @@ def test_a_rising_vce_gives_the_module_s_remaining_life() -> None:
     assert ONSET <= 0.25
 
 
-def test_a_module_already_in_service_when_the_telemetry_began_has_no_indicator() -> None:
-    # the telemetry starts at hour 100: neither module's first hours are its own baseline
+def test_a_module_already_in_service_when_the_telemetry_began_is_read_from_its_rise() -> None:
+    # the telemetry starts at hour 100: neither module's first hours are its own baseline, so
+    # no growth law can be fitted on these lives ...
     history = servo_fleet(360.0, first_data_h=100.0)
     assert _fitted(history).types["servo_drive"].vce == {}
-    fit = _fitted(servo_fleet(360.0)).types["servo_drive"]  # a law fitted elsewhere
-    traj = damage_trajectory(history, FleetPhysics({"servo_drive": fit}, ""), n_draws=50)
-    assert "vce_rise" not in set(traj["stage"].to_list())
+    # ... but with a law fitted elsewhere, the shape of the rise says how far along they are
+    fit = _fitted(servo_fleet(360.0)).types["servo_drive"]
+    fleet = FleetPhysics({"servo_drive": fit}, "")
+    traj = damage_trajectory(history, fleet, n_draws=200)
+    row = {(r["machine_id"], r["ts"]): r for r in traj.iter_rows(named=True)}
+    # SERVO-02 (life 400 h) was 0.31 % up when the data began: 1 % more shows at ~ 205 h
+    assert row["SERVO-02", h(180)]["stage"] == "miner"
+    for machine, life, hours in (
+        ("SERVO-01", 300.0, (200.0, 250.0)),
+        ("SERVO-02", 400.0, (280.0, 340.0)),
+    ):
+        for now in hours:
+            r = row[machine, h(now)]
+            truth = life - now
+            assert r["stage"] == "vce_trend", (machine, now)
+            assert r["rul_physics_h"] == pytest.approx(truth, rel=0.2), (machine, now)
+            assert r["rul_physics_lo_h"] <= truth <= r["rul_physics_hi_h"], (machine, now)
+            assert r["damage"] == pytest.approx(now / life, abs=0.1), (machine, now)
+    # the replacement installed in the data is measured against its own first hours again
+    assert row["SERVO-01", h(340)]["stage"] == "miner"
+    st = state_of(physics_state(history, fleet, h(360), n_draws=100), "SERVO-02")
+    assert st["stage"] == "vce_trend" and "in service before the telemetry" in st["note"]
 
 
 def test_the_growth_law_enters_the_physics_version() -> None:

@@ -1,0 +1,75 @@
+"""servo drive: the Vce(on) rise of a module that was already in service when the telemetry
+began, read from the shape of its trend.
+
+Such a module has no Vce(on) of its own when new: :func:`~.vce.vce_indicator` measures the rise
+against the life's first hours, which happened before the data. Under the fleet's growth law
+(:func:`~.vce.fit_vce_law`, ``indicator = a·f^k``) its corrected ln Vce(on) follows
+
+    y(e) = c + β · (E0 + e)^k
+
+with ``e`` the exposure since the first hour of the data, ``E0`` the exposure the module had
+spent before it, ``c`` its ln Vce(on) when new and ``β = r·a / L^k`` (``r`` the limit rise,
+``L`` the exposure of its whole life; ln(1 + r·x) is taken as r·x, 2 % off at the limit). With
+``E0`` given, the model is linear in ``(c, β)``: each hour's least-squares fit over the hours so
+far (causal) gives the rise above the value when new, ``β·(E0 + e)^k``, which the growth law
+reads as the share of the life spent.
+
+``E0`` is the exposure the physics branch imputes to the life before the data (its hours since
+the logged installation at the first week's profile rate). Reading it from the trend's curvature
+instead was tried on the simulated line and rejected: on modules installed days before the data
+the curvature put them far along their lives, and the stage called failures weeks early (RUL
+error median -70 h, 90 % interval coverage 62 %, false alert episodes 0.03 -> 0.10 at a fixed
+rule). A module whose installation is not logged gets no such reading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dt_platform.phm.fitting.vce import MIN_HOURS
+
+
+@dataclass(frozen=True)
+class VceTrend:
+    """Per hour of one life (from its first hour in the data); NaN where there is no fit yet
+    (fewer than :data:`~.vce.MIN_HOURS` measured hours) or the fit does not rise."""
+
+    level: np.ndarray
+    """The fitted ln Vce(on) at the hour above the module's value when new."""
+    seen: np.ndarray
+    """How much of that rise the data themselves show (since their first measured hour)."""
+
+
+def vce_trend(
+    corrected: np.ndarray, exposure: np.ndarray, before: np.ndarray, k: float
+) -> VceTrend:
+    """The trend fits of one life: ``corrected`` ln Vce(on) per hour (NaN where not measured),
+    ``exposure`` the cumulative exposure of the data at the end of each hour, ``before`` the
+    exposure spent before the data as known at each hour, ``k`` the growth law's exponent."""
+    y = np.asarray(corrected, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    e0 = np.asarray(before, dtype=float)
+    level = np.full(y.size, np.nan)
+    seen = np.full(y.size, np.nan)
+    measured = np.flatnonzero(np.isfinite(y) & np.isfinite(e))
+    if measured.size < MIN_HOURS:
+        return VceTrend(level, seen)
+    ys = y[measured] - y[measured[0]]  # centred: no cancellation in the sums
+    for t in range(measured[MIN_HOURS - 1], y.size):
+        total = e0[t] + e[t]
+        if not (np.isfinite(total) and total > 0):
+            continue
+        m = int(np.searchsorted(measured, t, side="right"))
+        x = ((e0[t] + e[measured[:m]]) / total) ** k
+        yy = ys[:m]
+        xm, ym = x.mean(), yy.mean()
+        spread = float(((x - xm) ** 2).sum())
+        if spread <= 1e-12:
+            continue
+        beta = float(((x - xm) * (yy - ym)).sum()) / spread
+        if beta > 0:
+            level[t] = beta  # x = 1 at the hour itself
+            seen[t] = beta * (1.0 - x[0])
+    return VceTrend(level, seen)
