@@ -65,20 +65,14 @@ def _vce_stage(
     z_a = special.ndtri(np.clip(draws.u_life, 1e-9, 1 - 1e-9))
     a_draws = np.maximum(a + law.get("a_sd", 0.0) * z_a, 1e-3)
 
-    def track(
-        i: int,
-        h: int,
-        x: float,
-        x_draws: np.ndarray,
-        e_now: float,
-        e_draws,
-        note: str,
-        stage: str = STAGE,
-    ):
+    def track(i: int, h: int, x: float, note: str, stage: str) -> None:
+        """Row ``i`` (hour ``h``) from the indicator ``x``: the spent share, and the exposure left
+        from the exposure spent so far."""
+        e_now = float(exposure[h])
         spent = float(spent_share(np.array([x]), a, k)[0])
         rem0 = e_now * (1.0 / spent - 1.0)
         hours0 = float(replay.hours(np.array([h]), np.array([[rem0]]))[0, 0])
-        rem = e_draws * (1.0 / spent_share(x_draws, a_draws, k_draws) - 1.0)
+        rem = e_now * (1.0 / spent_share(x + x_noise, a_draws, k_draws) - 1.0)
         rows.set_tracked(
             i,
             hours0,
@@ -100,11 +94,10 @@ def _vce_stage(
                 x = indicator[h - h0]
                 if i is None or not x >= law["onset"]:
                     continue
-                e_now = float(exposure[h])
                 note = (
                     f"Vce(on) {limit * x:.2f} % above the module's first hours (limit {limit:g} %)"
                 )
-                track(i, h, x, x + x_noise, e_now, e_now, note)
+                track(i, h, x, note, STAGE)
             continue
         if s.install_source != "work_order":
             continue  # no logged installation: no exposure before the data to read the rise on
@@ -116,10 +109,9 @@ def _vce_stage(
             if i is None or not seen >= law["onset"]:
                 continue
             x = float(np.expm1(trend.level[h - h0])) / law["limit_rise"]
-            e_now = float(exposure[h])
             note = (
-                f"Vce(on) up {limit * seen:.2f} % in the data, {limit * x:.2f} % above its value "
-                f"when new by the fleet's rise law through them (module in service before the "
-                f"telemetry; limit {limit:g} %)"
+                f"Vce(on) up {limit * seen:.2f} % in the data and {limit * x:.2f} % above its "
+                f"value when new, read through the life imputed before them (module in service "
+                f"before the telemetry; limit {limit:g} %)"
             )
-            track(i, h, x, x + x_noise, e_now, e_now, note, TREND_STAGE)
+            track(i, h, x, note, TREND_STAGE)
