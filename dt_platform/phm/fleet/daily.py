@@ -143,11 +143,11 @@ def alert_timeline(
 
 def under_repair(con: duckdb.DuckDBPyConnection, at: dt.datetime) -> list[str]:
     """Machines with a corrective work order open until ``at`` (started before it, not finished
-    before it): their component has failed. The row at ``at`` describes
-    that hour, so a repair finished exactly at ``at`` still counts; its replacement starts with
-    the next row. The physics branch marks such hours ``failed`` for the types it has a law for
-    (from the loaded history); for a type without one, and for a day's predictions whatever the
-    type, this is what says so (:func:`mark_repairs`)."""
+    before it): their component has failed. The row at ``at`` describes the hour before it, so a
+    repair finished exactly at ``at`` still counts; its replacement starts with the next row.
+    The physics branch marks such hours ``failed`` for the types it has a law for (from the
+    loaded history); for a type without one, and for a day's predictions whatever the type, this
+    is what says so (:func:`mark_repairs`)."""
     return [
         r[0]
         for r in con.execute(
