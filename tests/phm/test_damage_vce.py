@@ -138,7 +138,8 @@ def test_a_module_already_in_service_when_the_telemetry_began_is_read_from_its_r
     # no growth law can be fitted on these lives ...
     history = servo_fleet(360.0, first_data_h=100.0)
     assert _fitted(history).types["servo_drive"].vce == {}
-    # ... but with a law fitted elsewhere, the shape of the rise says how far along they are
+    # ... but with a law fitted elsewhere, their rise read through the life imputed before the
+    # data (since the logged installation at hour 0) says how far along they are
     fit = _fitted(servo_fleet(360.0)).types["servo_drive"]
     fleet = FleetPhysics({"servo_drive": fit}, "")
     traj = damage_trajectory(history, fleet, n_draws=200)
@@ -160,6 +161,15 @@ def test_a_module_already_in_service_when_the_telemetry_began_is_read_from_its_r
     assert row["SERVO-01", h(340)]["stage"] == "miner"
     st = state_of(physics_state(history, fleet, h(360), n_draws=100), "SERVO-02")
     assert st["stage"] == "vce_trend" and "in service before the telemetry" in st["note"]
+    # with no logged installation there is no life before the data to read the rise through
+    unlogged = History(
+        history.until,
+        history.machines,
+        history.work_orders.filter(pl.col("kind") == "corrective"),
+        history.stress,
+    )
+    bare = damage_trajectory(unlogged, fleet, n_draws=50)
+    assert "vce_trend" not in set(bare["stage"].to_list())
 
 
 def test_the_growth_law_enters_the_physics_version() -> None:
