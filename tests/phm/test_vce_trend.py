@@ -56,3 +56,14 @@ def test_it_never_reads_ahead_and_skips_unmeasured_hours() -> None:
     np.testing.assert_allclose(cut.level, full.level[:250], atol=1e-12)
     np.testing.assert_allclose(cut.seen, full.seen[:250], atol=1e-12)
     assert np.isfinite(full.level[MIN_HOURS:]).all()
+
+
+def test_only_the_hours_asked_are_fitted_and_each_as_in_the_whole_life() -> None:
+    y, e = series(400.0, 1000.0, 300, noise=0.001)
+    before = np.full(300, 400.0)
+    full = vce_trend(y, e, before, K)
+    asked = vce_trend(y, e, before, K, at=np.array([299, 120, 10]))
+    fitted = np.isfinite(asked.level)
+    assert np.flatnonzero(fitted).tolist() == [120, 299]  # hour 10 has too few hours before it
+    np.testing.assert_array_equal(asked.level[fitted], full.level[fitted])
+    np.testing.assert_array_equal(asked.seen[fitted], full.seen[fitted])

@@ -102,7 +102,8 @@ def _vce_stage(
         if s.install_source != "work_order":
             continue  # no logged installation: no exposure before the data to read the rise on
         observed = np.cumsum(np.nan_to_num(hourly[h0:h1]))
-        trend = vce_trend(corrected[h0:h1], observed, exposure[h0:h1] - observed, k)
+        asked = np.array([h - h0 for h in where if h0 <= h < h1], dtype=int)
+        trend = vce_trend(corrected[h0:h1], observed, exposure[h0:h1] - observed, k, asked)
         for h in range(h0, h1):
             i = where.get(h)
             seen = float(np.expm1(trend.seen[h - h0])) / law["limit_rise"]

@@ -43,11 +43,17 @@ class VceTrend:
 
 
 def vce_trend(
-    corrected: np.ndarray, exposure: np.ndarray, before: np.ndarray, k: float
+    corrected: np.ndarray,
+    exposure: np.ndarray,
+    before: np.ndarray,
+    k: float,
+    at: np.ndarray | None = None,
 ) -> VceTrend:
     """The trend fits of one life: ``corrected`` ln Vce(on) per hour (NaN where not measured),
     ``exposure`` the cumulative exposure of the data at the end of each hour, ``before`` the
-    exposure spent before the data as known at each hour, ``k`` the growth law's exponent."""
+    exposure spent before the data as known at each hour, ``k`` the growth law's exponent.
+    ``at``: the hours (indices) to fit, default all; each fit reads every hour before it, so a
+    state asked for one hour costs one fit, not one per hour of the life."""
     y = np.asarray(corrected, dtype=float)
     e = np.asarray(exposure, dtype=float)
     e0 = np.asarray(before, dtype=float)
@@ -57,7 +63,8 @@ def vce_trend(
     if measured.size < MIN_HOURS:
         return VceTrend(level, seen)
     ys = y[measured] - y[measured[0]]  # centred: no cancellation in the sums
-    for t in range(measured[MIN_HOURS - 1], y.size):
+    hours = np.arange(y.size) if at is None else np.unique(np.asarray(at, dtype=int))
+    for t in hours[hours >= measured[MIN_HOURS - 1]]:
         total = e0[t] + e[t]
         if not (np.isfinite(total) and total > 0):
             continue
