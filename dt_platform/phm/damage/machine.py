@@ -145,9 +145,8 @@ def _machine_rows(
     if fit.machine_type == "cnc_spindle" and fit.paris:
         _spall_stage(stress, fit, rows, segments, draws, weekly_sd, exposure[:, 0] / eta0)
     if fit.machine_type == "servo_drive" and fit.vce:
-        _vce_stage(
-            stress, fit, rows, segments, draws, weekly_sd, replay, exposure[:, 0], hourly.e[:, 0]
-        )
+        observed = life.observed[:, 0]
+        _vce_stage(stress, fit, rows, segments, draws, weekly_sd, replay, exposure[:, 0], observed)
     _mark_failed(history, machine_id, law.component, stress.hour0, life.installed, rows)
     return rows
 

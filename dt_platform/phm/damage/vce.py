@@ -45,13 +45,13 @@ def _vce_stage(
     weekly_sd: np.ndarray,
     replay: _Replay,
     exposure: np.ndarray,
-    hourly: np.ndarray,
+    observed: np.ndarray,
 ) -> None:
     """Overwrite Miner values where the life's Vce(on) has risen past the law's onset.
 
     ``exposure``: per hour of the machine, the exposure of the module in service since its
-    installation (the point estimate's units, as ``replay``); ``hourly``: the exposure of each
-    hour. A life installed while the telemetry ran is measured against its own first hours
+    installation (the point estimate's units, as ``replay``); ``observed``: the part of it the
+    data show. A life installed while the telemetry ran is measured against its own first hours
     (:func:`~dt_platform.phm.fitting.vce_indicator`); a module already in service when it
     began, from the shape of its rise (:mod:`dt_platform.phm.fitting.vce_trend`).
     """
@@ -101,18 +101,18 @@ def _vce_stage(
             continue
         if s.install_source != "work_order":
             continue  # no logged installation: no exposure before the data to read the rise on
-        observed = np.cumsum(np.nan_to_num(hourly[h0:h1]))
-        asked = np.array([h - h0 for h in where if h0 <= h < h1], dtype=int)
-        trend = vce_trend(corrected[h0:h1], observed, exposure[h0:h1] - observed, k, asked)
-        for h in range(h0, h1):
-            i = where.get(h)
-            seen = float(np.expm1(trend.seen[h - h0])) / law["limit_rise"]
-            if i is None or not seen >= law["onset"]:
+        seen_e = observed[h0:h1]
+        asked = np.array(sorted(h - h0 for h in where if h0 <= h < h1), dtype=int)
+        trend = vce_trend(corrected[h0:h1], seen_e, exposure[h0:h1] - seen_e, k, asked)
+        for j in asked:
+            h = h0 + int(j)
+            seen = float(np.expm1(trend.seen[j])) / law["limit_rise"]
+            if not seen >= law["onset"]:
                 continue
-            x = float(np.expm1(trend.level[h - h0])) / law["limit_rise"]
+            x = float(np.expm1(trend.level[j])) / law["limit_rise"]
             note = (
                 f"Vce(on) up {limit * seen:.2f} % in the data and {limit * x:.2f} % above its "
                 f"value when new, read through the life imputed before them (module in service "
                 f"before the telemetry; limit {limit:g} %)"
             )
-            track(i, h, x, note, TREND_STAGE)
+            track(where[h], h, x, note, TREND_STAGE)
