@@ -72,6 +72,10 @@ class Fuser:
     input_max: dict[str, float] = field(default_factory=dict)
     """Largest point estimate of each branch (by column) on the rows the fuser was fitted on;
     inputs are clipped to it. Empty in bundles from before the clipping: no clipping."""
+    inputs: tuple[str, ...] = ()
+    """Further columns the ``stack`` weighs along the context besides the two branches (e.g. the
+    unit's age); each enters clipped to ``[0, largest value on the fit rows]``. Empty in bundles
+    from before them."""
     basis: str = "fused"
     """What the fused value rests on: ``"fused"``, or the branch it fell back to (``"ml"`` or
     ``"physics"``) because, on held-out training units, that branch beat the fusion unit by unit
@@ -96,6 +100,17 @@ class Fuser:
             mean, lo, hi = (np.clip(v, 0.0, top) for v in (mean, lo, hi))
         return mean, branch_sigma(lo, hi)
 
+    def _inputs(self, frame: pl.DataFrame) -> np.ndarray | None:
+        """The further inputs, one column each, clipped to the range they were fitted on."""
+        if not self.inputs:
+            return None
+        return np.column_stack(
+            [
+                np.clip(frame[c].cast(pl.Float64).to_numpy(), 0.0, self.input_max.get(c, np.inf))
+                for c in self.inputs
+            ]
+        )
+
     def _point(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(fused point, weight on physics, basis) for every row."""
         z = self._z(frame)
@@ -106,7 +121,7 @@ class Fuser:
             fused = ml if self.basis == "ml" else ph
             w_ph = np.full(len(fused), 1.0 if self.basis == "physics" else 0.0)
         elif self.method == "stack":
-            fused, w_ph = stack_point(basis, self.coef, ml, ph)
+            fused, w_ph = stack_point(basis, self.coef, ml, ph, self._inputs(frame))
         else:
             fused, w_ph = ivw_point(basis, self.ivw, ml, s_ml, ph, s_ph)
         return np.clip(fused, 0.0, None), w_ph, basis
@@ -127,13 +142,16 @@ class Fuser:
         ml_cols: tuple[str, str, str],
         coverage: float,
         asymmetry: float = 1.0,
+        inputs: tuple[str, ...] = (),
         basis: str = "fused",
     ) -> Fuser:
         fuser = cls(method, knots, context, [], [], 0.0, coverage, physics_cols, ml_cols)
         fuser.asymmetry = asymmetry
+        fuser.inputs = inputs
         fuser.basis = basis
         fuser.input_max = {
-            c: float(frame[c].cast(pl.Float64).max()) for c in (ml_cols[0], physics_cols[0])
+            c: float(frame[c].cast(pl.Float64).max())
+            for c in (ml_cols[0], physics_cols[0], *inputs)
         }
         basis_rows = hat_basis(fuser._z(frame), knots)
         ml, s_ml = fuser._branches(frame, ml_cols)
@@ -141,7 +159,7 @@ class Fuser:
         if basis in BRANCHES:
             fuser.coef = []
         elif method == "stack":
-            fuser.coef = fit_stack(basis_rows, ml, ph, y, ridge, asymmetry)
+            fuser.coef = fit_stack(basis_rows, ml, ph, y, ridge, asymmetry, fuser._inputs(frame))
         else:
             fuser.ivw = fit_ivw(basis_rows, ml, s_ml, ph, s_ph, y)
             fuser.coef = []
@@ -168,6 +186,7 @@ class Fuser:
         seed: int = 0,
         fallback: bool = False,
         bands: Sequence[float] = (),
+        inputs: Sequence[str] = (),
     ) -> Fuser:
         """Fit on out-of-fold branch predictions with the true RUL in ``truth``.
 
@@ -183,12 +202,20 @@ class Fuser:
 
         ``bands`` (edges of the true RUL, needs ``groups``): ``cv["by_truth_band"]`` scores the
         held-out fusion and each branch band by band.
+
+        ``inputs`` (``stack`` only): further columns weighed along the context with the branches
+        (:attr:`inputs`).
         """
         if method not in METHODS:
             raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
+        inputs = tuple(inputs)
+        if inputs and method != "stack":
+            raise ValueError(f"Fuser.fit: further inputs {list(inputs)} need method 'stack'.")
         physics_cols = tuple(physics_cols)
         ml_cols = tuple(ml_cols)
-        data = complete_rows(oof, truth, groups, context, n_knots, physics_cols, ml_cols)
+        data = complete_rows(
+            oof, truth, groups, context, n_knots, physics_cols, ml_cols, inputs=inputs
+        )
         y = data[truth].cast(pl.Float64).to_numpy()
         probe = cls(method, [0.0], context, [], [], 0.0, coverage, physics_cols, ml_cols)
         z = probe._z(data)
@@ -202,6 +229,7 @@ class Fuser:
             ml_cols=ml_cols,
             coverage=coverage,
             asymmetry=asymmetry,
+            inputs=inputs,
         )
         if fallback and groups is None:
             raise ValueError("Fuser.fit: fallback is decided on held-out units; pass groups.")
@@ -261,7 +289,12 @@ class Fuser:
         """``rul_fused, rul_fused_lo, rul_fused_hi, w_physics`` per row (same order as ``frame``)."""
         missing = [
             c
-            for c in [*self.physics_cols, *self.ml_cols, *([self.context] if self.context else [])]
+            for c in [
+                *self.physics_cols,
+                *self.ml_cols,
+                *([self.context] if self.context else []),
+                *self.inputs,
+            ]
             if c not in frame.columns
         ]
         if missing:
@@ -285,4 +318,5 @@ class Fuser:
         data = dict(data)
         data["physics_cols"] = tuple(data["physics_cols"])
         data["ml_cols"] = tuple(data["ml_cols"])
+        data["inputs"] = tuple(data.get("inputs", ()))
         return cls(**data)

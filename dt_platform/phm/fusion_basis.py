@@ -6,11 +6,13 @@ context ``z`` is expanded in piecewise-linear "hat" functions ``φ_j(z)``; both 
 coefficients vary along it:
 
 ``stack``
-    Varying-coefficient linear stacking: ``fused = Σ_j φ_j(z) · (β0_j + β_ml_j·ml + β_ph_j·phys)``.
-    Linear in β, fitted by ridge-penalized least squares in closed form (a small ridge keeps
-    sparse context bins stable). It generalizes inverse-variance weighting to correlated, biased
-    branches. An ``asymmetry`` > 1 weighs late errors (predicted RUL above the truth, i.e. an
-    unplanned failure) more than early ones.
+    Varying-coefficient linear stacking: ``fused = Σ_j φ_j(z) · (β0_j + β_ml_j·ml + β_ph_j·phys
+    + Σ_i β_ij·x_i)``, the ``x_i`` optional further inputs (e.g. the unit's age: where a capped
+    data branch cannot tell 100 cycles left from 150, how long the unit has run still says
+    something). Linear in β, fitted by ridge-penalized least squares in closed form (a small
+    ridge keeps sparse context bins stable). It generalizes inverse-variance weighting to
+    correlated, biased branches. An ``asymmetry`` > 1 weighs late errors (predicted RUL above
+    the truth, i.e. an unplanned failure) more than early ones.
 ``ivw``
     Inverse-variance weighting: each branch's interval width, rescaled per context so its
     standardized errors have unit variance, gives ``σ``; after a per-context bias correction the
@@ -65,6 +67,14 @@ def branch_sigma(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.hypot(np.clip((hi - lo) / (2 * Z90), 0.0, None), 1.0)
 
 
+def _stack_design(
+    basis: np.ndarray, ml: np.ndarray, ph: np.ndarray, inputs: np.ndarray | None
+) -> np.ndarray:
+    """Columns knot-major within each term: the intercepts, ``ml``, ``phys``, then each input."""
+    terms = [ml, ph, *([] if inputs is None else inputs.T)]
+    return np.hstack([basis, *(basis * t[:, None] for t in terms)])
+
+
 def fit_stack(
     basis: np.ndarray,
     ml: np.ndarray,
@@ -72,9 +82,11 @@ def fit_stack(
     y: np.ndarray,
     lam: float,
     asymmetry: float = 1.0,
+    inputs: np.ndarray | None = None,
 ) -> list[float]:
-    """Stacking coefficients ``(β0, β_ml, β_ph)`` per knot, flattened knot by knot."""
-    design = np.hstack([basis, basis * ml[:, None], basis * ph[:, None]])
+    """Stacking coefficients ``(β0, β_ml, β_ph, β_1 … β_n)`` per knot, flattened knot by knot;
+    ``inputs``: the further inputs, one column each (``(rows, n)``), or None."""
+    design = _stack_design(basis, ml, ph, inputs)
     beta = ridge_solve(design, y, lam)
     for _ in range(20 if asymmetry != 1.0 else 0):
         # Asymmetric least squares (expectile) by iterative reweighting: late errors
@@ -84,17 +96,31 @@ def fit_stack(
         if np.allclose(new, beta, atol=1e-8):
             break
         beta = new
-    k = basis.shape[1]
-    return np.column_stack([beta[:k], beta[k : 2 * k], beta[2 * k :]]).ravel().tolist()
+    return beta.reshape(-1, basis.shape[1]).T.ravel().tolist()
 
 
 def stack_point(
-    basis: np.ndarray, coef: Sequence[float], ml: np.ndarray, ph: np.ndarray
+    basis: np.ndarray,
+    coef: Sequence[float],
+    ml: np.ndarray,
+    ph: np.ndarray,
+    inputs: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Stacked point (unclipped) and the share of physics in it, from :func:`fit_stack`."""
-    table = np.asarray(coef).reshape(basis.shape[1], 3)
+    """Stacked point (unclipped) and the share of physics in it, from :func:`fit_stack` (with
+    the same ``inputs``)."""
+    table = np.asarray(coef).reshape(basis.shape[1], -1)
+    n_inputs = 0 if inputs is None else inputs.shape[1]
+    if table.shape[1] != 3 + n_inputs:
+        raise ValueError(
+            f"stack_point: the coefficients are for {table.shape[1] - 3} further input(s), "
+            f"got {n_inputs}."
+        )
+    # term by term, as the formula reads: each row's value does not depend on the other rows
+    # (one matrix product over the whole design can round differently with the batch's size)
     b0, b_ml, b_ph = (basis @ table[:, i] for i in range(3))
     fused = b0 + b_ml * ml + b_ph * ph
+    for i in range(n_inputs):
+        fused = fused + (basis @ table[:, 3 + i]) * inputs[:, i]
     total = np.abs(b_ml) + np.abs(b_ph)
     w_ph = np.where(total > 0, np.abs(b_ph) / np.where(total > 0, total, 1.0), 0.5)
     return fused, w_ph

@@ -51,22 +51,27 @@ def complete_rows(
     n_knots: int,
     physics_cols: tuple[str, str, str],
     ml_cols: tuple[str, str, str],
+    *,
+    inputs: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """The out-of-fold rows with truth and both branches, checked to be enough for the knots.
+    """The out-of-fold rows with truth, both branches and any further ``inputs``, checked to be
+    enough for the knots.
 
-    Rows where the truth or a branch is missing are dropped; a missing column is an error.
+    Rows where the truth, a branch or an input is missing are dropped; a missing column is an
+    error.
     """
     needed = [
         truth,
         *physics_cols,
         *ml_cols,
+        *inputs,
         *([context] if context else []),
         *([groups] if groups else []),
     ]
     missing = [c for c in needed if c not in oof.columns]
     if missing:
         raise ValueError(f"Fuser.fit: columns {missing} missing from the out-of-fold frame.")
-    data = oof.drop_nulls([truth, *physics_cols, *ml_cols])
+    data = oof.drop_nulls([truth, *physics_cols, *ml_cols, *inputs])
     if data.height < 10 * n_knots:
         raise ValueError(
             f"Fuser.fit: {data.height} complete rows are too few for {n_knots} knots; "

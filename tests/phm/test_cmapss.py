@@ -291,3 +291,27 @@ def test_the_booster_sees_the_units_age_and_grows_a_forest_per_round() -> None:
     again = PipelineConfig.from_dict(old)
     assert not again.age_feature and again.params.num_parallel_tree == 1
     assert HybridModel.from_bytes(without.to_bytes()).predict(test).equals(without.predict(test))
+
+
+def test_the_fuser_weighs_the_units_age_with_the_branches() -> None:
+    """Chosen by CV: the fuser's stack takes the unit's age besides the two branches; the model
+    bundle keeps it, and a bundle from before it fuses the branches alone."""
+    train, test, _ = make_synthetic_subset(n_train=10, n_test=4, n_regimes=1, seed=3)
+    assert PipelineConfig().fusion_inputs == ("cycle",)
+    config = replace(LIGHT, fusion_fallback=False)  # ten units: keep the fusion to look at it
+    model = fit_hybrid(train, config)
+    assert model.fuser.inputs == ("cycle",)
+    assert len(model.fuser.coef) == 4 * len(model.fuser.knots)  # β0, ML, physics, age per knot
+    assert HybridModel.from_bytes(model.to_bytes()).predict(test).equals(model.predict(test))
+    rows = model.predict(test)
+    later = rows.with_columns(pl.col("cycle") + 40)  # the same branch values, later in life
+    assert not model.fuser.predict(later)["rul_fused"].equals(
+        model.fuser.predict(rows)["rul_fused"]
+    )
+
+    without = fit_hybrid(train, replace(config, fusion_inputs=()))
+    assert without.fuser.inputs == () and len(without.fuser.coef) == 3 * len(without.fuser.knots)
+    assert without.fuser.predict(later).equals(without.fuser.predict(rows))
+    old = without.config.describe()
+    del old["fusion_inputs"]  # as bundles before the change
+    assert PipelineConfig.from_dict(old).fusion_inputs == ()

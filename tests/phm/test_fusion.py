@@ -170,6 +170,67 @@ def test_fuser_never_extrapolates_a_branch_beyond_its_fitted_range() -> None:
     assert fuser.predict(wild).equals(fuser.predict(at_top))
 
 
+def _with_age(n_units: int, seed: int) -> pl.DataFrame:
+    """A fleet of alike lives (240-260 cycles) with each row's age: the data branch is sharp but
+    capped at 125, the physics branch knows little (sd 40). Past the cap the age tells what is
+    left; neither branch does."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for u in range(n_units):
+        age = np.arange(0.0, rng.uniform(240, 260))
+        y = age[-1] - age
+        age, y = age[y <= 200], y[y <= 200]
+        ml = np.minimum(y, 125) + rng.normal(0, 3, len(y))
+        ph = y + rng.normal(0, 40, len(y))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "unit": np.full(len(y), u),
+                    "age": age,
+                    "rul": y,
+                    "rul_mean": ml,
+                    "rul_p05": np.clip(ml - 5, 0, None),
+                    "rul_p95": ml + 5,
+                    "rul_phys": ph,
+                    "rul_phys_lo": np.clip(ph - 66, 0, None),
+                    "rul_phys_hi": ph + 66,
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+def test_a_further_input_lets_the_stack_tell_what_the_capped_branch_cannot() -> None:
+    data = _with_age(30, seed=12)
+    plain = Fuser.fit(data, truth="rul", groups="unit")
+    aged = Fuser.fit(data, truth="rul", groups="unit", inputs=["age"])
+    assert aged.inputs == ("age",)
+    # held out by unit: with the age the units past the cap are told apart
+    assert aged.cv["rmse_fused"] < 0.8 * plain.cv["rmse_fused"]
+    past_cap = (data["rul"] > 140).to_numpy()
+    err = aged.predict(data)["rul_fused"].to_numpy() - data["rul"].to_numpy()
+    err_plain = plain.predict(data)["rul_fused"].to_numpy() - data["rul"].to_numpy()
+    assert np.sqrt(np.mean(err[past_cap] ** 2)) < 0.6 * np.sqrt(np.mean(err_plain[past_cap] ** 2))
+    # an input beyond the range it was fitted on enters at the edge of that range
+    top = aged.input_max["age"]
+    assert top == pytest.approx(data["age"].max())
+    rows = data.head(40)
+    assert aged.predict(rows.with_columns(age=pl.lit(1e6))).equals(
+        aged.predict(rows.with_columns(age=pl.lit(top)))
+    )
+    # the bundle keeps its inputs; a bundle from before them has none
+    again = Fuser.from_dict(aged.to_dict())
+    assert again.inputs == ("age",) and again.predict(data).equals(aged.predict(data))
+    old = {k: v for k, v in plain.to_dict().items() if k != "inputs"}
+    assert Fuser.from_dict(old).predict(data).equals(plain.predict(data))
+    with pytest.raises(ValueError, match=r"\['age'\] missing"):
+        aged.predict(data.drop("age"))
+    with pytest.raises(ValueError, match="need method 'stack'"):
+        Fuser.fit(data, truth="rul", groups="unit", method="ivw", inputs=["age"])
+    with pytest.raises(ValueError, match="missing"):
+        Fuser.fit(data.drop("age"), truth="rul", inputs=["age"])
+
+
 def test_round_trip_and_input_errors() -> None:
     data = _branches(12, seed=6)
     fuser = Fuser.fit(data, truth="rul", groups="unit", n_splits=3)

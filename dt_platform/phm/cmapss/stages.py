@@ -127,7 +127,7 @@ def _fit_fuser(rows: pl.DataFrame, config: PipelineConfig, **options: Any) -> Fu
         n_splits=config.n_splits,
         seed=config.seed,
         bands=cv_bands(config),
-        **{"fallback": config.fusion_fallback, **options},
+        **{"fallback": config.fusion_fallback, "inputs": config.fusion_inputs, **options},
     )
 
 
