@@ -13,8 +13,9 @@ Pipeline (:func:`fit_hybrid`), one unit-grouped K-fold split shared by every sta
    on a health index, exponential law or trajectory similarity) out of fold, then on all units;
    its health index is also an XGBoost input (out of fold for training rows);
 3. XGBoost branch (:class:`~dt_platform.phm.ml.RulModel`) with its own out-of-fold predictions;
-4. fuser (:class:`~dt_platform.phm.fusion.Fuser`, weighing the unit's age with the branches)
-   on the out-of-fold rows whose true RUL is within ``horizon``, cross-fitted for its interval and the held-out metrics in ``cv``; if on
+4. fuser (:class:`~dt_platform.phm.fusion.Fuser`, also weighing the unit's age where that
+   helps on held-out units) on the out-of-fold rows whose true RUL is within ``horizon``,
+   cross-fitted for its interval and the held-out metrics in ``cv``; if on
    those held-out rows fusing does not beat the better branch alone, the fuser reports that
    branch (``fuser.basis``), and a branch value beyond anything it produced in training enters
    the fusion clipped (no extrapolation).

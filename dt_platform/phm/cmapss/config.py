@@ -46,11 +46,12 @@ class PipelineConfig:
     fusion_method: str = "stack"
     fusion_knots: int = 6
     fusion_inputs: tuple[str, ...] = (TIME,)
-    """Further inputs the fuser weighs with the branches (:attr:`~dt_platform.phm.fusion.Fuser.
+    """Further inputs the fuser may weigh with the branches (:attr:`~dt_platform.phm.fusion.Fuser.
     inputs`): the unit's age. The capped data branch reads 100 cycles left and 150 alike; how long
-    the unit has run tells them apart a little. Adopted by the same unit-grouped CV on the
-    training units (5 seeds): fused RMSE 10.437 -> 10.369 and PHM08 score per row 1.636 ->
-    1.573, better on every seed in both (the data branch alone: 10.862 / 1.607)."""
+    the unit has run tells them apart a little. Kept per fleet only where the held-out training
+    units say it helps (:func:`~dt_platform.phm.cmapss.stages._with_or_without_inputs`); on
+    FD001, over 5 seeds: fused RMSE 10.437 -> 10.369 and PHM08 score per row 1.636 -> 1.573,
+    better on every seed in both (the data branch alone: 10.862 / 1.607)."""
     fusion_asymmetry: float = field(default_factory=phm08_asymmetry)
     """Late/early weight of the fuser's loss: the PHM08 score's own asymmetry at 10 cycles."""
     fusion_fallback: bool = True
