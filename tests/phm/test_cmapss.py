@@ -217,6 +217,7 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     assert out["rmse_fused"] == pytest.approx(np.mean(runs))
     assert out["rmse_fused_sd"] == pytest.approx(np.std(runs, ddof=1))
     assert {"score_fused_sd", "coverage_90", "rmse_perfect_capped"} <= set(out)
+    assert all(run["fusion_inputs"] in ([], ["cycle"]) for run in out["per_seed"])
     # where the held-out fusion gains and loses: bands of the true RUL up to the horizon (150)
     bands = out["cv_by_rul_band"]
     assert [(b["rul_from"], b["rul_to"]) for b in bands] == [

@@ -96,6 +96,7 @@ def run_benchmark(
     out.update(scored)
     out["physics_branch"] = model.physics.describe()
     out["fused_basis"] = model.fuser.basis
+    out["fusion_inputs"] = list(model.fuser.inputs)
     out["physics_beyond_horizon"] = model.physics_beyond_horizon
     out["model_version"] = model.version
     out["cv"] = dict(model.cv)
@@ -132,6 +133,7 @@ def run_seeds(
         scored.update(
             seed=seed,
             fused_basis=model.fuser.basis,
+            fusion_inputs=list(model.fuser.inputs),
             physics_beyond_horizon=model.physics_beyond_horizon,
             model_version=model.version,
             cv={k: v for k, v in model.cv.items() if isinstance(v, (int, float, str))},
