@@ -4,6 +4,11 @@ of its trend through the exposure imputed to its life before the data
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -67,3 +72,57 @@ def test_only_the_hours_asked_are_fitted_and_each_as_in_the_whole_life() -> None
     assert np.flatnonzero(fitted).tolist() == [120, 299]  # hour 10 has too few hours before it
     np.testing.assert_array_equal(asked.level[fitted], full.level[fitted])
     np.testing.assert_array_equal(asked.seen[fitted], full.seen[fitted])
+
+
+def _refit_every_hour(y: np.ndarray, e: np.ndarray, e0: np.ndarray, k: float):
+    """The definition, fitted from scratch at every hour: the least-squares slope of the rise on
+    ``((E0 + e_i) / (E0 + e_t))^k`` over the measured hours up to ``t``."""
+    level = np.full(y.size, np.nan)
+    seen = np.full(y.size, np.nan)
+    measured = np.flatnonzero(np.isfinite(y))
+    for t in range(y.size):
+        idx = measured[measured <= t]
+        if idx.size < MIN_HOURS:
+            continue
+        x = ((e0[t] + e[idx]) / (e0[t] + e[t])) ** k
+        beta = np.polyfit(x, y[idx], 1)[0]
+        if beta > 0:
+            level[t], seen[t] = beta, beta * (1.0 - x[0])
+    return level, seen
+
+
+def test_the_running_sums_give_the_fit_of_every_hour_from_scratch() -> None:
+    """Carried sums, not a refit per hour, make a life linear in its length: they must give the
+    same fits, also while the exposure imputed before the data still moves (the first week)
+    and across hours without a measurement."""
+    y, e = series(2500.0, 4000.0, 700, noise=0.002, seed=4)
+    y[300:340] = np.nan
+    before = np.where(np.arange(700) < 168, 2300.0 + 1.5 * np.arange(700), 2550.0)
+    level, seen = _refit_every_hour(y, e, before, K)
+    trend = vce_trend(y, e, before, K)
+    assert np.array_equal(np.isnan(trend.level), np.isnan(level))
+    np.testing.assert_allclose(trend.level, level, rtol=1e-7)
+    np.testing.assert_allclose(trend.seen, seen, rtol=1e-7)
+    asked = vce_trend(y, e, before, K, at=np.array([100, 150, 600]))
+    for h in (100, 150, 600):
+        assert asked.level[h] == trend.level[h] and asked.seen[h] == trend.seen[h]
+
+
+def test_the_speed_benchmark_prints_one_json_line_and_checks_the_fits_agree() -> None:
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "vce_trend.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--hours", "400", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    assert out["benchmark"] == "vce_trend" and out["hours"] == 400 and out["same_fits"] is True
+    assert out["hours_fitted"] > 300 and out["ratio"] > 0
+    bad = subprocess.run(
+        [sys.executable, str(script), "--hours", "10"], capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode == 2 and "--hours must be at least" in bad.stderr and bad.stdout == ""

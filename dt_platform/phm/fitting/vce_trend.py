@@ -52,8 +52,13 @@ def vce_trend(
     """The trend fits of one life: ``corrected`` ln Vce(on) per hour (NaN where not measured),
     ``exposure`` the cumulative exposure of the data at the end of each hour, ``before`` the
     exposure spent before the data as known at each hour, ``k`` the growth law's exponent.
-    ``at``: the hours (indices) to fit, default all; each fit reads every hour before it, so a
-    state asked for one hour costs one fit, not one per hour of the life."""
+    ``at``: the hours (indices) to fit, default all.
+
+    Each hour's fit reads every measured hour up to it, through running sums: with ``u = (E0 +
+    e)^k`` the slope on ``x = u / (E0 + e_t)^k`` is the slope on ``u`` times ``(E0 + e_t)^k``,
+    and while ``E0`` stands still (after the first week) the sums over ``u`` run on from hour to
+    hour. A life of ``n`` hours costs ``O(n)``, not a refit per hour (``O(n²)``).
+    """
     y = np.asarray(corrected, dtype=float)
     e = np.asarray(exposure, dtype=float)
     e0 = np.asarray(before, dtype=float)
@@ -64,19 +69,35 @@ def vce_trend(
         return VceTrend(level, seen)
     ys = y[measured] - y[measured[0]]  # centred: no cancellation in the sums
     hours = np.arange(y.size) if at is None else np.unique(np.asarray(at, dtype=int))
-    for t in hours[hours >= measured[MIN_HOURS - 1]]:
-        total = e0[t] + e[t]
-        if not (np.isfinite(total) and total > 0):
-            continue
-        m = int(np.searchsorted(measured, t, side="right"))
-        x = ((e0[t] + e[measured[:m]]) / total) ** k
-        yy = ys[:m]
-        xm, ym = x.mean(), yy.mean()
-        spread = float(((x - xm) ** 2).sum())
-        if spread <= 1e-12:
-            continue
-        beta = float(((x - xm) * (yy - ym)).sum()) / spread
-        if beta > 0:
-            level[t] = beta  # x = 1 at the hour itself
-            seen[t] = beta * (1.0 - x[0])
+    hours = hours[hours >= measured[MIN_HOURS - 1]]
+    total = e0[hours] + e[hours]
+    hours = hours[np.isfinite(total) & (total > 0)]
+    m = np.searchsorted(measured, hours, side="right")  # measured hours up to each
+    for value in np.unique(e0[hours]):
+        group = e0[hours] == value
+        scale = (value + e[hours[group]]) ** k
+        slope, u0 = _slopes_on_u(e[measured], ys, value, k, m[group], scale)
+        beta = slope * scale
+        with np.errstate(invalid="ignore"):
+            rises = beta > 0
+        t = hours[group][rises]
+        level[t] = beta[rises]  # x = 1 at the hour itself
+        seen[t] = beta[rises] * (1.0 - u0 / scale[rises])
     return VceTrend(level, seen)
+
+
+def _slopes_on_u(
+    e: np.ndarray, ys: np.ndarray, e0: float, k: float, m: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Least-squares slope of ``ys`` on ``u = (e0 + e)^k`` over the first ``m`` measured hours,
+    for each ``m`` (NaN where ``u / scale`` does not spread), and ``u`` at the first measured
+    hour."""
+    u0 = (e0 + e[0]) ** k
+    u = (e0 + e[: m.max()]) ** k - u0  # shifted by the first: no cancellation in the sums
+    y = ys[: m.max()]
+    su, suu, sy, suy = (np.cumsum(v)[m - 1] for v in (u, u * u, y, u * y))
+    spread = suu - su * su / m
+    tiny = 1e-12 * scale * scale  # x = u / scale spreads by less than 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(spread > tiny, (suy - su * sy / m) / spread, np.nan)
+    return slope, u0
