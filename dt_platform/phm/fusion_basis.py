@@ -70,7 +70,8 @@ def branch_sigma(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def _stack_design(
     basis: np.ndarray, ml: np.ndarray, ph: np.ndarray, inputs: np.ndarray | None
 ) -> np.ndarray:
-    """Columns knot-major within each term: the intercepts, ``ml``, ``phys``, then each input."""
+    """The stack's design: one block of knot columns per term, in the order intercept, ``ml``,
+    ``phys``, then each input."""
     terms = [ml, ph, *([] if inputs is None else inputs.T)]
     return np.hstack([basis, *(basis * t[:, None] for t in terms)])
 
