@@ -206,11 +206,8 @@ class Fuser:
         ``inputs`` (``stack`` only): further columns weighed along the context with the branches
         (:attr:`inputs`).
         """
-        if method not in METHODS:
-            raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
         inputs = tuple(inputs)
-        if inputs and method != "stack":
-            raise ValueError(f"Fuser.fit: further inputs {list(inputs)} need method 'stack'.")
+        _check_options(method, inputs, fallback=fallback, groups=groups)
         physics_cols = tuple(physics_cols)
         ml_cols = tuple(ml_cols)
         data = complete_rows(
@@ -231,8 +228,6 @@ class Fuser:
             asymmetry=asymmetry,
             inputs=inputs,
         )
-        if fallback and groups is None:
-            raise ValueError("Fuser.fit: fallback is decided on held-out units; pass groups.")
         group_ids = data[groups].to_numpy() if groups is not None else None
         held = None
         if group_ids is not None:
@@ -244,18 +239,14 @@ class Fuser:
             fuser = cls._fit_once(data, y, **kwargs)
             fused_cf, _, basis = fuser._point(data)
             scale_cf = basis @ np.asarray(fuser.scale_coef)
-        q = conformal_margin(
+        fuser.quantile = q = conformal_margin(
             np.zeros(len(y)), np.zeros(len(y)), np.abs(y - fused_cf) / scale_cf, coverage
         )
-        fuser.quantile = q
         fuser.cv = held_out_metrics(
             data, y, fused_cf, q * scale_cf, physics_cols, ml_cols, group_ids, seed, bands=bands
         )
         fuser.cv["basis"] = fuser.basis
-        if held is not None:
-            fuser.cv["rmse_fusion_held_out"] = held.rmse_fusion
-            if held.decision is not None:
-                fuser.cv["fallback_test"] = held.decision
+        fuser.cv.update(held.evidence() if held is not None else {})
         return fuser
 
     @classmethod
@@ -320,3 +311,15 @@ class Fuser:
         data["ml_cols"] = tuple(data["ml_cols"])
         data["inputs"] = tuple(data.get("inputs", ()))
         return cls(**data)
+
+
+def _check_options(
+    method: str, inputs: tuple[str, ...], *, fallback: bool, groups: str | None
+) -> None:
+    """Refuse a combination :meth:`Fuser.fit` cannot honour, before any work."""
+    if method not in METHODS:
+        raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
+    if inputs and method != "stack":
+        raise ValueError(f"Fuser.fit: further inputs {list(inputs)} need method 'stack'.")
+    if fallback and groups is None:
+        raise ValueError("Fuser.fit: fallback is decided on held-out units; pass groups.")

@@ -42,6 +42,14 @@ class HeldOut:
     decision: dict[str, Any] | None
     """The fallback rule's evidence; None when the rule was not asked for."""
 
+    def evidence(self) -> dict[str, Any]:
+        """What the fuser's ``cv`` keeps of it: the fusion's own held-out RMSE and, when the
+        fallback rule was asked for, its evidence (``fallback_test``)."""
+        out: dict[str, Any] = {"rmse_fusion_held_out": self.rmse_fusion}
+        if self.decision is not None:
+            out["fallback_test"] = self.decision
+        return out
+
 
 def complete_rows(
     oof: pl.DataFrame,
