@@ -3,10 +3,11 @@
 Trains on train_<subset> only, predicts the last cycle of every test unit and scores against
 RUL_<subset>.txt as given (uncapped), once per seed (``--seeds``, default 0-4): every figure is
 the mean over the seeds with its ``_sd`` next to it, and ``per_seed`` keeps each run. Prints
-exactly one JSON line on stdout; progress goes to stderr. ``--synthetic NAME`` runs the same
-protocol on a synthetic fleet in the same layout with known truth (one of
-:data:`~dt_platform.phm.cmapss.synthetic.SYNTHETIC_VARIANTS`: one or six regimes, one or two
-fault modes, short or long lives, few units), written to a temporary folder first.
+exactly one line of strict JSON on stdout (a figure past the float range, such as the PHM08 score
+of estimates thousands of cycles off, prints as null); progress goes to stderr.
+``--synthetic NAME`` runs the same protocol on a synthetic fleet in the same layout with known
+truth (one of :data:`~dt_platform.phm.cmapss.synthetic.SYNTHETIC_VARIANTS`: one or six regimes,
+one or two fault modes, short or long lives, few units), written to a temporary folder first.
 ``--select`` instead compares the physics-branch designs of :data:`CANDIDATES` by unit-grouped CV
 on the training file only (the test and RUL files are not read) and prints that table. Usage::
 
@@ -27,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dt_platform.jsonable import plain  # noqa: E402
 from dt_platform.phm.cmapss import (  # noqa: E402
     PipelineConfig,
     load_train,
@@ -230,6 +232,11 @@ def _run(data: Path, subset: str, config: PipelineConfig, seeds: list[int]) -> d
     return result
 
 
+def _emit(result: dict) -> None:
+    """``result`` as one line of strict JSON: ``null`` where a figure is not finite."""
+    print(json.dumps(plain(result), allow_nan=False, default=float))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -249,7 +256,7 @@ def _main(argv: list[str] | None) -> int:
             result = _select(Path(tmp), subset, config) if args.select else None
             result = result or _run(Path(tmp), subset, config, seeds)
         result["data"] = layout
-        print(json.dumps(result, default=float))
+        _emit(result)
         return 0
     data = args.data or DEFAULT_DATA
     if not (data / f"train_{subset}.txt").is_file():
@@ -261,9 +268,9 @@ def _main(argv: list[str] | None) -> int:
         print(f"error: {message}; pass --data DIR", file=sys.stderr)
         return 2
     if args.select:
-        print(json.dumps(_select(data, subset, config), default=float))
+        _emit(_select(data, subset, config))
         return 0
-    print(json.dumps(_run(data, subset, config, seeds), default=float))
+    _emit(_run(data, subset, config, seeds))
     return 0
 
 

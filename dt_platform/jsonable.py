@@ -23,14 +23,14 @@ def json_roundtrip(value: Any) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """Nested dicts/lists with string keys and Python scalars; a non-finite Python float becomes
-    None (strict JSON has no NaN)."""
+    """Nested dicts/lists with string keys and Python scalars; a non-finite float (Python's or
+    numpy's) becomes None (strict JSON has no NaN)."""
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()  # a numpy NaN is as non-finite as Python's
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -1,5 +1,6 @@
 """C-MAPSS loader and the end-to-end pipeline, incl. a synthetic six-regime (FD002-like) subset."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from dt_platform.phm.cmapss import (
     select_physics,
     write_subset,
 )
+from dt_platform.phm.scoring import phm08_score
 from tests.phm.cmapss_fixtures import LIGHT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -271,6 +273,25 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     )
     assert small.returncode == 2 and small.stdout == ""
     assert "cmapss: error: 3 training unit(s)" in small.stderr and "Traceback" not in small.stderr
+
+
+def test_benchmark_prints_strict_json_where_a_figure_overflows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A PHM08 score past the float range (estimates thousands of cycles off, as a physics
+    branch may give on lives of thousands of cycles) is printed as null, never as the
+    ``Infinity`` token that strict JSON readers refuse."""
+    spec = importlib.util.spec_from_file_location("cmapss_bench", REPO / "benchmarks" / "cmapss.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with np.errstate(over="ignore"):
+        score = phm08_score(np.array([9500.0]), np.array([0.0]))
+    assert np.isinf(score)
+    bench._emit({"score_physics": np.float64(score), "rmse": np.float64(2.5), "nan": float("nan")})
+    line = capsys.readouterr().out
+    assert "Infinity" not in line and "NaN" not in line
+    assert json.loads(line) == {"score_physics": None, "rmse": 2.5, "nan": None}
 
 
 def test_the_booster_sees_the_units_age_and_grows_a_forest_per_round() -> None:
