@@ -313,3 +313,57 @@ def test_a_warning_that_barely_clears_the_needed_lead_is_not_chosen_as_a_success
     rule, chosen = choose_alert_rule(timeline, failures, AlertCosts(), **grid)
     assert rule.horizon_h == 120.0 and chosen["chosen"]["false_episodes"] == 1
     assert chosen["chosen"]["warned_late"] == 0 and chosen["chosen"]["cost"] < 2.0
+
+
+def _floor_timeline() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A model with no skill far out: A fails at 400 h, B runs on. Both read 200 h with a wide
+    interval (P(RUL <= 168 h) ~ 0.15) at every hour but A's last ten, where A's estimate drops
+    to the truth: only a rule under the floor warns A in time, and it alerts on both nearly
+    always."""
+    hours = np.arange(1, 400)
+    truth_a = 400.0 - hours
+    est_a = np.where(truth_a <= 10.0, truth_a, 200.0)
+    est_b = np.full(hours.size, 200.0)
+    wide = np.r_[est_a > 10.0, np.ones(hours.size, dtype=bool)]
+    est = np.r_[est_a, est_b]
+    frame = pl.DataFrame(
+        {
+            "machine_id": ["A"] * hours.size + ["B"] * hours.size,
+            "ts": [h(float(t)) for t in hours] * 2,
+            "rul_h": np.r_[truth_a, 800.0 - hours],
+            "rul_fused_h": est,
+            "rul_fused_lo_h": np.where(wide, est - 50.0, np.clip(est - 2.0, 0.0, None)),
+            "rul_fused_hi_h": np.where(wide, est + 50.0, est + 2.0),
+        },
+        schema_overrides={"ts": UTC},
+    )
+    failures = pl.DataFrame(
+        {"machine_id": ["A"], "failed_at": [h(400)], "life_start": [h(0)]},
+        schema_overrides={"failed_at": UTC, "life_start": UTC},
+    )
+    return frame, failures
+
+
+def test_a_standing_alarm_is_not_chosen_however_cheap() -> None:
+    """The costs alone choose the rule under the floor: A's episode, true with its early hours
+    (0.65), and B's, false (1), cost less than a late warning (10). On the rows with more than
+    two weeks left it alerts all the time, on both machines: a standing alarm, not eligible."""
+    timeline, failures = _floor_timeline()
+    grid = dict(horizons_h=(72.0, 168.0), smoothing_h=(1.0,))
+    standing = AlertRule(horizon_h=168.0, threshold=0.1, release=0.05)
+    scored = score_rule(timeline, failures, standing, AlertCosts())
+    assert scored["standing_share"] == pytest.approx(1.0)
+    assert scored["warned_late"] == 0 and scored["false_episodes"] == 1
+    assert scored["cost"] == pytest.approx(1.0 + 0.002 * (399 - 72))
+    # without the truth column nothing is known to be far from failure: the cheapest rule wins
+    rule, chosen = choose_alert_rule(timeline.drop("rul_h"), failures, **grid)
+    assert (rule.horizon_h, rule.threshold) == (168.0, 0.1)
+    assert chosen["chosen"]["standing_share"] is None and chosen["standing_rules_excluded"] == 0
+    rule, chosen = choose_alert_rule(timeline, failures, **grid)
+    assert chosen["chosen"]["standing_share"] <= 0.5 < 1.0
+    assert chosen["standing_rules_excluded"] == 1 and (rule.horizon_h, rule.threshold) != (
+        168.0,
+        0.1,
+    )
+    # it pays for the lack of skill with a late warning, not with a standing alarm
+    assert chosen["chosen"]["warned_late"] == 1 and chosen["chosen"]["cost"] > scored["cost"]
