@@ -48,7 +48,11 @@ each seed's and ``mean`` the means of the headline figures and per-type RMSE.
   of the truth are left out, and counted in ``alert_episodes_open``: a rule that warns for weeks
   leaves more of its episodes open at the end, unjudged); ``false_alarm_rate`` the share of alerting *predictions* (hours)
   not followed by a failure within 72 h (:func:`~dt_platform.phm.alerts.false_alarm_rate`) —
-  a rule that warns 5 days ahead counts its first 2 days as false here, by construction.
+  a rule that warns 5 days ahead counts its first 2 days as false here, by construction;
+  ``alerting_share`` the share of all predictions that alert, and ``standing_share`` of those
+  made more than 336 h before the machine's next failure
+  (:func:`~dt_platform.phm.alert_scoring.standing_share`): what a rule that alerts nearly always
+  costs in attention, which the episode share does not see.
   ``alert_default_rule`` scores the fixed rule P(RUL ≤ 72 h) ≥ 0.5 on the same predictions and
   ``alert_sweep`` fixed rules at other thresholds (``--sweep-thresholds``).
 * ``alert_fixed_rules`` — the rules of ``--fixed-rules H/T/W,...`` (e.g. ``168/0.4/24``) scored on
@@ -93,10 +97,14 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dt_platform.phm import alerts, fleet
-from dt_platform.phm.alert_scoring import alert_episodes, false_alarm_episode_share
+from dt_platform.phm.alert_scoring import (
+    alert_episodes,
+    false_alarm_episode_share,
+    standing_share,
+)
 from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import load_history
-from dt_platform.phm.fleet.alerting import EPISODE_HORIZON_H, RELEASE_RATIO
+from dt_platform.phm.fleet.alerting import EPISODE_HORIZON_H, RELEASE_RATIO, STANDING_H
 from dt_platform.phm.scoring import coverage, rmse
 from dt_platform.sim.precursor import precursor_hours
 
@@ -239,6 +247,8 @@ def score_timeline(
         ),
         "alerting_predictions": int(evaluated["alert"].sum()),
         "predictions": evaluated.height,
+        "alerting_share": defined(float(evaluated["alert"].mean())) if evaluated.height else None,
+        "standing_share": defined(standing_share(evaluated, all_failures, STANDING_H, until)),
     }
 
 
@@ -442,6 +452,8 @@ SWEEP_KEYS = (
     "false_alarm_episode_share",
     "false_alarm_rate",
     "failures_missed",
+    "alerting_share",
+    "standing_share",
 )
 
 
@@ -469,6 +481,8 @@ MEAN_KEYS = (
     "false_alarm_episode_share",
     "false_alarm_rate",
     "failures_missed",
+    "alerting_share",
+    "standing_share",
     "coverage_90",
 )
 
@@ -557,7 +571,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
                 "rule": fixed["rule"],
                 **{
                     k: finite_mean([v["alert_fixed_rules"][i][k] for v in per_seed.values()])
-                    for k in ("warned_24h_share", "false_alarm_episode_share")
+                    for k in ("warned_24h_share", "false_alarm_episode_share", "standing_share")
                 },
             }
             for i, fixed in enumerate(first["alert_fixed_rules"])

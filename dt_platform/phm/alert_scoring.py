@@ -14,6 +14,9 @@ maintenance log), optionally ``life_start``.
   of that machine follows its first alert and comes no later than the horizon after its last
   alert, *false* when none does, and *open* (not scored) when the data end before its horizon
   has run out without a failure;
+* :func:`standing_share` — how much of the time a machine is far from any failure it spends
+  alerting: what a rule that alerts nearly always costs in attention, which the episode share
+  does not see (an alert on until a failure comes is one true episode);
 * :func:`alert_cost` — the expected cost of a timeline under :class:`AlertCosts`, the figure the
   fleet model's alert rule is chosen by (:mod:`dt_platform.phm.fleet.alerting`).
 """
@@ -121,6 +124,41 @@ def false_alarm_rate(evaluations: pl.DataFrame, failures: pl.DataFrame, horizon_
         .agg(pl.col("hit").any())
     )
     return float(1.0 - matched["hit"].mean())
+
+
+def standing_share(
+    evaluations: pl.DataFrame,
+    failures: pl.DataFrame,
+    far_h: float,
+    observed_until: dt.datetime,
+) -> float:
+    """Share of the predictions made more than ``far_h`` before the machine's next failure that
+    alert. A prediction with no failure after it counts as far only if the data ran on for
+    ``far_h`` after it (``observed_until``); the others are not known to be far. NaN without
+    far predictions."""
+    ev = evaluations.select("machine_id", pl.col("ts").cast(UTC_US), "alert").sort("ts")
+    nxt = failures.select(
+        "machine_id",
+        pl.col("failed_at").cast(UTC_US).alias("_next"),
+        pl.col("failed_at").cast(UTC_US).alias("_at"),
+    ).sort("_at")
+    # both sorted by time over all machines, so sorted within each machine too
+    joined = ev.join_asof(
+        nxt,
+        left_on="ts",
+        right_on="_at",
+        by="machine_id",
+        strategy="forward",
+        check_sortedness=False,
+    )
+    far = pl.duration(seconds=round(far_h * 3600))
+    is_far = (
+        pl.when(pl.col("_next").is_not_null())
+        .then(pl.col("_next") - pl.col("ts") > far)
+        .otherwise(pl.lit(observed_until).cast(UTC_US) - pl.col("ts") >= far)
+    )
+    alerts = joined.filter(is_far)["alert"]
+    return float(alerts.mean()) if alerts.len() else math.nan
 
 
 def alert_episodes(

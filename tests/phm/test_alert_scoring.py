@@ -29,6 +29,7 @@ from dt_platform.phm.alert_scoring import (
     false_alarm_episode_share,
     lead_times,
     short_notice_share,
+    standing_share,
 )
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -128,3 +129,16 @@ def test_short_notice_costs_a_falling_share_of_a_miss() -> None:
     # without a span between needed and wanted it is the plain step at lead_needed_h
     step = AlertCosts(lead_needed_h=24.0, lead_wanted_h=24.0)
     assert short_notice_share(np.array([23.0, 24.0, 30.0]), step).tolist() == [1.0, 0.0, 0.0]
+
+
+def test_standing_share_counts_the_alerts_made_far_from_any_failure() -> None:
+    """Far = more than 10 h before the machine's next failure, or with no failure after it and
+    10 h of data still to come (observed until 40 h). A: failure at 28.5, far at 0-18 (alerts 5,
+    6, 7); B: never fails, far at 0-30 (alerts 0-3 and 5), 31-39 unknown; C: failure at 6, never
+    far; D: failure at 10, far at 11-12 after it (both alert). 10 alerts on 19 + 31 + 2 = 52."""
+    assert standing_share(EVALUATIONS, FAILURES, 10.0, h(40.0)) == pytest.approx(10 / 52)
+    # a failure exactly far_h ahead is not far (A at 0 with 28.5 h); the data's end counts from
+    # each prediction: B far at 0-11 (alerts 0-3, 5), D at 11 (alert), not at 12
+    assert standing_share(EVALUATIONS, FAILURES, 28.5, h(40.0)) == pytest.approx(6 / 13)
+    only_c = EVALUATIONS.filter(pl.col("machine_id") == "C")
+    assert math.isnan(standing_share(only_c, FAILURES, 10.0, h(40.0)))

@@ -50,6 +50,11 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
     if out["precursor_24h_share"] > 0:  # the warned share among failures a sensor could see
         assert 0.0 <= out["warned_24h_share_with_precursor"] <= 1.0
     assert 0.0 <= out["coverage_90"] <= 1.0 and out["rmse"]["all"]["rows"] > 0
+    # the attention the alerts cost: all hours, and the hours far from any failure
+    assert out["alerting_share"] == pytest.approx(
+        out["alerting_predictions"] / out["predictions"], abs=1e-4
+    )
+    assert out["standing_share"] is None or 0.0 <= out["standing_share"] <= 1.0
     # the share is over the judged episodes; the open ones are counted beside it
     judged = out["alert_episodes"] - out["alert_episodes_open"]
     assert 0 <= out["alert_episodes_open"] <= out["alert_episodes"]
