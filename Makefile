@@ -52,7 +52,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: setup
-	@for b in benchmarks/*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
 
 clean-state:
 	rm -rf $(DT_HOME)

@@ -22,8 +22,9 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from _timing import best_of  # benchmarks/_timing.py, beside this script
 
 from dt_platform.trust.ipfs.backends import EmbeddedIpfs
 from dt_platform.trust.ipfs.cids import cid_to_str
@@ -35,16 +36,6 @@ SEED = "dt-platform cid benchmark"
 
 def log(message: str) -> None:
     print(f"[cid bench] {message}", file=sys.stderr, flush=True)
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:
-    best = float("inf")
-    result: object = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def main() -> None:

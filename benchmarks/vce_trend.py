@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _timing import best_of  # benchmarks/_timing.py, beside this script
 
 from dt_platform.phm.fitting.vce import MIN_HOURS
 from dt_platform.phm.fitting.vce_trend import vce_trend
@@ -62,15 +63,6 @@ def refit(y: np.ndarray, e: np.ndarray, before: np.ndarray, k: float) -> np.ndar
         if beta > 0:
             level[t] = beta
     return level
-
-
-def best_of(repeat: int, fn):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def main() -> None:
