@@ -7,7 +7,8 @@ exactly one line of strict JSON on stdout (a figure past the float range, such a
 of estimates thousands of cycles off, prints as null); progress goes to stderr.
 ``--synthetic NAME`` runs the same protocol on a synthetic fleet in the same layout with known
 truth (one of :data:`~dt_platform.phm.cmapss.synthetic.SYNTHETIC_VARIANTS`: one or six regimes,
-one or two fault modes, short or long lives, few units), written to a temporary folder first.
+one or two fault modes, short or long lives, few units, readings missing), written to a temporary
+folder first. ``missing_readings`` counts the readings the files give as ``nan``.
 ``--select`` instead compares the physics-branch designs of :data:`CANDIDATES` by unit-grouped CV
 on the training file only (the test and RUL files are not read) and prints that table. Usage::
 

@@ -20,27 +20,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dt_platform.cmms import MAINTENANCE_FOLDER
 from dt_platform.fileio import atomic_path
+from dt_platform.ingest.cmapss_text import (
+    COLUMNS,
+    SENSORS,
+    SETTINGS,
+    CmapssFormatError,
+    read_cmapss_file,
+)
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-SETTINGS = tuple(f"setting{i}" for i in range(1, 4))
-SENSORS = tuple(f"s{i}" for i in range(1, 22))
-COLUMNS = ("unit", "cycle", *SETTINGS, *SENSORS)
 SPLITS = {"train": "TR", "test": "TE"}
 LANDING_FOLDER = "cmapss"
+MAX_CYCLE = 1_000_000
+"""Cycles past this are refused at import: stamped an hour each from :data:`EPOCH`, they would
+run past the year 2114 (C-MAPSS engines live a few hundred cycles)."""
 SUBSET_NAME = re.compile(r"[A-Za-z0-9]+")
 """A subset is named like the NASA files (``FD001``): it becomes part of file and machine names."""
 assert LANDING_FOLDER != MAINTENANCE_FOLDER
-
-
-class CmapssFormatError(ValueError):
-    """A C-MAPSS file does not have the documented layout."""
 
 
 @dataclass(frozen=True)
@@ -56,40 +58,28 @@ def machine_id(subset: str, split: str, unit: int) -> str:
     return f"{subset}-{SPLITS[split]}-{unit:03d}"
 
 
-def read_cmapss_file(path: Path) -> pl.DataFrame:
-    """One train_/test_ file: 26 space-separated numbers per line (trailing blanks allowed)."""
-    rows = []
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != len(COLUMNS):
-            raise CmapssFormatError(
-                f"{path}:{lineno}: expected {len(COLUMNS)} values (unit, cycle, 3 settings, "
-                f"21 sensors), found {len(parts)}"
-            )
-        rows.append(parts)
-    if not rows:
-        raise CmapssFormatError(f"{path} holds no data")
-    values = np.array(rows, dtype=np.float64)
-    frame = pl.DataFrame({c: values[:, i] for i, c in enumerate(COLUMNS)})
-    return frame.with_columns(pl.col("unit").cast(pl.Int64), pl.col("cycle").cast(pl.Int64))
-
-
 def _long_dump(frame: pl.DataFrame, subset: str, split: str) -> pa.Table:
-    ids = [machine_id(subset, split, u) for u in frame["unit"].to_list()]
-    stamps = [EPOCH + dt.timedelta(hours=int(c)) for c in frame["cycle"].to_list()]
-    n = frame.height
-    signals = (*SETTINGS, *SENSORS)
-    return pa.table(
-        {
-            "machine_id": pa.array(ids * len(signals), pa.string()),
-            "sensor": pa.array([s for s in signals for _ in range(n)], pa.string()),
-            "unit": pa.array(["1"] * (n * len(signals)), pa.string()),
-            "ts": pa.array(stamps * len(signals), pa.timestamp("us", tz="UTC")),
-            "value": pa.array(np.concatenate([frame[s].to_numpy() for s in signals]), pa.float64()),
-        }
+    """One row per reading, sensor by sensor; a reading the file gives as missing is not one."""
+    too_late = frame.filter(pl.col("cycle") > MAX_CYCLE)
+    if too_late.height:
+        raise CmapssFormatError(
+            f"{subset} {split}: unit {too_late['unit'][0]} cycle {too_late['cycle'][0]} is past "
+            f"{MAX_CYCLE}, the last cycle the platform stamps (one flight an hour from {EPOCH:%Y})"
+        )
+    ids = {u: machine_id(subset, split, u) for u in frame["unit"].unique().to_list()}
+    stamped = frame.select(
+        pl.col("unit").replace_strict(ids, return_dtype=pl.String).alias("machine_id"),
+        (pl.lit(EPOCH) + pl.duration(hours=pl.col("cycle"))).dt.cast_time_unit("us").alias("ts"),
+        *SETTINGS,
+        *SENSORS,
     )
+    long = stamped.unpivot(
+        on=[*SETTINGS, *SENSORS],
+        index=["machine_id", "ts"],
+        variable_name="sensor",
+        value_name="value",
+    ).drop_nulls("value")
+    return long.select("machine_id", "sensor", pl.lit("1").alias("unit"), "ts", "value").to_arrow()
 
 
 def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Path) -> CmapssImport:
@@ -156,4 +146,6 @@ def from_warehouse(con: duckdb.DuckDBPyConnection, subset: str, split: str) -> p
         pl.col("machine_id").str.slice(len(prefix)).cast(pl.Int64).alias("unit"),
         ((pl.col("ts") - epoch).dt.total_hours()).cast(pl.Int64).alias("cycle"),
     )
-    return wide.select(COLUMNS).sort(["unit", "cycle"])
+    # a setting or sensor with no reading at all (every one written nan) has no column to pivot
+    absent = [pl.lit(None, pl.Float64).alias(c) for c in COLUMNS if c not in wide.columns]
+    return wide.with_columns(absent).select(COLUMNS).sort(["unit", "cycle"])

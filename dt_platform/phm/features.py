@@ -32,6 +32,9 @@ import polars as pl
 from scipy.cluster.vq import kmeans2
 
 REGIME = "regime"
+UNKNOWN_REGIME = -1
+"""The regime of a row with a missing operating setting: its sensors cannot be put on a regime's
+scale, so they count as missing readings."""
 TIME_IN_SERVICE = "time_in_service"
 DEFAULT_WINDOWS: tuple[int, ...] = (5, 10, 20, 30)
 DEFAULT_SPANS: tuple[int, ...] = (10, 20)
@@ -90,6 +93,33 @@ def detect_regimes(
     return settings.mean(axis=0, keepdims=True)
 
 
+def _fit_settings(
+    frame: pl.DataFrame, settings: Sequence[str], n_regimes: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The settings' centre and scale (over the readings there are) and the regimes' centroids
+    in scaled settings, found on the rows whose operating point is known in full."""
+    if not settings:
+        return np.zeros(0), np.ones(0), np.zeros((1, 0))
+    raw = frame.select(settings).cast(pl.Float64).fill_null(np.nan).to_numpy()
+    seen = np.isfinite(raw).any(axis=0)
+    center = np.zeros(raw.shape[1])
+    scale = np.ones(raw.shape[1])
+    center[seen] = np.nanmean(raw[:, seen], axis=0)
+    scale[seen] = np.nanmax(raw[:, seen], axis=0) - np.nanmin(raw[:, seen], axis=0)
+    scale[scale <= 0] = 1.0
+    scaled = ((raw - center) / scale)[np.isfinite(raw).all(axis=1)]
+    if scaled.size == 0:
+        scaled = np.zeros((1, raw.shape[1]))
+    if n_regimes is None:
+        centroids = detect_regimes(scaled, seed=seed)
+    elif n_regimes == 1:
+        centroids = scaled.mean(axis=0, keepdims=True)
+    else:
+        centroids, _ = _kmeans(scaled, n_regimes, seed)
+        centroids = centroids[np.lexsort(centroids.T[::-1])]
+    return center, scale, centroids
+
+
 @dataclass
 class SensorNormalizer:
     """Per-regime standardization of sensors, fitted on training data only.
@@ -135,21 +165,7 @@ class SensorNormalizer:
         """
         _require(frame, [*sensors, *(settings or [])], "SensorNormalizer.fit")
         settings = list(settings or [])
-        if settings:
-            raw = frame.select(settings).to_numpy().astype(np.float64)
-            center = raw.mean(axis=0)
-            scale = raw.max(axis=0) - raw.min(axis=0)
-            scale[scale <= 0] = 1.0
-            scaled = (raw - center) / scale
-            if n_regimes is None:
-                centroids = detect_regimes(scaled, seed=seed)
-            elif n_regimes == 1:
-                centroids = scaled.mean(axis=0, keepdims=True)
-            else:
-                centroids, _ = _kmeans(scaled, n_regimes, seed)
-                centroids = centroids[np.lexsort(centroids.T[::-1])]
-        else:
-            center, scale, centroids = np.zeros(0), np.ones(0), np.zeros((1, 0))
+        center, scale, centroids = _fit_settings(frame, settings, n_regimes, seed)
         norm = cls(
             sensors=[],
             dropped=[],
@@ -193,15 +209,20 @@ class SensorNormalizer:
         return norm
 
     def assign_regimes(self, frame: pl.DataFrame) -> np.ndarray:
-        """Regime index of every row: nearest centroid in scaled settings space."""
+        """Regime index of every row: nearest centroid in scaled settings space. A row missing
+        any setting is in no known regime (:data:`UNKNOWN_REGIME`) and :meth:`transform` leaves
+        its sensors missing: regimes can share a setting's value (FD002's two flight conditions
+        at Mach 0.84), so the settings a row has may not tell its regime."""
         if not self.settings or self.n_regimes == 1:
             return np.zeros(frame.height, dtype=np.int64)
         _require(frame, self.settings, "SensorNormalizer")
-        raw = frame.select(self.settings).to_numpy().astype(np.float64)
+        raw = frame.select(self.settings).cast(pl.Float64).fill_null(np.nan).to_numpy()
         scaled = (raw - np.asarray(self.setting_center)) / np.asarray(self.setting_scale)
-        centroids = np.asarray(self.centroids)
-        d2 = ((scaled[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
-        return d2.argmin(axis=1).astype(np.int64)
+        known = np.isfinite(scaled).all(axis=1)
+        gaps = np.nan_to_num(scaled)[:, None, :] - np.asarray(self.centroids)[None, :, :]
+        regime = (gaps**2).sum(axis=2).argmin(axis=1).astype(np.int64)
+        regime[~known] = UNKNOWN_REGIME
+        return regime
 
     def transform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with a ``regime`` column and each kept sensor replaced by its z-score."""
@@ -209,10 +230,12 @@ class SensorNormalizer:
         regime = self.assign_regimes(frame)
         out = frame.with_columns(pl.Series(REGIME, regime, dtype=pl.Int64))
         cols = []
+        known = pl.lit(regime != UNKNOWN_REGIME)
         for s in self.sensors:
             mean = np.asarray(self.mean[s])[regime]
             std = np.asarray(self.std[s])[regime]
-            cols.append(((pl.col(s).cast(pl.Float64) - pl.lit(mean)) / pl.lit(std)).alias(s))
+            z = (pl.col(s).cast(pl.Float64).fill_nan(None) - pl.lit(mean)) / pl.lit(std)
+            cols.append(pl.when(known).then(z).otherwise(None).alias(s))
         return out.with_columns(cols)
 
     def to_dict(self) -> dict[str, Any]:

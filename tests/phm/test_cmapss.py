@@ -252,6 +252,7 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     out = json.loads(synthetic.stdout)
     assert out["data"]["synthetic"] == "two_faults" and out["data"]["fault_modes"] == 2
     assert out["seeds"] == [3] and out["n_test_units"] == 12
+    assert out["missing_readings"] == {"train": 0, "test": 0}
     bad = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), "--seeds", "one"],
         capture_output=True,

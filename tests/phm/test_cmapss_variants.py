@@ -92,6 +92,25 @@ def test_the_smallest_fleet_is_one_unit_a_fold_and_a_smaller_one_a_clear_error()
         fit_hybrid(three, config)
 
 
+def test_missing_readings_go_through_the_files_and_the_benchmark_counts_them(tmp_path) -> None:
+    from dt_platform.phm.cmapss import run_benchmark, write_subset
+
+    train, test, rul = make_synthetic_subset(
+        n_train=12, n_test=6, seed=2, **{**SYNTHETIC_VARIANTS["dropouts"], "missing": 0.2}
+    )
+    write_subset(tmp_path, "FD009", train, test, rul.select("unit", "rul"))
+    out = run_benchmark(tmp_path, "FD009", LIGHT)
+    nulls = {
+        name: frame.null_count().sum_horizontal().item()
+        for name, frame in (("train", train), ("test", test))
+    }
+    assert out["missing_readings"] == nulls and 0.15 < nulls["train"] / (train.height * 24) < 0.25
+    # the six regimes are still told apart, and the constant sensors still dropped
+    assert out["n_regimes"] == 6 and "s1" not in out["sensors_used"]
+    figures = [out[k] for k in ("rmse_physics", "rmse_ml", "rmse_fused", "coverage_90")]
+    assert np.isfinite(figures).all()
+
+
 def test_synthetic_variant_names_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown synthetic variant 'fd009'"):
         synthetic_variant("fd009")

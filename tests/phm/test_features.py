@@ -7,6 +7,7 @@ import pytest
 from dt_platform.phm.cmapss import SENSORS, SETTINGS, make_synthetic_subset
 from dt_platform.phm.features import (
     REGIME,
+    UNKNOWN_REGIME,
     SensorNormalizer,
     build_features,
     detect_regimes,
@@ -138,6 +139,35 @@ def test_regime_normalization_is_fitted_on_train_and_reused() -> None:
     # serializable: a round trip normalizes identically
     again = SensorNormalizer.from_dict(norm.to_dict())
     assert again.transform(test).equals(norm.transform(test))
+
+
+def test_a_row_missing_a_setting_has_no_regime_and_its_sensors_count_as_missing() -> None:
+    train, _, _ = make_synthetic_subset(n_train=6, n_test=1, n_regimes=6, seed=4)
+    full = SensorNormalizer.fit(train, sensors=SENSORS, settings=SETTINGS)
+    # FD002's conditions 5 and 6 share Mach 0.84: a row with its altitude missing could be either
+    gaps = train.with_columns(
+        pl.when(pl.int_range(pl.len()) % 10 == 0)
+        .then(None)
+        .otherwise(pl.col("setting1"))
+        .alias("setting1"),
+        pl.when(pl.int_range(pl.len()) % 10 == 3).then(None).otherwise(pl.col("s2")).alias("s2"),
+    )
+    norm = SensorNormalizer.fit(gaps, sensors=SENSORS, settings=SETTINGS)
+    # the regimes and every kept sensor's statistics come from the readings there are
+    assert norm.n_regimes == 6 and norm.sensors == full.sensors
+    complete = gaps["setting1"].is_not_null().to_numpy()
+    assert (norm.assign_regimes(gaps)[complete] == full.assign_regimes(train)[complete]).all()
+    assert norm.mean["s2"] == pytest.approx(full.mean["s2"], rel=1e-3)
+    z = norm.transform(gaps)
+    unknown = z.filter(pl.col(REGIME) == UNKNOWN_REGIME)
+    assert unknown.height == len(range(0, gaps.height, 10))
+    assert unknown.select(norm.sensors).null_count().row(0) == (unknown.height,) * len(norm.sensors)
+    known = z.filter(pl.col(REGIME) != UNKNOWN_REGIME)
+    assert known["s2"].null_count() == len(range(3, gaps.height, 10))
+    assert known.drop_nulls("s2")["s2"].is_finite().all()
+    # one regime: the settings say nothing, and a missing one changes nothing
+    flat = SensorNormalizer.fit(gaps, sensors=SENSORS, settings=SETTINGS, n_regimes=1)
+    assert (flat.transform(gaps)[REGIME] == 0).all()
 
 
 def test_constant_sensors_are_dropped_but_small_relative_spread_is_kept() -> None:

@@ -55,6 +55,26 @@ def test_health_index_runs_from_one_to_zero(branch: dict) -> None:
     assert branch["branch"].health_index.sensors  # informative sensors were selected
 
 
+def test_the_health_index_is_fitted_when_no_row_has_every_reading() -> None:
+    fleet, _, _ = make_synthetic_subset(n_train=12, n_test=1, n_regimes=1, seed=5)
+    # every row misses one of the informative sensors: none is a complete case
+    informative = ["s2", "s3", "s4", "s7", "s11", "s12"]
+    gaps = fleet.with_columns(
+        pl.when(pl.int_range(pl.len()) % len(informative) == i)
+        .then(None)
+        .otherwise(pl.col(s))
+        .alias(s)
+        for i, s in enumerate(informative)
+    )
+    norm = SensorNormalizer.fit(gaps, sensors=SENSORS, settings=SETTINGS)
+    fitted = PhysicsBranch.fit(gaps, unit="unit", time="cycle", normalizer=norm)
+    hi = fitted.health_index.transform(add_train_rul(gaps))
+    assert hi[HI].is_finite().all()
+    assert (
+        hi.filter(pl.col("cycle") <= 20)[HI].mean() > hi.filter(pl.col("rul") <= 5)[HI].mean() + 0.5
+    )
+
+
 def test_rul_is_accurate_near_failure_and_interval_is_calibrated(branch: dict) -> None:
     pred = branch["pred"].join(branch["fresh"].select("unit", "cycle", "rul"), on=["unit", "cycle"])
     late = pred.filter(pl.col("rul") <= 60)

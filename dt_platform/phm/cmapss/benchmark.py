@@ -60,12 +60,18 @@ def score_test(model: HybridModel, test: pl.DataFrame, truth: pl.DataFrame) -> d
     return out
 
 
-def _header(subset: str, train: pl.DataFrame, model: HybridModel, n_test: int) -> dict[str, Any]:
+def _header(
+    subset: str, train: pl.DataFrame, test: pl.DataFrame, model: HybridModel, n_test: int
+) -> dict[str, Any]:
     return {
         "benchmark": "cmapss",
         "subset": subset.upper(),
         "n_train_units": train[UNIT].n_unique(),
         "n_test_units": n_test,
+        "missing_readings": {
+            name: int(frame.select(pl.sum_horizontal(pl.all().is_null()).sum()).item())
+            for name, frame in (("train", train), ("test", test))
+        },
         "n_regimes": model.normalizer.n_regimes,
         "sensors_used": model.normalizer.sensors,
     }
@@ -92,7 +98,7 @@ def run_benchmark(
     config = config or PipelineConfig()
     train, test, truth = load_subset(data_dir, subset)
     model, scored = _fit_scored(train, test, truth, config)
-    out = _header(subset, train, model, truth.height)
+    out = _header(subset, train, test, model, truth.height)
     out.update(scored)
     out["physics_branch"] = model.physics.describe()
     out["fused_basis"] = model.fuser.basis
@@ -140,7 +146,7 @@ def run_seeds(
         )
         runs.append(scored)
     assert model is not None
-    out = _header(subset, train, model, truth.height)
+    out = _header(subset, train, test, model, truth.height)
     out["seeds"] = list(seeds)
     for key in AVERAGED:
         values = np.asarray([run[key] for run in runs], dtype=np.float64)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dt_platform.ingest.cmapss_import import read_cmapss_file
+from dt_platform.ingest.cmapss_text import read_cmapss_file, read_rul_file
 
 SETTINGS: tuple[str, ...] = ("setting1", "setting2", "setting3")
 SENSORS: tuple[str, ...] = tuple(f"s{i}" for i in range(1, 22))
@@ -41,7 +41,7 @@ def load_subset(
     rul_path = data_dir / f"RUL_{subset}.txt"
     if not rul_path.is_file():
         raise FileNotFoundError(f"C-MAPSS file {rul_path} not found next to the test file.")
-    values = [float(line) for line in rul_path.read_text().split()]
+    values = read_rul_file(rul_path)
     units = test[UNIT].unique().sort().to_list()
     if len(values) != len(units):
         raise ValueError(
@@ -62,6 +62,11 @@ def add_train_rul(train: pl.DataFrame) -> pl.DataFrame:
     return train.with_columns((pl.col(TIME).max().over(UNIT) - pl.col(TIME)).alias("rul"))
 
 
+def _number(value: float | None) -> str:
+    """A reading as the NASA files write it; a missing one as ``nan``."""
+    return "nan" if value is None or value != value else f"{value:.4f}"
+
+
 def write_subset(
     data_dir: str | Path,
     subset: str,
@@ -77,7 +82,7 @@ def write_subset(
         with path.open("w") as fh:
             for row in frame.select(COLUMNS).iter_rows():
                 head = f"{int(row[0])} {int(row[1])} "
-                fh.write(head + " ".join(f"{v:.4f}" for v in row[2:]) + "  \n")
+                fh.write(head + " ".join(_number(v) for v in row[2:]) + "  \n")
 
     dump(train, data_dir / f"train_{subset}.txt")
     dump(test, data_dir / f"test_{subset}.txt")

@@ -3,7 +3,7 @@
 :func:`make_synthetic_subset` builds one fleet; :data:`SYNTHETIC_VARIANTS` names the layouts the
 pipeline must survive (one or six regimes, one or two fault modes with sensors trending in
 opposite directions between units, short and long lives, few units, healthy test engines far
-from failure). ``benchmarks/cmapss.py --synthetic NAME`` runs the standard protocol on one.
+from failure, readings missing at random). ``benchmarks/cmapss.py --synthetic NAME`` runs the standard protocol on one.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ SYNTHETIC_VARIANTS: dict[str, dict[str, Any]] = {
         "test_rul": (5.0, 250.0),
     },
     "few_units": {"n_regimes": 1, "fault_modes": 1, "n_train": 6, "n_test": 5},
+    "dropouts": {"n_regimes": 6, "fault_modes": 1, "test_rul": (5.0, 200.0), "missing": 0.1},
 }
 """Named layouts (keyword arguments of :func:`make_synthetic_subset`). Each keeps the NASA file
 layout; truth (regime, fault mode, life) is known per unit."""
@@ -73,6 +74,16 @@ def _sensitivities(rng: np.random.Generator, fault_modes: int) -> tuple[np.ndarr
     return np.asarray(modes), noise
 
 
+def _frame(rows: list[list[float]], gaps: np.random.Generator, missing: float) -> pl.DataFrame:
+    """Rows in the loader's layout, each setting and sensor reading left out with ``missing``."""
+    arr = np.asarray(rows, dtype=np.float64)
+    arr[:, 2:][gaps.uniform(size=arr[:, 2:].shape) < missing] = np.nan
+    out = pl.DataFrame({c: arr[:, i] for i, c in enumerate(COLUMNS)})
+    return out.with_columns(
+        pl.col(UNIT).cast(pl.Int64), pl.col(TIME).cast(pl.Int64), pl.col(COLUMNS[2:]).fill_nan(None)
+    )
+
+
 def make_synthetic_subset(
     *,
     n_train: int = 30,
@@ -82,6 +93,7 @@ def make_synthetic_subset(
     life: tuple[float, float] = (120.0, 260.0),
     fault_modes: int = 1,
     test_rul: tuple[float, float] = (5.0, 140.0),
+    missing: float = 0.0,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """A fleet that behaves like C-MAPSS: ``(train, test, rul)`` in :func:`load_subset`'s layout.
 
@@ -93,8 +105,12 @@ def make_synthetic_subset(
     ``fault_modes``, drawn per engine). Test engines stop ``test_rul`` cycles (uniform) before
     failure, at least 20 cycles into their life; ``rul`` is the truth. The ``rul`` frame also
     carries each test engine's ``life`` and ``fault_mode`` (the loader's frame has only
-    ``unit, rul``; :func:`write_subset` writes ``rul`` alone).
+    ``unit, rul``; :func:`write_subset` writes ``rul`` alone). ``missing``: the share of setting
+    and sensor readings left out (null, written ``nan``), each at random, drawn apart from the
+    fleet so the readings that remain are those of the same seed without gaps.
     """
+    if not 0.0 <= missing < 1.0:
+        raise ValueError("missing must be a share in [0, 1).")
     if not 1 <= n_regimes <= len(OPERATING_CONDITIONS):
         raise ValueError(f"n_regimes must be 1..{len(OPERATING_CONDITIONS)}.")
     if fault_modes < 1:
@@ -134,10 +150,7 @@ def make_synthetic_subset(
         test_rows += rows
         truth.append(known)
 
-    def frame(rows: list[list[float]]) -> pl.DataFrame:
-        arr = np.asarray(rows, dtype=np.float64)
-        out = pl.DataFrame({c: arr[:, i] for i, c in enumerate(COLUMNS)})
-        return out.with_columns(pl.col(UNIT).cast(pl.Int64), pl.col(TIME).cast(pl.Int64))
+    gaps = np.random.default_rng([seed, 1])
 
     rul = pl.DataFrame(
         {
@@ -148,7 +161,7 @@ def make_synthetic_subset(
         },
         schema={UNIT: pl.Int64, "rul": pl.Float64, "life": pl.Float64, "fault_mode": pl.Int64},
     )
-    return frame(train_rows), frame(test_rows), rul
+    return _frame(train_rows, gaps, missing), _frame(test_rows, gaps, missing), rul
 
 
 def synthetic_variant(

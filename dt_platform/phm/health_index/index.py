@@ -66,7 +66,11 @@ class HealthIndex:
         rows = data.filter(
             (pl.col("__frac") <= healthy_frac) | (pl.col("__frac") >= 1 - failed_frac)
         )
-        rows = rows.drop_nulls(sensors)
+        # fitted on what it is applied to (:meth:`transform`): a missing reading as its regime's
+        # mean; a row with none of the sensors says nothing and is left out
+        rows = rows.filter(~pl.all_horizontal(pl.col(sensors).is_null())).with_columns(
+            pl.col(sensors).fill_null(0.0)
+        )
         y = (rows["__frac"].to_numpy() <= healthy_frac).astype(np.float64)
         x = sm.add_constant(rows.select(sensors).to_numpy(), has_constant="add")
         fit = sm.OLS(y, x).fit()
