@@ -85,8 +85,10 @@ def _long_dump(frame: pl.DataFrame, subset: str, split: str) -> pa.Table:
 def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Path) -> CmapssImport:
     """Write the subset's dumps into ``landing/cmapss/`` and its engines into the registry.
 
-    Raises ``ValueError`` for a subset name that is not a plain name (``FD001``) and
-    ``FileNotFoundError`` when one of its three files is missing; nothing is written then.
+    Raises ``ValueError`` for a subset name that is not a plain name (``FD001``),
+    ``FileNotFoundError`` when one of its three files is missing and
+    :class:`~dt_platform.ingest.cmapss_text.CmapssFormatError` when a file is not in the layout;
+    nothing is written then. The registry is written before the dumps land.
     """
     if not SUBSET_NAME.fullmatch(subset):
         raise ValueError(
@@ -99,33 +101,36 @@ def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Pat
         raise FileNotFoundError(
             f"{missing[0]} is missing: expected C-MAPSS files train_/test_/RUL_{subset}.txt"
         )
-    folder = landing / LANDING_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    registry_dir = registry_path.parent / f"{registry_path.stem}.d"
-    registry_dir.mkdir(parents=True, exist_ok=True)
-    dumps, entries, readings = [], [], 0
+    # both files are read and checked before anything is written: a bad test file leaves no
+    # training dump behind for engines the registry does not know
+    tables, entries = {}, []
     for split in SPLITS:
-        source = data_dir / f"{split}_{subset}.txt"
-        frame = read_cmapss_file(source)
-        table = _long_dump(frame, subset, split)
-        target = folder / f"{subset}_{split}.parquet"
-        # complete files only appear under their final name (landing ignores *.part)
-        with atomic_path(target, tmp=target.with_suffix(".parquet.part")) as partial:
-            pq.write_table(table, partial)
-        dumps.append(target)
-        readings += table.num_rows
+        frame = read_cmapss_file(data_dir / f"{split}_{subset}.txt")
+        tables[split] = _long_dump(frame, subset, split)
         for unit in frame["unit"].unique().sort().to_list():
             entries.append(
                 f"  - {{machine_id: {machine_id(subset, split, unit)}, type: turbofan, "
                 f"line: C-MAPSS {subset}, gateway: {LANDING_FOLDER}, subset: {subset}, "
                 f"split: {split}, unit: {unit}}}"
             )
+    registry_dir = registry_path.parent / f"{registry_path.stem}.d"
+    registry_dir.mkdir(parents=True, exist_ok=True)
     registry = registry_dir / f"cmapss_{subset}.yaml"
     registry.write_text(
         f"# C-MAPSS {subset} engines, written by `dt-platform cmapss import`.\nmachines:\n"
         + "\n".join(entries)
         + "\n"
     )
+    folder = landing / LANDING_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    dumps = []
+    for split, table in tables.items():
+        target = folder / f"{subset}_{split}.parquet"
+        # complete files only appear under their final name (landing ignores *.part)
+        with atomic_path(target, tmp=target.with_suffix(".parquet.part")) as partial:
+            pq.write_table(table, partial)
+        dumps.append(target)
+    readings = sum(t.num_rows for t in tables.values())
     return CmapssImport(subset, tuple(dumps), registry, len(entries), readings)
 
 

@@ -150,3 +150,24 @@ def test_an_import_sends_no_reading_for_a_missing_one_and_reads_the_gaps_back(
                 back.select(COLUMNS[2:]).null_count().equals(frame.select(COLUMNS[2:]).null_count())
             )
             assert back.equals(read_cmapss_file(tmp_path / "data" / f"{split}_FD009.txt"))
+
+
+def test_an_import_with_one_bad_file_writes_nothing(tmp_path: Path) -> None:
+    from dt_platform.ingest.cmapss_import import import_subset
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _write(data, NASA, "train_FD009.txt")
+    _write(data, NASA + _line(3, 1, s3="x") + "\n", "test_FD009.txt")
+    _write(data, "10\n20\n30\n", "RUL_FD009.txt")
+    landing, registry = tmp_path / "landing", tmp_path / "machines.yaml"
+    with pytest.raises(CmapssFormatError, match=r"test_FD009.txt:4: s3 is 'x'"):
+        import_subset(data, "FD009", landing, registry)
+    assert not landing.exists() and not (tmp_path / "machines.d").exists()
+    _write(data, NASA, "test_FD009.txt")
+    done = import_subset(data, "FD009", landing, registry)
+    assert done.engines == 4 and done.readings == 6 * 24
+    assert sorted(p.name for p in (landing / "cmapss").iterdir()) == [
+        "FD009_test.parquet",
+        "FD009_train.parquet",
+    ]
