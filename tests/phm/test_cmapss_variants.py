@@ -149,3 +149,20 @@ def test_past_the_horizon_the_physics_speaks_and_the_interval_opens() -> None:
     ).all()
     again = HybridModel.from_bytes(on.to_bytes())
     assert again.physics_beyond_horizon and again.version == on.version != off.version
+
+
+def test_a_frame_that_is_not_one_row_per_unit_and_cycle_is_refused_by_name() -> None:
+    train, test, _ = make_synthetic_subset(n_train=5, n_test=2, n_regimes=1, seed=6)
+    twice = pl.concat([train, train.filter((pl.col("unit") == 3) & (pl.col("cycle") <= 2))])
+    with pytest.raises(ValueError, match=r"unit 3 cycle 1 appears 2 times \(2 repeated in all\)"):
+        fit_hybrid(twice, LIGHT)
+    unnamed = train.with_columns(
+        pl.when(pl.col("cycle") == 7).then(None).otherwise(pl.col("unit")).alias("unit")
+    )
+    with pytest.raises(ValueError, match=r"5 row\(s\) with no unit or cycle"):
+        fit_hybrid(unnamed, LIGHT)
+    model = fit_hybrid(train, LIGHT)
+    with pytest.raises(ValueError, match=r"HybridModel.predict: unit 1 cycle 4 appears 2 times"):
+        model.predict(
+            pl.concat([test, test.filter((pl.col("unit") == 1) & (pl.col("cycle") == 4))])
+        )

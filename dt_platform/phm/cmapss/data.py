@@ -57,6 +57,24 @@ def load_train(data_dir: str | Path, subset: str = "FD001") -> pl.DataFrame:
     return _read_table(Path(data_dir) / f"train_{subset.upper()}.txt")
 
 
+def check_series(frame: pl.DataFrame, where: str) -> None:
+    """Refuse a frame that is not one row per unit and cycle: the folds keep units whole and the
+    features run along each unit's cycles, so a repeated or unnamed row has no place."""
+    missing = [c for c in (UNIT, TIME) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{where}: no {missing} column; the frame has {frame.columns[:8]}…")
+    unnamed = frame.filter(pl.col(UNIT).is_null() | pl.col(TIME).is_null()).height
+    if unnamed:
+        raise ValueError(f"{where}: {unnamed} row(s) with no {UNIT} or {TIME}")
+    repeated = frame.group_by(UNIT, TIME).len().filter(pl.col("len") > 1).sort(UNIT, TIME)
+    if repeated.height:
+        unit, cycle, times = repeated.row(0)
+        raise ValueError(
+            f"{where}: {UNIT} {unit} {TIME} {cycle} appears {times} times "
+            f"({repeated.height} repeated in all); one row per {UNIT} and {TIME}"
+        )
+
+
 def add_train_rul(train: pl.DataFrame) -> pl.DataFrame:
     """True (uncapped) RUL of every training row: cycles left until the unit's last cycle."""
     return train.with_columns((pl.col(TIME).max().over(UNIT) - pl.col(TIME)).alias("rul"))

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from dt_platform.phm.cmapss.config import PipelineConfig
-from dt_platform.phm.cmapss.data import TIME, UNIT, add_train_rul
+from dt_platform.phm.cmapss.data import TIME, UNIT, add_train_rul, check_series
 from dt_platform.phm.cmapss.stages import (
     PHYS_OUT,
     _features,
@@ -57,6 +57,7 @@ class HybridModel:
         Columns: ``unit, cycle, rul_phys, rul_phys_lo, rul_phys_hi, rul_mean, rul_p05, rul_p50,
         rul_p95, rul_fused, rul_fused_lo, rul_fused_hi, w_physics``.
         """
+        check_series(frame, "HybridModel.predict")
         phys = self.physics.predict(frame, last_only=False)
         feats = _features(frame, phys, self.normalizer, self.config)
         if last_only:
@@ -116,7 +117,9 @@ class HybridModel:
 
 def fleet_config(train: pl.DataFrame, config: PipelineConfig) -> PipelineConfig:
     """``config`` for a training fleet of this size: each unit its own fold when there are fewer
-    units than ``config.n_splits``; a :class:`ValueError` below ``MIN_TRAIN_UNITS``."""
+    units than ``config.n_splits``; a :class:`ValueError` below ``MIN_TRAIN_UNITS`` or for a
+    frame that is not one row per unit and cycle (:func:`check_series`)."""
+    check_series(train, "training units")
     units = train[UNIT].n_unique()
     if units < MIN_TRAIN_UNITS:
         raise ValueError(
