@@ -162,7 +162,7 @@ def held_out_metrics(
         "coverage": coverage(np.clip(fused - half, 0.0, None), fused + half, y),
     }
     if len(bands) > 1:
-        out["by_truth_band"] = _by_band(y, fused, ml, ph, bands)
+        out["by_truth_band"] = by_truth_band(y, fused, ml, ph, bands)
     if groups is not None:
         rng = np.random.default_rng(seed)
         order = np.argsort(groups, kind="stable")
@@ -179,7 +179,7 @@ def held_out_metrics(
     return out
 
 
-def _by_band(
+def by_truth_band(
     y: np.ndarray, fused: np.ndarray, ml: np.ndarray, ph: np.ndarray, edges: Sequence[float]
 ) -> list[dict[str, float]]:
     """RMSE of the fusion and of each branch on the rows whose truth is in each band (lo, hi]."""

@@ -229,6 +229,11 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
         (125.0, 150.0),
     ]
     assert all(b["rows"] > 0 and b["rmse_fused"] > 0 for b in bands)
+    # and the test set's own: every test unit in one band, the top band past the horizon
+    tested = out["test_by_rul_band"]
+    assert sum(b["rows"] for b in tested) == 8 and len(out["per_seed"][0]["test_by_rul_band"])
+    assert [b["rul_from"] for b in tested] == sorted(b["rul_from"] for b in tested)
+    assert all(b["rul_to"] <= 150.0 or b["rul_from"] == 150.0 for b in tested)
     synthetic = subprocess.run(
         [
             sys.executable,

@@ -19,6 +19,8 @@ import polars as pl
 from dt_platform.phm.cmapss.config import PipelineConfig
 from dt_platform.phm.cmapss.data import UNIT, load_subset
 from dt_platform.phm.cmapss.hybrid import HybridModel, fit_hybrid
+from dt_platform.phm.cmapss.stages import cv_bands
+from dt_platform.phm.fusion_held_out import by_truth_band
 from dt_platform.phm.scoring import coverage, interval_width, phm08_score, rmse
 
 BRANCH_COLUMNS = (("physics", "rul_phys"), ("ml", "rul_mean"), ("fused", "rul_fused"))
@@ -55,6 +57,11 @@ def score_test(model: HybridModel, test: pl.DataFrame, truth: pl.DataFrame) -> d
     out["coverage_90_ml_capped"] = coverage(pred["rul_p05"], pred["rul_p95"], capped)
     out["interval_width_fused"] = interval_width(pred["rul_fused_lo"], pred["rul_fused_hi"])
     out["mean_w_physics"] = float(pred["w_physics"].mean())
+    # where on the test set the fusion gains and loses: the held-out bands, and past the horizon
+    edges = (*cv_bands(model.config), max(model.config.horizon, float(y.max())))
+    out["test_by_rul_band"] = by_truth_band(
+        y, *(pred[c].to_numpy() for c in ("rul_fused", "rul_mean", "rul_phys")), edges
+    )
     beyond = (pred["rul_phys_lo"] >= model.config.horizon).to_numpy()
     out["units_beyond_horizon"] = int(beyond.sum()) if model.physics_beyond_horizon else 0
     return out
@@ -132,10 +139,11 @@ def run_seeds(
         raise ValueError("run_seeds: give at least one seed.")
     config = config or PipelineConfig()
     train, test, truth = load_subset(data_dir, subset)
-    runs, bands, model = [], [], None
+    runs, bands, test_bands, model = [], [], [], None
     for seed in seeds:
         model, scored = _fit_scored(train, test, truth, with_seed(config, seed))
         bands.append(model.cv.get("by_truth_band", []))
+        test_bands.append(scored["test_by_rul_band"])
         scored.update(
             seed=seed,
             fused_basis=model.fuser.basis,
@@ -156,13 +164,15 @@ def run_seeds(
     out["model_version"] = runs[0]["model_version"]  # the first seed's; each run keeps its own
     out["physics_branch"] = model.physics.describe()
     out["cv_by_rul_band"] = _bands_mean(bands)
+    out["test_by_rul_band"] = _bands_mean(test_bands)
     out["per_seed"] = runs
     out["config"] = config.describe()
     return out
 
 
 def _bands_mean(per_seed: Sequence[Sequence[dict[str, float]]]) -> list[dict[str, float]]:
-    """The held-out fusion's band table (``cv["by_truth_band"]``), each figure the seeds' mean."""
+    """A band table (the held-out fusion's ``cv["by_truth_band"]``, or the test set's
+    ``test_by_rul_band``), each figure the seeds' mean."""
     rows: dict[tuple[float, float], list[dict[str, float]]] = {}
     for table in per_seed:
         for row in table:
