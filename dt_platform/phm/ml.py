@@ -38,7 +38,7 @@ def capped_rul(rul: Any, cap: float | None = DEFAULT_CAP) -> np.ndarray:
     values = np.asarray(rul, dtype=np.float64)
     if cap is None:
         return np.clip(values, 0.0, None)
-    if cap <= 0:
+    if not cap > 0:  # NaN too
         raise ValueError(f"cap must be positive (cycles or hours of RUL), got {cap}.")
     return np.clip(values, 0.0, cap)
 

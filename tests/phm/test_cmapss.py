@@ -356,3 +356,22 @@ def test_the_fuser_weighs_the_units_age_where_held_out_units_say_it_helps() -> N
     old = without.config.describe()
     del old["fusion_inputs"]  # as bundles before the change
     assert PipelineConfig.from_dict(old).fusion_inputs == ()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"cap": float("nan")}, "cap must be positive"),
+        ({"cap": 0.0}, "cap must be positive"),
+        ({"horizon": -5.0}, "horizon must be positive: the true RUL up to which the fuser"),
+        ({"horizon": float("nan")}, "horizon must be positive"),
+        ({"coverage": 1.0}, r"coverage must be a share in \(0, 1\)"),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_when_the_config_is_made(
+    setting: dict, message: str
+) -> None:
+    # before, a NaN cap reached XGBoost (a C++ backtrace) and a negative horizon left the
+    # fuser without rows ("0 complete rows are too few for 6 knots")
+    with pytest.raises(ValueError, match=message):
+        PipelineConfig(**setting)

@@ -61,6 +61,17 @@ class PipelineConfig:
     training units (:meth:`~dt_platform.phm.fusion.Fuser.fit`)."""
     coverage: float = 0.9
 
+    def __post_init__(self) -> None:
+        if not self.cap > 0:
+            raise ValueError(f"cap must be positive (cycles of RUL), got {self.cap:g}.")
+        if not self.horizon > 0:
+            raise ValueError(
+                f"horizon must be positive: the true RUL up to which the fuser is fitted and "
+                f"scored, in cycles (the cap is {self.cap:g}), got {self.horizon:g}."
+            )
+        if not 0 < self.coverage < 1:
+            raise ValueError(f"coverage must be a share in (0, 1), got {self.coverage:g}.")
+
     def describe(self) -> dict[str, Any]:
         """JSON-able form (stored in the model bundle and printed by the benchmark)."""
         out = asdict(self)
