@@ -106,6 +106,7 @@ from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import load_history
 from dt_platform.phm.fleet.alerting import EPISODE_HORIZON_H, RELEASE_RATIO, STANDING_H
 from dt_platform.phm.scoring import coverage, rmse
+from dt_platform.sim import SimConfig
 from dt_platform.sim.precursor import precursor_hours
 
 START = dt.date(2026, 1, 5)
@@ -124,7 +125,7 @@ def simulate_and_ingest(
     from dt_platform.ingest.maintenance import load_maintenance_log
     from dt_platform.ingest.registry import load_registry, sync_registry
     from dt_platform.ingest.telemetry import build_telemetry_day
-    from dt_platform.sim import SimConfig, simulate_line
+    from dt_platform.sim import simulate_line
     from dt_platform.warehouse import Warehouse
 
     t0 = time.perf_counter()
@@ -624,6 +625,14 @@ def main() -> int:
     )
     args = parser.parse_args()
     args.eval_seeds = args.eval_seeds or [args.eval_seed]
+    for machines, days in (
+        (args.train_machines, args.train_days),
+        (args.eval_machines, args.eval_days),
+    ):
+        try:  # the simulator's own checks, before anything is simulated
+            SimConfig(machines=machines, days=days, interval_s=args.interval_s, start=START)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.train_seed in args.eval_seeds:
         parser.error(
             "--train-seed and --eval-seed(s) must differ: the evaluation fleet must be new"

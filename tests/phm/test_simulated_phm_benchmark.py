@@ -111,3 +111,14 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
     assert short.returncode == 2 and short.stdout == ""
     assert "simulated_phm: error:" in short.stderr and "run-to-failure lives" in short.stderr
     assert "Traceback" not in short.stderr
+
+
+def test_simulator_settings_out_of_range_are_one_usage_line_before_anything_runs() -> None:
+    for args, message in (
+        (("--train-machines", "0"), "machines=0: simulate at least 1 machine"),
+        (("--eval-days", "0"), "days=0: simulate at least 1 day"),
+        (("--interval-s", "7"), "interval_s=7: must divide 3600"),
+    ):
+        out = bench(*args)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert f"simulated_phm.py: error: invalid simulator settings: {message}" in out.stderr
