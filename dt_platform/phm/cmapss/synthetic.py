@@ -3,7 +3,8 @@
 :func:`make_synthetic_subset` builds one fleet; :data:`SYNTHETIC_VARIANTS` names the layouts the
 pipeline must survive (one or six regimes, one or two fault modes with sensors trending in
 opposite directions between units, short and long lives, few units, healthy test engines far
-from failure, readings missing at random). ``benchmarks/cmapss.py --synthetic NAME`` runs the standard protocol on one.
+from failure, readings missing at random). ``benchmarks/cmapss.py --synthetic NAME`` runs the
+standard protocol on one.
 """
 
 from __future__ import annotations
