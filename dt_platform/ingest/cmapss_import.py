@@ -135,7 +135,10 @@ def import_subset(data_dir: Path, subset: str, landing: Path, registry_path: Pat
 
 
 def from_warehouse(con: duckdb.DuckDBPyConnection, subset: str, split: str) -> pl.DataFrame:
-    """The subset as the prognostics read it (unit, cycle, settings, sensors), from loaded readings."""
+    """The subset as the prognostics read it (unit, cycle, settings, sensors), from loaded readings.
+
+    A reading the file gave as missing comes back null; a cycle whose readings were all missing
+    was never sent, so it is not here either."""
     prefix = f"{subset}-{SPLITS[split]}-"
     long = con.execute(
         """SELECT machine_id, sensor, ts, value FROM readings_v
