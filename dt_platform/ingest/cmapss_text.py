@@ -14,8 +14,9 @@ unit whole); give a RUL that is negative or not finite.
 
 A sensor or setting written ``nan`` is a reading that is missing: it is kept as null. The
 prognostics take it as such: rolling features use the readings there are, the health index counts
-it as its regime's mean (no evidence of wear either way), XGBoost sends it down its
-missing-value branch; an import into the warehouse sends no reading for it.
+it as its regime's mean (no evidence of wear either way), XGBoost sends what stays missing (the
+reading itself, its exponentially smoothed value) down its missing-value branch; an import into
+the warehouse sends no reading for it.
 """
 
 from __future__ import annotations
