@@ -8,11 +8,12 @@ from pathlib import Path
 
 import polars as pl
 
+# the layout's column names are the reader's (re-exported: the pipeline imports them from here)
+from dt_platform.ingest.cmapss_text import COLUMNS as COLUMNS
+from dt_platform.ingest.cmapss_text import SENSORS as SENSORS
+from dt_platform.ingest.cmapss_text import SETTINGS as SETTINGS
 from dt_platform.ingest.cmapss_text import read_cmapss_file, read_rul_file
 
-SETTINGS: tuple[str, ...] = ("setting1", "setting2", "setting3")
-SENSORS: tuple[str, ...] = tuple(f"s{i}" for i in range(1, 22))
-COLUMNS: tuple[str, ...] = ("unit", "cycle", *SETTINGS, *SENSORS)
 UNIT, TIME = "unit", "cycle"
 
 
