@@ -33,8 +33,9 @@ from scipy.cluster.vq import kmeans2
 
 REGIME = "regime"
 UNKNOWN_REGIME = -1
-"""The regime of a row with a missing operating setting: its sensors cannot be put on a regime's
-scale, so they count as missing readings."""
+"""The regime of a row whose missing operating settings leave its regime open (see
+:meth:`SensorNormalizer.assign_regimes`): its sensors cannot be put on a regime's scale, so they
+count as missing readings."""
 TIME_IN_SERVICE = "time_in_service"
 DEFAULT_WINDOWS: tuple[int, ...] = (5, 10, 20, 30)
 DEFAULT_SPANS: tuple[int, ...] = (10, 20)
@@ -91,6 +92,12 @@ def detect_regimes(
         if inertia <= tol * total:
             return centroids[np.lexsort(centroids.T[::-1])]
     return settings.mean(axis=0, keepdims=True)
+
+
+def _least_separation(centroids: np.ndarray) -> float:
+    """The least distance between two of ``centroids`` (rows; at least two)."""
+    pairs = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+    return float(pairs[np.triu_indices(len(centroids), k=1)].min())
 
 
 def _fit_settings(
@@ -209,19 +216,29 @@ class SensorNormalizer:
         return norm
 
     def assign_regimes(self, frame: pl.DataFrame) -> np.ndarray:
-        """Regime index of every row: nearest centroid in scaled settings space. A row missing
-        any setting is in no known regime (:data:`UNKNOWN_REGIME`) and :meth:`transform` leaves
-        its sensors missing: regimes can share a setting's value (FD002's two flight conditions
-        at Mach 0.84), so the settings a row has may not tell its regime."""
+        """Regime index of every row: the nearest centroid in scaled settings space.
+
+        A row missing a setting is placed by the settings it has, when they tell one regime
+        from every other: its nearest centroid on those settings is nearer than any other by
+        half the least distance between two regimes (the jitter around an operating point is
+        far below it). Otherwise it is in no known regime (:data:`UNKNOWN_REGIME`) and
+        :meth:`transform` leaves its sensors missing: regimes can share a setting's value
+        (FD002's conditions at 35 and 42 kft both fly Mach 0.84 at full throttle, so a row
+        without its altitude could be either, while one without its throttle angle still
+        tells them apart)."""
         if not self.settings or self.n_regimes == 1:
             return np.zeros(frame.height, dtype=np.int64)
         _require(frame, self.settings, "SensorNormalizer")
         raw = frame.select(self.settings).cast(pl.Float64).fill_null(np.nan).to_numpy()
         scaled = (raw - np.asarray(self.setting_center)) / np.asarray(self.setting_scale)
-        known = np.isfinite(scaled).all(axis=1)
-        gaps = np.nan_to_num(scaled)[:, None, :] - np.asarray(self.centroids)[None, :, :]
-        regime = (gaps**2).sum(axis=2).argmin(axis=1).astype(np.int64)
-        regime[~known] = UNKNOWN_REGIME
+        has = np.isfinite(scaled)
+        centroids = np.asarray(self.centroids)
+        gaps = (np.nan_to_num(scaled)[:, None, :] - centroids[None, :, :]) * has[:, None, :]
+        distance = np.sqrt((gaps**2).sum(axis=2))
+        regime = distance.argmin(axis=1).astype(np.int64)
+        nearest = distance.min(axis=1, keepdims=True)
+        rivals = (distance <= nearest + 0.5 * _least_separation(centroids)).sum(axis=1)
+        regime[~has.all(axis=1) & (rivals > 1)] = UNKNOWN_REGIME
         return regime
 
     def transform(self, frame: pl.DataFrame) -> pl.DataFrame:

@@ -141,30 +141,44 @@ def test_regime_normalization_is_fitted_on_train_and_reused() -> None:
     assert again.transform(test).equals(norm.transform(test))
 
 
-def test_a_row_missing_a_setting_has_no_regime_and_its_sensors_count_as_missing() -> None:
+def test_a_row_missing_a_setting_keeps_its_regime_only_where_the_others_tell_it() -> None:
     train, _, _ = make_synthetic_subset(n_train=6, n_test=1, n_regimes=6, seed=4)
     full = SensorNormalizer.fit(train, sensors=SENSORS, settings=SETTINGS)
-    # FD002's conditions 5 and 6 share Mach 0.84: a row with its altitude missing could be either
+    regime = full.assign_regimes(train)
+    # FD002's conditions at 35 and 42 kft share Mach 0.84 and full throttle: a row with its
+    # altitude missing could be either, while the other four conditions differ in Mach
+    mach_084 = np.isin(regime, [4, 5])
+    assert full.n_regimes == 6 and mach_084.any() and (~mach_084).any()
+    row = pl.int_range(pl.len())
     gaps = train.with_columns(
-        pl.when(pl.int_range(pl.len()) % 10 == 0)
-        .then(None)
-        .otherwise(pl.col("setting1"))
-        .alias("setting1"),
-        pl.when(pl.int_range(pl.len()) % 10 == 3).then(None).otherwise(pl.col("s2")).alias("s2"),
+        pl.when(row % 10 == 0).then(None).otherwise(pl.col("setting1")).alias("setting1"),
+        pl.when(row % 10 == 5).then(None).otherwise(pl.col("setting3")).alias("setting3"),
+    ).with_columns(
+        pl.when(row % 10 >= 7).then(None).otherwise(pl.col("setting2")).alias("setting2"),
+        pl.when(row % 10 == 8).then(None).otherwise(pl.col("setting3")).alias("setting3"),
+        pl.when(row % 10 == 3).then(None).otherwise(pl.col("s2")).alias("s2"),
     )
     norm = SensorNormalizer.fit(gaps, sensors=SENSORS, settings=SETTINGS)
     # the regimes and every kept sensor's statistics come from the readings there are
     assert norm.n_regimes == 6 and norm.sensors == full.sensors
-    complete = gaps["setting1"].is_not_null().to_numpy()
-    assert (norm.assign_regimes(gaps)[complete] == full.assign_regimes(train)[complete]).all()
     assert norm.mean["s2"] == pytest.approx(full.mean["s2"], rel=1e-3)
+    nth = np.arange(gaps.height) % 10
+    no_altitude = (nth == 0) & mach_084
+    assigned = norm.assign_regimes(gaps)
+    # the settings a row has tell its regime: altitude alone (rows 7 and 8), or Mach and
+    # throttle away from Mach 0.84; only a Mach-0.84 row without its altitude stays open
+    assert (assigned[~no_altitude] == regime[~no_altitude]).all()
+    assert (assigned[no_altitude] == UNKNOWN_REGIME).all()
     z = norm.transform(gaps)
     unknown = z.filter(pl.col(REGIME) == UNKNOWN_REGIME)
-    assert unknown.height == len(range(0, gaps.height, 10))
+    assert unknown.height == no_altitude.sum()
     assert unknown.select(norm.sensors).null_count().row(0) == (unknown.height,) * len(norm.sensors)
     known = z.filter(pl.col(REGIME) != UNKNOWN_REGIME)
-    assert known["s2"].null_count() == len(range(3, gaps.height, 10))
+    assert known["s2"].null_count() == (nth == 3).sum()
     assert known.drop_nulls("s2")["s2"].is_finite().all()
+    # a row with no setting at all could be any regime
+    blank = gaps.head(3).with_columns(pl.lit(None, dtype=pl.Float64).alias(s) for s in SETTINGS)
+    assert (norm.assign_regimes(blank) == UNKNOWN_REGIME).all()
     # one regime: the settings say nothing, and a missing one changes nothing
     flat = SensorNormalizer.fit(gaps, sensors=SENSORS, settings=SETTINGS, n_regimes=1)
     assert (flat.transform(gaps)[REGIME] == 0).all()
