@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dt_platform.phm.cmapss import fit_hybrid
+from dt_platform.phm.cmapss import PipelineConfig, fit_hybrid
+from dt_platform.phm.cmapss.hybrid import UNITS_PER_KNOT, fleet_config
 from dt_platform.phm.cmapss.synthetic import (
     SYNTHETIC_VARIANTS,
     make_synthetic_subset,
@@ -85,11 +86,24 @@ def test_the_smallest_fleet_is_one_unit_a_fold_and_a_smaller_one_a_clear_error()
     train, test, _ = make_synthetic_subset(n_train=4, n_test=3, n_regimes=1, seed=5)
     model = fit_hybrid(train, config)
     assert model.config.n_splits == 4  # each unit held out once
+    assert model.config.fusion_knots == 2  # and the fuser's weights vary linearly at most
     values = model.predict(test).select("rul_fused_lo", "rul_fused", "rul_fused_hi").to_numpy()
     assert np.isfinite(values).all() and (np.diff(values, axis=1) >= 0).all()
     three = train.filter(pl.col("unit") <= 3)
     with pytest.raises(ValueError, match=r"3 training unit.*at least 4 complete run-to-failure"):
         fit_hybrid(three, config)
+
+
+def test_a_small_fleet_gets_fewer_fusion_knots_and_a_large_one_those_configured() -> None:
+    train, _, _ = make_synthetic_subset(n_train=40, n_test=1, n_regimes=1, seed=6)
+    knots = {
+        n: fleet_config(train.filter(pl.col("unit") <= n), PipelineConfig()).fusion_knots
+        for n in (4, 6, 9, 12, 17, 18, 40)
+    }
+    assert UNITS_PER_KNOT == 3
+    assert knots == {4: 2, 6: 2, 9: 3, 12: 4, 17: 5, 18: 6, 40: 6}
+    # the configured count is a ceiling, never raised
+    assert fleet_config(train, PipelineConfig(fusion_knots=3)).fusion_knots == 3
 
 
 def test_missing_readings_go_through_the_files_and_the_benchmark_counts_them(tmp_path) -> None:

@@ -45,6 +45,9 @@ class PipelineConfig:
     quantile_params: XGBParams | None = None
     fusion_method: str = "stack"
     fusion_knots: int = 6
+    """Knots of the fuser's weights along its context. A ceiling: a fleet gets at most one per
+    :data:`~dt_platform.phm.cmapss.hybrid.UNITS_PER_KNOT` training units (:func:`~dt_platform.
+    phm.cmapss.hybrid.fleet_config`)."""
     fusion_inputs: tuple[str, ...] = (TIME,)
     """Further inputs the fuser may weigh with the branches (:attr:`~dt_platform.phm.fusion.Fuser.
     inputs`): the unit's age. The capped data branch reads 100 cycles left and 150 alike; how long

@@ -30,6 +30,12 @@ FUSED_OUT = ("rul_fused", "rul_fused_lo", "rul_fused_hi")
 MIN_TRAIN_UNITS = 4
 """Fewest training units: the physics branch's fleet prior needs 3 units, in every fold too
 (with fewer than ``n_splits`` units each unit is its own fold, so a fold fits on all but one)."""
+UNITS_PER_KNOT = 3
+"""Fewest training units per knot of the fuser's weights. Each knot carries a weight per branch
+(and per further input), learned from the held-out rows of the units whose estimates fall near
+it: with six engines and six knots the stack fits one engine's errors at each (``few_units``,
+three data seeds: held-out fused RMSE 32.0 / 18.8 / 29.9 with six knots, 28.7 / 14.2 / 26.2 with
+two, the last two by falling back to the data branch)."""
 MIN_BEYOND_UNITS = 3
 """Fewest held-out training units in the beyond-horizon region to decide on it."""
 
@@ -117,8 +123,9 @@ class HybridModel:
 
 def fleet_config(train: pl.DataFrame, config: PipelineConfig) -> PipelineConfig:
     """``config`` for a training fleet of this size: each unit its own fold when there are fewer
-    units than ``config.n_splits``; a :class:`ValueError` below ``MIN_TRAIN_UNITS`` or for a
-    frame that is not one row per unit and cycle (:func:`check_series`)."""
+    units than ``config.n_splits``, and at most one fusion knot per ``UNITS_PER_KNOT`` units (at
+    least 2); a :class:`ValueError` below ``MIN_TRAIN_UNITS`` or for a frame that is not one row
+    per unit and cycle (:func:`check_series`)."""
     check_series(train, "training units")
     units = train[UNIT].n_unique()
     if units < MIN_TRAIN_UNITS:
@@ -127,7 +134,11 @@ def fleet_config(train: pl.DataFrame, config: PipelineConfig) -> PipelineConfig:
             f"physics prior on 3 units, so the pipeline needs at least {MIN_TRAIN_UNITS} complete "
             "run-to-failure units."
         )
-    return replace(config, n_splits=units) if units < config.n_splits else config
+    return replace(
+        config,
+        n_splits=min(config.n_splits, units),
+        fusion_knots=min(config.fusion_knots, max(2, units // UNITS_PER_KNOT)),
+    )
 
 
 def fit_hybrid(train: pl.DataFrame, config: PipelineConfig | None = None) -> HybridModel:
@@ -137,7 +148,8 @@ def fit_hybrid(train: pl.DataFrame, config: PipelineConfig | None = None) -> Hyb
     (its health index also feeds XGBoost, as an out-of-fold feature), XGBoost out-of-fold
     predictions, then the fuser on those out-of-fold rows (with its own cross-fitting for the
     interval and the CV metrics). The final branches are refitted on all training units. With
-    fewer units than ``config.n_splits`` folds, each unit is its own fold (:func:`fleet_config`).
+    fewer units than ``config.n_splits`` folds, each unit is its own fold, and a small fleet gets
+    fewer fusion knots (:func:`fleet_config`).
     """
     config = fleet_config(train, config or PipelineConfig())
     train = add_train_rul(train).sort([UNIT, TIME])
