@@ -121,6 +121,8 @@ def test_missing_readings_go_through_the_files_and_the_benchmark_counts_them(tmp
     assert out["missing_readings"] == nulls and 0.15 < nulls["train"] / (train.height * 24) < 0.25
     # the six regimes are still told apart, and the constant sensors still dropped
     assert out["n_regimes"] == 6 and "s1" not in out["sensors_used"]
+    # twelve engines: the folds asked for, and one fusion knot per three engines
+    assert (out["n_splits"], out["fusion_knots"]) == (LIGHT.n_splits, 4)
     figures = [out[k] for k in ("rmse_physics", "rmse_ml", "rmse_fused", "coverage_90")]
     assert np.isfinite(figures).all()
 

@@ -81,6 +81,9 @@ def _header(
         },
         "n_regimes": model.normalizer.n_regimes,
         "sensors_used": model.normalizer.sensors,
+        # as the fleet's size set them (fleet_config); ``config`` prints the ones asked for
+        "n_splits": model.config.n_splits,
+        "fusion_knots": model.config.fusion_knots,
     }
 
 
