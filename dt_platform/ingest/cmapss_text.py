@@ -127,13 +127,19 @@ def read_cmapss_file(path: Path) -> pl.DataFrame:
         raise CmapssFormatError(f"{path} holds no data")
     values = _numbers(path, rows, linenos)
     _check_values(path, values, linenos)
-    frame = pl.DataFrame({c: values[:, i] for i, c in enumerate(COLUMNS)}).with_columns(
+    frame = layout_frame(values)
+    _check_unique(path, frame, linenos)
+    return frame
+
+
+def layout_frame(values: np.ndarray) -> pl.DataFrame:
+    """Rows of the layout (one per line, :data:`COLUMNS` in order) as the reader gives them:
+    unit and cycle Int64, settings and sensors Float64 with a NaN reading as null (missing)."""
+    return pl.DataFrame({c: values[:, i] for i, c in enumerate(COLUMNS)}).with_columns(
         pl.col("unit").cast(pl.Int64),
         pl.col("cycle").cast(pl.Int64),
         pl.col(*SETTINGS, *SENSORS).fill_nan(None),
     )
-    _check_unique(path, frame, linenos)
-    return frame
 
 
 def read_rul_file(path: Path) -> list[float]:

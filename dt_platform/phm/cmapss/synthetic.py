@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dt_platform.phm.cmapss.data import COLUMNS, TIME, UNIT
+from dt_platform.ingest.cmapss_text import layout_frame
+from dt_platform.phm.cmapss.data import UNIT
 
 OPERATING_CONDITIONS: tuple[tuple[float, float, float], ...] = (
     (0.0, 0.0, 100.0),
@@ -79,10 +80,7 @@ def _frame(rows: list[list[float]], gaps: np.random.Generator, missing: float) -
     """Rows in the loader's layout, each setting and sensor reading left out with ``missing``."""
     arr = np.asarray(rows, dtype=np.float64)
     arr[:, 2:][gaps.uniform(size=arr[:, 2:].shape) < missing] = np.nan
-    out = pl.DataFrame({c: arr[:, i] for i, c in enumerate(COLUMNS)})
-    return out.with_columns(
-        pl.col(UNIT).cast(pl.Int64), pl.col(TIME).cast(pl.Int64), pl.col(COLUMNS[2:]).fill_nan(None)
-    )
+    return layout_frame(arr)
 
 
 def make_synthetic_subset(
