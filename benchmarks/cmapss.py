@@ -8,7 +8,10 @@ of estimates thousands of cycles off, prints as null); progress goes to stderr.
 ``--synthetic NAME`` runs the same protocol on a synthetic fleet in the same layout with known
 truth (one of :data:`~dt_platform.phm.cmapss.synthetic.SYNTHETIC_VARIANTS`: one or six regimes,
 one or two fault modes, short or long lives, few units, readings missing), written to a temporary
-folder first. ``missing_readings`` counts the readings the files give as ``nan``.
+folder first. ``missing_readings`` counts the readings the files give as ``nan``. On a synthetic
+fleet, ``bayes_bound`` puts the figures in scale: the RMSE of each test unit's posterior-mean RUL
+under the generator's own law (:mod:`~dt_platform.phm.cmapss.bayes_bound`), which no model
+beats in expectation, next to that of a perfect capped model.
 ``--select`` instead compares the physics-branch designs of :data:`CANDIDATES` by unit-grouped CV
 on the training file only (the test and RUL files are not read) and prints that table. Usage::
 
@@ -38,6 +41,7 @@ from dt_platform.phm.cmapss import (  # noqa: E402
     select_physics,
     write_subset,
 )
+from dt_platform.phm.cmapss.bayes_bound import bayes_bound  # noqa: E402
 from dt_platform.phm.cmapss.synthetic import SYNTHETIC_VARIANTS  # noqa: E402
 from dt_platform.phm.ml import QUANTILE_PARAMS  # noqa: E402
 
@@ -194,15 +198,24 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
     return config
 
 
-def _write_synthetic(args: argparse.Namespace, folder: Path, subset: str) -> dict[str, object]:
-    """Write the synthetic fleet ``args.synthetic`` as ``subset`` into ``folder``."""
+def _write_synthetic(
+    args: argparse.Namespace, folder: Path, subset: str, cap: float
+) -> dict[str, object]:
+    """Write the synthetic fleet ``args.synthetic`` as ``subset`` into ``folder``; its layout
+    and the Bayes bound of its test set (or why there is none)."""
     layout = dict(SYNTHETIC_VARIANTS[args.synthetic])
     if args.synthetic != "few_units":
         layout.update(n_train=args.units, n_test=args.units)
     print(f"cmapss: writing synthetic fleet {args.synthetic} {layout} …", file=sys.stderr)
     train, test, rul = make_synthetic_subset(seed=args.data_seed, **layout)
     write_subset(folder, subset, train, test, rul)
-    return {"synthetic": args.synthetic, "data_seed": args.data_seed, **layout}
+    try:
+        bound: dict[str, object] = bayes_bound(
+            test, rul.select("unit", "rul"), seed=args.data_seed, cap=cap, **layout
+        )
+    except ValueError as exc:  # rows missing an operating setting
+        bound = {"skipped": str(exc)}
+    return {"synthetic": args.synthetic, "data_seed": args.data_seed, **layout, "bound": bound}
 
 
 def _select(data: Path, subset: str, config: PipelineConfig) -> dict[str, object]:
@@ -253,9 +266,10 @@ def _main(argv: list[str] | None) -> int:
     subset = args.subset.upper()
     if args.synthetic is not None:
         with tempfile.TemporaryDirectory(prefix="cmapss-synthetic-") as tmp:
-            layout = _write_synthetic(args, Path(tmp), subset)
+            layout = _write_synthetic(args, Path(tmp), subset, config.cap)
             result = _select(Path(tmp), subset, config) if args.select else None
             result = result or _run(Path(tmp), subset, config, seeds)
+        result["bayes_bound"] = layout.pop("bound")
         result["data"] = layout
         _emit(result)
         return 0

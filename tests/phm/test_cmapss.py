@@ -258,6 +258,15 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     assert out["data"]["synthetic"] == "two_faults" and out["data"]["fault_modes"] == 2
     assert out["seeds"] == [3] and out["n_test_units"] == 12
     assert out["missing_readings"] == {"train": 0, "test": 0}
+    # the Bayes bound of the same 12 test units, from the generator's own law
+    bound = out["bayes_bound"]
+    assert set(bound) == {
+        "rmse_bayes",
+        "rmse_bayes_rows",
+        "rmse_bayes_capped",
+        "rmse_perfect_capped",
+    }
+    assert all(np.isfinite(v) and v >= 0 for v in bound.values())
     bad = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), "--seeds", "one"],
         capture_output=True,

@@ -9,6 +9,7 @@ standard protocol on one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,14 @@ OPERATING_CONDITIONS: tuple[tuple[float, float, float], ...] = (
 
 CONSTANT_SENSORS = frozenset({1, 5, 10, 16, 18, 19})
 """Sensors carrying no wear signal (constant within a regime), as in the NASA subsets."""
+FLICKER_SENSOR = 6
+"""The sensor that flickers between two values (as s6 does in FD001) and carries no wear."""
+WEAR_RATE = (3.0, 7.0)
+"""Range of each engine's wear rate ``r`` (uniform): the larger, the later its wear shows."""
+OFFSET_SD = 0.05
+"""Spread of each engine's own offset on every sensor's wear scale (manufacturing variation)."""
+MIN_TEST_AGE = 20
+"""Fewest cycles a test engine has run when its series is cut."""
 
 SYNTHETIC_VARIANTS: dict[str, dict[str, Any]] = {
     "fd001_like": {"n_regimes": 1, "fault_modes": 1},
@@ -54,6 +63,29 @@ SYNTHETIC_VARIANTS: dict[str, dict[str, Any]] = {
 layout; truth (regime, fault mode, life) is known per unit."""
 
 
+@dataclass(frozen=True)
+class FleetLaw:
+    """What every engine of a synthetic fleet shares: its flight conditions, each regime's sensor
+    baseline, each fault mode's sensor response to wear and each sensor's noise."""
+
+    conditions: np.ndarray
+    """``(regimes, 3)``: altitude, Mach and throttle of each regime."""
+    base: np.ndarray
+    """``(regimes, 21)``: every sensor's value in each regime, new."""
+    sensitivity: np.ndarray
+    """``(fault modes, 21)``: how each sensor moves with wear, per fault mode."""
+    noise: np.ndarray
+    """``(21,)``: each sensor's noise scale."""
+
+
+def draw_law(rng: np.random.Generator, n_regimes: int, fault_modes: int) -> FleetLaw:
+    """The fleet's :class:`FleetLaw`, the first draws of ``rng`` in :func:`make_synthetic_subset`."""
+    conditions = np.asarray(OPERATING_CONDITIONS[:n_regimes])
+    base = rng.uniform(10.0, 2000.0, size=(21,)) * (1 + 0.3 * rng.standard_normal((n_regimes, 21)))
+    sens, noise = _sensitivities(rng, fault_modes)
+    return FleetLaw(conditions, base, sens, noise)
+
+
 def _sensitivities(rng: np.random.Generator, fault_modes: int) -> tuple[np.ndarray, np.ndarray]:
     """Per fault mode, how each sensor responds to wear ``(modes, 21)``, and the noise scale.
 
@@ -74,6 +106,11 @@ def _sensitivities(rng: np.random.Generator, fault_modes: int) -> tuple[np.ndarr
         other = np.where((draw >= 1 / 3) & (draw < 1 / 2), 0.0, other)
         modes.append(other)
     return np.asarray(modes), noise
+
+
+def wear(x: np.ndarray | float, rate: np.ndarray | float) -> np.ndarray | float:
+    """An engine's wear ``(e^x − 1)/(e^r − 1)`` at ``x = r·cycle/life``: 0 new, 1 at failure."""
+    return np.expm1(x) / np.expm1(rate)
 
 
 def _frame(rows: list[list[float]], gaps: np.random.Generator, missing: float) -> pl.DataFrame:
@@ -117,25 +154,25 @@ def make_synthetic_subset(
     if not 0 < life[0] <= life[1] or life[0] < 22:
         raise ValueError("life must be (low, high) with 22 <= low <= high cycles.")
     rng = np.random.default_rng(seed)
-    conds = np.asarray(OPERATING_CONDITIONS[:n_regimes])
-    base = rng.uniform(10.0, 2000.0, size=(21,)) * (1 + 0.3 * rng.standard_normal((n_regimes, 21)))
-    sens, noise = _sensitivities(rng, fault_modes)
+    law = draw_law(rng, n_regimes, fault_modes)
+    flicker = FLICKER_SENSOR - 1
 
     def engine(unit: int, truncate: bool) -> tuple[list[list[float]], tuple[float, float, int]]:
         total = int(rng.uniform(*life))
-        rate = rng.uniform(3.0, 7.0)
-        offset = rng.normal(0.0, 0.05, size=21)
+        rate = rng.uniform(*WEAR_RATE)
+        offset = rng.normal(0.0, OFFSET_SD, size=21)
         mode = int(rng.integers(fault_modes)) if fault_modes > 1 else 0
         last = total
         if truncate:
-            last = int(np.clip(total - rng.uniform(*test_rul), 20, total - 1))
+            last = int(np.clip(total - rng.uniform(*test_rul), MIN_TEST_AGE, total - 1))
         rows = []
         for cycle in range(1, last + 1):
             r = int(rng.integers(n_regimes))
-            setting = conds[r] + rng.normal(0.0, [1e-3, 1e-4, 0.0])
-            d = np.expm1(rate * cycle / total) / np.expm1(rate)
-            values = base[r] + sens[mode] * (d + offset) + noise * rng.standard_normal(21)
-            values[5] = base[r, 5] + (0.01 if rng.uniform() < 0.02 else 0.0)
+            setting = law.conditions[r] + rng.normal(0.0, [1e-3, 1e-4, 0.0])
+            d = wear(rate * cycle / total, rate)
+            values = law.base[r] + law.sensitivity[mode] * (d + offset)
+            values += law.noise * rng.standard_normal(21)
+            values[flicker] = law.base[r, flicker] + (0.01 if rng.uniform() < 0.02 else 0.0)
             rows.append([unit, cycle, *setting, *values])
         return rows, (float(total - last), float(total), mode + 1)
 
