@@ -21,6 +21,7 @@ from dt_platform.phm.cmapss.synthetic import (
     OFFSET_SD,
     SYNTHETIC_VARIANTS,
     draw_law,
+    full_layout,
     make_synthetic_subset,
     wear,
 )
@@ -113,3 +114,12 @@ def test_missing_readings_and_settings_cost_the_bound_little() -> None:
     complete = bayes_bound(full, y, seed=5, cap=125.0, **layout)["rmse_bayes"]
     gaps = bayes_bound(gappy, y, seed=5, cap=125.0, **layout)["rmse_bayes"]
     assert complete <= gaps + 1.0 and gaps < complete + 3.0
+
+
+def test_the_bound_takes_the_generators_own_defaults_and_refuses_other_keywords() -> None:
+    layout = full_layout(**SYNTHETIC_VARIANTS["fd001_like"])
+    assert layout["life"] == (120.0, 260.0) and layout["test_rul"] == (5.0, 140.0)
+    assert layout["n_regimes"] == 1 and "seed" not in layout
+    _, test, _ = make_synthetic_subset(n_train=1, n_test=2, seed=0)
+    with pytest.raises(ValueError, match=r"not a layout keyword.*'lives'"):
+        bayes_rul(test, seed=0, lives=(1.0, 2.0))

@@ -39,6 +39,7 @@ from dt_platform.phm.cmapss.synthetic import (
     WEAR_RATE,
     FleetLaw,
     draw_law,
+    full_layout,
     wear,
 )
 from dt_platform.phm.scoring import rmse
@@ -135,24 +136,17 @@ def _posterior_means(
     return float(post @ rul), float(post @ np.minimum(rul, cap))
 
 
-def bayes_rul(
-    test: pl.DataFrame,
-    *,
-    seed: int,
-    n_regimes: int = 6,
-    fault_modes: int = 1,
-    life: tuple[float, float] = (120.0, 260.0),
-    test_rul: tuple[float, float] = (5.0, 140.0),
-    cap: float = 125.0,
-    **_: Any,
-) -> pl.DataFrame:
+def bayes_rul(test: pl.DataFrame, *, seed: int, cap: float = 125.0, **layout: Any) -> pl.DataFrame:
     """Each test unit's posterior-mean RUL under the law of the fleet ``make_synthetic_subset(
     seed=seed, **layout)`` drew ``test`` from (columns ``unit, rul_bayes, rul_bayes_rows,
-    rul_bayes_capped``; the module's docstring says what each knows). Further layout keywords
-    (``n_train``, ``n_test``, ``missing``) do not change the law and are ignored.
+    rul_bayes_capped``; the module's docstring says what each knows). ``layout`` takes the
+    generator's keywords, with its defaults (:func:`~dt_platform.phm.cmapss.synthetic.
+    full_layout`).
     """
-    law = draw_law(np.random.default_rng(seed), n_regimes, fault_modes)
-    prior_lives, prior = life_prior(life)
+    layout = full_layout(**layout)
+    test_rul = layout["test_rul"]
+    law = draw_law(np.random.default_rng(seed), layout["n_regimes"], layout["fault_modes"])
+    prior_lives, prior = life_prior(layout["life"])
     rates = (
         WEAR_RATE[0] + (np.arange(RATE_STEPS) + 0.5) * (WEAR_RATE[1] - WEAR_RATE[0]) / RATE_STEPS
     )

@@ -9,6 +9,7 @@ standard protocol on one.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +199,16 @@ def make_synthetic_subset(
         schema={UNIT: pl.Int64, "rul": pl.Float64, "life": pl.Float64, "fault_mode": pl.Int64},
     )
     return _frame(train_rows, gaps, missing), _frame(test_rows, gaps, missing), rul
+
+
+def full_layout(**layout: Any) -> dict[str, Any]:
+    """``layout`` with :func:`make_synthetic_subset`'s own defaults for every keyword it leaves
+    out (all but ``seed``); a keyword the generator does not take is a :class:`ValueError`."""
+    params = inspect.signature(make_synthetic_subset).parameters
+    unknown = set(layout) - set(params) | ({"seed"} & set(layout))
+    if unknown:
+        raise ValueError(f"not a layout keyword of make_synthetic_subset: {sorted(unknown)}")
+    return {k: layout.get(k, p.default) for k, p in params.items() if k != "seed"}
 
 
 def synthetic_variant(
