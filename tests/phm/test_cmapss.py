@@ -24,6 +24,7 @@ from dt_platform.phm.cmapss import (
     select_physics,
     write_subset,
 )
+from dt_platform.phm.cmapss.benchmark import fused_vs_branches
 from dt_platform.phm.scoring import phm08_score
 from tests.phm.cmapss_fixtures import LIGHT
 
@@ -259,6 +260,7 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     assert out["seeds"] == [3] and out["n_test_units"] == 12
     assert out["missing_readings"] == {"train": 0, "test": 0}
     # the Bayes bound of the same 12 test units, from the generator's own law
+    assert set(out["test_fused_vs_branches"]) == {"ml", "physics"}
     bound = out["bayes_bound"]
     assert set(bound) == {
         "rmse_bayes",
@@ -384,3 +386,23 @@ def test_a_setting_out_of_range_is_refused_when_the_config_is_made(
     # fuser without rows ("0 complete rows are too few for 6 knots")
     with pytest.raises(ValueError, match=message):
         PipelineConfig(**setting)
+
+
+def test_the_test_set_says_whether_a_branch_beats_the_fusion_beyond_chance() -> None:
+    """Per-unit errors of two seeds: a branch better on every unit is beyond chance, one that
+    differs from the fusion by noise is not, and the gap is pooled over the seeds."""
+    rng = np.random.default_rng(0)
+    fused = [rng.normal(0, 10, 40) for _ in range(2)]
+    errors = {
+        "fused": fused,
+        "ml": [0.5 * e for e in fused],  # better on every unit
+        "physics": [e * rng.choice([0.9, 1.1], 40) for e in fused],  # as good, give or take
+    }
+    out = fused_vs_branches(errors)
+    ml, physics = out["ml"], out["physics"]
+    pooled = np.sqrt(np.mean(np.square(fused)))
+    assert ml["rmse_gap"] == pytest.approx(pooled / 2)
+    assert ml["p_branch_better"] < 0.001 and ml["p_fused_better"] > 0.99
+    assert physics["p_branch_better"] > 0.05 and physics["p_fused_better"] > 0.05
+    same = fused_vs_branches({"fused": fused, "ml": fused, "physics": fused})
+    assert same["ml"] == {"rmse_gap": 0.0, "p_branch_better": 1.0, "p_fused_better": 1.0}
