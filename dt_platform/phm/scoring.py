@@ -40,8 +40,14 @@ def mae(predicted: Any, truth: Any) -> float:
 def phm08_score(predicted: Any, truth: Any) -> float:
     """PHM08 score: Σ e^(−d/13) − 1 for d < 0, Σ e^(d/10) − 1 for d ≥ 0; d = predicted − true."""
     p, t = _pair(predicted, truth)
-    d = p - t
-    return float(np.sum(np.where(d < 0, np.expm1(-d / 13.0), np.expm1(d / 10.0))))
+    return float(np.sum(phm08_terms(p - t)))
+
+
+def phm08_terms(errors: Any) -> np.ndarray:
+    """Each unit's term of the PHM08 score for its error ``d = predicted − true`` (late errors
+    cost more): their sum is :func:`phm08_score`."""
+    d = np.asarray(errors, dtype=np.float64)
+    return np.where(d < 0, np.expm1(-d / 13.0), np.expm1(d / 10.0))
 
 
 def coverage(lower: Any, upper: Any, truth: Any) -> float:

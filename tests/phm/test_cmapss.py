@@ -402,7 +402,13 @@ def test_the_test_set_says_whether_a_branch_beats_the_fusion_beyond_chance() -> 
     ml, physics = out["ml"], out["physics"]
     pooled = np.sqrt(np.mean(np.square(fused)))
     assert ml["rmse_gap"] == pytest.approx(pooled / 2)
-    assert ml["p_branch_better"] < 0.001 and ml["p_fused_better"] > 0.99
-    assert physics["p_branch_better"] > 0.05 and physics["p_fused_better"] > 0.05
-    same = fused_vs_branches({"fused": fused, "ml": fused, "physics": fused})
-    assert same["ml"] == {"rmse_gap": 0.0, "p_branch_better": 1.0, "p_fused_better": 1.0}
+    assert ml["score_gap"] == pytest.approx(
+        np.mean([phm08_score(e, 0 * e) - phm08_score(e / 2, 0 * e) for e in fused])
+    )
+    for figure in ("rmse", "score"):
+        assert ml[f"p_branch_better_{figure}"] < 0.001 and ml[f"p_fused_better_{figure}"] > 0.99
+        assert physics[f"p_branch_better_{figure}"] > 0.05
+        assert physics[f"p_fused_better_{figure}"] > 0.05
+    same = fused_vs_branches({"fused": fused, "ml": fused, "physics": fused})["ml"]
+    assert same["rmse_gap"] == same["score_gap"] == 0.0
+    assert same["p_branch_better_rmse"] == same["p_fused_better_score"] == 1.0

@@ -22,7 +22,7 @@ from dt_platform.phm.cmapss.hybrid import HybridModel, fit_hybrid
 from dt_platform.phm.cmapss.stages import cv_bands
 from dt_platform.phm.evidence import sign_flip_p
 from dt_platform.phm.fusion_held_out import by_truth_band
-from dt_platform.phm.scoring import coverage, interval_width, phm08_score, rmse
+from dt_platform.phm.scoring import coverage, interval_width, phm08_score, phm08_terms, rmse
 
 BRANCH_COLUMNS = (("physics", "rul_phys"), ("ml", "rul_mean"), ("fused", "rul_fused"))
 AVERAGED = (
@@ -74,21 +74,26 @@ def fused_vs_branches(errors: Mapping[str, Sequence[np.ndarray]]) -> dict[str, d
     """Does a branch beat the fusion on the test units beyond chance, or the fusion it?
 
     ``errors``: per branch (``fused``, ``ml``, ``physics``), each seed's errors by unit. Per
-    branch: ``rmse_gap`` (fused − branch, pooled over the seeds: > 0 where the branch is
-    better) and the one-sided sign-flip p-values of the units' squared-error differences
-    (averaged over the seeds first) in the branch's favour and in the fusion's
-    (:func:`~dt_platform.phm.evidence.sign_flip_p`). A hundred test units tell a gap of a
-    few tenths of an RMSE from chance only rarely; this says whether they did.
+    branch, in RMSE and in PHM08 score, pooled over the seeds: the gap (fused − branch: > 0
+    where the branch is better) and the one-sided sign-flip p-values of the units' differences
+    (each unit's squared error or score term, averaged over the seeds first) in the branch's
+    favour and in the fusion's (:func:`~dt_platform.phm.evidence.sign_flip_p`). A hundred test
+    units tell a gap of a few tenths of an RMSE from chance only rarely; this says whether they
+    did.
     """
-    fused = np.mean(np.square(errors["fused"]), axis=0)
     out: dict[str, dict[str, float]] = {}
     for name in ("ml", "physics"):
-        branch = np.mean(np.square(errors[name]), axis=0)
-        out[name] = {
-            "rmse_gap": float(np.sqrt(fused.mean()) - np.sqrt(branch.mean())),
-            "p_branch_better": sign_flip_p(fused - branch),
-            "p_fused_better": sign_flip_p(branch - fused),
-        }
+        row: dict[str, float] = {}
+        for figure, per_unit, total in (
+            ("rmse", np.square, lambda m: float(np.sqrt(m.mean()))),
+            ("score", phm08_terms, lambda m: float(m.sum())),
+        ):
+            fused = np.mean([per_unit(e) for e in errors["fused"]], axis=0)
+            branch = np.mean([per_unit(e) for e in errors[name]], axis=0)
+            row[f"{figure}_gap"] = total(fused) - total(branch)
+            row[f"p_branch_better_{figure}"] = sign_flip_p(fused - branch)
+            row[f"p_fused_better_{figure}"] = sign_flip_p(branch - fused)
+        out[name] = row
     return out
 
 
