@@ -28,6 +28,10 @@ each seed's and ``mean`` the means of the headline figures and per-type RMSE.
   ``fallback`` the branch that beat it on the training fleet's held-out machines, machine by
   machine (``basis`` counts the rows of each; ``per_type_held_out`` has the training figures the
   decision was made on, with the sign-flip test's ``p_candidate_better``).
+  ``fused_vs_ml_by_type`` says whether that choice held on this fleet: per type, the component
+  lives scored (``lives``), those whose rows the data branch predicted better
+  (``lives_ml_better``) and the one-sided sign-flip p-values of the lives' mean squared errors
+  each way (``p_ml_better``, ``p_fused_better``); in ``mean``, pooled over the fleets' lives.
 * ``coverage_90`` (and ``coverage_90_by_type``) — share of those rows whose true RUL is inside
   the reported 90 % interval (target 85-95 %); ``interval_scale`` the factor its halves were
   stretched by (``"*"``: pooled over the types), fitted on the training fleet's held-out machines.
@@ -104,6 +108,7 @@ from dt_platform.phm.alert_scoring import (
 )
 from dt_platform.phm.damage import damage_trajectory
 from dt_platform.phm.episodes import load_history
+from dt_platform.phm.evidence import sign_flip_p
 from dt_platform.phm.fleet.alerting import EPISODE_HORIZON_H, RELEASE_RATIO, STANDING_H
 from dt_platform.phm.scoring import coverage, rmse
 from dt_platform.sim import SimConfig
@@ -164,6 +169,42 @@ def score_rmse(scored: pl.DataFrame) -> dict[str, dict[str, float]]:
             "ml": round(rmse(part["rul_ml_h"], y), 2),
             "fused": round(rmse(part["rul_fused_h"], y), 2),
             "rows": part.height,
+        }
+    return out
+
+
+def life_losses(scored: pl.DataFrame) -> dict[str, dict[str, list[float]]]:
+    """Per machine type, each component life's mean squared error (over its rows within the
+    horizon) of the reported RUL (``fused``) and of the data branch's (``ml``)."""
+    lives = (
+        scored.group_by("machine_type", "machine_id", "component_installed_at")
+        .agg(
+            ((pl.col(f"rul_{b}_h") - pl.col("true_rul_h")) ** 2).mean().alias(b)
+            for b in ("fused", "ml")
+        )
+        .sort("machine_type", "machine_id", "component_installed_at", nulls_last=True)
+    )
+    return {
+        str(t): {"fused": part["fused"].to_list(), "ml": part["ml"].to_list()}
+        for (t,), part in lives.group_by("machine_type", maintain_order=True)
+    }
+
+
+def fused_vs_ml(fleets: list[dict[str, dict[str, list[float]]]]) -> dict[str, dict[str, object]]:
+    """Per type, over the component lives of every fleet in ``fleets`` (:func:`life_losses`):
+    how many, how many the data branch predicted better, and the sign-flip p each way."""
+    out: dict[str, dict[str, object]] = {}
+    for t in sorted({t for losses in fleets for t in losses}):
+        fused, ml = (
+            np.concatenate([losses[t][b] for losses in fleets if t in losses])
+            for b in ("fused", "ml")
+        )
+        worse = fused - ml  # > 0 where the data branch was better
+        out[t] = {
+            "lives": int(worse.size),
+            "lives_ml_better": int((worse > 0).sum()),
+            "p_ml_better": round(sign_flip_p(worse), 4),
+            "p_fused_better": round(sign_flip_p(-worse), 4),
         }
     return out
 
@@ -371,8 +412,11 @@ def evaluate_fleet(
         & pl.col("rul_ml_h").is_not_null()
     )
     y = scored["true_rul_h"]
+    losses = life_losses(scored)
     out: dict[str, object] = {
         "rmse": score_rmse(scored),
+        "fused_vs_ml_by_type": fused_vs_ml([losses]),
+        "life_losses": losses,
         "coverage_90": round(coverage(scored["rul_fused_lo_h"], scored["rul_fused_hi_h"], y), 4),
         "coverage_90_by_type": {
             str(t): round(
@@ -536,6 +580,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
         }
         for home, until, info in evals
     }
+    losses = [v.pop("life_losses") for v in per_seed.values()]
     first = next(iter(per_seed.values()))
     out: dict[str, object] = {
         "benchmark": "simulated_phm",
@@ -564,6 +609,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
             t: branch_means([v["rmse"][t] for v in per_seed.values() if t in v["rmse"]])
             for t in types
         }
+        out["mean"]["fused_vs_ml_by_type"] = fused_vs_ml(losses)
         out["mean"]["rmse_capped_all"] = branch_means(
             [v["rmse_capped_all"] for v in per_seed.values()]
         )

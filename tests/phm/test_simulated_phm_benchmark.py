@@ -4,11 +4,14 @@ said in one line (exit 2), not a traceback."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "simulated_phm.py"
@@ -105,6 +108,13 @@ def test_a_small_fleet_gives_one_json_line_and_a_lifeless_one_a_clear_error() ->
         if scored:
             warned = sum(f["failures_warned_24h"] for f in figures)
             assert mean["warned_24h_share"] == pytest.approx(warned / scored, abs=1e-4)
+    # whether the fused-or-fallback choice held, type by type: per fleet, and pooled
+    for t, pooled in out["mean"]["fused_vs_ml_by_type"].items():
+        per_fleet = [v["fused_vs_ml_by_type"][t] for v in fleets if t in v["fused_vs_ml_by_type"]]
+        assert pooled["lives"] == sum(f["lives"] for f in per_fleet) >= 1
+        assert 0 <= pooled["lives_ml_better"] <= pooled["lives"]
+        assert 0 < pooled["p_ml_better"] <= 1 and 0 < pooled["p_fused_better"] <= 1
+    assert all("life_losses" not in v for v in fleets) and "life_losses" not in out
     bad = bench("--fixed-rules", "168/0.4")
     assert bad.returncode == 2 and "expected horizon/threshold/smoothing" in bad.stderr
     short = bench("--train-machines", "4", "--train-days", "20", "--eval-seed", "9")
@@ -122,3 +132,31 @@ def test_simulator_settings_out_of_range_are_one_usage_line_before_anything_runs
         out = bench(*args)
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
         assert f"simulated_phm.py: error: invalid simulator settings: {message}" in out.stderr
+
+
+def test_the_fused_or_fallback_choice_is_judged_life_by_life_and_pooled_over_fleets() -> None:
+    spec = importlib.util.spec_from_file_location("simulated_phm", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    bench_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_module)
+    rows = []
+    for life in range(6):  # servo: the data branch better on every life; oven: the fusion
+        for hours in (10.0, 50.0):
+            rows.append(("servo_drive", f"S{life}", life, hours, hours + 5, hours + 1))
+            rows.append(("reflow_oven", f"O{life}", None, hours, hours + 1, hours + 9))
+    columns = ("machine_type", "machine_id", "component_installed_at", "true_rul_h")
+    scored = pl.DataFrame(rows, schema=[*columns, "rul_fused_h", "rul_ml_h"], orient="row")
+    losses = bench_module.life_losses(scored)
+    assert losses["servo_drive"] == {"fused": [25.0] * 6, "ml": [1.0] * 6}
+    assert losses["reflow_oven"] == {"fused": [1.0] * 6, "ml": [81.0] * 6}
+    one = bench_module.fused_vs_ml([losses])
+    assert one["servo_drive"]["lives_ml_better"] == 6 and one["reflow_oven"]["lives_ml_better"] == 0
+    assert one["servo_drive"]["p_ml_better"] == pytest.approx(
+        1 / 64, abs=1e-4
+    )  # exact: 2^-6, rounded
+    assert one["reflow_oven"]["p_fused_better"] == pytest.approx(1 / 64, abs=1e-4)
+    two = bench_module.fused_vs_ml([losses, {"servo_drive": losses["servo_drive"]}])
+    assert two["servo_drive"]["lives"] == 12 and two["reflow_oven"]["lives"] == 6
+    assert two["servo_drive"]["p_ml_better"] < 0.001 and np.isfinite(
+        two["servo_drive"]["p_fused_better"]
+    )
