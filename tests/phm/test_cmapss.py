@@ -409,6 +409,11 @@ def test_the_test_set_says_whether_a_branch_beats_the_fusion_beyond_chance() -> 
         assert ml[f"p_branch_better_{figure}"] < 0.001 and ml[f"p_fused_better_{figure}"] > 0.99
         assert physics[f"p_branch_better_{figure}"] > 0.05
         assert physics[f"p_fused_better_{figure}"] > 0.05
+    # a physics estimate thousands of cycles late: its score is past the float range, so its
+    # score has no test (null in the JSON), while its RMSE still has one
+    wild = fused_vs_branches({**errors, "physics": [e + 8000.0 for e in fused]})["physics"]
+    assert np.isnan(wild["p_branch_better_score"]) and np.isnan(wild["p_fused_better_score"])
+    assert wild["p_fused_better_rmse"] < 0.001
     same = fused_vs_branches({"fused": fused, "ml": fused, "physics": fused})["ml"]
     assert same["rmse_gap"] == same["score_gap"] == 0.0
     assert same["p_branch_better_rmse"] == same["p_fused_better_score"] == 1.0
