@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from scipy.special import logsumexp
 
 from dt_platform.phm.cmapss.data import SENSORS, SETTINGS, TIME, UNIT
 from dt_platform.phm.cmapss.synthetic import (
@@ -118,9 +119,7 @@ def _log_likelihood(
         quad = ((squares - shrink * total**2) / var).sum(1)
         log_det = (n * np.log(var) + np.log1p(n * shared / var)).sum()
         per_mode.append(-0.5 * (quad + log_det))
-    modes = np.asarray(per_mode)
-    top = modes.max(0)
-    mixed = top + np.log(np.exp(modes - top).mean(0))
+    mixed = logsumexp(per_mode, axis=0) - np.log(len(per_mode))  # the modes equally likely
     return mixed.reshape(grid_t.shape)
 
 
