@@ -34,6 +34,7 @@ from dt_platform.phm.fusion_basis import (
     fit_stack,
     hat_basis,
     ivw_point,
+    precision_share,
     stack_point,
 )
 from dt_platform.phm.fusion_held_out import (
@@ -80,6 +81,11 @@ class Fuser:
     """What the fused value rests on: ``"fused"``, or the branch it fell back to (``"ml"`` or
     ``"physics"``) because, on held-out training units, that branch beat the fusion unit by unit
     beyond chance (see :meth:`fit`, ``fallback``). A fallback keeps its own conformal interval."""
+    confidence: bool = False
+    """``stack`` only: also weigh each branch by its confidence, through its inverse-variance
+    share of the two intervals (:func:`~dt_platform.phm.fusion_basis.precision_share`), so a
+    branch counts for more on the rows where its own interval is the narrower. False in bundles
+    from before it."""
 
     # -- shared pieces -------------------------------------------------------------------------
 
@@ -111,6 +117,10 @@ class Fuser:
             ]
         )
 
+    def _share(self, s_ml: np.ndarray, s_ph: np.ndarray) -> np.ndarray | None:
+        """The physics branch's inverse-variance share, where the stack weighs confidence."""
+        return precision_share(s_ml, s_ph) if self.confidence else None
+
     def _point(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(fused point, weight on physics, basis) for every row."""
         z = self._z(frame)
@@ -121,7 +131,8 @@ class Fuser:
             fused = ml if self.basis == "ml" else ph
             w_ph = np.full(len(fused), 1.0 if self.basis == "physics" else 0.0)
         elif self.method == "stack":
-            fused, w_ph = stack_point(basis, self.coef, ml, ph, self._inputs(frame))
+            share = self._share(s_ml, s_ph)
+            fused, w_ph = stack_point(basis, self.coef, ml, ph, self._inputs(frame), share)
         else:
             fused, w_ph = ivw_point(basis, self.ivw, ml, s_ml, ph, s_ph)
         return np.clip(fused, 0.0, None), w_ph, basis
@@ -143,11 +154,13 @@ class Fuser:
         coverage: float,
         asymmetry: float = 1.0,
         inputs: tuple[str, ...] = (),
+        confidence: bool = False,
         basis: str = "fused",
     ) -> Fuser:
         fuser = cls(method, knots, context, [], [], 0.0, coverage, physics_cols, ml_cols)
         fuser.asymmetry = asymmetry
         fuser.inputs = inputs
+        fuser.confidence = confidence
         fuser.basis = basis
         fuser.input_max = {
             c: float(frame[c].cast(pl.Float64).max())
@@ -159,7 +172,9 @@ class Fuser:
         if basis in BRANCHES:
             fuser.coef = []
         elif method == "stack":
-            fuser.coef = fit_stack(basis_rows, ml, ph, y, ridge, asymmetry, fuser._inputs(frame))
+            extra = fuser._inputs(frame)
+            share = fuser._share(s_ml, s_ph)
+            fuser.coef = fit_stack(basis_rows, ml, ph, y, ridge, asymmetry, extra, share)
         else:
             fuser.ivw = fit_ivw(basis_rows, ml, s_ml, ph, s_ph, y)
             fuser.coef = []
@@ -187,6 +202,7 @@ class Fuser:
         fallback: bool = False,
         bands: Sequence[float] = (),
         inputs: Sequence[str] = (),
+        confidence: bool = False,
     ) -> Fuser:
         """Fit on out-of-fold branch predictions with the true RUL in ``truth``.
 
@@ -204,10 +220,11 @@ class Fuser:
         held-out fusion and each branch band by band.
 
         ``inputs`` (``stack`` only): further columns weighed along the context with the branches
-        (:attr:`inputs`).
+        (:attr:`inputs`). ``confidence`` (``stack`` only): weigh each branch by its confidence
+        too (:attr:`confidence`).
         """
         inputs = tuple(inputs)
-        _check_options(method, inputs, fallback=fallback, groups=groups)
+        _check_options(method, inputs, fallback=fallback, groups=groups, confidence=confidence)
         physics_cols = tuple(physics_cols)
         ml_cols = tuple(ml_cols)
         data = complete_rows(
@@ -227,6 +244,7 @@ class Fuser:
             coverage=coverage,
             asymmetry=asymmetry,
             inputs=inputs,
+            confidence=confidence,
         )
         group_ids = data[groups].to_numpy() if groups is not None else None
         held = None
@@ -314,12 +332,19 @@ class Fuser:
 
 
 def _check_options(
-    method: str, inputs: tuple[str, ...], *, fallback: bool, groups: str | None
+    method: str,
+    inputs: tuple[str, ...],
+    *,
+    fallback: bool,
+    groups: str | None,
+    confidence: bool = False,
 ) -> None:
     """Refuse a combination :meth:`Fuser.fit` cannot honour, before any work."""
     if method not in METHODS:
         raise ValueError(f"Fuser: method must be one of {METHODS}, got {method!r}.")
     if inputs and method != "stack":
         raise ValueError(f"Fuser.fit: further inputs {list(inputs)} need method 'stack'.")
+    if confidence and method != "stack":
+        raise ValueError("Fuser.fit: weighing the branches' confidence needs method 'stack'.")
     if fallback and groups is None:
         raise ValueError("Fuser.fit: fallback is decided on held-out units; pass groups.")

@@ -9,10 +9,14 @@ coefficients vary along it:
     Varying-coefficient linear stacking: ``fused = Σ_j φ_j(z) · (β0_j + β_ml_j·ml + β_ph_j·phys
     + Σ_i β_ij·x_i)``, the ``x_i`` optional further inputs (e.g. the unit's age: where a capped
     data branch cannot tell 100 cycles left from 150, how long the unit has run still says
-    something). Linear in β, fitted by ridge-penalized least squares in closed form (a small
-    ridge keeps sparse context bins stable). It generalizes inverse-variance weighting to
-    correlated, biased branches. An ``asymmetry`` > 1 weighs late errors (predicted RUL above
-    the truth, i.e. an unplanned failure) more than early ones.
+    something). With the branches' confidence, two more terms ``γ_ml_j·w·ml + γ_ph_j·w·phys``,
+    ``w`` the physics branch's inverse-variance share (:func:`precision_share`), let a branch
+    count for more on the rows where its own interval says it is surer than the other: the
+    stack then nests inverse-variance weighting (``β_ml = 1, γ_ml = −1, γ_ph = 1``). Linear in
+    β, fitted by ridge-penalized least squares in closed form (a small ridge keeps sparse
+    context bins stable). It generalizes inverse-variance weighting to correlated, biased
+    branches. An ``asymmetry`` > 1 weighs late errors (predicted RUL above the truth, i.e. an
+    unplanned failure) more than early ones.
 ``ivw``
     Inverse-variance weighting: each branch's interval width, rescaled per context so its
     standardized errors have unit variance, gives ``σ``; after a per-context bias correction the
@@ -67,12 +71,31 @@ def branch_sigma(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.hypot(np.clip((hi - lo) / (2 * Z90), 0.0, None), 1.0)
 
 
-def _stack_design(
-    basis: np.ndarray, ml: np.ndarray, ph: np.ndarray, inputs: np.ndarray | None
-) -> np.ndarray:
-    """The stack's design: one block of knot columns per term, in the order intercept, ``ml``,
-    ``phys``, then each input."""
+def precision_share(s_ml: np.ndarray, s_ph: np.ndarray) -> np.ndarray:
+    """The physics branch's inverse-variance share ``σ_ml² / (σ_ml² + σ_ph²)`` per row, from
+    each branch's own σ (:func:`branch_sigma`): near 1 where physics is far surer of itself."""
+    return s_ml**2 / (s_ml**2 + s_ph**2)
+
+
+def _stack_terms(
+    ml: np.ndarray, ph: np.ndarray, inputs: np.ndarray | None, share: np.ndarray | None
+) -> list[np.ndarray]:
+    """The stack's terms after the intercept: ``ml``, ``phys``, each input, then (with the
+    branches' ``share``) ``share·ml`` and ``share·phys``."""
     terms = [ml, ph, *([] if inputs is None else inputs.T)]
+    return terms if share is None else [*terms, share * ml, share * ph]
+
+
+def _stack_design(
+    basis: np.ndarray,
+    ml: np.ndarray,
+    ph: np.ndarray,
+    inputs: np.ndarray | None,
+    share: np.ndarray | None = None,
+) -> np.ndarray:
+    """The stack's design: one block of knot columns for the intercept, then one per term
+    (:func:`_stack_terms`)."""
+    terms = _stack_terms(ml, ph, inputs, share)
     return np.hstack([basis, *(basis * t[:, None] for t in terms)])
 
 
@@ -84,10 +107,13 @@ def fit_stack(
     lam: float,
     asymmetry: float = 1.0,
     inputs: np.ndarray | None = None,
+    share: np.ndarray | None = None,
 ) -> list[float]:
-    """Stacking coefficients ``(β0, β_ml, β_ph, β_1 … β_n)`` per knot, flattened knot by knot;
-    ``inputs``: the further inputs, one column each (``(rows, n)``), or None."""
-    design = _stack_design(basis, ml, ph, inputs)
+    """Stacking coefficients ``(β0, β_ml, β_ph, β_1 … β_n[, γ_ml, γ_ph])`` per knot, flattened
+    knot by knot; ``inputs``: the further inputs, one column each (``(rows, n)``), or None;
+    ``share``: the physics branch's inverse-variance share per row (:func:`precision_share`) to
+    weigh the branches by their confidence too, or None."""
+    design = _stack_design(basis, ml, ph, inputs, share)
     beta = ridge_solve(design, y, lam)
     for _ in range(20 if asymmetry != 1.0 else 0):
         # Asymmetric least squares (expectile) by iterative reweighting: late errors
@@ -106,22 +132,26 @@ def stack_point(
     ml: np.ndarray,
     ph: np.ndarray,
     inputs: np.ndarray | None = None,
+    share: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stacked point (unclipped) and the share of physics in it, from :func:`fit_stack` (with
-    the same ``inputs``)."""
+    the same ``inputs`` and ``share``)."""
     table = np.asarray(coef).reshape(basis.shape[1], -1)
-    n_inputs = 0 if inputs is None else inputs.shape[1]
-    if table.shape[1] != 3 + n_inputs:
+    terms = _stack_terms(ml, ph, inputs, share)
+    if table.shape[1] != 1 + len(terms):
         raise ValueError(
-            f"stack_point: the coefficients are for {table.shape[1] - 3} further input(s), "
-            f"got {n_inputs}."
+            f"stack_point: the coefficients are for {table.shape[1] - 3} further term(s), "
+            f"got {len(terms) - 2}."
         )
     # term by term, as the formula reads: each row's value does not depend on the other rows
     # (one matrix product over the whole design can round differently with the batch's size)
-    b0, b_ml, b_ph = (basis @ table[:, i] for i in range(3))
-    fused = b0 + b_ml * ml + b_ph * ph
-    for i in range(n_inputs):
-        fused = fused + (basis @ table[:, 3 + i]) * inputs[:, i]
+    beta = [basis @ table[:, i] for i in range(table.shape[1])]
+    fused = beta[0]
+    for b, term in zip(beta[1:], terms, strict=True):
+        fused = fused + b * term
+    b_ml, b_ph = beta[1], beta[2]
+    if share is not None:  # each branch's weight, its confidence term included
+        b_ml, b_ph = b_ml + beta[-2] * share, b_ph + beta[-1] * share
     total = np.abs(b_ml) + np.abs(b_ph)
     w_ph = np.where(total > 0, np.abs(b_ph) / np.where(total > 0, total, 1.0), 0.5)
     return fused, w_ph
