@@ -221,6 +221,7 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
     assert out["rmse_fused_sd"] == pytest.approx(np.std(runs, ddof=1))
     assert {"score_fused_sd", "coverage_90", "rmse_perfect_capped"} <= set(out)
     assert all(run["fusion_inputs"] in ([], ["cycle"]) for run in out["per_seed"])
+    assert all(isinstance(run["fusion_confidence"], bool) for run in out["per_seed"])
     # where the held-out fusion gains and loses: bands of the true RUL up to the horizon (150)
     bands = out["cv_by_rul_band"]
     assert [(b["rul_from"], b["rul_to"]) for b in bands] == [
@@ -338,16 +339,20 @@ def test_the_fuser_weighs_the_units_age_where_held_out_units_say_it_helps() -> N
     alike lives the age tells what is left and is kept; on ten units of lives 120-260 it is
     not. The bundle keeps the choice; a bundle from before it fuses the branches alone."""
     assert PipelineConfig().fusion_inputs == ("cycle",)
-    config = replace(LIGHT, fusion_fallback=False)  # ten units: keep the fusion to look at it
+    # ten units: keep the fusion to look at it, with two knots (five units each, enough for four
+    # terms) and the age as its only further term
+    config = replace(LIGHT, fusion_fallback=False, fusion_confidence=False, fusion_knots=2)
     alike, test, _ = make_synthetic_subset(
         n_train=10, n_test=4, n_regimes=1, seed=3, life=(200, 210)
     )
     model = fit_hybrid(alike, config)
-    choice = model.cv["fusion_inputs"]
-    assert choice["inputs"] == ["cycle"] and choice["kept"]
-    assert choice["rmse_fused_with"] < choice["rmse_fused_without"]
-    assert model.cv["rmse_fused"] == choice["rmse_fused_with"]
-    assert model.fuser.inputs == ("cycle",)
+    choice = model.cv["fusion_terms"]
+    plain, aged = choice["candidates"]
+    assert choice["inputs"] == ["cycle"] and aged["inputs"] == ["cycle"]
+    assert aged["rmse_fused"] < plain["rmse_fused"]
+    assert aged["score_fused_per_row"] <= plain["score_fused_per_row"]
+    assert model.cv["rmse_fused"] == aged["rmse_fused"]
+    assert model.fuser.inputs == ("cycle",) and not model.fuser.confidence
     assert len(model.fuser.coef) == 4 * len(model.fuser.knots)  # β0, ML, physics, age per knot
     assert HybridModel.from_bytes(model.to_bytes()).predict(test).equals(model.predict(test))
     rows = model.predict(test)
@@ -357,16 +362,60 @@ def test_the_fuser_weighs_the_units_age_where_held_out_units_say_it_helps() -> N
     )
 
     spread, _, _ = make_synthetic_subset(n_train=10, n_test=4, n_regimes=1, seed=3)
-    choice = fit_hybrid(spread, config).cv["fusion_inputs"]
-    assert not choice["kept"] and choice["rmse_fused_with"] > choice["rmse_fused_without"]
+    choice = fit_hybrid(spread, config).cv["fusion_terms"]
+    plain, aged = choice["candidates"]
+    assert choice["inputs"] == [] and aged["rmse_fused"] > plain["rmse_fused"]
 
     without = fit_hybrid(alike, replace(config, fusion_inputs=()))
-    assert without.cv["fusion_inputs"] == {"inputs": [], "kept": False}
+    assert without.cv["fusion_terms"]["inputs"] == []
+    assert len(without.cv["fusion_terms"]["candidates"]) == 1
     assert without.fuser.inputs == () and len(without.fuser.coef) == 3 * len(without.fuser.knots)
     assert without.fuser.predict(later).equals(without.fuser.predict(rows))
     old = without.config.describe()
-    del old["fusion_inputs"]  # as bundles before the change
-    assert PipelineConfig.from_dict(old).fusion_inputs == ()
+    del old["fusion_inputs"], old["fusion_confidence"]  # as bundles before the changes
+    again = PipelineConfig.from_dict(old)
+    assert again.fusion_inputs == () and not again.fusion_confidence
+
+
+def test_the_fuser_weighs_the_branches_confidence_where_held_out_units_say_it_helps() -> None:
+    """Three nested fusers are scored on the held-out training units (the branches alone, with
+    the age, with the branches' confidence too): the one kept has the lowest RMSE among those
+    whose PHM08 score per row is no higher than the plain fuser's. A fuser with more terms a
+    knot than the fleet has training units a knot (three for the plain three terms, one more
+    per further term) is not tried."""
+    assert PipelineConfig().fusion_confidence
+    config = replace(LIGHT, fusion_fallback=False, fusion_knots=2)  # six short lives a knot
+    kept = []
+    for seed in (2, 1):
+        train, test, _ = make_synthetic_subset(
+            n_train=12, n_test=4, n_regimes=1, seed=seed, life=(40, 90), test_rul=(3, 60)
+        )
+        model = fit_hybrid(train, config)
+        choice = model.cv["fusion_terms"]
+        candidates = choice["candidates"]
+        assert [(c["inputs"], c["confidence"]) for c in candidates] == [
+            ([], False),
+            (["cycle"], False),
+            (["cycle"], True),
+        ]
+        admitted = [
+            c
+            for c in candidates
+            if c["score_fused_per_row"] <= candidates[0]["score_fused_per_row"]
+        ]
+        best = min(admitted, key=lambda c: c["rmse_fused"])
+        assert (choice["inputs"], choice["confidence"]) == (best["inputs"], best["confidence"])
+        assert model.cv["rmse_fused"] == best["rmse_fused"]
+        assert model.fuser.confidence == best["confidence"]
+        assert list(model.fuser.inputs) == best["inputs"]
+        terms = 3 + len(best["inputs"]) + 2 * best["confidence"]
+        assert len(model.fuser.coef) == terms * len(model.fuser.knots)
+        assert HybridModel.from_bytes(model.to_bytes()).predict(test).equals(model.predict(test))
+        kept.append(model.fuser.confidence)
+    assert kept == [True, False]  # kept on one fleet, not on the other
+    # twelve units on four knots (three a knot): the plain fuser only
+    few = fit_hybrid(train, replace(config, fusion_knots=4)).cv["fusion_terms"]
+    assert [(c["inputs"], c["confidence"]) for c in few["candidates"]] == [([], False)]
 
 
 @pytest.mark.parametrize(

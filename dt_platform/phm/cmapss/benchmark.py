@@ -149,6 +149,7 @@ def run_benchmark(
     out["physics_branch"] = model.physics.describe()
     out["fused_basis"] = model.fuser.basis
     out["fusion_inputs"] = list(model.fuser.inputs)
+    out["fusion_confidence"] = model.fuser.confidence
     out["physics_beyond_horizon"] = model.physics_beyond_horizon
     out["model_version"] = model.version
     out["cv"] = dict(model.cv)
@@ -190,6 +191,7 @@ def run_seeds(
             seed=seed,
             fused_basis=model.fuser.basis,
             fusion_inputs=list(model.fuser.inputs),
+            fusion_confidence=model.fuser.confidence,
             physics_beyond_horizon=model.physics_beyond_horizon,
             model_version=model.version,
             cv={k: v for k, v in model.cv.items() if isinstance(v, (int, float, str))},

@@ -9,6 +9,14 @@ from dt_platform.phm.cmapss.data import TIME
 from dt_platform.phm.ml import DEFAULT_CAP, XGBParams
 from dt_platform.phm.scoring import phm08_asymmetry
 
+UNITS_PER_KNOT = 3
+"""Fewest training units per knot of the fuser's weights, for its three plain terms (one more
+per further term, :func:`~dt_platform.phm.cmapss.stages._fusion_terms`). Each knot carries a
+weight per branch (and per further input), learned from the held-out rows of the units whose
+estimates fall near it: with six engines and six knots the stack fits one engine's errors at
+each (``few_units``, three data seeds: held-out fused RMSE 32.0 / 18.8 / 29.9 with six knots,
+28.7 / 14.2 / 26.2 with two, the last two by falling back to the data branch)."""
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -46,17 +54,25 @@ class PipelineConfig:
     fusion_method: str = "stack"
     fusion_knots: int = 6
     """Knots of the fuser's weights along its context. A ceiling: a fleet gets at most one per
-    :data:`~dt_platform.phm.cmapss.hybrid.UNITS_PER_KNOT` training units (:func:`~dt_platform.
-    phm.cmapss.hybrid.fleet_config`)."""
+    :data:`UNITS_PER_KNOT` training units (:func:`~dt_platform.phm.cmapss.hybrid.fleet_config`)."""
     fusion_inputs: tuple[str, ...] = (TIME,)
     """Further inputs the fuser may weigh with the branches (:attr:`~dt_platform.phm.fusion.Fuser.
     inputs`): the unit's age. The capped data branch reads 100 cycles left and 150 alike; how long
     the unit has run tells them apart a little. Kept per fleet only where the held-out training
-    units say it helps (:func:`~dt_platform.phm.cmapss.stages._with_or_without_inputs`); on
+    units say it helps (:func:`~dt_platform.phm.cmapss.stages._fusion_terms`); on
     FD001, over 5 seeds: fused RMSE 10.437 -> 10.369 and PHM08 score per row 1.636 -> 1.573,
     better on every seed in both (the data branch alone: 10.862 / 1.607). Unit by unit the gain
     is small: about half the engines gain, sign-flip p 0.07-0.45 on their RMSE and 0.01-0.13 on
     their score (:func:`~dt_platform.phm.evidence.sign_flip_p`)."""
+    fusion_confidence: bool = True
+    """Let the fuser also weigh each branch by its confidence (its inverse-variance share of the
+    two intervals, :attr:`~dt_platform.phm.fusion.Fuser.confidence`), kept per fleet only where
+    the held-out training units say it helps (:func:`~dt_platform.phm.cmapss.stages.
+    _fusion_terms`). On FD001 it is kept on four seeds of five: held-out fused RMSE 10.369 ->
+    10.352, test set 11.14 -> 11.00 and PHM08 score 201 -> 196. Its gain is near failure, where
+    the physics branch's interval is narrow (held-out engines at true RUL below 62.5: better
+    beyond chance, sign-flip p 0.006-0.019); ``short_lives`` 10.3 -> 9.85. On ten FD001-like
+    synthetic fleets it was kept on three and cost their test sets 0.04-0.22 RMSE."""
     fusion_asymmetry: float = field(default_factory=phm08_asymmetry)
     """Late/early weight of the fuser's loss: the PHM08 score's own asymmetry at 10 cycles."""
     fusion_fallback: bool = True
@@ -88,6 +104,7 @@ class PipelineConfig:
         data.setdefault("fusion_fallback", False)  # bundles from before the fallback existed
         data.setdefault("age_feature", False)  # and from before the age feature
         data.setdefault("fusion_inputs", ())  # and from before the fuser's further inputs
+        data.setdefault("fusion_confidence", False)  # and from before the branches' confidence
         data["params"] = XGBParams(**data["params"])
         if data.get("quantile_params"):
             data["quantile_params"] = XGBParams(**data["quantile_params"])

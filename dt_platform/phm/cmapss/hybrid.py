@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dt_platform.phm.cmapss.config import PipelineConfig
+from dt_platform.phm.cmapss.config import UNITS_PER_KNOT, PipelineConfig
 from dt_platform.phm.cmapss.data import TIME, UNIT, add_train_rul, check_series
 from dt_platform.phm.cmapss.stages import (
     PHYS_OUT,
@@ -30,12 +30,6 @@ FUSED_OUT = ("rul_fused", "rul_fused_lo", "rul_fused_hi")
 MIN_TRAIN_UNITS = 4
 """Fewest training units: the physics branch's fleet prior needs 3 units, in every fold too
 (with fewer than ``n_splits`` units each unit is its own fold, so a fold fits on all but one)."""
-UNITS_PER_KNOT = 3
-"""Fewest training units per knot of the fuser's weights. Each knot carries a weight per branch
-(and per further input), learned from the held-out rows of the units whose estimates fall near
-it: with six engines and six knots the stack fits one engine's errors at each (``few_units``,
-three data seeds: held-out fused RMSE 32.0 / 18.8 / 29.9 with six knots, 28.7 / 14.2 / 26.2 with
-two, the last two by falling back to the data branch)."""
 MIN_BEYOND_UNITS = 3
 """Fewest held-out training units in the beyond-horizon region to decide on it."""
 

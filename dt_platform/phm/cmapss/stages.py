@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dt_platform.phm.cmapss.config import PipelineConfig
+from dt_platform.phm.cmapss.config import UNITS_PER_KNOT, PipelineConfig
 from dt_platform.phm.cmapss.data import SENSORS, SETTINGS, TIME, UNIT
 from dt_platform.phm.features import SensorNormalizer, build_features, feature_columns
 from dt_platform.phm.fusion import Fuser
@@ -138,27 +138,45 @@ def cv_bands(config: PipelineConfig) -> tuple[float, ...]:
     return tuple(sorted({e for e in edges if e <= config.horizon}))
 
 
-def _with_or_without_inputs(
-    oof: pl.DataFrame, config: PipelineConfig
-) -> tuple[Fuser, dict[str, Any]]:
-    """The fuser with ``config.fusion_inputs`` where, on the held-out training units, they
-    lower its RMSE without raising its PHM08 score per row; else the fuser of the two branches
-    alone. Six engines cannot teach a stack four terms a knot (``few_units`` with six knots: test
-    RMSE 12.0 -> 16.5 with the age), a hundred can (FD001: lower in both on every seed)."""
-    fuser = _fit_fuser(oof, config)
-    if not config.fusion_inputs:
-        return fuser, {"inputs": [], "kept": False}
-    plain = _fit_fuser(oof, config, inputs=())
-    keep = fuser.cv["rmse_fused"] < plain.cv["rmse_fused"] and (
-        fuser.cv["score_fused_per_row"] <= plain.cv["score_fused_per_row"]
-    )
-    return (fuser if keep else plain), {
-        "inputs": list(config.fusion_inputs),
-        "kept": keep,
-        "rmse_fused_with": fuser.cv["rmse_fused"],
-        "rmse_fused_without": plain.cv["rmse_fused"],
-        "score_fused_per_row_with": fuser.cv["score_fused_per_row"],
-        "score_fused_per_row_without": plain.cv["score_fused_per_row"],
+def _fusion_terms(oof: pl.DataFrame, config: PipelineConfig) -> tuple[Fuser, dict[str, Any]]:
+    """The fuser with the further terms that earn their place on the held-out training units.
+
+    Candidates, each nesting the one before: the two branches alone; with ``config.fusion_inputs``
+    (the unit's age); with the branches' confidence too (``config.fusion_confidence``,
+    :attr:`~dt_platform.phm.fusion.Fuser.confidence`). A knot learns its weights from the
+    units whose estimates fall near it: :data:`~dt_platform.phm.cmapss.config.UNITS_PER_KNOT`
+    for the plain three terms and one more per further term, so a candidate is tried only where
+    the fleet has that many training units a knot (six engines cannot teach a stack four terms
+    a knot: ``few_units`` with six knots, test RMSE 12.0 -> 16.5 with the age; a hundred can).
+    Kept: the lowest held-out RMSE among those whose PHM08 score per row is no higher than the
+    plain fuser's."""
+    units_per_knot = oof[UNIT].n_unique() / config.fusion_knots
+    terms = [((), False), (config.fusion_inputs, False), (config.fusion_inputs, True)]
+    if not config.fusion_confidence:
+        terms.pop()
+    candidates: list[tuple[Fuser, dict[str, Any]]] = []
+    for inputs, confidence in dict.fromkeys(terms):
+        if candidates and UNITS_PER_KNOT + len(inputs) + 2 * confidence > units_per_knot:
+            continue
+        fuser = _fit_fuser(oof, config, inputs=inputs, confidence=confidence)
+        candidates.append(
+            (
+                fuser,
+                {
+                    "inputs": list(inputs),
+                    "confidence": confidence,
+                    "rmse_fused": fuser.cv["rmse_fused"],
+                    "score_fused_per_row": fuser.cv["score_fused_per_row"],
+                },
+            )
+        )
+    plain_score = candidates[0][1]["score_fused_per_row"]
+    admitted = [c for c in candidates if c[1]["score_fused_per_row"] <= plain_score]
+    fuser, kept = min(admitted, key=lambda c: c[1]["rmse_fused"])
+    return fuser, {
+        "inputs": kept["inputs"],
+        "confidence": kept["confidence"],
+        "candidates": [c[1] for c in candidates],
     }
 
 
@@ -171,11 +189,11 @@ def _fuse(
         .hstack(ml_oof)
         .filter(pl.col("rul") <= config.horizon)
     )
-    fuser, inputs = _with_or_without_inputs(oof, config)
+    fuser, terms = _fusion_terms(oof, config)
     y = oof["rul"].to_numpy()
     cv = {
         **fuser.cv,
-        "fusion_inputs": inputs,
+        "fusion_terms": terms,
         "rows": "out-of-fold training rows with true RUL <= horizon",
         "horizon": config.horizon,
         "coverage_ml_capped": coverage(oof["rul_p05"], oof["rul_p95"], np.minimum(y, config.cap)),
