@@ -257,15 +257,36 @@ class Fuser:
             fuser = cls._fit_once(data, y, **kwargs)
             fused_cf, _, basis = fuser._point(data)
             scale_cf = basis @ np.asarray(fuser.scale_coef)
-        fuser.quantile = q = conformal_margin(
-            np.zeros(len(y)), np.zeros(len(y)), np.abs(y - fused_cf) / scale_cf, coverage
-        )
-        fuser.cv = held_out_metrics(
-            data, y, fused_cf, q * scale_cf, physics_cols, ml_cols, group_ids, seed, bands=bands
-        )
-        fuser.cv["basis"] = fuser.basis
+        fuser._calibrate(data, y, fused_cf, scale_cf, group_ids, seed, bands)
         fuser.cv.update(held.evidence() if held is not None else {})
         return fuser
+
+    def _calibrate(
+        self,
+        data: pl.DataFrame,
+        y: np.ndarray,
+        fused_cf: np.ndarray,
+        scale_cf: np.ndarray,
+        group_ids: np.ndarray | None,
+        seed: int,
+        bands: Sequence[float],
+    ) -> None:
+        """The interval's conformal quantile from the cross-fitted residuals, and :attr:`cv`."""
+        self.quantile = q = conformal_margin(
+            np.zeros(len(y)), np.zeros(len(y)), np.abs(y - fused_cf) / scale_cf, self.coverage
+        )
+        self.cv = held_out_metrics(
+            data,
+            y,
+            fused_cf,
+            q * scale_cf,
+            self.physics_cols,
+            self.ml_cols,
+            group_ids,
+            seed,
+            bands=bands,
+        )
+        self.cv["basis"] = self.basis
 
     @classmethod
     def _fit_held_out(
