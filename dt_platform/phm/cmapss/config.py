@@ -71,8 +71,8 @@ class PipelineConfig:
     _fusion_terms`). On FD001 it is kept on four seeds of five: held-out fused RMSE 10.369 ->
     10.352, test set 11.14 -> 11.00 and PHM08 score 201 -> 196. Its gain is near failure, where
     the physics branch's interval is narrow (held-out engines at true RUL below 62.5: better
-    beyond chance, sign-flip p 0.006-0.019); ``short_lives`` 10.3 -> 9.85. On ten FD001-like
-    synthetic fleets it was kept on three and cost their test sets 0.04-0.22 RMSE."""
+    beyond chance on two seeds, sign-flip p 0.006-0.019); ``short_lives`` 10.3 -> 9.85. On ten
+    FD001-like synthetic fleets it was kept on three and cost their test sets 0.04-0.22 RMSE."""
     fusion_asymmetry: float = field(default_factory=phm08_asymmetry)
     """Late/early weight of the fuser's loss: the PHM08 score's own asymmetry at 10 cycles."""
     fusion_fallback: bool = True
