@@ -358,7 +358,7 @@ def _check_options(
     *,
     fallback: bool,
     groups: str | None,
-    confidence: bool = False,
+    confidence: bool,
 ) -> None:
     """Refuse a combination :meth:`Fuser.fit` cannot honour, before any work."""
     if method not in METHODS:

@@ -6,12 +6,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dt_platform.phm.fusion import Fuser
+from dt_platform.phm.fusion import ML_COLS, PHYSICS_COLS, Fuser
 from dt_platform.phm.fusion_basis import branch_sigma, hat_basis, precision_share, stack_point
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmapss"
 Z90 = 1.6448536269514722
-PHYSICS = ("rul_phys", "rul_phys_lo", "rul_phys_hi")
 
 
 def _branches(n_units: int, seed: int) -> pl.DataFrame:
@@ -255,7 +254,7 @@ def _uneven_confidence(n_units: int, seed: int) -> pl.DataFrame:
         y = np.arange(rng.uniform(150, 250), -1, -1.0)
         y = y[y <= 200]
         columns = {"unit": np.full(len(y), u), "rul": y}
-        for mean, lo, hi in (("rul_mean", "rul_p05", "rul_p95"), PHYSICS):
+        for mean, lo, hi in (ML_COLS, PHYSICS_COLS):
             sd = np.where(rng.random(len(y)) < 0.5, 3.0, 30.0)
             estimate = y + rng.normal(0, sd)
             columns |= {mean: estimate, lo: estimate - Z90 * sd, hi: estimate + Z90 * sd}

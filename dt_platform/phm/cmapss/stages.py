@@ -155,29 +155,27 @@ def _fusion_terms(oof: pl.DataFrame, config: PipelineConfig) -> tuple[Fuser, dic
     terms = [((), False), (config.fusion_inputs, False), (config.fusion_inputs, True)]
     if not config.fusion_confidence:
         terms.pop()
-    candidates: list[tuple[Fuser, dict[str, Any]]] = []
-    for inputs, confidence in dict.fromkeys(terms):
-        if candidates and UNITS_PER_KNOT + len(inputs) + 2 * confidence > units_per_knot:
-            continue
-        fuser = _fit_fuser(oof, config, inputs=inputs, confidence=confidence)
-        candidates.append(
-            (
-                fuser,
-                {
-                    "inputs": list(inputs),
-                    "confidence": confidence,
-                    "rmse_fused": fuser.cv["rmse_fused"],
-                    "score_fused_per_row": fuser.cv["score_fused_per_row"],
-                },
-            )
-        )
-    plain_score = candidates[0][1]["score_fused_per_row"]
-    admitted = [c for c in candidates if c[1]["score_fused_per_row"] <= plain_score]
-    fuser, kept = min(admitted, key=lambda c: c[1]["rmse_fused"])
-    return fuser, {
-        "inputs": kept["inputs"],
-        "confidence": kept["confidence"],
-        "candidates": [c[1] for c in candidates],
+    fusers = [
+        _fit_fuser(oof, config, inputs=inputs, confidence=confidence)
+        for inputs, confidence in dict.fromkeys(terms)
+        if (not inputs and not confidence)  # the plain fuser, on any fleet
+        or UNITS_PER_KNOT + len(inputs) + 2 * confidence <= units_per_knot
+    ]
+    plain_score = fusers[0].cv["score_fused_per_row"]
+    admitted = [f for f in fusers if f.cv["score_fused_per_row"] <= plain_score]
+    kept = min(admitted, key=lambda f: f.cv["rmse_fused"])
+    return kept, {
+        "inputs": list(kept.inputs),
+        "confidence": kept.confidence,
+        "candidates": [
+            {
+                "inputs": list(f.inputs),
+                "confidence": f.confidence,
+                "rmse_fused": f.cv["rmse_fused"],
+                "score_fused_per_row": f.cv["score_fused_per_row"],
+            }
+            for f in fusers
+        ],
     }
 
 
