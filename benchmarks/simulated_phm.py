@@ -68,10 +68,11 @@ each seed's and ``mean`` the means of the headline figures and per-type RMSE.
 * ``rmse_capped_all`` — RMSE against the true RUL capped at 336 h over *all* prediction times
   (also those far from failure), and its mean over the seeds in ``mean``. The fuser is fitted on
   the hours within the horizon of a failure, so it learns E[RUL | branches, RUL ≤ 336 h] and
-  reads a healthy machine low; this figure shows that cost (seed 7 on fleets 41–60: fused 95 h,
-  data branch 66 h). A fuser fitted on every hour with the capped RUL as its target scores
-  64 h there, but 88 h instead of 77 h within the horizon, and chooses alert rules that cry wolf
-  (false episodes 0.30 instead of 0.055), so it is not the one shipped.
+  reads a healthy machine low; this figure shows that cost (seed 7 on fleets 41–60: fused 97 h,
+  data branch 65 h). A fuser fitted on every hour with the capped RUL as its target scored
+  64 h there, but 88 h within the horizon against the shipped fuser's 77 h, and chose alert
+  rules that cry wolf (false episodes 0.30 against 0.055; measured 2026-12-06, the shipped
+  fuser of that day), so it is not the one shipped (docs/benchmarks.md has today's figures).
 * ``limit_projection`` — per type, the cold-start warning *alone*: what a type the RUL model
   knows nothing of gets (:mod:`dt_platform.phm.fleet.limit_projection`: a health sensor's trend
   over its last week of operation reaching the catalogue failure limit within 72 h), scored as

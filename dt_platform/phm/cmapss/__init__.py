@@ -13,12 +13,13 @@ Pipeline (:func:`fit_hybrid`), one unit-grouped K-fold split shared by every sta
    on a health index, exponential law or trajectory similarity) out of fold, then on all units;
    its health index is also an XGBoost input (out of fold for training rows);
 3. XGBoost branch (:class:`~dt_platform.phm.ml.RulModel`) with its own out-of-fold predictions;
-4. fuser (:class:`~dt_platform.phm.fusion.Fuser`, also weighing the unit's age where that
-   helps on held-out units) on the out-of-fold rows whose true RUL is within ``horizon``,
-   cross-fitted for its interval and the held-out metrics in ``cv``; if on
-   those held-out rows fusing does not beat the better branch alone, the fuser reports that
-   branch (``fuser.basis``), and a branch value beyond anything it produced in training enters
-   the fusion clipped (no extrapolation).
+4. fuser (:class:`~dt_platform.phm.fusion.Fuser`) on the out-of-fold rows whose true RUL is
+   within ``horizon``, cross-fitted for its interval and the held-out metrics in ``cv``. It may
+   also weigh the unit's age and each branch's confidence (its interval), each kept only where
+   the held-out units prefer it (``stages._fusion_terms``). Where a
+   branch alone beats the fusion on those held-out units, unit by unit beyond chance, the fuser
+   reports that branch (``fuser.basis``); a branch value beyond anything it produced in
+   training enters the fusion clipped (no extrapolation).
 
 Nothing here is FD001-specific: any subset in the same layout works, including the
 six-regime FD002/FD004 and the two-fault-mode FD003/FD004 (:func:`make_synthetic_subset` and

@@ -62,17 +62,19 @@ Measured on held-out simulated fleets (``benchmarks/simulated_phm.py``, training
 reported interval, and for the alerts the share of failures warned at least 24 h ahead
 (``warned_24h_share``), the share of false alert episodes (``false_alarm_episode_share``) and of
 false alerting hours (``false_alarm_rate``). The fusion's gain over the data branch is modest
-(≈ 7 % pooled on 20 fresh fleets), because the data branch already sees the physics as
-features, and not the same on every type (on those fleets the data branch alone is 1-5 % better
-on ovens and servo drives); the per-type fallback is decided on three or four held-out machines
-per type, a noisy decision that does not always carry over to a new fleet.
+(78 against 81 h on the 20 fresh fleets 41–60), because the data branch already sees the physics
+as features, and not the same on every type (on those fleets the data branch alone is better on
+the servo drives, 71 against 81 h, though not life by life beyond chance); the per-type fallback
+is decided on three or four held-out machines per type, a noisy decision that does not always
+carry over to a new fleet. ``docs/benchmarks.md`` keeps the figures.
 
-Tried and not adopted: the stack without the physics estimate (the data branch recalibrated
-along its own output). On the training fleet's held-out machines it beats the fusion on 10 of 12
-(sign-flip p = 0.002), and on 20 fresh fleets its RMSE is lower (76.7 h vs 77.9 h; servo 78.7 h,
-level with the data branch); but with it the alerts warned fewer failures a day ahead (0.89 vs
-0.91) and the intervals covered less (0.84 vs 0.88): the physics estimate shapes the interval
-and the alert probability more than the point.
+Tried and not adopted (measured on an earlier model, before the Vce(on) reading of servo
+modules already in service): the stack without the physics estimate (the data branch
+recalibrated along its own output). On the training fleet's held-out machines it beat the fusion
+on 10 of 12 (sign-flip p = 0.002), and on 20 fresh fleets its RMSE was lower (76.7 h vs 77.9 h;
+servo 78.7 h, level with the data branch then); but with it the alerts warned fewer failures a
+day ahead (0.89 vs 0.91) and the intervals covered less (0.84 vs 0.88): the physics estimate
+shapes the interval and the alert probability more than the point.
 
 No look-ahead anywhere: signals, physics and features at ``ts`` use data before ``ts`` only, so an
 hourly replay of a finished history gives the predictions the platform would have made live.

@@ -263,9 +263,10 @@ def _fusion_rows(oof: pl.DataFrame, config: FleetConfig) -> pl.DataFrame:
     failure it is sharp, but it reads a healthy machine low (``rmse_capped_all`` of
     ``benchmarks/simulated_phm.py``). Fitted instead on every hour with the RUL capped at the
     horizon as its target (measured 2026-12-06, seed 7 on fleets 41–60 and six training fleets
-    on 61–65), the fuser beat the data branch over all hours (64 vs 66 h, 72 vs 75 h; this one
-    95 and 105 h) but lost to it near a failure (88 vs 84 h; this one 77 h) and its alert rules
-    cried wolf (false episodes 0.30 and 0.13; this one 0.055 and 0.073)."""
+    on 61–65), the fuser beat the data branch over all hours (64 vs 66 h, 72 vs 75 h; the
+    shipped fuser of that day 95 and 105 h) but lost to it near a failure (88 vs 84 h; the
+    shipped one 77 h) and its alert rules cried wolf (false episodes 0.30 and 0.13; the shipped
+    one 0.055 and 0.073). Today's figures: ``docs/benchmarks.md``."""
     return fusion_input(
         oof.filter(
             pl.col("failed_life")
