@@ -122,7 +122,8 @@ CANDIDATES: list[dict] = [
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
         "--data", type=Path, default=None, help=f"folder with the files (default {DEFAULT_DATA})"
     )
     parser.add_argument("--subset", default="FD001", help="FD001..FD004 (default FD001)")
@@ -130,10 +131,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--horizon", type=float, default=None, help="fusion horizon (default 150)")
     parser.add_argument(
         "--seeds",
+        type=_seeds,
         default="0,1,2,3,4",
         help="comma-separated seeds; figures are means over them (default 0,1,2,3,4)",
     )
-    parser.add_argument(
+    source.add_argument(
         "--synthetic",
         choices=sorted(SYNTHETIC_VARIANTS),
         default=None,
@@ -175,12 +177,18 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _seeds(text: str) -> list[int]:
+    """``--seeds``: distinct integers, comma-separated (one seed twice would count as two in
+    the mean and its sd)."""
     try:
         seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise SystemExit(f"error: --seeds takes comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
     if not seeds:
-        raise SystemExit("error: --seeds needs at least one seed")
+        raise argparse.ArgumentTypeError("expected at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct seeds, got {text!r}")
     return seeds
 
 
@@ -266,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = _parse(argv)
-    seeds = _seeds(args.seeds)
+    seeds = args.seeds
     config = _config(args)
     subset = args.subset.upper()
     if args.synthetic is not None:

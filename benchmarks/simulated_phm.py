@@ -473,6 +473,18 @@ def evaluate_fleet(
     return out
 
 
+def seed_list(text: str) -> list[int]:
+    """``--eval-seeds``: distinct whole numbers, comma-separated (a seed twice would be one
+    fleet counted twice in the means)."""
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seeds like 8,11,12") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected distinct seeds like 8,11,12")
+    return seeds
+
+
 def fixed_rule(text: str) -> tuple[str, alerts.AlertRule]:
     """``H/T/W`` (probability horizon h / threshold / smoothing h) as the fleet model's rules are
     built (:mod:`dt_platform.phm.fleet.alerting`: release at half the threshold)."""
@@ -639,10 +651,11 @@ def main() -> int:
     parser.add_argument("--train-seed", type=int, default=7)
     parser.add_argument("--eval-machines", type=int, default=16)
     parser.add_argument("--eval-days", type=int, default=45)
-    parser.add_argument("--eval-seed", type=int, default=8)
-    parser.add_argument(
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--eval-seed", type=int, default=8, help="one evaluation fleet")
+    seeds.add_argument(
         "--eval-seeds",
-        type=lambda text: [int(x) for x in text.split(",") if x],
+        type=seed_list,
         default=None,
         help="several evaluation fleets (comma-separated seeds): per-seed figures and means",
     )

@@ -275,7 +275,19 @@ def test_benchmark_script_prints_one_json_line(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert bad.returncode != 0 and "--seeds takes comma-separated integers" in bad.stderr
+    assert (
+        bad.returncode == 2 and "argument --seeds: expected comma-separated integers" in bad.stderr
+    )
+    for args, message in (
+        (("--seeds", "0,1,0"), "argument --seeds: expected distinct seeds, got '0,1,0'"),
+        (("--data", str(tmp_path), "--synthetic", "fd001_like"), "not allowed with argument"),
+    ):
+        refused = subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), *args],
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode == 2 and message in refused.stderr and refused.stdout == ""
     missing = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "cmapss.py"), "--data", str(tmp_path / "none")],
         capture_output=True,
