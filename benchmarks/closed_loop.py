@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simulated_phm
+from _args import seed_list
 
 from dt_platform.phm import fleet
 from dt_platform.phm.fitting import FleetPhysics
@@ -281,17 +282,13 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x.strip()]
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--machines", type=int, default=16)
     parser.add_argument("--days", type=int, default=60, help="evaluated days per seed")
     parser.add_argument("--history-days", type=int, default=7)
-    parser.add_argument("--eval-seeds", type=_ints, default=[41, 42, 43, 44, 45])
-    parser.add_argument("--tune-seeds", type=_ints, default=[7, 9], help="preventive search")
+    parser.add_argument("--eval-seeds", type=seed_list, default=[41, 42, 43, 44, 45])
+    parser.add_argument("--tune-seeds", type=seed_list, default=[7, 9], help="preventive search")
     parser.add_argument("--train-seed", type=int, default=7)
     parser.add_argument("--train-machines", type=int, default=16)
     parser.add_argument("--train-days", type=int, default=45)

@@ -30,7 +30,10 @@ from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO))
+
+from _args import seed_list  # noqa: E402  benchmarks/_args.py, beside this script
 
 from dt_platform.jsonable import plain  # noqa: E402
 from dt_platform.phm.cmapss import (  # noqa: E402
@@ -131,7 +134,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--horizon", type=float, default=None, help="fusion horizon (default 150)")
     parser.add_argument(
         "--seeds",
-        type=_seeds,
+        type=seed_list,
         default="0,1,2,3,4",
         help="comma-separated seeds; figures are means over them (default 0,1,2,3,4)",
     )
@@ -174,22 +177,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="compare the physics designs by grouped CV on the training file only, no test",
     )
     return parser.parse_args(argv)
-
-
-def _seeds(text: str) -> list[int]:
-    """``--seeds``: distinct integers, comma-separated (one seed twice would count as two in
-    the mean and its sd)."""
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-    if not seeds:
-        raise argparse.ArgumentTypeError("expected at least one seed")
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"expected distinct seeds, got {text!r}")
-    return seeds
 
 
 def _config(args: argparse.Namespace) -> PipelineConfig:

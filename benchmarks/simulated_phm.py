@@ -99,7 +99,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _args import seed_list  # benchmarks/_args.py, beside this script
 
 from dt_platform.phm import alerts, fleet
 from dt_platform.phm.alert_scoring import (
@@ -471,18 +474,6 @@ def evaluate_fleet(
         base, truth_dir, until, precursor, daily=args.cadence == "daily"
     )
     return out
-
-
-def seed_list(text: str) -> list[int]:
-    """``--eval-seeds``: distinct whole numbers, comma-separated (a seed twice would be one
-    fleet counted twice in the means)."""
-    try:
-        seeds = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seeds like 8,11,12") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected distinct seeds like 8,11,12")
-    return seeds
 
 
 def fixed_rule(text: str) -> tuple[str, alerts.AlertRule]:

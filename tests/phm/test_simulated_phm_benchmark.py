@@ -134,9 +134,9 @@ def test_simulator_settings_out_of_range_are_one_usage_line_before_anything_runs
         assert f"simulated_phm.py: error: invalid simulator settings: {message}" in out.stderr
     for args, message in (
         (("--eval-seed", "9", "--eval-seeds", "10,11"), "not allowed with argument"),
-        (("--eval-seeds", "9,x"), "'9,x': expected seeds like 8,11,12"),
-        (("--eval-seeds", "9,10,9"), "'9,10,9': expected distinct seeds"),
-        (("--eval-seeds", ","), "',': expected distinct seeds"),
+        (("--eval-seeds", "9,x"), "--eval-seeds: expected comma-separated integers, got '9,x'"),
+        (("--eval-seeds", "9,10,9"), "--eval-seeds: expected distinct seeds, got '9,10,9'"),
+        (("--eval-seeds", ","), "--eval-seeds: expected at least one seed, got ','"),
     ):
         out = bench(*args)
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
