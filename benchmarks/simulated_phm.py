@@ -642,9 +642,9 @@ def main() -> int:
     parser.add_argument("--train-seed", type=int, default=7)
     parser.add_argument("--eval-machines", type=int, default=16)
     parser.add_argument("--eval-days", type=int, default=45)
-    seeds = parser.add_mutually_exclusive_group()
-    seeds.add_argument("--eval-seed", type=int, default=8, help="one evaluation fleet")
-    seeds.add_argument(
+    eval_fleets = parser.add_mutually_exclusive_group()
+    eval_fleets.add_argument("--eval-seed", type=int, default=8, help="one evaluation fleet")
+    eval_fleets.add_argument(
         "--eval-seeds",
         type=seed_list,
         default=None,
