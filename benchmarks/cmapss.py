@@ -261,14 +261,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = _parse(argv)
-    seeds = args.seeds
     config = _config(args)
     subset = args.subset.upper()
     if args.synthetic is not None:
         with tempfile.TemporaryDirectory(prefix="cmapss-synthetic-") as tmp:
             layout = _write_synthetic(args, Path(tmp), subset, config.cap)
             result = _select(Path(tmp), subset, config) if args.select else None
-            result = result or _run(Path(tmp), subset, config, seeds)
+            result = result or _run(Path(tmp), subset, config, args.seeds)
         result["bayes_bound"] = layout.pop("bound")
         result["data"] = layout
         _emit(result)
@@ -285,7 +284,7 @@ def _main(argv: list[str] | None) -> int:
     if args.select:
         _emit(_select(data, subset, config))
         return 0
-    _emit(_run(data, subset, config, seeds))
+    _emit(_run(data, subset, config, args.seeds))
     return 0
 
 
